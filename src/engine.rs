@@ -1,0 +1,1218 @@
+//! The engine: a cheap-to-clone handle over the persisted queue and the tasks that move bytes.
+//!
+//! Shells (the CLI, the desktop app) only translate between their world and this API. Admission
+//! follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and its permit
+//! moves into the transfer's task; two more cap connections (parts in flight) and buffer memory, so
+//! memory never grows with file size or queue length. Each transfer runs under a child of the
+//! engine's cancellation token; pausing or cancelling drops its in-flight requests at once.
+//!
+//! Every state change is written to SQLite first. A background task publishes coalesced progress
+//! snapshots every 100 ms and refreshes the leases of running transfers every second; when another
+//! process pauses or cancels one of them, the lease check notices and stops it here.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::Client;
+use serde::Serialize;
+use tokio::sync::{broadcast, OnceCell, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::local::LocalEndpoint;
+use crate::paths::local_path_for_key;
+use crate::plan;
+use crate::progress::{Progress, RateLimiter, Snapshot, TICK};
+use crate::s3::{self, check_key, Connection, S3Url};
+use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
+use crate::transfer::{self, download, upload, Ctx, RunStats};
+
+/// Buffer memory shared by all parts in flight, in MiB. With 8 MiB parts this allows 8 in flight.
+pub const MEMORY_BUDGET_MIB: usize = 64;
+/// The longest a presigned link may live: S3's limit for SigV4 signatures.
+pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Concurrency and bandwidth limits.
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Limits {
+    /// Transfers running at once (many small files run side by side).
+    pub transfers: usize,
+    /// Parts in flight for one transfer.
+    pub parts_in_flight: usize,
+    /// Bytes per second across all transfers; `None` for no limit.
+    pub rate_limit: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            transfers: 16,
+            parts_in_flight: 8,
+            rate_limit: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub state_dir: PathBuf,
+    pub limits: Limits,
+    /// Port of the embedded endpoint (`local` account).
+    pub local_port: u16,
+}
+
+impl EngineConfig {
+    pub fn new(state_dir: impl Into<PathBuf>) -> EngineConfig {
+        EngineConfig {
+            state_dir: state_dir.into(),
+            limits: Limits::default(),
+            local_port: std::env::var("FERRY_LOCAL_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(crate::local::DEFAULT_PORT),
+        }
+    }
+}
+
+/// A lifecycle change of one transfer, for the UI's event stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: String,
+    pub state: State,
+    pub error: Option<Error>,
+}
+
+/// What to do when a download's destination file already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfExists {
+    /// Refuse the whole request before anything starts (the default: never overwrite silently).
+    #[default]
+    Error,
+    Skip,
+    Overwrite,
+    /// Save as `name (1).ext`, `name (2).ext`, …
+    Rename,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UploadOptions {
+    pub recursive: bool,
+    pub part_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DownloadOptions {
+    pub recursive: bool,
+    pub part_size: Option<u64>,
+    pub if_exists: IfExists,
+}
+
+/// Something an enqueue request left out, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub what: String,
+    pub reason: String,
+}
+
+/// The transfers one request created or continued.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Enqueued {
+    /// In the order the files were found.
+    pub ids: Vec<String>,
+    /// How many of `ids` are unfinished transfers from before, continued rather than restarted.
+    pub resumed: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+/// How one transfer's run ended.
+#[derive(Debug)]
+pub struct Outcome {
+    pub id: String,
+    pub result: Result<RunStats>,
+}
+
+/// A presigned GET link and when it really stops working.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub url: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+    pub expires_in_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub last_modified: Option<i64>,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Listing {
+    /// Sub-prefixes ("folders"), each ending in `/`.
+    pub prefixes: Vec<String>,
+    pub objects: Vec<ObjectInfo>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Running {
+    token: CancellationToken,
+    /// Whether the lease is taken (queued tasks wait for a slot before claiming).
+    claimed: bool,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    state_dir: PathBuf,
+    /// `<pid>-<random>`: names this process in leases.
+    owner: String,
+    limits: Limits,
+    transfer_slots: Arc<Semaphore>,
+    part_slots: Arc<Semaphore>,
+    memory: Arc<Semaphore>,
+    limiter: Option<Arc<RateLimiter>>,
+    clients: tokio::sync::Mutex<HashMap<String, Client>>,
+    /// Secrets of accounts registered at run time (from the keychain); never persisted.
+    credentials: Mutex<HashMap<String, Credentials>>,
+    local: OnceCell<LocalEndpoint>,
+    local_port: u16,
+    running: Mutex<HashMap<String, Running>>,
+    progress: Progress,
+    events: broadcast::Sender<Event>,
+    shutdown: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether the process named in a lease still runs (Linux: /proc; elsewhere the lease timeout decides).
+fn owner_alive(owner: &str) -> bool {
+    let Some(pid) = owner.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        return true;
+    };
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+impl Engine {
+    /// Opens the state folder (creating it) and starts the background task. Call inside a tokio runtime.
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        std::fs::create_dir_all(&config.state_dir)
+            .map_err(|e| Error::io("cannot create the state folder", &config.state_dir, e))?;
+        let store = Arc::new(Store::open(&config.state_dir.join("ferry.db"))?);
+        let limits = config.limits;
+        if limits.transfers == 0 || limits.parts_in_flight == 0 {
+            return Err(Error::invalid("--concurrency must be at least 1"));
+        }
+        let (events, _) = broadcast::channel(1024);
+        let inner = Arc::new(Inner {
+            store,
+            state_dir: config.state_dir,
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            limits,
+            transfer_slots: Arc::new(Semaphore::new(limits.transfers)),
+            part_slots: Arc::new(Semaphore::new(limits.parts_in_flight.max(limits.transfers))),
+            memory: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB)),
+            limiter: limits.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            credentials: Mutex::new(HashMap::new()),
+            local: OnceCell::new(),
+            local_port: config.local_port,
+            running: Mutex::new(HashMap::new()),
+            progress: Progress::default(),
+            events,
+            shutdown: CancellationToken::new(),
+        });
+        spawn_background(Arc::downgrade(&inner), inner.shutdown.clone());
+        Ok(Engine { inner })
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.inner.state_dir
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Progress snapshots, at most one batch per tick, only transfers that changed.
+    pub fn subscribe_progress(&self) -> broadcast::Receiver<Arc<Vec<Snapshot>>> {
+        self.inner.progress.subscribe()
+    }
+
+    /// Lifecycle changes (running, completed, failed, paused, cancelled).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Makes an account's secret available to this engine (from the keychain; never stored).
+    pub async fn register_credentials(&self, account: &str, credentials: Credentials) {
+        lock(&self.inner.credentials).insert(account.to_string(), credentials);
+        self.inner.clients.lock().await.retain(|k, _| {
+            Connection::from_json(k)
+                .map(|c| c.account != account)
+                .unwrap_or(false)
+        });
+    }
+
+    /// The embedded endpoint, started in this process unless another Ferry process already serves it.
+    pub async fn local_endpoint(&self) -> Result<&LocalEndpoint> {
+        self.inner
+            .local
+            .get_or_try_init(|| LocalEndpoint::ensure(&self.inner.state_dir, self.inner.local_port))
+            .await
+    }
+
+    /// A client for `conn`, built once and reused (connection pooling).
+    pub async fn client(&self, conn: &Connection) -> Result<Client> {
+        let key = conn.to_json();
+        if let Some(c) = self.inner.clients.lock().await.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = if conn.is_local() {
+            let local = self.local_endpoint().await?;
+            let creds = Credentials::new(
+                local.keys.access_key.clone(),
+                local.keys.secret_key.clone(),
+                None,
+                None,
+                "ferry-local",
+            );
+            s3::client(conn, Some(&local.endpoint), Some(creds)).await?
+        } else {
+            let creds = lock(&self.inner.credentials).get(&conn.account).cloned();
+            s3::client(conn, None, creds).await?
+        };
+        self.inner.clients.lock().await.insert(key, client.clone());
+        Ok(client)
+    }
+
+    async fn require_bucket(&self, client: &Client, bucket: &str) -> Result<()> {
+        match client.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = Error::from_sdk(&format!("open the bucket `{bucket}`"), e);
+                Err(match e.kind {
+                    ErrorKind::NotFound => Error::not_found(format!(
+                        "the bucket `{bucket}` does not exist; create it with `ferry mb s3://{bucket}` or check the name"
+                    )),
+                    _ => e,
+                })
+            }
+        }
+    }
+
+    /// Validates an upload request and writes its transfers to the queue as `queued`, in one
+    /// transaction. Unfinished transfers of the same files to the same keys are continued, not
+    /// duplicated. Nothing is written when the request is refused.
+    pub async fn enqueue_upload(
+        &self,
+        conn: &Connection,
+        src: &Path,
+        dst: &S3Url,
+        opts: &UploadOptions,
+    ) -> Result<Enqueued> {
+        conn.validate()?;
+        let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::not_found(format!("no such file or folder: {}", src.display()))
+            }
+            _ => Error::io("cannot read", src, e),
+        })?;
+        let src = std::path::absolute(src).map_err(|e| Error::io("cannot resolve", src, e))?;
+        let mut skipped = Vec::new();
+        let mut files: Vec<(PathBuf, String)> = Vec::new();
+        if meta.is_dir() {
+            if !opts.recursive {
+                return Err(Error::invalid(format!(
+                    "{} is a folder; add --recursive to upload it with everything inside",
+                    src.display()
+                )));
+            }
+            let mut prefix = dst.key.clone();
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            walk(&src, &prefix, &mut files, &mut skipped)?;
+        } else {
+            let name = file_name_utf8(&src)?;
+            let key = if dst.key.is_empty() || dst.key.ends_with('/') {
+                format!("{}{name}", dst.key)
+            } else {
+                dst.key.clone()
+            };
+            files.push((src.clone(), key));
+        }
+        let mut planned = Vec::with_capacity(files.len());
+        for (path, key) in files {
+            check_key(&key)?;
+            let f = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            let m = f
+                .metadata()
+                .map_err(|e| Error::io("cannot read", &path, e))?;
+            let part_size = plan::part_size(m.len(), opts.part_size)?;
+            planned.push((path, key, m.len(), transfer::mtime_ns(&m), part_size));
+        }
+        let client = self.client(conn).await?;
+        self.require_bucket(&client, &dst.bucket).await?;
+
+        let conn_json = conn.to_json();
+        let batch = uuid::Uuid::now_v7().to_string();
+        let mut out = Enqueued {
+            skipped,
+            ..Default::default()
+        };
+        let mut new = Vec::new();
+        for (path, key, size, mtime, part_size) in planned {
+            if let Some(row) = self.inner.store.find_unfinished(
+                Direction::Upload,
+                &conn_json,
+                &dst.bucket,
+                &key,
+                &path,
+            )? {
+                out.ids.push(row.id);
+                out.resumed += 1;
+                continue;
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            out.ids.push(id.clone());
+            new.push(NewTransfer {
+                id,
+                direction: Direction::Upload,
+                connection: conn_json.clone(),
+                bucket: dst.bucket.clone(),
+                key,
+                local_path: path,
+                size: Some(size),
+                source_mtime_ns: Some(mtime),
+                part_size,
+                etag: None,
+                overwrite: false,
+                batch_id: batch.clone(),
+            });
+        }
+        self.inner.store.insert_transfers(&new)?;
+        for t in &new {
+            self.emit(&t.id, State::Queued, None);
+        }
+        Ok(out)
+    }
+
+    /// Validates a download request (object or prefix) and writes its transfers to the queue.
+    pub async fn enqueue_download(
+        &self,
+        conn: &Connection,
+        src: &S3Url,
+        dst: &Path,
+        opts: &DownloadOptions,
+    ) -> Result<Enqueued> {
+        conn.validate()?;
+        let client = self.client(conn).await?;
+        let dst = std::path::absolute(dst).map_err(|e| Error::io("cannot resolve", dst, e))?;
+        let mut skipped = Vec::new();
+        // (key, destination, size, etag)
+        let mut wanted: Vec<(String, PathBuf, u64, Option<String>)> = Vec::new();
+        if opts.recursive {
+            let mut prefix = src.key.clone();
+            if !prefix.is_empty() && !prefix.ends_with('/') {
+                prefix.push('/');
+            }
+            self.require_bucket(&client, &src.bucket).await?;
+            if dst.exists() && !dst.is_dir() {
+                return Err(Error::invalid(format!(
+                    "{} is a file; a prefix downloads into a folder",
+                    dst.display()
+                )));
+            }
+            for obj in self.list_all(&client, &src.bucket, &prefix).await? {
+                let rel = &obj.key[prefix.len()..];
+                if rel.is_empty() || obj.key.ends_with('/') {
+                    continue;
+                }
+                match local_path_for_key(&dst, rel) {
+                    Ok(p) => wanted.push((obj.key.clone(), p, obj.size, obj.etag.clone())),
+                    Err(e) => skipped.push(Skipped {
+                        what: format!("s3://{}/{}", src.bucket, obj.key),
+                        reason: e.message,
+                    }),
+                }
+            }
+            if wanted.is_empty() && skipped.is_empty() {
+                return Err(Error::not_found(format!(
+                    "nothing found under s3://{}/{prefix}",
+                    src.bucket
+                )));
+            }
+        } else {
+            if src.key.is_empty() || src.key.ends_with('/') {
+                return Err(Error::invalid(format!(
+                    "{src} is a prefix; add --recursive to download everything under it"
+                )));
+            }
+            let what = format!("download {src}");
+            let head = client
+                .head_object()
+                .bucket(&src.bucket)
+                .key(&src.key)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&what, e));
+            let head = match head {
+                Ok(h) => h,
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    self.require_bucket(&client, &src.bucket).await?;
+                    return Err(Error::not_found(format!("no such object: {src}")));
+                }
+                Err(e) => return Err(e),
+            };
+            let name = src.key.rsplit('/').next().unwrap_or(&src.key);
+            let into_dir = dst.is_dir()
+                || dst
+                    .as_os_str()
+                    .to_string_lossy()
+                    .ends_with(std::path::MAIN_SEPARATOR);
+            let dest = if into_dir {
+                local_path_for_key(&dst, name)?
+            } else {
+                dst.clone()
+            };
+            wanted.push((
+                src.key.clone(),
+                dest,
+                head.content_length().unwrap_or(0).max(0) as u64,
+                head.e_tag().map(str::to_string),
+            ));
+        }
+
+        let conn_json = conn.to_json();
+        let mut planned = Vec::new();
+        let mut conflicts = Vec::new();
+        let mut resumed = Vec::new();
+        for (key, dest, size, etag) in wanted {
+            if let Some(row) = self.inner.store.find_unfinished(
+                Direction::Download,
+                &conn_json,
+                &src.bucket,
+                &key,
+                &dest,
+            )? {
+                resumed.push(row.id);
+                continue;
+            }
+            if dest.is_dir() {
+                return Err(Error::invalid(format!(
+                    "{} is a folder; choose another destination for s3://{}/{key}",
+                    dest.display(),
+                    src.bucket
+                )));
+            }
+            let mut dest = dest;
+            let mut overwrite = false;
+            if dest.exists() {
+                match opts.if_exists {
+                    IfExists::Error => {
+                        conflicts.push(dest.display().to_string());
+                        continue;
+                    }
+                    IfExists::Skip => {
+                        skipped.push(Skipped {
+                            what: dest.display().to_string(),
+                            reason: "already exists".into(),
+                        });
+                        continue;
+                    }
+                    IfExists::Overwrite => overwrite = true,
+                    IfExists::Rename => dest = free_name(&dest),
+                }
+            }
+            let part_size = plan::part_size(size, opts.part_size)?;
+            planned.push((key, dest, size, etag, part_size, overwrite));
+        }
+        if !conflicts.is_empty() {
+            let list = conflicts
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let more = if conflicts.len() > 5 {
+                format!(" and {} more", conflicts.len() - 5)
+            } else {
+                String::new()
+            };
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "{list}{more} already exist{}; nothing was downloaded. Choose --if-exists overwrite, skip or rename",
+                    if conflicts.len() == 1 { "s" } else { "" }
+                ),
+            ));
+        }
+        let batch = uuid::Uuid::now_v7().to_string();
+        let new: Vec<NewTransfer> = planned
+            .into_iter()
+            .map(
+                |(key, dest, size, etag, part_size, overwrite)| NewTransfer {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    direction: Direction::Download,
+                    connection: conn_json.clone(),
+                    bucket: src.bucket.clone(),
+                    key,
+                    local_path: dest,
+                    size: Some(size),
+                    source_mtime_ns: None,
+                    part_size,
+                    etag,
+                    overwrite,
+                    batch_id: batch.clone(),
+                },
+            )
+            .collect();
+        self.inner.store.insert_transfers(&new)?;
+        for t in &new {
+            self.emit(&t.id, State::Queued, None);
+        }
+        let resumed_count = resumed.len();
+        let mut ids = resumed;
+        ids.extend(new.into_iter().map(|t| t.id));
+        Ok(Enqueued {
+            ids,
+            resumed: resumed_count,
+            skipped,
+        })
+    }
+
+    async fn list_all(
+        &self,
+        client: &Client,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<ObjectInfo>> {
+        let mut out = Vec::new();
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| Error::from_sdk(&format!("list s3://{bucket}/{prefix}"), e))?;
+            out.extend(page.contents().iter().map(object_info));
+        }
+        Ok(out)
+    }
+
+    /// Lists one level of a bucket: sub-prefixes and objects.
+    pub async fn list(&self, conn: &Connection, bucket: &str, prefix: &str) -> Result<Listing> {
+        let client = self.client(conn).await?;
+        let mut out = Listing::default();
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| Error::from_sdk(&format!("list s3://{bucket}/{prefix}"), e))?;
+            out.prefixes.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+            out.objects.extend(page.contents().iter().map(object_info));
+        }
+        Ok(out)
+    }
+
+    pub async fn list_buckets(&self, conn: &Connection) -> Result<Vec<String>> {
+        let client = self.client(conn).await?;
+        let out = client
+            .list_buckets()
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("list buckets", e))?;
+        Ok(out
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect())
+    }
+
+    pub async fn make_bucket(&self, conn: &Connection, bucket: &str) -> Result<()> {
+        s3::check_bucket(bucket)?;
+        let client = self.client(conn).await?;
+        client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&format!("create the bucket `{bucket}`"), e))?;
+        Ok(())
+    }
+
+    /// A presigned GET link valid for `expires` (at most 7 days).
+    pub async fn presign(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        key: &str,
+        expires: Duration,
+    ) -> Result<Link> {
+        if expires > MAX_LINK_EXPIRY {
+            return Err(Error::invalid(format!(
+                "links can last at most 7 days (S3's limit for signed URLs), not {}; choose a shorter expiry",
+                human_duration(expires)
+            )));
+        }
+        if expires < Duration::from_secs(1) {
+            return Err(Error::invalid("a link must last at least one second"));
+        }
+        let client = self.client(conn).await?;
+        let target = format!("share s3://{bucket}/{key}");
+        client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk(&target, e))?;
+        let cfg = PresigningConfig::expires_in(expires)
+            .map_err(|e| Error::invalid(format!("{target}: {e}")))?;
+        let signed_at = SystemTime::now();
+        let req = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(|e| Error::from_sdk(&target, e))?;
+        let at = signed_at.duration_since(UNIX_EPOCH).unwrap_or_default() + expires;
+        Ok(Link {
+            url: req.uri().to_string(),
+            expires_at: at.as_secs(),
+            expires_in_secs: expires.as_secs(),
+        })
+    }
+
+    pub fn transfers(&self) -> Result<Vec<TransferRow>> {
+        self.inner.store.list()
+    }
+
+    pub fn transfer(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        self.inner.store.find(id_or_prefix)
+    }
+
+    /// Runs transfers to their end (completed, failed, paused or cancelled) and reports each.
+    pub async fn run(&self, ids: &[String]) -> Vec<Outcome> {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let (engine, id) = (self.clone(), id.clone());
+            set.spawn(async move {
+                let result = engine.drive(&id).await;
+                (i, Outcome { id, result })
+            });
+        }
+        let mut out: Vec<(usize, Outcome)> = Vec::with_capacity(ids.len());
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(o) => out.push(o),
+                Err(e) => tracing::error!("a transfer task panicked: {e}"),
+            }
+        }
+        out.sort_by_key(|o| o.0);
+        out.into_iter().map(|o| o.1).collect()
+    }
+
+    /// Starts transfers in the background; follow them through events and progress.
+    pub fn start(&self, ids: &[String]) {
+        for id in ids {
+            let (engine, id) = (self.clone(), id.clone());
+            tokio::spawn(async move {
+                let _ = engine.drive(&id).await;
+            });
+        }
+    }
+
+    async fn drive(&self, id: &str) -> Result<RunStats> {
+        let token = self.inner.shutdown.child_token();
+        {
+            let mut running = lock(&self.inner.running);
+            if running.contains_key(id) {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    "this transfer is already running",
+                ));
+            }
+            running.insert(
+                id.to_string(),
+                Running {
+                    token: token.clone(),
+                    claimed: false,
+                },
+            );
+        }
+        let result = self.drive_claimed(id, &token).await;
+        lock(&self.inner.running).remove(id);
+        result
+    }
+
+    async fn drive_claimed(&self, id: &str, token: &CancellationToken) -> Result<RunStats> {
+        let _permit = tokio::select! {
+            _ = token.cancelled() => return Err(Error::interrupted()),
+            p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
+        };
+        if token.is_cancelled() {
+            return Err(Error::interrupted());
+        }
+        let owner = self.inner.owner.clone();
+        let row = self.inner.store.claim(id, &owner, owner_alive)?;
+        if let Some(r) = lock(&self.inner.running).get_mut(id) {
+            r.claimed = true;
+        }
+        self.emit(id, State::Running, None);
+        tracing::info!(transfer = %id, direction = row.direction.as_str(), bucket = %row.bucket, key = %row.key, "running");
+
+        let client = match Connection::from_json(&row.connection) {
+            Ok(conn) => self.client(&conn).await,
+            Err(e) => Err(e),
+        };
+        let client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                self.inner
+                    .store
+                    .finish_run(id, &owner, State::Failed, Some(&e))?;
+                self.emit(id, State::Failed, Some(e.clone()));
+                return Err(e);
+            }
+        };
+        let counter = self
+            .inner
+            .progress
+            .track(id, row.size.unwrap_or(0), row.bytes_done);
+        let direction = row.direction;
+        let ctx = Arc::new(Ctx {
+            store: self.inner.store.clone(),
+            client: client.clone(),
+            row,
+            owner: owner.clone(),
+            counter: counter.clone(),
+            token: token.clone(),
+            parts_per_transfer: self.inner.limits.parts_in_flight,
+            part_slots: self.inner.part_slots.clone(),
+            memory: self.inner.memory.clone(),
+            limiter: self.inner.limiter.clone(),
+        });
+        let result = match direction {
+            Direction::Upload => upload::run(ctx.clone()).await,
+            Direction::Download => download::run(ctx.clone()).await,
+        };
+        self.inner.progress.end(&counter);
+        match &result {
+            Ok(stats) => {
+                tracing::info!(transfer = %id, ?stats, "completed");
+                self.emit(id, State::Completed, None);
+            }
+            Err(e) if token.is_cancelled() || e.kind == ErrorKind::Interrupted => {
+                // Whoever paused or cancelled wrote the state; an engine shutdown leaves it queued so
+                // the next start continues it.
+                self.inner
+                    .store
+                    .finish_run(id, &owner, State::Queued, None)?;
+                let state = self
+                    .inner
+                    .store
+                    .get(id)?
+                    .map(|r| r.state)
+                    .unwrap_or(State::Cancelled);
+                tracing::info!(transfer = %id, state = state.as_str(), "stopped");
+                self.emit(id, state, None);
+            }
+            Err(e) => {
+                let state = if direction == Direction::Download && e.kind == ErrorKind::Storage {
+                    State::Paused
+                } else {
+                    State::Failed
+                };
+                if direction == Direction::Upload && e.kind == ErrorKind::Changed {
+                    self.discard_upload(&client, &ctx.row).await;
+                }
+                tracing::warn!(transfer = %id, error = %e, "stopped with an error");
+                self.inner.store.finish_run(id, &owner, state, Some(e))?;
+                self.emit(id, state, Some(e.clone()));
+            }
+        }
+        result
+    }
+
+    async fn discard_upload(&self, client: &Client, row: &TransferRow) {
+        let current = self.inner.store.get(&row.id).ok().flatten();
+        if let Some(upload_id) = current.and_then(|r| r.upload_id) {
+            if let Err(e) = upload::abort(client, &row.bucket, &row.key, &upload_id).await {
+                tracing::warn!(transfer = %row.id, error = %e, "could not abort the multipart upload");
+                return;
+            }
+        }
+        let _ = self.inner.store.set_upload_id(&row.id, None);
+        let _ = self.inner.store.clear_parts(&row.id);
+    }
+
+    fn emit(&self, id: &str, state: State, error: Option<Error>) {
+        let _ = self.inner.events.send(Event {
+            id: id.to_string(),
+            state,
+            error,
+        });
+    }
+
+    fn stop_local(&self, id: &str) {
+        if let Some(r) = lock(&self.inner.running).get(id) {
+            r.token.cancel();
+        }
+    }
+
+    /// Pauses a transfer: in-flight parts stop at once, completed parts are kept.
+    pub fn pause(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed | State::Cancelled => {
+                return Err(Error::invalid(format!(
+                    "transfer {} is already {}",
+                    store::short_id(&row.id),
+                    row.state.as_str()
+                )))
+            }
+            State::Paused => return Ok(row),
+            _ => {}
+        }
+        self.inner.store.set_state(&row.id, State::Paused, None)?;
+        self.stop_local(&row.id);
+        self.emit(&row.id, State::Paused, None);
+        self.inner.store.find(&row.id)
+    }
+
+    /// Pauses every unfinished transfer; returns how many changed.
+    pub fn pause_all(&self) -> Result<usize> {
+        let mut n = 0;
+        for row in self.inner.store.list()? {
+            if matches!(
+                row.state,
+                State::Queued | State::Running | State::WaitingRetry
+            ) {
+                self.pause(&row.id)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Pauses the transfers this process is running (Ctrl-C in the CLI, quitting the app).
+    pub fn pause_running_here(&self) -> Vec<String> {
+        let ids: Vec<String> = lock(&self.inner.running).keys().cloned().collect();
+        for id in &ids {
+            let _ = self.pause(id);
+        }
+        ids
+    }
+
+    /// Makes a paused or failed transfer runnable again; `run` or `start` then drives it.
+    pub fn resume(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed | State::Cancelled => Err(Error::invalid(format!(
+                "transfer {} is {}; there is nothing to resume",
+                store::short_id(&row.id),
+                row.state.as_str()
+            ))),
+            State::Running
+                if row.owner.as_deref() != Some(&self.inner.owner)
+                    && row.owner.as_deref().is_some_and(owner_alive)
+                    && row
+                        .heartbeat_at
+                        .is_some_and(|h| store::now_ms() - h < store::LEASE_TIMEOUT_MS) =>
+            {
+                Err(Error::new(
+                    ErrorKind::Busy,
+                    format!(
+                        "transfer {} is running in another Ferry process",
+                        store::short_id(&row.id)
+                    ),
+                ))
+            }
+            _ => {
+                self.inner.store.set_state(&row.id, State::Queued, None)?;
+                self.emit(&row.id, State::Queued, None);
+                self.inner.store.find(&row.id)
+            }
+        }
+    }
+
+    /// Unfinished transfers that can be resumed (paused, failed, queued, or interrupted by a crash).
+    pub fn resumable(&self) -> Result<Vec<TransferRow>> {
+        Ok(self
+            .inner
+            .store
+            .list()?
+            .into_iter()
+            .filter(|r| !r.state.is_terminal())
+            .collect())
+    }
+
+    /// Cancels a transfer: stops it, aborts its multipart upload on the server, removes its partial
+    /// download. Completed transfers cannot be cancelled.
+    pub async fn cancel(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed => {
+                return Err(Error::invalid(format!(
+                    "transfer {} already completed; delete the object or file instead",
+                    store::short_id(&row.id)
+                )))
+            }
+            State::Cancelled => return Ok(row),
+            _ => {}
+        }
+        self.inner
+            .store
+            .set_state(&row.id, State::Cancelled, None)?;
+        self.stop_local(&row.id);
+        match row.direction {
+            Direction::Upload => {
+                if let Some(upload_id) = &row.upload_id {
+                    let conn = Connection::from_json(&row.connection)?;
+                    let client = self.client(&conn).await?;
+                    upload::abort(&client, &row.bucket, &row.key, upload_id).await.map_err(|e| {
+                        Error::new(
+                            e.kind,
+                            format!("cancelled, but the partial upload could not be removed from the server: {}", e.message),
+                        )
+                    })?;
+                    self.inner.store.set_upload_id(&row.id, None)?;
+                }
+            }
+            Direction::Download => {
+                let temp = download::temp_path(&row.local_path, &row.id);
+                match std::fs::remove_file(&temp) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("cancelled, but could not remove", &temp, e)),
+                }
+            }
+        }
+        self.inner.store.clear_parts(&row.id)?;
+        self.emit(&row.id, State::Cancelled, None);
+        self.inner.store.find(&row.id)
+    }
+
+    /// Stops every transfer of this process (they stay queued for the next start) and the background task.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        for _ in 0..250 {
+            if lock(&self.inner.running).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Removes completed and cancelled transfers from the list.
+    pub fn clear_finished(&self) -> Result<usize> {
+        self.inner.store.clear_finished()
+    }
+}
+
+fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let Some(inner) = weak.upgrade() else { break };
+            inner.progress.tick(Instant::now());
+            n += 1;
+            if n.is_multiple_of(10) {
+                let claimed: Vec<String> = lock(&inner.running)
+                    .iter()
+                    .filter(|(_, r)| r.claimed)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                match inner.store.heartbeat(&inner.owner, &claimed) {
+                    Ok(changed) => {
+                        let running = lock(&inner.running);
+                        for id in changed {
+                            if let Some(r) = running.get(&id) {
+                                tracing::info!(transfer = %id, "paused or cancelled elsewhere; stopping");
+                                r.token.cancel();
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not refresh transfer leases"),
+                }
+            }
+        }
+    });
+}
+
+fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {
+    ObjectInfo {
+        key: o.key().unwrap_or_default().to_string(),
+        size: o.size().unwrap_or(0).max(0) as u64,
+        last_modified: o.last_modified().map(|t| t.secs()),
+        etag: o.e_tag().map(str::to_string),
+    }
+}
+
+fn file_name_utf8(p: &Path) -> Result<String> {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "the file name of {} is not valid UTF-8, so it cannot be an S3 key",
+                p.display()
+            ))
+        })
+}
+
+/// Collects the files under `dir` (sorted, symlinked folders not followed) with their keys.
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("cannot read the folder", dir, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io("cannot read the folder", dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "the name is not valid UTF-8".into(),
+            });
+            continue;
+        };
+        let ft = entry
+            .file_type()
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        if ft.is_symlink() && path.is_dir() {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "symbolic links to folders are not followed".into(),
+            });
+        } else if path.is_dir() {
+            walk(&path, &format!("{prefix}{name}/"), out, skipped)?;
+        } else if path.is_file() {
+            out.push((path, format!("{prefix}{name}")));
+        } else {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "not a regular file".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `name (1).ext`, `name (2).ext`, … whichever is free first.
+fn free_name(p: &Path) -> PathBuf {
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = p
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..)
+        .map(|i| p.with_file_name(format!("{stem} ({i}){ext}")))
+        .find(|c| !c.exists())
+        .expect("some name is free")
+}
+
+/// Parses durations like `90s`, `15m`, `1h`, `7d`, `3600`.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        Error::invalid(format!(
+            "`{s}` is not a duration; write it like 15m, 1h or 7d"
+        ))
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => {
+            return Err(Error::invalid(format!(
+                "`{s}` has an unknown unit; use s, m, h or d"
+            )))
+        }
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print() {
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("7d").unwrap(), MAX_LINK_EXPIRY);
+        assert!(parse_duration("1w").is_err());
+        assert_eq!(human_duration(Duration::from_secs(3700)), "1h01m");
+    }
+
+    #[test]
+    fn free_name_never_picks_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        std::fs::write(&p, b"x").unwrap();
+        std::fs::write(dir.path().join("a (1).txt"), b"x").unwrap();
+        assert_eq!(free_name(&p), dir.path().join("a (2).txt"));
+    }
+}

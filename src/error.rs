@@ -1,0 +1,265 @@
+//! The engine's one error type: a kind a program can branch on, and a message a person can act on.
+//!
+//! Shells serialise errors as `{kind, message}` so no front end classifies errors by matching strings.
+//! Whether an error is worth retrying is decided here, in one place (`Error::is_retryable`), never at
+//! call sites. Messages never carry secrets: they are built from operation names, buckets, keys and
+//! server error codes only.
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use serde::Serialize;
+
+/// What went wrong, coarse enough for a UI to choose an icon and a next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself is wrong (bad path, bad bucket name, out-of-range option).
+    InvalidInput,
+    /// A file, bucket, key or transfer that does not exist.
+    NotFound,
+    /// The destination already exists and no overwrite policy was chosen.
+    AlreadyExists,
+    /// Credentials missing, wrong, or not allowed to do this.
+    AccessDenied,
+    /// The server could not be reached or the connection broke.
+    Network,
+    /// The server answered with a transient failure (5xx, SlowDown, throttling).
+    Server,
+    /// The source file changed under an upload, or the object changed under a download.
+    Changed,
+    /// The multipart upload this transfer was continuing no longer exists on the server.
+    UploadGone,
+    /// Another process is driving this transfer.
+    Busy,
+    /// Local disk or database trouble.
+    Storage,
+    /// The transfer was paused or cancelled while this operation ran.
+    Interrupted,
+    /// A bug or an answer we cannot interpret.
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::Network => "network",
+            ErrorKind::Server => "server",
+            ErrorKind::Changed => "changed",
+            ErrorKind::UploadGone => "upload_gone",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Storage => "storage",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// An engine error: `kind` for programs, `message` for people.
+#[derive(Debug, Clone, thiserror::Error, Serialize)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidInput, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn storage(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Storage, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+
+    pub fn interrupted() -> Self {
+        Error::new(
+            ErrorKind::Interrupted,
+            "the transfer was paused or cancelled",
+        )
+    }
+
+    /// Transient failures that the same request may survive when tried again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, ErrorKind::Network | ErrorKind::Server)
+    }
+
+    /// Wraps a local I/O error with what we were doing and on which path.
+    pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::PermissionDenied => ErrorKind::AccessDenied,
+            std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            _ => ErrorKind::Storage,
+        };
+        Error::new(kind, format!("{what} {}: {err}", path.display()))
+    }
+
+    /// Maps an S3 SDK error to a kind and a message that says what to do next.
+    ///
+    /// `what` names the operation and its target, e.g. `upload s3://b/k`.
+    pub fn from_sdk<E, R>(what: &str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + HttpStatus,
+    {
+        match &err {
+            SdkError::ConstructionFailure(_) => {
+                Error::invalid(format!("{what}: the request could not be built ({})", source_text(&err)))
+            }
+            SdkError::TimeoutError(_) => Error::new(
+                ErrorKind::Network,
+                format!("{what}: the server did not answer in time; check the endpoint and your network"),
+            ),
+            SdkError::DispatchFailure(d) => {
+                let detail = source_text(&err);
+                if d.is_io() || d.is_timeout() || d.is_other() {
+                    Error::new(
+                        ErrorKind::Network,
+                        format!("{what}: could not reach the server ({detail}); check the endpoint URL and your network"),
+                    )
+                } else {
+                    Error::new(ErrorKind::Network, format!("{what}: connection failed ({detail})"))
+                }
+            }
+            SdkError::ResponseError(_) => Error::new(
+                ErrorKind::Network,
+                format!("{what}: the server's answer was cut off or unreadable ({})", source_text(&err)),
+            ),
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status();
+                let e = service.err();
+                from_service(what, status, e.code(), e.message())
+            }
+            _ => Error::internal(format!("{what}: {}", source_text(&err))),
+        }
+    }
+}
+
+/// The HTTP status of a raw response, so `from_sdk` can classify unmodeled errors.
+pub trait HttpStatus {
+    fn status(&self) -> u16;
+}
+
+impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+fn source_text(err: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Classifies a modeled or unmodeled S3 error answer.
+pub fn from_service(what: &str, status: u16, code: Option<&str>, message: Option<&str>) -> Error {
+    let detail = match (code, message) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        (None, Some(m)) => m.to_string(),
+        (None, None) => format!("HTTP {status}"),
+    };
+    match code.unwrap_or("") {
+        "NoSuchBucket" => Error::not_found(format!(
+            "{what}: the bucket does not exist; create it with `ferry mb s3://BUCKET` or check the name"
+        )),
+        "NoSuchKey" | "NotFound" => Error::not_found(format!("{what}: no such object")),
+        "NoSuchUpload" => Error::new(
+            ErrorKind::UploadGone,
+            format!("{what}: the multipart upload no longer exists on the server"),
+        ),
+        "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken"
+        | "AllAccessDisabled" => Error::new(
+            ErrorKind::AccessDenied,
+            format!("{what}: access denied ({detail}); check the account's access key, secret key and permissions"),
+        ),
+        "PreconditionFailed" => Error::new(
+            ErrorKind::Changed,
+            format!("{what}: the object changed on the server while it was being transferred"),
+        ),
+        "SlowDown" | "Throttling" | "ThrottlingException" | "RequestTimeout" | "InternalError"
+        | "ServiceUnavailable" | "RequestTimeTooSkewed" => {
+            Error::new(ErrorKind::Server, format!("{what}: the server is busy or failing ({detail})"))
+        }
+        "BadDigest" | "InvalidDigest" | "XAmzContentSHA256Mismatch" => Error::new(
+            ErrorKind::Server,
+            format!("{what}: the data arrived damaged ({detail}); it will be sent again"),
+        ),
+        "InvalidBucketName" => Error::invalid(format!("{what}: invalid bucket name ({detail})")),
+        "BucketAlreadyExists" | "BucketAlreadyOwnedByYou" => {
+            Error::new(ErrorKind::AlreadyExists, format!("{what}: the bucket already exists"))
+        }
+        _ => match status {
+            404 => Error::not_found(format!("{what}: not found ({detail})")),
+            403 | 401 => Error::new(
+                ErrorKind::AccessDenied,
+                format!("{what}: access denied ({detail}); check the account's access key, secret key and permissions"),
+            ),
+            412 => Error::new(
+                ErrorKind::Changed,
+                format!("{what}: the object changed on the server while it was being transferred"),
+            ),
+            408 | 429 | 500..=599 => {
+                Error::new(ErrorKind::Server, format!("{what}: the server is busy or failing ({detail})"))
+            }
+            _ => Error::new(ErrorKind::Internal, format!("{what}: the server refused ({detail})")),
+        },
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::storage(format!("state database: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_codes_map_to_kinds_that_decide_retry() {
+        assert!(from_service("x", 503, Some("SlowDown"), None).is_retryable());
+        assert!(from_service("x", 500, None, None).is_retryable());
+        assert!(!from_service("x", 403, Some("AccessDenied"), None).is_retryable());
+        assert_eq!(
+            from_service("x", 404, Some("NoSuchBucket"), None).kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            from_service("x", 404, Some("NoSuchUpload"), None).kind,
+            ErrorKind::UploadGone
+        );
+        assert_eq!(from_service("x", 412, None, None).kind, ErrorKind::Changed);
+        let e = from_service("upload s3://b/k", 404, Some("NoSuchBucket"), None);
+        assert!(e.message.contains("ferry mb"), "{}", e.message);
+    }
+}

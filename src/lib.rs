@@ -1,0 +1,22 @@
+//! Ferry's engine: resumable, parallel S3 transfers with their state in SQLite.
+//!
+//! The CLI (`src/main.rs`) and the desktop app (`src-tauri/`) are thin shells over [`Engine`].
+
+pub mod engine;
+pub mod error;
+pub mod local;
+pub mod logging;
+pub mod paths;
+pub mod plan;
+pub mod progress;
+pub mod s3;
+pub mod store;
+pub mod transfer;
+
+pub use engine::{
+    DownloadOptions, Engine, EngineConfig, Enqueued, Event, IfExists, Limits, Link, UploadOptions,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use s3::{Connection, S3Url};
+pub use store::{Direction, State, TransferRow};
+pub use transfer::RunStats;

@@ -1,0 +1,644 @@
+//! `ferry`: the command-line shell over the engine. It parses arguments, calls the engine, and prints;
+//! no transfer logic lives here.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferry::engine::{human_duration, parse_duration};
+use ferry::plan::{human_bytes, parse_size};
+use ferry::store::short_id;
+use ferry::{
+    Connection, DownloadOptions, Engine, EngineConfig, Enqueued, Error, ErrorKind, IfExists,
+    Limits, RunStats, S3Url, State, UploadOptions,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Resumable, parallel transfers to S3 and S3-compatible storage"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Folder holding the transfer database, logs and the local endpoint's data.
+    #[arg(long, global = true, env = "FERRY_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// `local` for the embedded endpoint; otherwise the AWS configuration (environment, ~/.aws) is used.
+    #[arg(long, global = true, value_name = "NAME")]
+    account: Option<String>,
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 (also AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// A profile from ~/.aws/config (SSO profiles included).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Path-style addressing; on by default when --endpoint-url is given.
+    #[arg(long, global = true, value_name = "BOOL")]
+    path_style: Option<bool>,
+    /// Print JSON instead of text (one object per progress tick, then a summary).
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output on stderr (-v, -vv, -vvv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy a file or folder to S3, or an object or prefix from S3. Running it again resumes it.
+    Cp(CpArgs),
+    /// List buckets, or the objects and prefixes under s3://bucket/prefix.
+    Ls { target: Option<String> },
+    /// Create a bucket.
+    Mb { target: String },
+    /// Print a presigned GET link to an object.
+    Presign {
+        target: String,
+        /// How long the link works: 15m, 1h, 1d, 7d (at most 7 days).
+        #[arg(long, default_value = "1h")]
+        expires_in: String,
+    },
+    /// List the persisted transfers and their states.
+    Transfers,
+    /// Pause transfers (here or in another ferry process); completed parts are kept.
+    Pause(Target),
+    /// Resume paused, failed or interrupted transfers and run them to the end.
+    Resume(ResumeArgs),
+    /// Cancel transfers: abort partial uploads on the server and delete partial downloads.
+    Cancel(Target),
+    /// Run the embedded S3 endpoint in the foreground and print its endpoint and keys.
+    ServeLocal,
+}
+
+#[derive(Args)]
+struct CpArgs {
+    src: String,
+    dst: String,
+    #[arg(short, long)]
+    recursive: bool,
+    #[command(flatten)]
+    tuning: Tuning,
+    /// When a download's destination exists.
+    #[arg(long, value_enum, default_value = "error")]
+    if_exists: IfExistsArg,
+}
+
+#[derive(Args, Clone)]
+struct Tuning {
+    /// Part size for multipart uploads and ranged downloads, e.g. 16MiB (default: automatic).
+    #[arg(long)]
+    part_size: Option<String>,
+    /// Transfers running at once.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Parts in flight per transfer.
+    #[arg(long)]
+    parts: Option<usize>,
+    /// Bandwidth limit across all transfers, e.g. 10MiB (per second).
+    #[arg(long)]
+    limit_rate: Option<String>,
+}
+
+#[derive(Args)]
+struct Target {
+    /// Transfer id (or its first characters, as `ferry transfers` shows them).
+    id: Option<String>,
+    #[arg(long, conflicts_with = "id")]
+    all: bool,
+}
+
+#[derive(Args)]
+struct ResumeArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    tuning: Tuning,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IfExistsArg {
+    Error,
+    Skip,
+    Overwrite,
+    Rename,
+}
+
+impl From<IfExistsArg> for IfExists {
+    fn from(v: IfExistsArg) -> Self {
+        match v {
+            IfExistsArg::Error => IfExists::Error,
+            IfExistsArg::Skip => IfExists::Skip,
+            IfExistsArg::Overwrite => IfExists::Overwrite,
+            IfExistsArg::Rename => IfExists::Rename,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let state_dir = cli
+        .global
+        .state_dir
+        .clone()
+        .unwrap_or_else(default_state_dir);
+    let _guard = ferry::logging::init(&state_dir, cli.global.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = cli.global.json;
+    match rt.block_on(run(cli, state_dir)) {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"type": "error", "kind": e.kind, "message": e.message})
+                );
+            } else {
+                eprintln!("ferry: {}", e.message);
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind {
+        ErrorKind::InvalidInput | ErrorKind::AlreadyExists => 2,
+        ErrorKind::Interrupted => 130,
+        _ => 1,
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    directories::ProjectDirs::from("dev", "ferry", "ferry")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+impl Global {
+    fn connection(&self) -> Connection {
+        if self.account.as_deref() == Some(ferry::s3::LOCAL_ACCOUNT) {
+            return Connection::local();
+        }
+        Connection {
+            account: self.account.clone().unwrap_or_else(|| "default".into()),
+            endpoint: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            path_style: self.path_style.unwrap_or(self.endpoint_url.is_some()),
+        }
+    }
+}
+
+impl Tuning {
+    fn limits(&self) -> Result<Limits, Error> {
+        let mut l = Limits::default();
+        if let Some(c) = self.concurrency {
+            l.transfers = c;
+        }
+        if let Some(p) = self.parts {
+            l.parts_in_flight = p;
+        }
+        if let Some(r) = &self.limit_rate {
+            l.rate_limit = Some(parse_size(r)?);
+        }
+        Ok(l)
+    }
+
+    fn part_size(&self) -> Result<Option<u64>, Error> {
+        self.part_size.as_deref().map(parse_size).transpose()
+    }
+}
+
+async fn open(state_dir: PathBuf, limits: Limits) -> Result<Engine, Error> {
+    let mut cfg = EngineConfig::new(state_dir);
+    cfg.limits = limits;
+    Engine::open(cfg).await
+}
+
+async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Cp(args) => {
+            let engine = open(state_dir, args.tuning.limits()?).await?;
+            let conn = g.connection();
+            let part_size = args.tuning.part_size()?;
+            let enq = match (S3Url::is_s3(&args.src), S3Url::is_s3(&args.dst)) {
+                (false, true) => {
+                    let dst = S3Url::parse(&args.dst)?;
+                    let opts = UploadOptions {
+                        recursive: args.recursive,
+                        part_size,
+                    };
+                    engine.enqueue_upload(&conn, args.src.as_ref(), &dst, &opts).await?
+                }
+                (true, false) => {
+                    let src = S3Url::parse(&args.src)?;
+                    let opts = DownloadOptions {
+                        recursive: args.recursive,
+                        part_size,
+                        if_exists: args.if_exists.into(),
+                    };
+                    engine.enqueue_download(&conn, &src, args.dst.as_ref(), &opts).await?
+                }
+                (true, true) => return Err(Error::invalid("copying between two S3 locations is not supported yet; one side must be a local path")),
+                (false, false) => return Err(Error::invalid("one side must be an S3 location (s3://bucket/key)")),
+            };
+            drive(&engine, enq, g.json).await
+        }
+        Command::Ls { target } => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let conn = g.connection();
+            match target {
+                None => {
+                    let buckets = engine.list_buckets(&conn).await?;
+                    if g.json {
+                        println!("{}", serde_json::json!({"buckets": buckets}));
+                    } else {
+                        for b in buckets {
+                            println!("{b}");
+                        }
+                    }
+                }
+                Some(t) => {
+                    let url = S3Url::parse(t)?;
+                    let listing = engine.list(&conn, &url.bucket, &url.key).await?;
+                    if g.json {
+                        println!(
+                            "{}",
+                            serde_json::to_string(&listing).expect("listing serialises")
+                        );
+                    } else {
+                        for p in &listing.prefixes {
+                            println!("{:>19} {:>10}  {p}", "", "PRE");
+                        }
+                        for o in &listing.objects {
+                            let when = o.last_modified.map(format_time).unwrap_or_default();
+                            println!("{when:>19} {:>10}  {}", o.size, o.key);
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mb { target } => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let url = S3Url::parse(target)?;
+            engine.make_bucket(&g.connection(), &url.bucket).await?;
+            if !g.json {
+                println!("created s3://{}", url.bucket);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Presign { target, expires_in } => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let url = S3Url::parse(target)?;
+            let expires = parse_duration(expires_in)?;
+            let conn = g.connection();
+            let link = engine
+                .presign(&conn, &url.bucket, &url.key, expires)
+                .await?;
+            if g.json {
+                println!("{}", serde_json::to_string(&link).expect("link serialises"));
+            } else {
+                println!("{}", link.url);
+                eprintln!(
+                    "expires {} (in {})",
+                    format_time(link.expires_at as i64),
+                    human_duration(Duration::from_secs(link.expires_in_secs))
+                );
+                if conn.is_local() && engine.local_endpoint().await?.is_serving() {
+                    eprintln!("note: this link works while Ferry's local endpoint runs (`ferry serve-local` or the app)");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Transfers => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let rows = engine.transfers()?;
+            if g.json {
+                println!("{}", serde_json::to_string(&rows).expect("rows serialise"));
+            } else if rows.is_empty() {
+                println!("no transfers");
+            } else {
+                println!(
+                    "{:<8}  {:<8}  {:<13}  {:>21}  WHAT",
+                    "ID", "DIR", "STATE", "PROGRESS"
+                );
+                for r in rows {
+                    let size = r.size.unwrap_or(0);
+                    let progress = format!(
+                        "{} / {}",
+                        human_bytes(r.bytes_done.min(size)),
+                        human_bytes(size)
+                    );
+                    let what = match r.direction {
+                        ferry::Direction::Upload => {
+                            format!("{} -> s3://{}/{}", r.local_path.display(), r.bucket, r.key)
+                        }
+                        ferry::Direction::Download => {
+                            format!("s3://{}/{} -> {}", r.bucket, r.key, r.local_path.display())
+                        }
+                    };
+                    println!(
+                        "{:<8}  {:<8}  {:<13}  {:>21}  {what}",
+                        short_id(&r.id),
+                        r.direction.as_str(),
+                        r.state.as_str(),
+                        progress
+                    );
+                    if let Some(m) = r.error_message {
+                        println!("{:<8}  {m}", "");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pause(t) => {
+            let engine = open(state_dir, Limits::default()).await?;
+            if t.all {
+                let n = engine.pause_all()?;
+                println!("paused {n} transfer{}", if n == 1 { "" } else { "s" });
+            } else {
+                let row = engine.pause(target_id(t)?)?;
+                println!(
+                    "paused {}; `ferry resume {}` continues it",
+                    short_id(&row.id),
+                    short_id(&row.id)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resume(args) => {
+            let engine = open(state_dir, args.tuning.limits()?).await?;
+            let ids: Vec<String> = if args.target.all {
+                engine
+                    .resumable()?
+                    .into_iter()
+                    .map(|r| engine.resume(&r.id).map(|r| r.id))
+                    .collect::<Result<_, _>>()?
+            } else {
+                vec![engine.resume(target_id(&args.target)?)?.id]
+            };
+            if ids.is_empty() {
+                println!("nothing to resume");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let enq = Enqueued {
+                resumed: ids.len(),
+                ids,
+                skipped: Vec::new(),
+            };
+            drive(&engine, enq, g.json).await
+        }
+        Command::Cancel(t) => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let rows = if t.all {
+                engine.resumable()?
+            } else {
+                vec![engine.transfer(target_id(t)?)?]
+            };
+            for r in rows {
+                engine.cancel(&r.id).await?;
+                println!("cancelled {}", short_id(&r.id));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ServeLocal => {
+            let engine = open(state_dir, Limits::default()).await?;
+            let local = engine.local_endpoint().await?;
+            if !local.is_serving() {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    format!(
+                        "another process already serves the local endpoint at {}",
+                        local.endpoint
+                    ),
+                ));
+            }
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"endpoint": local.endpoint, "access_key_id": local.keys.access_key,
+                        "secret_access_key": local.keys.secret_key, "region": "us-east-1",
+                        "bucket": ferry::local::DEFAULT_BUCKET, "data": local.data_dir})
+                );
+            } else {
+                println!("Ferry local S3 endpoint");
+                println!("  endpoint           {}", local.endpoint);
+                println!("  region             us-east-1 (path-style)");
+                println!("  access key id      {}", local.keys.access_key);
+                println!("  secret access key  {}", local.keys.secret_key);
+                println!("  bucket             {}", ferry::local::DEFAULT_BUCKET);
+                println!("  data               {}", local.data_dir.display());
+                println!("Use it from another terminal with `ferry --account local ...`. Ctrl-C stops it.");
+            }
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| Error::internal(e.to_string()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn target_id(t: &Target) -> Result<&str, Error> {
+    t.id.as_deref()
+        .ok_or_else(|| Error::invalid("name a transfer id (see `ferry transfers`) or pass --all"))
+}
+
+fn format_time(unix: i64) -> String {
+    // UTC, without pulling a date crate into the CLI.
+    let days = unix.div_euclid(86400);
+    let secs = unix.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Runs the enqueued transfers with a progress display, pausing cleanly on Ctrl-C.
+async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, Error> {
+    for s in &enq.skipped {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"type": "skipped", "what": s.what, "reason": s.reason})
+            );
+        } else {
+            eprintln!("ferry: skipped {}: {}", s.what, s.reason);
+        }
+    }
+    if enq.ids.is_empty() {
+        if !json {
+            println!("nothing to transfer");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if enq.resumed > 0 && !json {
+        eprintln!(
+            "resuming {} unfinished transfer{}",
+            enq.resumed,
+            if enq.resumed == 1 { "" } else { "s" }
+        );
+    }
+    let started = Instant::now();
+    let mut progress = engine.subscribe_progress();
+    let ids = enq.ids.clone();
+    let totals: std::collections::HashMap<String, (u64, u64)> = ids
+        .iter()
+        .filter_map(|id| engine.transfer(id).ok())
+        .map(|r| (r.id.clone(), (r.bytes_done, r.size.unwrap_or(0))))
+        .collect();
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let total: u64 = totals.values().map(|v| v.1).sum();
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+            )
+            .expect("static template"),
+        );
+        bar
+    });
+    let run = engine.run(&ids);
+    tokio::pin!(run);
+    let mut state = totals.clone();
+    let mut interrupted = false;
+    let outcomes = loop {
+        tokio::select! {
+            outcomes = &mut run => break outcomes,
+            snaps = progress.recv() => {
+                let Ok(snaps) = snaps else { continue };
+                let mut speed = 0.0;
+                for s in snaps.iter() {
+                    if let Some(v) = state.get_mut(&s.id) {
+                        *v = (s.bytes_done, s.bytes_total);
+                    }
+                    speed += s.speed;
+                }
+                let (done, total) = state.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+                if json {
+                    println!("{}", serde_json::json!({"type": "progress", "bytes_done": done, "bytes_total": total,
+                        "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done.min(total)) as f64 / speed) } else { None },
+                        "transfers": &*snaps}));
+                } else if let Some(b) = &bar {
+                    b.set_length(total);
+                    b.set_position(done);
+                }
+            }
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                engine.pause_running_here();
+                for id in &ids {
+                    let _ = engine.pause(id);
+                }
+            }
+        }
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut stats = RunStats::default();
+    let mut failed = Vec::new();
+    let mut paused = Vec::new();
+    for o in &outcomes {
+        match &o.result {
+            Ok(s) => {
+                stats.bytes_total += s.bytes_total;
+                stats.bytes_sent += s.bytes_sent;
+                stats.parts_total += s.parts_total;
+                stats.parts_reused += s.parts_reused;
+                stats.parts_sent += s.parts_sent;
+            }
+            Err(e) if e.kind == ErrorKind::Interrupted => paused.push(o.id.clone()),
+            Err(e) => failed.push((o.id.clone(), e.clone())),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let completed = outcomes.len() - failed.len() - paused.len();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"type": "summary", "completed": completed, "failed": failed.len(), "paused": paused.len(),
+                "bytes_total": stats.bytes_total, "bytes_sent": stats.bytes_sent, "parts_total": stats.parts_total,
+                "parts_reused": stats.parts_reused, "parts_sent": stats.parts_sent, "seconds": secs,
+                "ids": ids, "errors": failed.iter().map(|(id, e)| serde_json::json!({"id": id, "kind": e.kind, "message": e.message})).collect::<Vec<_>>()})
+        );
+    } else {
+        for (id, e) in &failed {
+            eprintln!("ferry: {} failed: {}", short_id(id), e.message);
+        }
+        let speed = if secs > 0.0 {
+            stats.bytes_sent as f64 / secs
+        } else {
+            0.0
+        };
+        println!(
+            "{completed} of {} done: {} in {:.1}s ({}/s){}",
+            outcomes.len(),
+            human_bytes(stats.bytes_total),
+            secs,
+            human_bytes(speed as u64),
+            if stats.parts_reused > 0 {
+                format!(", {} parts reused from before", stats.parts_reused)
+            } else {
+                String::new()
+            }
+        );
+        if !paused.is_empty() {
+            let state = engine
+                .transfer(&paused[0])
+                .map(|r| r.state)
+                .unwrap_or(State::Paused);
+            println!(
+                "{} transfer{} {}. Run the same command again, or `ferry resume --all`, to continue where it stopped.",
+                paused.len(),
+                if paused.len() == 1 { "" } else { "s" },
+                state.as_str()
+            );
+        }
+    }
+    Ok(if !failed.is_empty() {
+        ExitCode::from(exit_code(&failed[0].1))
+    } else if !paused.is_empty() {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,180 @@
+//! Part sizes and byte ranges: how a file of any size is cut so it fits S3's multipart limits.
+//!
+//! Invariants: every part but the last is `part_size` long; 5 MiB ≤ part_size ≤ 5 GiB; at most
+//! 10,000 parts. The same plan is used for upload parts and download ranges, so a resumed transfer
+//! recomputes exactly the ranges it committed before.
+
+use crate::error::{Error, Result};
+
+pub const MIB: u64 = 1024 * 1024;
+pub const GIB: u64 = 1024 * MIB;
+pub const MIN_PART_SIZE: u64 = 5 * MIB;
+pub const MAX_PART_SIZE: u64 = 5 * GIB;
+pub const MAX_PARTS: u64 = 10_000;
+/// The part size used when the user sets none and the file is small enough for it.
+pub const DEFAULT_PART_SIZE: u64 = 8 * MIB;
+/// Above this many bytes a single PutObject would buffer too much; multipart is used instead even when
+/// the chosen part size is larger.
+pub const MAX_SINGLE_PUT: u64 = 16 * MIB;
+
+/// One part (upload) or range (download): 1-based number, offset, length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub number: u32,
+    pub offset: u64,
+    pub len: u64,
+}
+
+/// Chooses the part size for a file of `size` bytes, honouring the user's choice when it fits.
+pub fn part_size(size: u64, requested: Option<u64>) -> Result<u64> {
+    if let Some(p) = requested {
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
+            return Err(Error::invalid(format!(
+                "part size {} is outside S3's limits: choose between 5 MiB and 5 GiB",
+                human_bytes(p)
+            )));
+        }
+        let parts = size.div_ceil(p);
+        if parts > MAX_PARTS {
+            return Err(Error::invalid(format!(
+                "a part size of {} cuts this {} file into {parts} parts, more than S3's 10,000; use at least {} or leave --part-size unset",
+                human_bytes(p),
+                human_bytes(size),
+                human_bytes(size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB)
+            )));
+        }
+        return Ok(p);
+    }
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    let p = needed.max(DEFAULT_PART_SIZE);
+    if p > MAX_PART_SIZE {
+        return Err(Error::invalid(format!(
+            "{} is larger than S3's largest object (10,000 parts of 5 GiB)",
+            human_bytes(size)
+        )));
+    }
+    Ok(p)
+}
+
+/// Whether a file of `size` bytes is sent as one PutObject rather than a multipart upload.
+pub fn is_single_put(size: u64, part_size: u64) -> bool {
+    size <= part_size.min(MAX_SINGLE_PUT)
+}
+
+/// The parts of a `size`-byte file cut at `part_size`. A 0-byte file has no parts.
+pub fn parts(size: u64, part_size: u64) -> Vec<Part> {
+    assert!(part_size > 0);
+    let count = size.div_ceil(part_size);
+    (0..count)
+        .map(|i| {
+            let offset = i * part_size;
+            Part {
+                number: (i + 1) as u32,
+                offset,
+                len: part_size.min(size - offset),
+            }
+        })
+        .collect()
+}
+
+/// Parses sizes like `8MiB`, `8M`, `5242880`, `1.5GB` (binary units for K/M/G/T).
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| {
+        Error::invalid(format!(
+            "`{s}` is not a size; write it like 8MiB, 64M or 1048576"
+        ))
+    })?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => GIB,
+        "t" | "tb" | "tib" => 1024 * GIB,
+        _ => {
+            return Err(Error::invalid(format!(
+                "`{s}` has an unknown unit; use B, KiB, MiB, GiB or TiB"
+            )))
+        }
+    };
+    Ok((n * mult as f64).round() as u64)
+}
+
+/// Formats a byte count for people: `12.3 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_cover_the_file_exactly_at_and_around_boundaries() {
+        let p = 5 * MIB;
+        for size in [0, 1, p - 1, p, p + 1, 2 * p - 1, 2 * p, 2 * p + 1] {
+            let ps = parts(size, p);
+            assert_eq!(ps.iter().map(|x| x.len).sum::<u64>(), size);
+            assert_eq!(ps.len() as u64, size.div_ceil(p));
+            for (i, x) in ps.iter().enumerate() {
+                assert_eq!(x.number as usize, i + 1);
+                assert_eq!(x.offset, i as u64 * p);
+                assert!(x.len > 0 && x.len <= p);
+            }
+        }
+    }
+
+    #[test]
+    fn auto_part_size_fits_any_file_up_to_the_s3_limit() {
+        assert_eq!(part_size(0, None).unwrap(), DEFAULT_PART_SIZE);
+        assert_eq!(part_size(GIB, None).unwrap(), DEFAULT_PART_SIZE);
+        for size in [100 * GIB, 1024 * GIB, 48 * 1024 * GIB] {
+            let p = part_size(size, None).unwrap();
+            assert!((MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p));
+            assert!(size.div_ceil(p) <= MAX_PARTS, "{size} {p}");
+        }
+        assert!(part_size(50 * 1024 * GIB, None).is_err());
+    }
+
+    #[test]
+    fn user_part_size_outside_limits_is_refused_with_a_fix() {
+        let e = part_size(10, Some(MIB)).unwrap_err();
+        assert!(e.message.contains("5 MiB and 5 GiB"), "{}", e.message);
+        let e = part_size(100 * GIB, Some(5 * MIB)).unwrap_err();
+        assert!(e.message.contains("10,000"), "{}", e.message);
+        assert_eq!(part_size(100 * MIB, Some(5 * MIB)).unwrap(), 5 * MIB);
+    }
+
+    #[test]
+    fn single_put_threshold_never_buffers_more_than_16_mib() {
+        assert!(is_single_put(5 * MIB, 5 * MIB));
+        assert!(!is_single_put(5 * MIB + 1, 5 * MIB));
+        assert!(!is_single_put(17 * MIB, GIB));
+        assert!(is_single_put(0, 5 * MIB));
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("8MiB").unwrap(), 8 * MIB);
+        assert_eq!(parse_size("5M").unwrap(), 5 * MIB);
+        assert_eq!(parse_size("1048576").unwrap(), MIB);
+        assert_eq!(parse_size("1.5G").unwrap(), GIB + GIB / 2);
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("3XB").is_err());
+    }
+}

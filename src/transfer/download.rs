@@ -1,0 +1,322 @@
+//! One download: HEAD, then parallel ranged GETs with `If-Match` into a temporary file beside the
+//! destination.
+//!
+//! The temporary file (`.NAME.ferry-ID.part`) is preallocated to the object's size; each range is
+//! written at its offset and committed to SQLite once all its bytes are on disk. At the end the file
+//! is flushed, its size checked, and it is renamed into place, so the destination is either absent or
+//! complete, never truncated. If the object changes on the server (its ETag differs, or `If-Match`
+//! fails), the download says so in the log and starts over against the new version.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::{Ctx, RunStats};
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{self, Part};
+use crate::store::PartRow;
+
+/// How many times a download restarts because the object changed under it before giving up.
+const RESTARTS: u32 = 3;
+
+/// The temporary file a download writes before renaming it into place.
+pub fn temp_path(dest: &Path, id: &str) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let short = crate::store::short_id(id);
+    dest.with_file_name(format!(".{name}.ferry-{short}.part"))
+}
+
+pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
+    let mut restarts = 0;
+    loop {
+        match attempt(ctx.clone()).await {
+            Err(e) if e.kind == ErrorKind::Changed && restarts < RESTARTS => {
+                restarts += 1;
+                tracing::warn!(transfer = %ctx.row.id, "the object changed on the server during the download; starting over");
+                ctx.store.clear_parts(&ctx.row.id)?;
+                let _ = std::fs::remove_file(temp_path(&ctx.row.local_path, &ctx.row.id));
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
+    let row = &ctx.row;
+    let what = format!("download s3://{}/{}", row.bucket, row.key);
+    let head = ctx
+        .retrying(&what, || {
+            let req = ctx.client.head_object().bucket(&row.bucket).key(&row.key);
+            let what = what.clone();
+            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+        })
+        .await?;
+    let size = head.content_length().unwrap_or(0).max(0) as u64;
+    let etag = head.e_tag().map(str::to_string);
+    let current = ctx
+        .store
+        .get(&row.id)?
+        .ok_or_else(|| Error::not_found("the transfer was removed"))?;
+    let dest = row.local_path.clone();
+    let temp = temp_path(&dest, &row.id);
+    if current.etag != etag || current.size != Some(size) || !temp.exists() {
+        if current.etag.is_some() && current.etag != etag {
+            tracing::warn!(transfer = %row.id, "the object changed since the last run; starting over");
+        }
+        ctx.store.clear_parts(&row.id)?;
+        ctx.store.set_object(&row.id, size, etag.as_deref())?;
+    }
+    ctx.counter.set_total(size);
+
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create the folder", dir, e))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&temp)
+        .map_err(|e| Error::io("cannot write", &temp, e))?;
+    if file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", &temp, e))?
+        .len()
+        != size
+    {
+        file.set_len(size)
+            .map_err(|e| Error::io("cannot make room for", &temp, e))?;
+    }
+    let file = Arc::new(file);
+
+    let planned = plan::parts(size, row.part_size);
+    let done: HashSet<u32> = ctx
+        .store
+        .parts(&row.id)?
+        .into_iter()
+        .filter(|p| {
+            planned
+                .get(p.number as usize - 1)
+                .is_some_and(|q| q.offset == p.offset && q.len == p.len)
+        })
+        .map(|p| p.number)
+        .collect();
+    let reused = done.len() as u64;
+    ctx.counter.set_done(
+        planned
+            .iter()
+            .filter(|p| done.contains(&p.number))
+            .map(|p| p.len)
+            .sum(),
+    );
+
+    let etag = Arc::new(etag);
+    let mut set: JoinSet<Result<()>> = JoinSet::new();
+    let mut sent = 0u64;
+    let mut first_error: Option<Error> = None;
+    for part in planned
+        .iter()
+        .filter(|p| !done.contains(&p.number))
+        .copied()
+    {
+        while set.len() >= ctx.parts_per_transfer && first_error.is_none() {
+            if let Some(Err(e)) = set.join_next().await.map(flatten) {
+                first_error = Some(e);
+            }
+        }
+        if first_error.is_some() {
+            break;
+        }
+        let permits = match ctx.admit_part(0).await {
+            Ok(p) => p,
+            Err(e) => {
+                first_error = Some(e);
+                break;
+            }
+        };
+        sent += 1;
+        let (ctx2, file, etag) = (ctx.clone(), file.clone(), etag.clone());
+        set.spawn(async move {
+            let _permits = permits;
+            fetch_range(&ctx2, &file, etag.as_deref(), part).await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = flatten(r) {
+            if first_error.is_none() {
+                set.abort_all();
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+
+    let file =
+        Arc::try_unwrap(file).map_err(|_| Error::internal("range writers still hold the file"))?;
+    file.sync_all()
+        .map_err(|e| Error::io("cannot flush", &temp, e))?;
+    let on_disk = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", &temp, e))?
+        .len();
+    if on_disk != size {
+        return Err(Error::storage(format!(
+            "{what}: the temporary file has {on_disk} bytes, expected {size}; it will be fetched again"
+        )));
+    }
+    drop(file);
+    let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
+    if dest.exists() && !overwrite_allowed(&ctx) {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "{} appeared while downloading; it was not overwritten. The download is kept in {}",
+                dest.display(),
+                temp.display()
+            ),
+        ));
+    }
+    std::fs::rename(&temp, &dest)
+        .map_err(|e| Error::io("cannot move the download into place at", &dest, e))?;
+    if let Some(dir) = dest.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    ctx.store
+        .complete(&row.id, &ctx.owner, size, recorded.as_deref())?;
+    Ok(RunStats {
+        bytes_total: size,
+        bytes_sent: ctx.counter.sent(),
+        parts_total: planned.len() as u64,
+        parts_reused: reused,
+        parts_sent: sent,
+    })
+}
+
+/// Downloads may replace an existing file only when the user said so when enqueuing.
+fn overwrite_allowed(ctx: &Ctx) -> bool {
+    ctx.row.overwrite
+}
+
+fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    match r {
+        Ok(r) => r,
+        Err(e) if e.is_cancelled() => Err(Error::interrupted()),
+        Err(e) => Err(Error::internal(format!("a range task failed: {e}"))),
+    }
+}
+
+fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.write_all_at(buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            done += file.seek_write(&buf[done..], offset + done as u64)?;
+        }
+        Ok(())
+    }
+}
+
+async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> Result<()> {
+    let what = format!(
+        "download bytes {}-{} of s3://{}/{}",
+        part.offset,
+        part.offset + part.len - 1,
+        ctx.row.bucket,
+        ctx.row.key
+    );
+    let written = Arc::new(AtomicU64::new(0));
+    let result = ctx
+        .retrying(&what, || {
+            ctx.counter.sub(written.swap(0, Ordering::Relaxed));
+            let req = ctx
+                .client
+                .get_object()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .range(format!(
+                    "bytes={}-{}",
+                    part.offset,
+                    part.offset + part.len - 1
+                ))
+                .set_if_match(etag.map(str::to_string));
+            let what = what.clone();
+            let written = written.clone();
+            async move {
+                let out = req.send().await.map_err(|e| Error::from_sdk(&what, e))?;
+                let mut body = out.body;
+                let mut offset = part.offset;
+                while let Some(chunk) = body.try_next().await.map_err(|e| {
+                    Error::new(
+                        ErrorKind::Network,
+                        format!("{what}: the connection broke ({e})"),
+                    )
+                })? {
+                    if offset + chunk.len() as u64 > part.offset + part.len {
+                        return Err(Error::new(
+                            ErrorKind::Server,
+                            format!("{what}: the server sent more bytes than asked"),
+                        ));
+                    }
+                    if let Some(l) = &ctx.limiter {
+                        l.wait(chunk.len()).await;
+                    }
+                    write_at(file, &chunk, offset)
+                        .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
+                    offset += chunk.len() as u64;
+                    written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    ctx.counter.add(chunk.len() as u64);
+                }
+                if offset != part.offset + part.len {
+                    return Err(Error::new(
+                        ErrorKind::Network,
+                        format!(
+                            "{what}: the connection closed after {} of {} bytes",
+                            offset - part.offset,
+                            part.len
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        })
+        .await;
+    if let Err(e) = result {
+        ctx.counter.sub(written.swap(0, Ordering::Relaxed));
+        return Err(match e.kind {
+            ErrorKind::Storage | ErrorKind::AccessDenied if e.message.contains("cannot write") => {
+                Error::storage(format!(
+                    "{}; free some space or choose another folder, then resume",
+                    e.message
+                ))
+            }
+            _ => e,
+        });
+    }
+    ctx.store.record_part(
+        &ctx.row.id,
+        &PartRow {
+            number: part.number,
+            offset: part.offset,
+            len: part.len,
+            etag: None,
+            checksum: None,
+        },
+    )
+}

@@ -1,0 +1,493 @@
+//! One upload: a single PutObject for small files, a multipart upload for the rest.
+//!
+//! Multipart protocol: the upload id is committed before the first part; each part is read from disk
+//! when its turn comes (positioned read of exactly that part, so memory is bounded by the parts in
+//! flight, never by the file size), sent with its CRC32C, and its ETag committed before it counts.
+//! On resume, ListParts (paginated, sorted here) is the truth: a part is skipped only if the server
+//! holds it at the right size and we know its ETag. The source's size and mtime are checked before
+//! anything is sent, after every part is read, and before Complete: a changed source is an error, and
+//! a mixed object is never completed.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use tokio::task::JoinSet;
+
+use super::{body, crc32c_b64, mtime_ns, Ctx, RunStats};
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{self, Part};
+use crate::store::PartRow;
+
+pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
+    let row = &ctx.row;
+    let size = row.size.unwrap_or(0);
+    check_source(&ctx)?;
+    if plan::is_single_put(size, row.part_size) {
+        single_put(&ctx, size).await
+    } else {
+        multipart(ctx, size).await
+    }
+}
+
+fn target(ctx: &Ctx) -> String {
+    format!("upload to s3://{}/{}", ctx.row.bucket, ctx.row.key)
+}
+
+/// The source must be the file that was enqueued: same size, same mtime.
+fn check_source(ctx: &Ctx) -> Result<()> {
+    let path = &ctx.row.local_path;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(
+                ErrorKind::Changed,
+                format!(
+                    "the source file {} is gone; the upload was stopped",
+                    path.display()
+                ),
+            )
+        } else {
+            Error::io("cannot read", path, e)
+        }
+    })?;
+    if Some(meta.len()) != ctx.row.size || Some(mtime_ns(&meta)) != ctx.row.source_mtime_ns {
+        return Err(Error::new(
+            ErrorKind::Changed,
+            format!(
+                "the source file {} changed since its upload started; the partial upload was discarded and \
+                 nothing was written to the bucket. Run `ferry cp` again to upload the new version",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads `len` bytes at `offset` on the blocking pool, then checks the file did not change meanwhile.
+async fn read_part(ctx: &Ctx, offset: u64, len: u64) -> Result<Bytes> {
+    let path = ctx.row.local_path.clone();
+    let buf = tokio::task::spawn_blocking(move || read_at(&path, offset, len))
+        .await
+        .map_err(|e| Error::internal(format!("reading a part: {e}")))??;
+    check_source(ctx)?;
+    Ok(buf)
+}
+
+fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut buf = vec![0u8; len as usize];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        f.read_exact_at(&mut buf, offset)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = f;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io("cannot read", path, e))?;
+        f.read_exact(&mut buf)
+            .map_err(|e| Error::io("cannot read", path, e))?;
+    }
+    Ok(Bytes::from(buf))
+}
+
+async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
+    let _permits = ctx.admit_part(size).await?;
+    let data = read_part(ctx, 0, size).await?;
+    let checksum = crc32c_b64(&data);
+    let counted = Arc::new(AtomicU64::new(0));
+    let what = target(ctx);
+    let out = ctx
+        .retrying(&what, || {
+            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+            let req = ctx
+                .client
+                .put_object()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .content_length(size as i64)
+                .checksum_crc32_c(&checksum)
+                .body(body::counting(
+                    data.clone(),
+                    ctx.counter.clone(),
+                    counted.clone(),
+                    ctx.limiter.clone(),
+                ));
+            let what = what.clone();
+            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+        })
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+            return Err(e);
+        }
+    };
+    let etag = out.e_tag().map(str::to_string);
+    ctx.store
+        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
+    Ok(RunStats {
+        bytes_total: size,
+        bytes_sent: ctx.counter.sent(),
+        parts_total: 1,
+        parts_reused: 0,
+        parts_sent: 1,
+    })
+}
+
+/// Parts the server holds for `upload_id`: number → (size, ETag). Follows every page.
+async fn server_parts(ctx: &Ctx, upload_id: &str) -> Result<HashMap<u32, (u64, Option<String>)>> {
+    let mut parts = HashMap::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let what = format!("list parts of s3://{}/{}", ctx.row.bucket, ctx.row.key);
+        let page = ctx
+            .retrying(&what, || {
+                let mut req = ctx
+                    .client
+                    .list_parts()
+                    .bucket(&ctx.row.bucket)
+                    .key(&ctx.row.key)
+                    .upload_id(upload_id);
+                if let Some(m) = &marker {
+                    req = req.part_number_marker(m);
+                }
+                let what = what.clone();
+                async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+            })
+            .await?;
+        for p in page.parts() {
+            if let Some(n) = p.part_number() {
+                parts.insert(
+                    n as u32,
+                    (
+                        p.size().unwrap_or(-1).max(0) as u64,
+                        p.e_tag().map(str::to_string),
+                    ),
+                );
+            }
+        }
+        let next = page.next_part_number_marker().map(str::to_string);
+        if page.is_truncated() == Some(true) && next.is_some() && next != marker {
+            marker = next;
+        } else {
+            break;
+        }
+    }
+    Ok(parts)
+}
+
+/// Starts a multipart upload and commits its id before any part is sent.
+async fn create_upload(ctx: &Ctx) -> Result<String> {
+    let what = format!(
+        "start the upload of s3://{}/{}",
+        ctx.row.bucket, ctx.row.key
+    );
+    let out = ctx
+        .retrying(&what, || {
+            let req = ctx
+                .client
+                .create_multipart_upload()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32C);
+            let what = what.clone();
+            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+        })
+        .await?;
+    let id = out
+        .upload_id()
+        .ok_or_else(|| Error::internal(format!("{what}: the server returned no upload id")))?
+        .to_string();
+    ctx.store.set_upload_id(&ctx.row.id, Some(&id))?;
+    Ok(id)
+}
+
+/// Which planned parts are already done, reconciled with the server. Commits parts the server holds
+/// that were sent but not yet committed when the last run stopped.
+async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashMap<u32, PartRow>> {
+    let server = server_parts(ctx, upload_id).await?;
+    let local: HashMap<u32, PartRow> = ctx
+        .store
+        .parts(&ctx.row.id)?
+        .into_iter()
+        .map(|p| (p.number, p))
+        .collect();
+    let mut done = HashMap::new();
+    for part in planned {
+        let Some((size, server_etag)) = server.get(&part.number) else {
+            continue;
+        };
+        if *size != part.len {
+            continue;
+        }
+        let local_row = local
+            .get(&part.number)
+            .filter(|p| p.offset == part.offset && p.len == part.len);
+        let etag = match (server_etag, local_row.and_then(|p| p.etag.clone())) {
+            (Some(s), Some(l)) if s.trim_matches('"') != l.trim_matches('"') => continue,
+            (Some(s), _) => s.clone(),
+            (None, Some(l)) => l,
+            (None, None) => continue,
+        };
+        let row = PartRow {
+            number: part.number,
+            offset: part.offset,
+            len: part.len,
+            etag: Some(etag),
+            checksum: local_row.and_then(|p| p.checksum.clone()),
+        };
+        if local_row.is_none() {
+            ctx.store.record_part(&ctx.row.id, &row)?;
+        }
+        done.insert(part.number, row);
+    }
+    Ok(done)
+}
+
+async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
+    let planned = plan::parts(size, ctx.row.part_size);
+    let (upload_id, done) = match ctx.row.upload_id.clone() {
+        Some(id) => match reconcile(&ctx, &id, &planned).await {
+            Ok(done) => (id, done),
+            Err(e) if e.kind == ErrorKind::UploadGone => {
+                tracing::warn!(transfer = %ctx.row.id, "the multipart upload is gone from the server; starting over");
+                ctx.store.clear_parts(&ctx.row.id)?;
+                (create_upload(&ctx).await?, HashMap::new())
+            }
+            Err(e) => return Err(e),
+        },
+        None => {
+            ctx.store.clear_parts(&ctx.row.id)?;
+            (create_upload(&ctx).await?, HashMap::new())
+        }
+    };
+    let reused = done.len() as u64;
+    ctx.counter.set_done(done.values().map(|p| p.len).sum());
+    tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused, "multipart upload");
+
+    let upload_id = Arc::new(upload_id);
+    let mut set: JoinSet<Result<()>> = JoinSet::new();
+    let mut sent = 0u64;
+    let mut first_error: Option<Error> = None;
+    for part in planned
+        .iter()
+        .filter(|p| !done.contains_key(&p.number))
+        .copied()
+    {
+        while set.len() >= ctx.parts_per_transfer {
+            if let Some(r) = set.join_next().await {
+                if let Err(e) = flatten(r) {
+                    first_error.get_or_insert(e);
+                }
+            }
+            if first_error.is_some() {
+                break;
+            }
+        }
+        if first_error.is_some() {
+            break;
+        }
+        let permits = match ctx.admit_part(part.len).await {
+            Ok(p) => p,
+            Err(e) => {
+                first_error = Some(e);
+                break;
+            }
+        };
+        sent += 1;
+        let (ctx2, upload_id) = (ctx.clone(), upload_id.clone());
+        set.spawn(async move {
+            let _permits = permits;
+            upload_part(&ctx2, &upload_id, part).await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = flatten(r) {
+            if first_error.is_none() {
+                // Stop the other parts: this upload is failing.
+                set.abort_all();
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+
+    check_source(&ctx)?;
+    let parts = ctx.store.parts(&ctx.row.id)?;
+    if parts.len() != planned.len() {
+        return Err(Error::internal(format!(
+            "{}: {} of {} parts are recorded; run it again to send the rest",
+            target(&ctx),
+            parts.len(),
+            planned.len()
+        )));
+    }
+    let completed = CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            parts
+                .iter()
+                .map(|p| {
+                    CompletedPart::builder()
+                        .part_number(p.number as i32)
+                        .set_e_tag(p.etag.clone())
+                        .set_checksum_crc32_c(p.checksum.clone())
+                        .build()
+                })
+                .collect(),
+        ))
+        .build();
+    let what = format!(
+        "complete the upload of s3://{}/{}",
+        ctx.row.bucket, ctx.row.key
+    );
+    let result = ctx
+        .retrying(&what, || {
+            let req = ctx
+                .client
+                .complete_multipart_upload()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .upload_id(upload_id.as_str())
+                .multipart_upload(completed.clone());
+            let what = what.clone();
+            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+        })
+        .await;
+    let etag = match result {
+        Ok(out) => out.e_tag().map(str::to_string),
+        Err(e) if e.kind == ErrorKind::UploadGone => {
+            // A previous run may have completed it and died before recording that.
+            let head = ctx
+                .client
+                .head_object()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .send()
+                .await
+                .map_err(|_| e.clone())?;
+            if head.content_length() != Some(size as i64) {
+                return Err(e);
+            }
+            head.e_tag().map(str::to_string)
+        }
+        Err(e) => return Err(e),
+    };
+    ctx.store
+        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
+    Ok(RunStats {
+        bytes_total: size,
+        bytes_sent: ctx.counter.sent(),
+        parts_total: planned.len() as u64,
+        parts_reused: reused,
+        parts_sent: sent,
+    })
+}
+
+fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    match r {
+        Ok(r) => r,
+        Err(e) if e.is_cancelled() => Err(Error::interrupted()),
+        Err(e) => Err(Error::internal(format!("a part task failed: {e}"))),
+    }
+}
+
+async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {
+    let data = read_part(ctx, part.offset, part.len).await?;
+    let checksum = crc32c_b64(&data);
+    let counted = Arc::new(AtomicU64::new(0));
+    let what = format!(
+        "upload part {} of s3://{}/{}",
+        part.number, ctx.row.bucket, ctx.row.key
+    );
+    let result = ctx
+        .retrying(&what, || {
+            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+            let req = ctx
+                .client
+                .upload_part()
+                .bucket(&ctx.row.bucket)
+                .key(&ctx.row.key)
+                .upload_id(upload_id)
+                .part_number(part.number as i32)
+                .content_length(part.len as i64)
+                .checksum_crc32_c(&checksum)
+                .body(body::counting(
+                    data.clone(),
+                    ctx.counter.clone(),
+                    counted.clone(),
+                    ctx.limiter.clone(),
+                ));
+            let what = what.clone();
+            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+        })
+        .await;
+    let out = match result {
+        Ok(o) => o,
+        Err(e) => {
+            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+            return Err(e);
+        }
+    };
+    if let Some(returned) = out.checksum_crc32_c() {
+        if returned != checksum {
+            return Err(Error::new(
+                ErrorKind::Server,
+                format!(
+                    "{what}: the server computed a different checksum; the part will be sent again"
+                ),
+            ));
+        }
+    }
+    let etag = out
+        .e_tag()
+        .ok_or_else(|| Error::internal(format!("{what}: the server returned no ETag")))?;
+    ctx.store.record_part(
+        &ctx.row.id,
+        &PartRow {
+            number: part.number,
+            offset: part.offset,
+            len: part.len,
+            etag: Some(etag.to_string()),
+            checksum: Some(checksum),
+        },
+    )?;
+    Ok(())
+}
+
+/// Aborts the multipart upload of a transfer, if it has one; a missing upload is not an error.
+pub async fn abort(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<()> {
+    let what = format!("abort the upload of s3://{bucket}/{key}");
+    match client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = Error::from_sdk(&what, e);
+            if e.kind == ErrorKind::UploadGone || e.kind == ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

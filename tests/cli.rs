@@ -1,0 +1,372 @@
+//! The `ferry` binary as a user runs it: crash-resume after SIGKILL, control from a second process,
+//! and bad input.
+
+use std::process::{Child, Output, Stdio};
+
+use crate::support::{data, tree, wait_until, Harness, BUCKET, MIB};
+
+fn spawn(h: &Harness, args: &[&str]) -> Child {
+    h.ferry()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn output(h: &Harness, args: &[&str]) -> Output {
+    let mut cmd = h.ferry();
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn wait_child(child: Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// The last JSON object `--json` printed (the summary).
+fn summary(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("\"summary\""))
+        .unwrap_or_else(|| {
+            panic!(
+                "no summary in stdout:\n{text}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    serde_json::from_str(last).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// SIGKILL, then reap, so the dead process cannot look alive to the next run.
+async fn kill(mut child: Child) {
+    child.kill().unwrap();
+    wait_child(child).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_killed_mid_way_resumes_with_only_the_missing_parts() {
+    let h = Harness::new().await;
+    let bytes = data(40 * MIB + 123, 21);
+    let src = h.file("dump.sql", &bytes);
+    let src = src.to_str().unwrap();
+    let dst = format!("s3://{BUCKET}/db/dump.sql");
+    let args = [
+        "cp",
+        src,
+        &dst,
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "2",
+        "--json",
+    ];
+
+    h.log.hold_parts_from(4);
+    let child = spawn(&h, &args);
+    let store = loop {
+        if h.state.path().join("ferry.db").exists() {
+            break h.store();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    wait_until("the transfer is queued", || {
+        store.list().unwrap().len() == 1
+    })
+    .await;
+    let id = store.list().unwrap()[0].id.clone();
+    wait_until("parts 1-3 committed", || {
+        store.parts(&id).unwrap().len() == 3
+    })
+    .await;
+    wait_until("part 4 in flight", || {
+        h.log.part_counts("db/dump.sql").contains_key(&4)
+    })
+    .await;
+    kill(child).await;
+    h.log.release();
+    assert!(!h.object_exists("db/dump.sql"));
+
+    let out = output(&h, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = summary(&out);
+    assert_eq!(s["parts_reused"], 3, "{s}");
+    assert_eq!(s["completed"], 1);
+    assert_eq!(h.object("db/dump.sql"), bytes);
+    let counts = h.log.part_counts("db/dump.sql");
+    for n in 1..=3 {
+        assert_eq!(counts[&n], 1, "part {n} was sent again: {counts:?}");
+    }
+    assert_eq!(counts.len(), 9);
+    assert_eq!(
+        store.list().unwrap().len(),
+        1,
+        "the rerun continued the same transfer"
+    );
+    assert!(h.open_uploads().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_killed_mid_way_resumes_with_only_the_missing_ranges() {
+    let h = Harness::new().await;
+    let bytes = data(30 * MIB + 7, 22);
+    h.put("media/clip.mov", bytes.clone()).await;
+    let dest = h.work.path().join("dl");
+    std::fs::create_dir(&dest).unwrap();
+    let src = format!("s3://{BUCKET}/media/clip.mov");
+    let args = [
+        "cp",
+        &src,
+        dest.to_str().unwrap(),
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "2",
+        "--json",
+    ];
+
+    h.log.hold_ranges_from(15 * MIB as u64);
+    let child = spawn(&h, &args);
+    let store = loop {
+        if h.state.path().join("ferry.db").exists() {
+            break h.store();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    wait_until("the transfer is queued", || {
+        store.list().unwrap().len() == 1
+    })
+    .await;
+    let id = store.list().unwrap()[0].id.clone();
+    wait_until("ranges 1-3 committed", || {
+        store.parts(&id).unwrap().len() == 3
+    })
+    .await;
+    kill(child).await;
+    h.log.release();
+    assert!(
+        !dest.join("clip.mov").exists(),
+        "the destination appears only when complete"
+    );
+
+    let out = output(&h, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(summary(&out)["parts_reused"], 3);
+    assert_eq!(std::fs::read(dest.join("clip.mov")).unwrap(), bytes);
+    let ranges = h.log.range_counts("media/clip.mov");
+    for start in [0, 5, 10] {
+        assert_eq!(
+            ranges[&(start * MIB as u64)],
+            1,
+            "range at {start} MiB fetched again: {ranges:?}"
+        );
+    }
+    assert_eq!(
+        tree(&dest).len(),
+        1,
+        "no temporary file is left beside the download"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_from_another_process_stops_the_transfer_and_resume_finishes_it() {
+    let h = Harness::new().await;
+    let bytes = data(25 * MIB, 23);
+    let src = h.file("photos.zip", &bytes);
+    let dst = format!("s3://{BUCKET}/photos.zip");
+    h.log.hold_parts_from(3);
+    let child = spawn(
+        &h,
+        &[
+            "cp",
+            src.to_str().unwrap(),
+            &dst,
+            "--part-size",
+            "5MiB",
+            "--parts",
+            "2",
+        ],
+    );
+    let store = loop {
+        if h.state.path().join("ferry.db").exists() {
+            break h.store();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    wait_until("two parts committed", || {
+        store
+            .list()
+            .unwrap()
+            .first()
+            .is_some_and(|t| store.parts(&t.id).unwrap().len() == 2)
+    })
+    .await;
+
+    let out = output(&h, &["pause", "--all"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = wait_child(child).await;
+    assert_eq!(first.status.code(), Some(130), "{}", stderr(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("to continue where it stopped"));
+    h.log.release();
+
+    let listed = output(&h, &["transfers"]).await;
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("paused") && text.contains("photos.zip"),
+        "{text}"
+    );
+
+    let out = output(&h, &["resume", "--all", "--json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(summary(&out)["parts_reused"], 2);
+    assert_eq!(h.object("photos.zip"), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_and_mb_show_what_the_server_holds() {
+    let h = Harness::new().await;
+    h.put("reports/q1.csv", b"a,b\n".to_vec()).await;
+    h.put("top.txt", b"hello".to_vec()).await;
+    let out = output(&h, &["mb", "s3://fresh-bucket"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = output(&h, &["ls"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l == "fresh-bucket") && text.lines().any(|l| l == BUCKET),
+        "{text}"
+    );
+    let out = output(&h, &["ls", &format!("s3://{BUCKET}/")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PRE  reports/"), "{text}");
+    assert!(text.lines().any(|l| l.ends_with("5  top.txt")), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind() {
+    let h = Harness::new().await;
+    let file = h.file("ok.txt", b"fine");
+    let file = file.to_str().unwrap();
+    let folder = h.work.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let good = format!("s3://{BUCKET}/x");
+    let missing = h.work.path().join("missing.txt");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["cp".into(), missing.to_str().unwrap().into(), good.clone()],
+            "no such file",
+        ),
+        (
+            vec!["cp".into(), folder.to_str().unwrap().into(), good.clone()],
+            "add --recursive",
+        ),
+        (
+            vec!["cp".into(), file.into(), "s3://no-such-bucket/x".into()],
+            "ferry mb s3://no-such-bucket",
+        ),
+        (
+            vec!["cp".into(), file.into(), "s3://Bad_Name/x".into()],
+            "not a valid bucket name",
+        ),
+        (
+            vec![
+                "cp".into(),
+                file.into(),
+                good.clone(),
+                "--part-size".into(),
+                "1MiB".into(),
+            ],
+            "between 5 MiB and 5 GiB",
+        ),
+        (
+            vec![
+                "cp".into(),
+                format!("s3://{BUCKET}/nothing-here"),
+                h.work.path().join("o").to_str().unwrap().into(),
+            ],
+            "no such object",
+        ),
+        (
+            vec![
+                "presign".into(),
+                good.clone(),
+                "--expires-in".into(),
+                "8d".into(),
+            ],
+            "at most 7 days",
+        ),
+        (
+            vec![
+                "cp".into(),
+                file.into(),
+                good.clone(),
+                "--endpoint-url".into(),
+                "localhost:9000".into(),
+            ],
+            "not an endpoint URL",
+        ),
+        (
+            vec![
+                "cp".into(),
+                file.into(),
+                good.clone(),
+                "--endpoint-url".into(),
+                "http://127.0.0.1:9".into(),
+            ],
+            "could not reach the server",
+        ),
+        (
+            vec![
+                "cp".into(),
+                file.into(),
+                format!("s3://{BUCKET}/{}", "k".repeat(1100)),
+            ],
+            "at most 1,024 bytes",
+        ),
+        (vec!["resume".into(), "nosuchid".into()], "no transfer"),
+    ];
+    for (args, expect) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = output(&h, &args).await;
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(
+            err.contains(expect),
+            "{args:?}: expected `{expect}` in:\n{err}"
+        );
+    }
+
+    let mut wrong = h.ferry();
+    wrong
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .args(["cp", file, &good]);
+    let out = tokio::task::spawn_blocking(move || wrong.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("access denied") && err.contains("secret key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-the-secret"),
+        "the secret leaked into the error: {err}"
+    );
+
+    assert!(
+        h.store().list().unwrap().is_empty(),
+        "a refused request left a transfer behind"
+    );
+    assert!(!h.object_exists("x"));
+    assert!(h.open_uploads().await.is_empty());
+}

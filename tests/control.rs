@@ -1,0 +1,211 @@
+//! Pause, resume and cancel, stopped at exact points with the server's gate.
+
+use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
+
+use crate::support::{data, wait_until, Harness, BUCKET, MIB};
+
+fn url(key: &str) -> S3Url {
+    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
+}
+
+fn five_mib_parts() -> UploadOptions {
+    UploadOptions {
+        recursive: false,
+        part_size: Some(5 * MIB as u64),
+    }
+}
+
+fn two_parts_at_a_time() -> Limits {
+    Limits {
+        parts_in_flight: 2,
+        ..Limits::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_keeps_finished_parts_and_resume_sends_only_the_rest() {
+    let h = Harness::new().await;
+    let bytes = data(40 * MIB, 11);
+    let src = h.file("movie.mkv", &bytes);
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("movie.mkv"), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+
+    h.log.hold_parts_from(4);
+    let run = tokio::spawn({
+        let (engine, ids) = (engine.clone(), enq.ids.clone());
+        async move { engine.run(&ids).await }
+    });
+    let store = h.store();
+    wait_until("parts 1-3 committed", || {
+        store.parts(&id).unwrap().len() == 3
+    })
+    .await;
+    wait_until("part 4 is in flight", || {
+        h.log.part_counts("movie.mkv").contains_key(&4)
+    })
+    .await;
+    let row = engine.pause(&id).unwrap();
+    assert_eq!(row.state, State::Paused);
+    let outcome = run.await.unwrap().remove(0);
+    assert_eq!(
+        outcome.result.unwrap_err().kind,
+        ferry::ErrorKind::Interrupted
+    );
+    let row = engine.transfer(&id).unwrap();
+    assert_eq!(row.state, State::Paused);
+    assert_eq!(
+        row.bytes_done,
+        15 * MIB as u64,
+        "only whole committed parts count"
+    );
+    assert!(!h.object_exists("movie.mkv"));
+    h.log.release();
+
+    engine.resume(&id).unwrap();
+    let stats = engine
+        .run(std::slice::from_ref(&id))
+        .await
+        .remove(0)
+        .result
+        .unwrap();
+    assert_eq!(stats.parts_reused, 3);
+    assert_eq!(stats.parts_sent, 5);
+    assert_eq!(h.object("movie.mkv"), bytes);
+    let counts = h.log.part_counts("movie.mkv");
+    for n in 1..=3 {
+        assert_eq!(counts[&n], 1, "part {n} was sent again after resume");
+    }
+    assert_eq!(counts.len(), 8);
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_an_upload_aborts_it_on_the_server() {
+    let h = Harness::new().await;
+    let src = h.file("big.iso", &data(30 * MIB, 12));
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("big.iso"), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_parts_from(3);
+    let run = tokio::spawn({
+        let (engine, ids) = (engine.clone(), enq.ids.clone());
+        async move { engine.run(&ids).await }
+    });
+    let store = h.store();
+    wait_until("two parts committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    assert_eq!(h.open_uploads().await, vec!["big.iso".to_string()]);
+
+    let row = engine.cancel(&id).await.unwrap();
+    assert_eq!(row.state, State::Cancelled);
+    run.await.unwrap();
+    h.log.release();
+    assert!(
+        h.open_uploads().await.is_empty(),
+        "the multipart upload is still open"
+    );
+    assert_eq!(
+        h.leftover_part_files(),
+        0,
+        "part data is still on the server"
+    );
+    assert!(!h.object_exists("big.iso"));
+    assert!(store.parts(&id).unwrap().is_empty());
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_download_removes_the_partial_file() {
+    let h = Harness::new().await;
+    h.put("video.mp4", data(20 * MIB, 13)).await;
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let dest = h.work.path().join("video.mp4");
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("video.mp4"), &dest, &opts)
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_ranges_from(10 * MIB as u64);
+    let run = tokio::spawn({
+        let (engine, ids) = (engine.clone(), enq.ids.clone());
+        async move { engine.run(&ids).await }
+    });
+    let store = h.store();
+    wait_until("two ranges committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    let temp = ferry::transfer::download::temp_path(&dest, &id);
+    assert!(
+        temp.exists(),
+        "the partial download lives beside the destination"
+    );
+
+    engine.cancel(&id).await.unwrap();
+    run.await.unwrap();
+    h.log.release();
+    assert!(!temp.exists(), "the partial download is still on disk");
+    assert!(!dest.exists());
+    assert_eq!(std::fs::read_dir(h.work.path()).unwrap().count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_download_resumes_with_only_the_missing_ranges() {
+    let h = Harness::new().await;
+    let bytes = data(20 * MIB + 5, 14);
+    h.put("data.tar", bytes.clone()).await;
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let dest = h.work.path().join("data.tar");
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("data.tar"), &dest, &opts)
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_ranges_from(10 * MIB as u64);
+    let run = tokio::spawn({
+        let (engine, ids) = (engine.clone(), enq.ids.clone());
+        async move { engine.run(&ids).await }
+    });
+    let store = h.store();
+    wait_until("two ranges committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    engine.pause(&id).unwrap();
+    run.await.unwrap();
+    h.log.release();
+    assert!(
+        !dest.exists(),
+        "a paused download never shows a partial file at the destination"
+    );
+
+    engine.resume(&id).unwrap();
+    let stats = engine
+        .run(std::slice::from_ref(&id))
+        .await
+        .remove(0)
+        .result
+        .unwrap();
+    assert_eq!(stats.parts_reused, 2);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    let ranges = h.log.range_counts("data.tar");
+    assert_eq!(ranges[&0], 1);
+    assert_eq!(ranges[&(5 * MIB as u64)], 1);
+}

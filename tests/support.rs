@@ -1,0 +1,382 @@
+//! The test harness: a real S3 server (s3s-fs behind Ferry's embedded-endpoint wrapper) on
+//! 127.0.0.1:0 with SigV4 auth, a fresh bucket, and a request log kept by an access hook.
+//!
+//! The hook can also hold requests (a "gate") for parts or ranges past a point, which lets tests stop
+//! a transfer at an exact place without timing guesses.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use ferry::local::{Keys, Server};
+use ferry::{Connection, Engine, EngineConfig, Limits};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{GetObjectInput, PutObjectInput, Range, UploadPartInput};
+use s3s::{S3Request, S3Result};
+use tempfile::TempDir;
+use tokio::sync::watch;
+
+pub const MIB: usize = 1024 * 1024;
+pub const BUCKET: &str = "test-bucket";
+pub const ACCOUNT: &str = "test";
+
+/// What the server saw, and the gate that can hold requests.
+pub struct Log {
+    /// (key, part number) of every UploadPart request, in arrival order.
+    pub upload_parts: Mutex<Vec<(String, i32)>>,
+    /// (key, first byte of the range or None) of every GetObject request.
+    pub gets: Mutex<Vec<(String, Option<u64>)>>,
+    pub puts: Mutex<Vec<String>>,
+    /// UploadPart requests with a part number at or above this wait for the gate to open.
+    pub hold_parts_from: AtomicI32,
+    /// Ranged GETs starting at or past this offset wait for the gate to open.
+    pub hold_ranges_from: AtomicU64,
+    open: watch::Sender<bool>,
+}
+
+impl Log {
+    fn new() -> Log {
+        let (open, _) = watch::channel(true);
+        Log {
+            upload_parts: Mutex::new(Vec::new()),
+            gets: Mutex::new(Vec::new()),
+            puts: Mutex::new(Vec::new()),
+            hold_parts_from: AtomicI32::new(i32::MAX),
+            hold_ranges_from: AtomicU64::new(u64::MAX),
+            open,
+        }
+    }
+
+    /// Holds parts numbered `from` and up until `release`.
+    pub fn hold_parts_from(&self, from: i32) {
+        self.open.send_replace(false);
+        self.hold_parts_from.store(from, Ordering::SeqCst);
+    }
+
+    /// Holds ranged GETs that start at `offset` or later until `release`.
+    pub fn hold_ranges_from(&self, offset: u64) {
+        self.open.send_replace(false);
+        self.hold_ranges_from.store(offset, Ordering::SeqCst);
+    }
+
+    pub fn release(&self) {
+        self.hold_parts_from.store(i32::MAX, Ordering::SeqCst);
+        self.hold_ranges_from.store(u64::MAX, Ordering::SeqCst);
+        self.open.send_replace(true);
+    }
+
+    async fn wait_open(&self) {
+        let mut rx = self.open.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
+
+    /// How many UploadPart requests each part number of `key` got.
+    pub fn part_counts(&self, key: &str) -> std::collections::BTreeMap<i32, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for (k, n) in self.upload_parts.lock().unwrap().iter() {
+            if k == key {
+                *m.entry(*n).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// How many ranged GETs each starting offset of `key` got.
+    pub fn range_counts(&self, key: &str) -> std::collections::BTreeMap<u64, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for (k, first) in self.gets.lock().unwrap().iter() {
+            if let (true, Some(f)) = (k == key, first) {
+                *m.entry(*f).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+}
+
+struct Hook(Arc<Log>);
+
+#[async_trait::async_trait]
+impl S3Access for Hook {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        // The default rule: signed requests only.
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(s3s::s3_error!(AccessDenied, "Signature required")),
+        }
+    }
+
+    async fn upload_part(&self, req: &mut S3Request<UploadPartInput>) -> S3Result<()> {
+        let n = req.input.part_number;
+        self.0
+            .upload_parts
+            .lock()
+            .unwrap()
+            .push((req.input.key.clone(), n));
+        if n >= self.0.hold_parts_from.load(Ordering::SeqCst) {
+            self.0.wait_open().await;
+        }
+        Ok(())
+    }
+
+    async fn get_object(&self, req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
+        let first = match req.input.range {
+            Some(Range::Int { first, .. }) => Some(first),
+            _ => None,
+        };
+        self.0
+            .gets
+            .lock()
+            .unwrap()
+            .push((req.input.key.clone(), first));
+        if first.is_some_and(|f| f >= self.0.hold_ranges_from.load(Ordering::SeqCst)) {
+            self.0.wait_open().await;
+        }
+        Ok(())
+    }
+
+    async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        self.0.puts.lock().unwrap().push(req.input.key.clone());
+        Ok(())
+    }
+}
+
+pub struct Harness {
+    pub server: Server,
+    pub log: Arc<Log>,
+    pub keys: Keys,
+    /// The server's data folder: `data/<bucket>/<key>` is an object's bytes.
+    pub data: TempDir,
+    pub state: TempDir,
+    /// A scratch folder for the test's local files.
+    pub work: TempDir,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        let data = tempfile::tempdir().unwrap();
+        let keys = Keys::generate();
+        let log = Arc::new(Log::new());
+        let server = Server::start_with_access(
+            data.path(),
+            &keys,
+            "127.0.0.1:0".parse().unwrap(),
+            Some(Hook(log.clone())),
+        )
+        .await
+        .unwrap();
+        let h = Harness {
+            server,
+            log,
+            keys,
+            data,
+            state: tempfile::tempdir().unwrap(),
+            work: tempfile::tempdir().unwrap(),
+        };
+        h.client()
+            .await
+            .create_bucket()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
+        h
+    }
+
+    pub fn conn(&self) -> Connection {
+        Connection {
+            account: ACCOUNT.into(),
+            endpoint: Some(self.server.endpoint()),
+            region: Some("us-east-1".into()),
+            profile: None,
+            path_style: true,
+        }
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(
+            &self.keys.access_key,
+            &self.keys.secret_key,
+            None,
+            None,
+            "test",
+        )
+    }
+
+    /// A plain SDK client for looking at the server from outside Ferry.
+    pub async fn client(&self) -> aws_sdk_s3::Client {
+        ferry::s3::client(&self.conn(), None, Some(self.credentials()))
+            .await
+            .unwrap()
+    }
+
+    pub async fn engine(&self, limits: Limits) -> Engine {
+        let mut cfg = EngineConfig::new(self.state.path());
+        cfg.limits = limits;
+        let e = Engine::open(cfg).await.unwrap();
+        e.register_credentials(ACCOUNT, self.credentials()).await;
+        e
+    }
+
+    /// The bytes the server holds for `key`, read from its disk.
+    pub fn object(&self, key: &str) -> Vec<u8> {
+        std::fs::read(self.data.path().join(BUCKET).join(key))
+            .unwrap_or_else(|e| panic!("object {key}: {e}"))
+    }
+
+    pub fn object_exists(&self, key: &str) -> bool {
+        self.data.path().join(BUCKET).join(key).is_file()
+    }
+
+    /// Stores an object through the S3 API (not through Ferry).
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.client()
+            .await
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub fn file(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.work.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Multipart uploads the server still holds for the bucket.
+    pub async fn open_uploads(&self) -> Vec<String> {
+        let out = self
+            .client()
+            .await
+            .list_multipart_uploads()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
+        out.uploads()
+            .iter()
+            .filter_map(|u| u.key().map(str::to_string))
+            .collect()
+    }
+
+    /// Part files s3s-fs keeps for unfinished multipart uploads.
+    pub fn leftover_part_files(&self) -> usize {
+        std::fs::read_dir(self.data.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".upload_id-")
+            })
+            .count()
+    }
+
+    /// The `ferry` binary, pointed at this server through the AWS environment only.
+    pub fn ferry(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.work.path())
+            .env("FERRY_STATE_DIR", self.state.path())
+            .env("AWS_ACCESS_KEY_ID", &self.keys.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.keys.secret_key)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", self.work.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.work.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["--endpoint-url", &self.server.endpoint()]);
+        c
+    }
+
+    /// Opens the state database the engine and the CLI write.
+    pub fn store(&self) -> ferry::store::Store {
+        ferry::store::Store::open(&self.state.path().join("ferry.db")).unwrap()
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different for each seed.
+pub fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Polls `cond` every 20 ms until it holds; panics with `what` after 60 s (a hang, not a timing check).
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..3000 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("gave up waiting: {what}");
+}
+
+/// GETs `url` over plain HTTP/1.1 on loopback; returns (status, body).
+pub async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP head")
+        + 4;
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "chunked replies are not parsed here"
+    );
+    (status, buf[head_end..].to_vec())
+}
+
+/// Every file under `root`, as (relative path with `/`, bytes), sorted.
+pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    fn go(dir: &Path, rel: &str, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().to_string();
+            let r = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            if e.path().is_dir() {
+                go(&e.path(), &r, out);
+            } else {
+                out.push((r, std::fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(root, "", &mut out);
+    out.sort();
+    out
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the engine and the CLI against a real S3 server started in the test process.
+//! One test binary with a module per area (the ripgrep layout), so it links once.
+
+mod support;
+
+mod cli;
+mod control;
+mod transfers;

@@ -1,0 +1,318 @@
+//! Uploads and downloads, byte for byte, through the engine.
+
+use std::time::Duration;
+
+use ferry::{DownloadOptions, IfExists, Limits, S3Url, State, UploadOptions};
+
+use crate::support::{data, http_get, tree, Harness, BUCKET, MIB};
+
+fn url(key: &str) -> S3Url {
+    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
+}
+
+fn parts_of(part_size: usize) -> UploadOptions {
+    UploadOptions {
+        recursive: false,
+        part_size: Some(part_size as u64),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_and_downloads_are_byte_identical_at_and_around_part_boundaries() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let p = 5 * MIB;
+    let sizes = [0, 1, p - 1, p, p + 1, 2 * p - 1, 2 * p, 2 * p + 1];
+    for (i, &size) in sizes.iter().enumerate() {
+        let bytes = data(size, i as u64 + 1);
+        let src = h.file(&format!("in/f{i}.bin"), &bytes);
+        let key = format!("sizes/f{i}.bin");
+        let enq = engine
+            .enqueue_upload(&h.conn(), &src, &url(&key), &parts_of(p))
+            .await
+            .unwrap();
+        let out = engine.run(&enq.ids).await;
+        let stats = out[0]
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("upload of {size} bytes: {e}"));
+        assert_eq!(h.object(&key), bytes, "object of {size} bytes differs");
+        // Small files take one PutObject; larger ones are cut at exactly the part size.
+        let expected_parts = if size <= p { 0 } else { size.div_ceil(p) };
+        assert_eq!(
+            h.log.part_counts(&key).len(),
+            expected_parts,
+            "parts for {size} bytes"
+        );
+        assert_eq!(stats.bytes_total, size as u64);
+
+        let dest = h.work.path().join(format!("out/f{i}.bin"));
+        let opts = DownloadOptions {
+            part_size: Some(p as u64),
+            ..Default::default()
+        };
+        let enq = engine
+            .enqueue_download(&h.conn(), &url(&key), &dest, &opts)
+            .await
+            .unwrap();
+        let out = engine.run(&enq.ids).await;
+        out[0]
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("download of {size} bytes: {e}"));
+        assert_eq!(
+            std::fs::read(&dest).unwrap(),
+            bytes,
+            "download of {size} bytes differs"
+        );
+        assert_eq!(
+            h.log.range_counts(&key).len(),
+            size.div_ceil(p),
+            "ranges for {size} bytes"
+        );
+    }
+    let rows = engine.transfers().unwrap();
+    assert_eq!(rows.len(), sizes.len() * 2);
+    assert!(rows
+        .iter()
+        .all(|r| r.state == State::Completed && r.bytes_done == r.size.unwrap()));
+    // Only the final objects and the downloaded files exist: no temporary files beside them.
+    let leftovers: Vec<_> = tree(&h.work.path().join("out"))
+        .into_iter()
+        .filter(|(n, _)| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_object_downloads_in_parallel_ranges() {
+    let h = Harness::new().await;
+    let bytes = data(23 * MIB + 17, 7);
+    h.put("big.bin", bytes.clone()).await;
+    let engine = h.engine(Limits::default()).await;
+    let dest = h.work.path().join("big.bin");
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("big.bin"), &dest, &opts)
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    let ranges = h.log.range_counts("big.bin");
+    let starts: Vec<u64> = ranges.keys().copied().collect();
+    assert_eq!(
+        starts,
+        (0..5).map(|i| i * 5 * MIB as u64).collect::<Vec<_>>()
+    );
+    assert!(ranges.values().all(|&n| n == 1));
+    assert_eq!(stats.parts_sent, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_keeps_its_structure_up_and_down_including_non_ascii_names() {
+    let h = Harness::new().await;
+    let files = [
+        ("a.txt", data(10, 1)),
+        ("empty.dat", Vec::new()),
+        ("nested/b.bin", data(6 * MIB + 3, 2)),
+        ("nested/deeper/ünïcødé ファイル.txt", data(1000, 3)),
+        ("nested/deeper/with space.txt", data(5, 4)),
+        ("z/€uro/c.txt", data(4096, 5)),
+    ];
+    for (rel, bytes) in &files {
+        h.file(&format!("tree/{rel}"), bytes);
+    }
+    let engine = h.engine(Limits::default()).await;
+    let opts = UploadOptions {
+        recursive: true,
+        part_size: Some(5 * MIB as u64),
+    };
+    let enq = engine
+        .enqueue_upload(
+            &h.conn(),
+            &h.work.path().join("tree"),
+            &url("backup/2026"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(enq.ids.len(), files.len());
+    let outcomes = engine.run(&enq.ids).await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    for (rel, bytes) in &files {
+        assert_eq!(&h.object(&format!("backup/2026/{rel}")), bytes, "{rel}");
+    }
+
+    let dest = h.work.path().join("restored");
+    let opts = DownloadOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("backup/2026/"), &dest, &opts)
+        .await
+        .unwrap();
+    let outcomes = engine.run(&enq.ids).await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let mut want: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(r, b)| (r.to_string(), b.clone()))
+        .collect();
+    want.sort();
+    assert_eq!(tree(&dest), want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_small_files_run_concurrently() {
+    let h = Harness::new().await;
+    for i in 0..40 {
+        h.file(&format!("many/f{i:03}.txt"), &data(1000 + i, i as u64));
+    }
+    // Hold every PUT until several are in flight at once: a serial queue would never get there.
+    let engine = h
+        .engine(Limits {
+            transfers: 8,
+            ..Limits::default()
+        })
+        .await;
+    let opts = UploadOptions {
+        recursive: true,
+        part_size: None,
+    };
+    let enq = engine
+        .enqueue_upload(&h.conn(), &h.work.path().join("many"), &url("many/"), &opts)
+        .await
+        .unwrap();
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut events = engine.subscribe_events();
+    let seen = started.clone();
+    let watcher = tokio::spawn(async move {
+        let mut running = 0usize;
+        let mut max = 0usize;
+        while let Ok(ev) = events.recv().await {
+            match ev.state {
+                State::Running => running += 1,
+                State::Completed | State::Failed => running -= 1,
+                _ => {}
+            }
+            max = max.max(running);
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        max
+    });
+    let outcomes = engine.run(&enq.ids).await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()));
+    drop(engine);
+    let max = tokio::time::timeout(Duration::from_secs(30), watcher)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(max > 1, "at most {max} transfer ran at a time");
+    for i in 0..40 {
+        assert_eq!(
+            h.object(&format!("many/f{i:03}.txt")),
+            data(1000 + i, i as u64)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_presigned_link_downloads_over_http_and_a_tampered_one_is_refused() {
+    let h = Harness::new().await;
+    let bytes = data(300_000, 9);
+    h.put("shared/report.pdf", bytes.clone()).await;
+    let engine = h.engine(Limits::default()).await;
+    let link = engine
+        .presign(
+            &h.conn(),
+            BUCKET,
+            "shared/report.pdf",
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(link.expires_in_secs, 3600);
+    let (status, body) = http_get(&link.url).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, bytes);
+
+    let tampered = link.url.replace("report.pdf", "report.pdg");
+    assert_eq!(http_get(&tampered).await.0, 403);
+    let longer = link.url.replace("X-Amz-Expires=3600", "X-Amz-Expires=7200");
+    assert_ne!(longer, link.url);
+    assert_eq!(http_get(&longer).await.0, 403);
+
+    let e = engine
+        .presign(
+            &h.conn(),
+            BUCKET,
+            "shared/report.pdf",
+            Duration::from_secs(8 * 86400),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("at most 7 days"), "{}", e.message);
+    let e = engine
+        .presign(
+            &h.conn(),
+            BUCKET,
+            "shared/missing.pdf",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ferry::ErrorKind::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_destination_is_never_overwritten_silently() {
+    let h = Harness::new().await;
+    h.put("doc.txt", b"new contents".to_vec()).await;
+    let engine = h.engine(Limits::default()).await;
+    let dest = h.file("doc.txt", b"precious local edits");
+    let e = engine
+        .enqueue_download(
+            &h.conn(),
+            &url("doc.txt"),
+            &dest,
+            &DownloadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ferry::ErrorKind::AlreadyExists);
+    assert!(e.message.contains("--if-exists"), "{}", e.message);
+    assert_eq!(std::fs::read(&dest).unwrap(), b"precious local edits");
+    assert!(
+        engine.transfers().unwrap().is_empty(),
+        "a refused request leaves no transfer behind"
+    );
+
+    let rename = DownloadOptions {
+        if_exists: IfExists::Rename,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("doc.txt"), &dest, &rename)
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), b"precious local edits");
+    assert_eq!(
+        std::fs::read(h.work.path().join("doc (1).txt")).unwrap(),
+        b"new contents"
+    );
+
+    let overwrite = DownloadOptions {
+        if_exists: IfExists::Overwrite,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("doc.txt"), &dest, &overwrite)
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), b"new contents");
+}
