@@ -74,12 +74,7 @@ async fn an_upload_killed_mid_way_resumes_with_only_the_missing_parts() {
 
     h.log.hold_parts_from(4);
     let child = spawn(&h, &args);
-    let store = loop {
-        if h.state.path().join("ferry.db").exists() {
-            break h.store();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let store = h.store_when_created().await;
     wait_until("the transfer is queued", || {
         store.list().unwrap().len() == 1
     })
@@ -137,12 +132,7 @@ async fn a_download_killed_mid_way_resumes_with_only_the_missing_ranges() {
 
     h.log.hold_ranges_from(15 * MIB as u64);
     let child = spawn(&h, &args);
-    let store = loop {
-        if h.state.path().join("ferry.db").exists() {
-            break h.store();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let store = h.store_when_created().await;
     wait_until("the transfer is queued", || {
         store.list().unwrap().len() == 1
     })
@@ -197,12 +187,7 @@ async fn a_pause_from_another_process_stops_the_transfer_and_resume_finishes_it(
             "2",
         ],
     );
-    let store = loop {
-        if h.state.path().join("ferry.db").exists() {
-            break h.store();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let store = h.store_when_created().await;
     wait_until("two parts committed", || {
         store
             .list()

@@ -2,7 +2,7 @@
 
 use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
 
-use crate::support::{data, wait_until, Harness, BUCKET, MIB};
+use crate::support::{data, run_in_background, wait_until, Harness, BUCKET, MIB};
 
 fn url(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -35,10 +35,7 @@ async fn pause_keeps_finished_parts_and_resume_sends_only_the_rest() {
     let id = enq.ids[0].clone();
 
     h.log.hold_parts_from(4);
-    let run = tokio::spawn({
-        let (engine, ids) = (engine.clone(), enq.ids.clone());
-        async move { engine.run(&ids).await }
-    });
+    let run = run_in_background(&engine, &enq.ids);
     let store = h.store();
     wait_until("parts 1-3 committed", || {
         store.parts(&id).unwrap().len() == 3
@@ -94,10 +91,7 @@ async fn cancelling_an_upload_aborts_it_on_the_server() {
         .unwrap();
     let id = enq.ids[0].clone();
     h.log.hold_parts_from(3);
-    let run = tokio::spawn({
-        let (engine, ids) = (engine.clone(), enq.ids.clone());
-        async move { engine.run(&ids).await }
-    });
+    let run = run_in_background(&engine, &enq.ids);
     let store = h.store();
     wait_until("two parts committed", || {
         store.parts(&id).unwrap().len() == 2
@@ -139,10 +133,7 @@ async fn cancelling_a_download_removes_the_partial_file() {
         .unwrap();
     let id = enq.ids[0].clone();
     h.log.hold_ranges_from(10 * MIB as u64);
-    let run = tokio::spawn({
-        let (engine, ids) = (engine.clone(), enq.ids.clone());
-        async move { engine.run(&ids).await }
-    });
+    let run = run_in_background(&engine, &enq.ids);
     let store = h.store();
     wait_until("two ranges committed", || {
         store.parts(&id).unwrap().len() == 2
@@ -179,10 +170,7 @@ async fn a_paused_download_resumes_with_only_the_missing_ranges() {
         .unwrap();
     let id = enq.ids[0].clone();
     h.log.hold_ranges_from(10 * MIB as u64);
-    let run = tokio::spawn({
-        let (engine, ids) = (engine.clone(), enq.ids.clone());
-        async move { engine.run(&ids).await }
-    });
+    let run = run_in_background(&engine, &enq.ids);
     let store = h.store();
     wait_until("two ranges committed", || {
         store.parts(&id).unwrap().len() == 2

@@ -300,10 +300,26 @@ impl Harness {
         c
     }
 
+    /// Waits until a `ferry` child process has created the state database, then opens it.
+    pub async fn store_when_created(&self) -> ferry::store::Store {
+        let path = self.state.path().join("ferry.db");
+        wait_until("the state database exists", || path.exists()).await;
+        self.store()
+    }
+
     /// Opens the state database the engine and the CLI write.
     pub fn store(&self) -> ferry::store::Store {
         ferry::store::Store::open(&self.state.path().join("ferry.db")).unwrap()
     }
+}
+
+/// Runs `ids` on a background task, so the test can pause or cancel them meanwhile.
+pub fn run_in_background(
+    engine: &Engine,
+    ids: &[String],
+) -> tokio::task::JoinHandle<Vec<ferry::engine::Outcome>> {
+    let (engine, ids) = (engine.clone(), ids.to_vec());
+    tokio::spawn(async move { engine.run(&ids).await })
 }
 
 /// Deterministic pseudo-random bytes (xorshift), different for each seed.

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
-
-use super::{Ctx, RunStats};
+use super::{for_each_part, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::PartRow;
@@ -118,47 +116,24 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
     );
 
     let etag = Arc::new(etag);
-    let mut set: JoinSet<Result<()>> = JoinSet::new();
-    let mut sent = 0u64;
-    let mut first_error: Option<Error> = None;
-    for part in planned
+    let todo: Vec<Part> = planned
         .iter()
         .filter(|p| !done.contains(&p.number))
         .copied()
-    {
-        while set.len() >= ctx.parts_per_transfer && first_error.is_none() {
-            if let Some(Err(e)) = set.join_next().await.map(flatten) {
-                first_error = Some(e);
-            }
-        }
-        if first_error.is_some() {
-            break;
-        }
-        let permits = match ctx.admit_part(0).await {
-            Ok(p) => p,
-            Err(e) => {
-                first_error = Some(e);
-                break;
-            }
-        };
-        sent += 1;
-        let (ctx2, file, etag) = (ctx.clone(), file.clone(), etag.clone());
-        set.spawn(async move {
-            let _permits = permits;
-            fetch_range(&ctx2, &file, etag.as_deref(), part).await
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        if let Err(e) = flatten(r) {
-            if first_error.is_none() {
-                set.abort_all();
-            }
-            first_error.get_or_insert(e);
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+        .collect();
+    let sent = todo.len() as u64;
+    let writer = file.clone();
+    // Ranges stream to disk as they arrive: they take a connection but no buffer.
+    for_each_part(
+        &ctx,
+        todo,
+        |_| 0,
+        move |ctx, part| {
+            let (file, etag) = (writer.clone(), etag.clone());
+            async move { fetch_range(&ctx, &file, etag.as_deref(), part).await }
+        },
+    )
+    .await?;
 
     let file =
         Arc::try_unwrap(file).map_err(|_| Error::internal("range writers still hold the file"))?;
@@ -206,14 +181,6 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
 /// Downloads may replace an existing file only when the user said so when enqueuing.
 fn overwrite_allowed(ctx: &Ctx) -> bool {
     ctx.row.overwrite
-}
-
-fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
-    match r {
-        Ok(r) => r,
-        Err(e) if e.is_cancelled() => Err(Error::interrupted()),
-        Err(e) => Err(Error::internal(format!("a range task failed: {e}"))),
-    }
 }
 
 fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {

@@ -13,12 +13,18 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
+use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::plan::Part;
 use crate::progress::{Counter, RateLimiter};
 use crate::store::{Store, TransferRow};
 
@@ -107,6 +113,87 @@ impl Ctx {
             }
         }
     }
+}
+
+/// Runs `work` for every part, at most `parts_per_transfer` at once, each admitted under the engine's
+/// limits with `buffer(part)` bytes of memory. Parts are started in order and only when there is room
+/// (backpressure, not buffering ahead). The first error stops the rest; it is returned.
+pub async fn for_each_part<F, Fut>(
+    ctx: &Arc<Ctx>,
+    parts: impl IntoIterator<Item = Part>,
+    buffer: impl Fn(&Part) -> u64,
+    work: F,
+) -> Result<()>
+where
+    F: Fn(Arc<Ctx>, Part) -> Fut,
+    Fut: Future<Output = Result<()>> + Send + 'static,
+{
+    let mut set: JoinSet<Result<()>> = JoinSet::new();
+    let mut first_error: Option<Error> = None;
+    for part in parts {
+        while set.len() >= ctx.parts_per_transfer && first_error.is_none() {
+            if let Some(Err(e)) = set.join_next().await.map(joined) {
+                first_error = Some(e);
+            }
+        }
+        if first_error.is_some() {
+            break;
+        }
+        let permits = match ctx.admit_part(buffer(&part)).await {
+            Ok(p) => p,
+            Err(e) => {
+                first_error = Some(e);
+                break;
+            }
+        };
+        let fut = work(ctx.clone(), part);
+        set.spawn(async move {
+            let _permits = permits;
+            fut.await
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        if let Err(e) = joined(r) {
+            if first_error.is_none() {
+                set.abort_all();
+            }
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+fn joined(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    match r {
+        Ok(r) => r,
+        Err(e) if e.is_cancelled() => Err(Error::interrupted()),
+        Err(e) => Err(Error::internal(format!("a part task failed: {e}"))),
+    }
+}
+
+/// Sends `data` with `send` (which builds and sends one request around the body it is given), with
+/// retries; progress counts the bytes as they go and takes back those of failed attempts.
+pub async fn send_counted<T, F, Fut>(ctx: &Ctx, what: &str, data: &Bytes, send: F) -> Result<T>
+where
+    F: Fn(ByteStream) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let counted = Arc::new(AtomicU64::new(0));
+    let result = ctx
+        .retrying(what, || {
+            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+            send(body::counting(
+                data.clone(),
+                ctx.counter.clone(),
+                counted.clone(),
+                ctx.limiter.clone(),
+            ))
+        })
+        .await;
+    if result.is_err() {
+        ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+    }
+    result
 }
 
 /// Exponential backoff with full jitter: up to 0.2 s, 0.4 s, 0.8 s … capped at 10 s.

@@ -10,14 +10,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
-use tokio::task::JoinSet;
 
-use super::{body, crc32c_b64, mtime_ns, Ctx, RunStats};
+use super::{crc32c_b64, for_each_part, mtime_ns, send_counted, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::PartRow;
@@ -101,35 +99,20 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
     let _permits = ctx.admit_part(size).await?;
     let data = read_part(ctx, 0, size).await?;
     let checksum = crc32c_b64(&data);
-    let counted = Arc::new(AtomicU64::new(0));
     let what = target(ctx);
-    let out = ctx
-        .retrying(&what, || {
-            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            let req = ctx
-                .client
-                .put_object()
-                .bucket(&ctx.row.bucket)
-                .key(&ctx.row.key)
-                .content_length(size as i64)
-                .checksum_crc32_c(&checksum)
-                .body(body::counting(
-                    data.clone(),
-                    ctx.counter.clone(),
-                    counted.clone(),
-                    ctx.limiter.clone(),
-                ));
-            let what = what.clone();
-            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
-        })
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            return Err(e);
-        }
-    };
+    let out = send_counted(ctx, &what, &data, |body| {
+        let req = ctx
+            .client
+            .put_object()
+            .bucket(&ctx.row.bucket)
+            .key(&ctx.row.key)
+            .content_length(size as i64)
+            .checksum_crc32_c(&checksum)
+            .body(body);
+        let what = what.clone();
+        async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+    })
+    .await?;
     let etag = out.e_tag().map(str::to_string);
     ctx.store
         .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
@@ -274,53 +257,22 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused, "multipart upload");
 
     let upload_id = Arc::new(upload_id);
-    let mut set: JoinSet<Result<()>> = JoinSet::new();
-    let mut sent = 0u64;
-    let mut first_error: Option<Error> = None;
-    for part in planned
+    let todo: Vec<Part> = planned
         .iter()
         .filter(|p| !done.contains_key(&p.number))
         .copied()
-    {
-        while set.len() >= ctx.parts_per_transfer {
-            if let Some(r) = set.join_next().await {
-                if let Err(e) = flatten(r) {
-                    first_error.get_or_insert(e);
-                }
-            }
-            if first_error.is_some() {
-                break;
-            }
-        }
-        if first_error.is_some() {
-            break;
-        }
-        let permits = match ctx.admit_part(part.len).await {
-            Ok(p) => p,
-            Err(e) => {
-                first_error = Some(e);
-                break;
-            }
-        };
-        sent += 1;
-        let (ctx2, upload_id) = (ctx.clone(), upload_id.clone());
-        set.spawn(async move {
-            let _permits = permits;
-            upload_part(&ctx2, &upload_id, part).await
-        });
-    }
-    while let Some(r) = set.join_next().await {
-        if let Err(e) = flatten(r) {
-            if first_error.is_none() {
-                // Stop the other parts: this upload is failing.
-                set.abort_all();
-            }
-            first_error.get_or_insert(e);
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+        .collect();
+    let sent = todo.len() as u64;
+    for_each_part(
+        &ctx,
+        todo,
+        |p| p.len,
+        |ctx, part| {
+            let upload_id = upload_id.clone();
+            async move { upload_part(&ctx, &upload_id, part).await }
+        },
+    )
+    .await?;
 
     check_source(&ctx)?;
     let parts = ctx.store.parts(&ctx.row.id)?;
@@ -393,51 +345,28 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     })
 }
 
-fn flatten(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
-    match r {
-        Ok(r) => r,
-        Err(e) if e.is_cancelled() => Err(Error::interrupted()),
-        Err(e) => Err(Error::internal(format!("a part task failed: {e}"))),
-    }
-}
-
 async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {
     let data = read_part(ctx, part.offset, part.len).await?;
     let checksum = crc32c_b64(&data);
-    let counted = Arc::new(AtomicU64::new(0));
     let what = format!(
         "upload part {} of s3://{}/{}",
         part.number, ctx.row.bucket, ctx.row.key
     );
-    let result = ctx
-        .retrying(&what, || {
-            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            let req = ctx
-                .client
-                .upload_part()
-                .bucket(&ctx.row.bucket)
-                .key(&ctx.row.key)
-                .upload_id(upload_id)
-                .part_number(part.number as i32)
-                .content_length(part.len as i64)
-                .checksum_crc32_c(&checksum)
-                .body(body::counting(
-                    data.clone(),
-                    ctx.counter.clone(),
-                    counted.clone(),
-                    ctx.limiter.clone(),
-                ));
-            let what = what.clone();
-            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
-        })
-        .await;
-    let out = match result {
-        Ok(o) => o,
-        Err(e) => {
-            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            return Err(e);
-        }
-    };
+    let out = send_counted(ctx, &what, &data, |body| {
+        let req = ctx
+            .client
+            .upload_part()
+            .bucket(&ctx.row.bucket)
+            .key(&ctx.row.key)
+            .upload_id(upload_id)
+            .part_number(part.number as i32)
+            .content_length(part.len as i64)
+            .checksum_crc32_c(&checksum)
+            .body(body);
+        let what = what.clone();
+        async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+    })
+    .await?;
     if let Some(returned) = out.checksum_crc32_c() {
         if returned != checksum {
             return Err(Error::new(
