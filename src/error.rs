@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Server,
     /// The source file changed under an upload, or the object changed under a download.
     Changed,
+    /// Data arrived damaged: its checksum does not match what the server holds.
+    Corrupt,
     /// The multipart upload this transfer was continuing no longer exists on the server.
     UploadGone,
     /// Another process is driving this transfer.
@@ -48,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Network => "network",
             ErrorKind::Server => "server",
             ErrorKind::Changed => "changed",
+            ErrorKind::Corrupt => "corrupt",
             ErrorKind::UploadGone => "upload_gone",
             ErrorKind::Busy => "busy",
             ErrorKind::Storage => "storage",

@@ -205,7 +205,9 @@ impl Global {
             endpoint: self.endpoint_url.clone(),
             region: self.region.clone(),
             profile: self.profile.clone(),
-            path_style: self.path_style.unwrap_or(self.endpoint_url.is_some()),
+            path_style: self.path_style.unwrap_or(
+                self.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            ),
         }
     }
 }

@@ -355,3 +355,113 @@ async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind()
     assert!(!h.object_exists("x"));
     assert!(h.open_uploads().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_pauses_cleanly_and_the_same_command_continues() {
+    let h = Harness::new().await;
+    let bytes = data(25 * MIB, 24);
+    let src = h.file("backup.tar", &bytes);
+    let dst = format!("s3://{BUCKET}/backup.tar");
+    let args = [
+        "cp",
+        src.to_str().unwrap(),
+        &dst,
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "2",
+    ];
+    h.log.hold_parts_from(3);
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let mut child = spawn(&h, &json_args);
+    // Read the child's JSON lines as they come, and press Ctrl-C once a tick shows two parts done.
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let (stdout, lines) = (child.stdout.take().unwrap(), lines.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                lines.lock().unwrap().push(line.unwrap());
+            }
+        })
+    };
+    let ticks = || -> Vec<serde_json::Value> {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("\"progress\""))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    wait_until("a progress tick with two parts done", || {
+        ticks()
+            .iter()
+            .any(|t| t["bytes_done"].as_u64().unwrap() >= 10 * MIB as u64)
+    })
+    .await;
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = wait_child(child).await;
+    reader.join().unwrap();
+    h.log.release();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let last = lines.lock().unwrap().last().cloned().unwrap();
+    let s: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(s["type"], "summary");
+    assert_eq!(s["paused"], 1, "{s}");
+    for t in ticks() {
+        assert!(
+            t["bytes_done"].as_u64().unwrap() <= t["bytes_total"].as_u64().unwrap(),
+            "{t}"
+        );
+        assert_eq!(t["bytes_total"], 25 * MIB);
+    }
+    let store = h.store();
+    assert_eq!(store.list().unwrap()[0].state, ferry::State::Paused);
+
+    let out = output(&h, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 parts reused"));
+    assert_eq!(h.object("backup.tar"), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_most_verbose_logs_never_contain_the_secret_key() {
+    let h = Harness::new().await;
+    let src = h.file("notes.txt", &data(7 * MIB, 25));
+    let dst = format!("s3://{BUCKET}/notes.txt");
+    let out = output(
+        &h,
+        &[
+            "-vvv",
+            "cp",
+            src.to_str().unwrap(),
+            &dst,
+            "--part-size",
+            "5MiB",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let secret = h.keys.secret_key.as_str();
+    assert!(!stderr(&out).contains(secret), "the secret reached stderr");
+    let logs = tree(&h.state.path().join("logs"));
+    assert!(!logs.is_empty(), "no log file was written");
+    let mut logged = 0;
+    for (name, bytes) in logs {
+        let text = String::from_utf8_lossy(&bytes);
+        logged += text.len();
+        assert!(!text.contains(secret), "the secret reached {name}");
+    }
+    assert!(logged > 10_000, "trace logging wrote only {logged} bytes");
+    let db = std::fs::read(h.state.path().join("ferry.db")).unwrap();
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the secret reached the database"
+    );
+}

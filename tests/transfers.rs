@@ -316,3 +316,61 @@ async fn an_existing_destination_is_never_overwritten_silently() {
     engine.run(&enq.ids).await.remove(0).result.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), b"new contents");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_whose_bytes_do_not_match_the_object_checksum_is_never_accepted() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let bytes = data(3 * MIB, 31);
+    let src = h.file("ledger.db", &bytes);
+    let enq = engine
+        .enqueue_upload(
+            &h.conn(),
+            &src,
+            &url("ledger.db"),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    let head = h
+        .client()
+        .await
+        .head_object()
+        .bucket(BUCKET)
+        .key("ledger.db")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.checksum_crc32_c().is_some(),
+        "the upload stored a CRC32C with the object"
+    );
+
+    // Damage one byte on the server's disk, behind its back: same size, same recorded ETag.
+    let on_disk = h.data.path().join(BUCKET).join("ledger.db");
+    let mut damaged = bytes.clone();
+    damaged[MIB + 5] ^= 0xff;
+    std::fs::write(&on_disk, &damaged).unwrap();
+
+    let dest = h.work.path().join("restore/ledger.db");
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("ledger.db"), &dest, &opts)
+        .await
+        .unwrap();
+    let e = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
+    assert_eq!(e.kind, ferry::ErrorKind::Corrupt, "{e}");
+    assert!(e.message.contains("CRC32C"), "{}", e.message);
+    assert!(!dest.exists(), "a damaged download reached its destination");
+    assert_eq!(
+        std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
+        0,
+        "temporary file left behind"
+    );
+    assert_eq!(engine.transfer(&enq.ids[0]).unwrap().state, State::Failed);
+}

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+
 use super::{for_each_part, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
@@ -35,9 +37,12 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     let mut restarts = 0;
     loop {
         match attempt(ctx.clone()).await {
-            Err(e) if e.kind == ErrorKind::Changed && restarts < RESTARTS => {
+            Err(e)
+                if matches!(e.kind, ErrorKind::Changed | ErrorKind::Corrupt)
+                    && restarts < RESTARTS =>
+            {
                 restarts += 1;
-                tracing::warn!(transfer = %ctx.row.id, "the object changed on the server during the download; starting over");
+                tracing::warn!(transfer = %ctx.row.id, error = %e, "starting the download over");
                 ctx.store.clear_parts(&ctx.row.id)?;
                 let _ = std::fs::remove_file(temp_path(&ctx.row.local_path, &ctx.row.id));
             }
@@ -51,13 +56,23 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
     let what = format!("download s3://{}/{}", row.bucket, row.key);
     let head = ctx
         .retrying(&what, || {
-            let req = ctx.client.head_object().bucket(&row.bucket).key(&row.key);
+            let req = ctx
+                .client
+                .head_object()
+                .bucket(&row.bucket)
+                .key(&row.key)
+                .checksum_mode(ChecksumMode::Enabled);
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
         })
         .await?;
     let size = head.content_length().unwrap_or(0).max(0) as u64;
     let etag = head.e_tag().map(str::to_string);
+    // A full-object CRC32C (not a composite "xxx-N" of part checksums) can be checked end to end.
+    let expected_crc = head
+        .checksum_crc32_c()
+        .filter(|c| !c.contains('-') && head.checksum_type() != Some(&ChecksumType::Composite))
+        .map(str::to_string);
     let current = ctx
         .store
         .get(&row.id)?
@@ -149,6 +164,16 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         )));
     }
     drop(file);
+    if let Some(expected) = expected_crc {
+        let actual = combined_crc(&ctx.store.parts(&row.id)?);
+        if actual.as_deref().is_some_and(|a| a != expected) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(Error::new(
+                ErrorKind::Corrupt,
+                format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
+            ));
+        }
+    }
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
     if dest.exists() && !overwrite_allowed(&ctx) {
         return Err(Error::new(
@@ -181,6 +206,17 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
 /// Downloads may replace an existing file only when the user said so when enqueuing.
 fn overwrite_allowed(ctx: &Ctx) -> bool {
     ctx.row.overwrite
+}
+
+/// The CRC32C of the whole object from the CRC32C of each range, in order (`None` if one is missing).
+fn combined_crc(parts: &[PartRow]) -> Option<String> {
+    let mut crc = 0u32;
+    for p in parts {
+        let bytes = aws_smithy_types::base64::decode(p.checksum.as_deref()?).ok()?;
+        let part_crc = u32::from_be_bytes(bytes.try_into().ok()?);
+        crc = crc32c::crc32c_combine(crc, part_crc, p.len as usize);
+    }
+    Some(aws_smithy_types::base64::encode(crc.to_be_bytes()))
 }
 
 fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
@@ -229,6 +265,7 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                 let out = req.send().await.map_err(|e| Error::from_sdk(&what, e))?;
                 let mut body = out.body;
                 let mut offset = part.offset;
+                let mut crc = 0u32;
                 while let Some(chunk) = body.try_next().await.map_err(|e| {
                     Error::new(
                         ErrorKind::Network,
@@ -246,6 +283,7 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                     }
                     write_at(file, &chunk, offset)
                         .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
+                    crc = crc32c::crc32c_append(crc, &chunk);
                     offset += chunk.len() as u64;
                     written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     ctx.counter.add(chunk.len() as u64);
@@ -260,22 +298,27 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                         ),
                     ));
                 }
-                Ok(())
+                Ok(crc)
             }
         })
         .await;
-    if let Err(e) = result {
-        ctx.counter.sub(written.swap(0, Ordering::Relaxed));
-        return Err(match e.kind {
-            ErrorKind::Storage | ErrorKind::AccessDenied if e.message.contains("cannot write") => {
-                Error::storage(format!(
-                    "{}; free some space or choose another folder, then resume",
-                    e.message
-                ))
-            }
-            _ => e,
-        });
-    }
+    let crc = match result {
+        Ok(crc) => crc,
+        Err(e) => {
+            ctx.counter.sub(written.swap(0, Ordering::Relaxed));
+            return Err(match e.kind {
+                ErrorKind::Storage | ErrorKind::AccessDenied
+                    if e.message.contains("cannot write") =>
+                {
+                    Error::storage(format!(
+                        "{}; free some space or choose another folder, then resume",
+                        e.message
+                    ))
+                }
+                _ => e,
+            });
+        }
+    };
     ctx.store.record_part(
         &ctx.row.id,
         &PartRow {
@@ -283,7 +326,7 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
             offset: part.offset,
             len: part.len,
             etag: None,
-            checksum: None,
+            checksum: Some(aws_smithy_types::base64::encode(crc.to_be_bytes())),
         },
     )
 }
