@@ -1,25 +1,39 @@
 # Ferry: `make run` and `make test` install what they need first (apt packages with sudo when not
-# root, Rust components), so they work on a fresh Debian/Ubuntu machine with rustup.
+# root, Rust components, npm packages, tauri-driver), so they work on a fresh Debian/Ubuntu machine
+# with rustup and Node.js.
 
 SHELL := /bin/bash
-APT_PACKAGES := build-essential pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-FERRY_STATE_DIR ?= $(HOME)/.local/share/ferry
+# Building the desktop app (webkit2gtk pulls gtk3, soup3, JavaScriptCore).
+APT_BUILD := build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+# Testing it: a virtual display, WebKit's WebDriver, screenshots, Chromium for the browser tests,
+# and a Secret Service for keychain round trips.
+APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11
+TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: run test lint deps rust-tools
+.PHONY: run test lint deps test-deps rust-tools ui-deps ui app test-engine test-ui test-desktop bench
 
-deps: rust-tools
+define apt_install
 	@if command -v apt-get >/dev/null 2>&1; then \
 		missing=""; \
-		for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 		if [ -n "$$missing" ]; then \
 			echo "installing system packages:$$missing"; \
 			$(SUDO) apt-get update -qq && \
 			$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 		fi; \
 	else \
-		echo "note: no apt-get here; make sure a C compiler and pkg-config are installed"; \
+		echo "note: no apt-get here; install the equivalents of: $(1)"; \
 	fi
+endef
+
+deps: rust-tools
+	$(call apt_install,$(APT_BUILD))
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20+ with npm is missing: install it (e.g. apt-get install nodejs npm), then run make again"; exit 1; }
+
+test-deps: deps
+	$(call apt_install,$(APT_TEST))
+	@command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --locked --version $(TAURI_DRIVER_VERSION)
 
 rust-tools:
 	@command -v cargo >/dev/null 2>&1 || { echo "Rust is missing: install it with rustup (https://rustup.rs), then run make again"; exit 1; }
@@ -28,21 +42,37 @@ rust-tools:
 		rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \
 	fi
 
-# Every test: unit tests and integration tests against a real S3 server started in-process.
-test: deps
-	cargo test --locked
+ui-deps: deps
+	@if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then npm --prefix ui ci --no-audit --no-fund; fi
+	@if [ ! -d tests/desktop/node_modules ] || [ tests/desktop/package-lock.json -nt tests/desktop/node_modules/.package-lock.json ]; then npm --prefix tests/desktop ci --no-audit --no-fund; fi
 
-lint: deps
+ui: ui-deps
+	npm --prefix ui run build
+
+# The desktop app with the built UI inside (not the dev server).
+app: ui
+	cargo build --locked --workspace
+
+# Every test: the engine and CLI against a real S3 server, the UI's unit tests, the UI in headless
+# Chromium, and the real app under Xvfb driven through WebDriver.
+test: test-deps ui-deps test-engine test-ui test-desktop
+
+# The app crate embeds ui/dist, so the UI is built before anything in the workspace compiles.
+test-engine: ui
+	cargo test --locked --workspace
+
+test-ui: ui
+	npm --prefix ui run check
+	npm --prefix ui test
+	npm --prefix ui run test:browser
+
+test-desktop: app
+	npm --prefix tests/desktop test
+
+lint: ui
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+	npm --prefix ui run check
 
-# Until the desktop app lands, `make run` starts the embedded S3 endpoint and shows how to use it.
-run: deps
-	cargo build --locked --release --bin ferry
-	@echo
-	@echo "Starting Ferry's local S3 endpoint (Ctrl-C stops it). In another terminal, try:"
-	@echo "  target/release/ferry --account local cp README.md s3://ferry/"
-	@echo "  target/release/ferry --account local ls s3://ferry/"
-	@echo "  target/release/ferry --account local presign s3://ferry/README.md --expires-in 1h"
-	@echo
-	FERRY_STATE_DIR=$(FERRY_STATE_DIR) target/release/ferry serve-local
+run: app
+	target/debug/ferry-app

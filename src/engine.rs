@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, OnceCell, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{self, Account, Keychain, NewAccount, SecretStore, SessionSecrets};
 use crate::error::{Error, ErrorKind, Result};
 use crate::local::LocalEndpoint;
 use crate::paths::local_path_for_key;
@@ -57,12 +58,14 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EngineConfig {
     pub state_dir: PathBuf,
     pub limits: Limits,
     /// Port of the embedded endpoint (`local` account).
     pub local_port: u16,
+    /// Where account secrets live; the OS keychain unless a test says otherwise.
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl EngineConfig {
@@ -74,6 +77,146 @@ impl EngineConfig {
                 .ok()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(crate::local::DEFAULT_PORT),
+            secrets: Arc::new(Keychain),
+        }
+    }
+}
+
+/// The app's settings, persisted in the state database.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub concurrent_transfers: usize,
+    pub parts_in_flight: usize,
+    /// `None`: chosen per file.
+    pub part_size_mib: Option<u64>,
+    /// `None`: unlimited.
+    pub bandwidth_limit_mibps: Option<f64>,
+    pub default_link_expiry_secs: u64,
+    /// `system`, `light` or `dark`.
+    pub theme: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let l = Limits::default();
+        Settings {
+            concurrent_transfers: l.transfers,
+            parts_in_flight: l.parts_in_flight,
+            part_size_mib: None,
+            bandwidth_limit_mibps: None,
+            default_link_expiry_secs: 3600,
+            theme: "system".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=256).contains(&self.concurrent_transfers) {
+            return Err(Error::invalid(
+                "concurrent transfers must be between 1 and 256",
+            ));
+        }
+        if !(1..=64).contains(&self.parts_in_flight) {
+            return Err(Error::invalid("parts in flight must be between 1 and 64"));
+        }
+        if let Some(p) = self.part_size_mib {
+            plan::part_size(0, Some(p * plan::MIB))?;
+        }
+        if self
+            .bandwidth_limit_mibps
+            .is_some_and(|b| !(b > 0.0 && b.is_finite()))
+        {
+            return Err(Error::invalid(
+                "the bandwidth limit must be a positive number of MiB/s",
+            ));
+        }
+        if ![900, 3600, 86400, 604800].contains(&self.default_link_expiry_secs) {
+            return Err(Error::invalid(
+                "the default link expiry must be 15 minutes, 1 hour, 1 day or 7 days",
+            ));
+        }
+        if !["system", "light", "dark"].contains(&self.theme.as_str()) {
+            return Err(Error::invalid("the theme must be system, light or dark"));
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            transfers: self.concurrent_transfers,
+            parts_in_flight: self.parts_in_flight,
+            rate_limit: self
+                .bandwidth_limit_mibps
+                .map(|b| (b * plan::MIB as f64) as u64),
+        }
+    }
+}
+
+/// All transfers of one request (one drop, one `cp`) have ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchFinished {
+    pub batch_id: String,
+    pub completed: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+/// A transfer as the UI shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferView {
+    pub id: String,
+    pub direction: Direction,
+    pub state: State,
+    pub account: String,
+    pub bucket: String,
+    pub key: String,
+    pub local_path: String,
+    pub name: String,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub error: Option<Error>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl From<&TransferRow> for TransferView {
+    fn from(r: &TransferRow) -> Self {
+        let name = match r.direction {
+            Direction::Upload => r
+                .local_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            Direction::Download => r.key.rsplit('/').next().map(str::to_string),
+        }
+        .unwrap_or_default();
+        let error = match (&r.error_kind, &r.error_message) {
+            (Some(k), Some(m)) => Some(Error::new(
+                serde_json::from_value(serde_json::Value::String(k.clone()))
+                    .unwrap_or(ErrorKind::Internal),
+                m.clone(),
+            )),
+            _ => None,
+        };
+        TransferView {
+            id: r.id.clone(),
+            direction: r.direction,
+            state: r.state,
+            account: Connection::from_json(&r.connection)
+                .map(|c| c.account)
+                .unwrap_or_default(),
+            bucket: r.bucket.clone(),
+            key: r.key.clone(),
+            local_path: r.local_path.display().to_string(),
+            name,
+            bytes_done: r.bytes_done.min(r.size.unwrap_or(0)),
+            bytes_total: r.size.unwrap_or(0),
+            error,
+            created_at: r.created_at,
+            finished_at: r.finished_at,
         }
     }
 }
@@ -138,6 +281,7 @@ pub struct Outcome {
 
 /// A presigned GET link and when it really stops working.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Link {
     pub url: String,
     /// Unix seconds.
@@ -146,6 +290,7 @@ pub struct Link {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectInfo {
     pub key: String,
     pub size: u64,
@@ -177,14 +322,22 @@ struct Inner {
     state_dir: PathBuf,
     /// `<pid>-<random>`: names this process in leases.
     owner: String,
-    limits: Limits,
+    /// The limits in force; the semaphores below are resized when they change.
+    limits: Mutex<Limits>,
     transfer_slots: Arc<Semaphore>,
     part_slots: Arc<Semaphore>,
     memory: Arc<Semaphore>,
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Arc<RateLimiter>,
     clients: tokio::sync::Mutex<HashMap<String, Client>>,
-    /// Secrets of accounts registered at run time (from the keychain); never persisted.
+    /// Credentials handed in at run time (tests, embedders); never persisted.
     credentials: Mutex<HashMap<String, Credentials>>,
+    /// Where saved accounts' secrets live (normally the OS keychain).
+    keychain: Arc<dyn SecretStore>,
+    /// Secrets the user chose to keep for this session only.
+    session: SessionSecrets,
+    batches: broadcast::Sender<BatchFinished>,
+    /// Batches already announced, so two transfers ending together announce their batch once.
+    announced: Mutex<std::collections::HashSet<String>>,
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
     running: Mutex<HashMap<String, Running>>,
@@ -220,17 +373,22 @@ impl Engine {
             return Err(Error::invalid("--concurrency must be at least 1"));
         }
         let (events, _) = broadcast::channel(1024);
+        let (batches, _) = broadcast::channel(64);
         let inner = Arc::new(Inner {
             store,
             state_dir: config.state_dir,
             owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
-            limits,
+            limits: Mutex::new(limits),
             transfer_slots: Arc::new(Semaphore::new(limits.transfers)),
             part_slots: Arc::new(Semaphore::new(limits.parts_in_flight.max(limits.transfers))),
             memory: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB)),
-            limiter: limits.rate_limit.map(|r| Arc::new(RateLimiter::new(r))),
+            limiter: Arc::new(RateLimiter::new(limits.rate_limit)),
             clients: tokio::sync::Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
+            keychain: config.secrets,
+            session: SessionSecrets::default(),
+            batches,
+            announced: Mutex::new(Default::default()),
             local: OnceCell::new(),
             local_port: config.local_port,
             running: Mutex::new(HashMap::new()),
@@ -247,7 +405,154 @@ impl Engine {
     }
 
     pub fn limits(&self) -> Limits {
-        self.inner.limits
+        *lock(&self.inner.limits)
+    }
+
+    /// Changes the limits while transfers run: new slots open at once, removed ones close as running
+    /// parts finish; the bandwidth limit applies to bytes not yet sent.
+    pub fn set_limits(&self, new: Limits) -> Result<()> {
+        if new.transfers == 0 || new.parts_in_flight == 0 {
+            return Err(Error::invalid("limits must be at least 1"));
+        }
+        let mut cur = lock(&self.inner.limits);
+        resize(&self.inner.transfer_slots, cur.transfers, new.transfers);
+        resize(
+            &self.inner.part_slots,
+            cur.parts_in_flight.max(cur.transfers),
+            new.parts_in_flight.max(new.transfers),
+        );
+        self.inner.limiter.set_rate(new.rate_limit);
+        *cur = new;
+        Ok(())
+    }
+
+    /// The saved settings (defaults until the user changes them).
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(match self.inner.store.setting("settings")? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Settings::default(),
+        })
+    }
+
+    /// Validates, saves and applies settings.
+    pub fn set_settings(&self, settings: &Settings) -> Result<Settings> {
+        settings.validate()?;
+        self.inner.store.set_setting(
+            "settings",
+            &serde_json::to_string(settings).expect("settings serialise"),
+        )?;
+        self.set_limits(settings.limits())?;
+        Ok(settings.clone())
+    }
+
+    /// Notices that all transfers of a request have ended (for desktop notifications).
+    pub fn subscribe_batches(&self) -> broadcast::Receiver<BatchFinished> {
+        self.inner.batches.subscribe()
+    }
+
+    /// The built-in local account, saved accounts, then the AWS profiles found in `~/.aws`.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        let mut out = vec![accounts::local_account()];
+        out.extend(self.inner.store.accounts()?.iter().map(Account::from));
+        out.extend(accounts::aws_profiles());
+        Ok(out)
+    }
+
+    /// Saves an account: its secret first (keychain, or this session only), then its row.
+    pub async fn add_account(&self, new: &NewAccount) -> Result<Account> {
+        new.validate()?;
+        let conn = new.connection();
+        if self.inner.store.account(&conn.account)?.is_some() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "an account named `{}` already exists; choose another name",
+                    conn.account
+                ),
+            ));
+        }
+        let place = if new.session_only {
+            self.inner
+                .session
+                .set(&conn.account, &new.secret_access_key)?;
+            "session"
+        } else {
+            self.inner
+                .keychain
+                .set(&conn.account, &new.secret_access_key)
+                .map_err(|e| match e.kind {
+                    ErrorKind::KeychainUnavailable => Error::new(
+                        e.kind,
+                        format!("{}; you can keep the secret for this session only instead", e.message),
+                    ),
+                    _ => e,
+                })?;
+            "keychain"
+        };
+        let row = crate::store::AccountRow {
+            name: conn.account.clone(),
+            kind: "s3".into(),
+            endpoint: conn.endpoint.clone(),
+            region: conn.region.clone(),
+            path_style: conn.path_style,
+            access_key_id: Some(new.access_key_id.trim().to_string()),
+            profile: None,
+            secret: place.into(),
+        };
+        if let Err(e) = self.inner.store.insert_account(&row) {
+            let _ = self.secrets_of(place).delete(&row.name);
+            return Err(e);
+        }
+        self.forget_clients(&row.name).await;
+        Ok(Account::from(&row))
+    }
+
+    fn secrets_of(&self, place: &str) -> &dyn SecretStore {
+        if place == "session" {
+            &self.inner.session
+        } else {
+            self.inner.keychain.as_ref()
+        }
+    }
+
+    /// Removes a saved account and its secret. Its transfers stay in the list.
+    pub async fn remove_account(&self, name: &str) -> Result<()> {
+        let row = self
+            .inner
+            .store
+            .account(name)?
+            .ok_or_else(|| Error::not_found(format!("no saved account named `{name}`")))?;
+        self.secrets_of(&row.secret).delete(name)?;
+        self.inner.store.delete_account(name)?;
+        self.forget_clients(name).await;
+        Ok(())
+    }
+
+    /// Checks an account before saving it; returns how many buckets it sees.
+    pub async fn test_connection(&self, new: &NewAccount) -> Result<usize> {
+        new.validate()?;
+        let client = s3::client(&new.connection(), None, Some(new.credentials())).await?;
+        let out = client.list_buckets().send().await.map_err(|e| {
+            Error::from_sdk(
+                &format!("connect to {}", new.endpoint.as_deref().unwrap_or("AWS S3")),
+                e,
+            )
+        })?;
+        Ok(out.buckets().len())
+    }
+
+    /// The connection of an account name (`local`, `profile:NAME`, `default` or a saved account).
+    pub fn connection(&self, account: &str) -> Result<Connection> {
+        let saved = self.inner.store.account(account)?;
+        accounts::connection_for(account, saved.as_ref())
+    }
+
+    async fn forget_clients(&self, account: &str) {
+        self.inner.clients.lock().await.retain(|k, _| {
+            Connection::from_json(k)
+                .map(|c| c.account != account)
+                .unwrap_or(false)
+        });
     }
 
     pub fn store(&self) -> &Store {
@@ -299,11 +604,41 @@ impl Engine {
             );
             s3::client(conn, Some(&local.endpoint), Some(creds)).await?
         } else {
-            let creds = lock(&self.inner.credentials).get(&conn.account).cloned();
+            let registered = lock(&self.inner.credentials).get(&conn.account).cloned();
+            let creds = match registered {
+                Some(c) => Some(c),
+                None => self.saved_credentials(&conn.account)?,
+            };
             s3::client(conn, None, creds).await?
         };
         self.inner.clients.lock().await.insert(key, client.clone());
         Ok(client)
+    }
+
+    /// Credentials of a saved account: its access key id and the secret from where it lives.
+    fn saved_credentials(&self, account: &str) -> Result<Option<Credentials>> {
+        let Some(row) = self.inner.store.account(account)? else {
+            return Ok(None);
+        };
+        let Some(key_id) = row.access_key_id.clone() else {
+            return Ok(None);
+        };
+        let secret = self.secrets_of(&row.secret).get(account)?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::AccessDenied,
+                format!(
+                    "the secret key of account `{account}` is not available{}; remove the account and add it again",
+                    if row.secret == "session" { " (it was kept for the previous session only)" } else { " in the keychain" }
+                ),
+            )
+        })?;
+        Ok(Some(Credentials::new(
+            key_id,
+            secret,
+            None,
+            None,
+            "ferry-account",
+        )))
     }
 
     async fn require_bucket(&self, client: &Client, bucket: &str) -> Result<()> {
@@ -330,6 +665,18 @@ impl Engine {
         src: &Path,
         dst: &S3Url,
         opts: &UploadOptions,
+    ) -> Result<Enqueued> {
+        self.enqueue_upload_in(conn, src, dst, opts, &new_batch())
+            .await
+    }
+
+    async fn enqueue_upload_in(
+        &self,
+        conn: &Connection,
+        src: &Path,
+        dst: &S3Url,
+        opts: &UploadOptions,
+        batch: &str,
     ) -> Result<Enqueued> {
         conn.validate()?;
         let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
@@ -376,7 +723,6 @@ impl Engine {
         self.require_bucket(&client, &dst.bucket).await?;
 
         let conn_json = conn.to_json();
-        let batch = uuid::Uuid::now_v7().to_string();
         let mut out = Enqueued {
             skipped,
             ..Default::default()
@@ -408,7 +754,7 @@ impl Engine {
                 part_size,
                 etag: None,
                 overwrite: false,
-                batch_id: batch.clone(),
+                batch_id: batch.to_string(),
             });
         }
         self.inner.store.insert_transfers(&new)?;
@@ -425,6 +771,18 @@ impl Engine {
         src: &S3Url,
         dst: &Path,
         opts: &DownloadOptions,
+    ) -> Result<Enqueued> {
+        self.enqueue_download_in(conn, src, dst, opts, &new_batch())
+            .await
+    }
+
+    async fn enqueue_download_in(
+        &self,
+        conn: &Connection,
+        src: &S3Url,
+        dst: &Path,
+        opts: &DownloadOptions,
+        batch: &str,
     ) -> Result<Enqueued> {
         conn.validate()?;
         let client = self.client(conn).await?;
@@ -568,7 +926,6 @@ impl Engine {
                 ),
             ));
         }
-        let batch = uuid::Uuid::now_v7().to_string();
         let new: Vec<NewTransfer> = planned
             .into_iter()
             .map(
@@ -584,7 +941,7 @@ impl Engine {
                     part_size,
                     etag,
                     overwrite,
-                    batch_id: batch.clone(),
+                    batch_id: batch.to_string(),
                 },
             )
             .collect();
@@ -814,6 +1171,7 @@ impl Engine {
             .progress
             .track(id, row.size.unwrap_or(0), row.bytes_done);
         let direction = row.direction;
+        let batch_id = row.batch_id.clone();
         let ctx = Arc::new(Ctx {
             store: self.inner.store.clone(),
             client: client.clone(),
@@ -821,10 +1179,10 @@ impl Engine {
             owner: owner.clone(),
             counter: counter.clone(),
             token: token.clone(),
-            parts_per_transfer: self.inner.limits.parts_in_flight,
+            parts_per_transfer: self.limits().parts_in_flight,
             part_slots: self.inner.part_slots.clone(),
             memory: self.inner.memory.clone(),
-            limiter: self.inner.limiter.clone(),
+            limiter: Some(self.inner.limiter.clone()),
         });
         let result = match direction {
             Direction::Upload => upload::run(ctx.clone()).await,
@@ -865,7 +1223,212 @@ impl Engine {
                 self.emit(id, state, Some(e.clone()));
             }
         }
+        self.check_batch(&batch_id);
         result
+    }
+
+    /// Announces a batch whose transfers have all ended (paused ones have not).
+    fn check_batch(&self, batch_id: &str) {
+        let mut announced = lock(&self.inner.announced);
+        if announced.contains(batch_id) {
+            return;
+        }
+        let Ok(states) = self.inner.store.batch_states(batch_id) else {
+            return;
+        };
+        let count = |s: State| {
+            states
+                .iter()
+                .filter(|(st, _)| *st == s)
+                .map(|(_, n)| n)
+                .sum::<usize>()
+        };
+        let open = count(State::Queued)
+            + count(State::Running)
+            + count(State::WaitingRetry)
+            + count(State::Paused);
+        if open == 0 && !states.is_empty() {
+            announced.insert(batch_id.to_string());
+            let _ = self.inner.batches.send(BatchFinished {
+                batch_id: batch_id.to_string(),
+                completed: count(State::Completed),
+                failed: count(State::Failed),
+                cancelled: count(State::Cancelled),
+            });
+        }
+    }
+
+    /// Transfers to continue when the app starts: queued ones, and running ones whose process died.
+    pub fn recover(&self) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .store
+            .list()?
+            .into_iter()
+            .filter(|r| match r.state {
+                State::Queued => true,
+                State::Running => {
+                    !r.owner.as_deref().is_some_and(owner_alive)
+                        || r.heartbeat_at
+                            .is_none_or(|h| store::now_ms() - h >= store::LEASE_TIMEOUT_MS)
+                }
+                _ => false,
+            })
+            .map(|r| r.id)
+            .collect())
+    }
+
+    /// Uploads what was dropped on the window into `bucket/prefix`: files by name, folders with their
+    /// own name and structure. One batch.
+    pub async fn enqueue_dropped(
+        &self,
+        conn: &Connection,
+        paths: &[PathBuf],
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Enqueued> {
+        let mut total = Enqueued::default();
+        let settings = self.settings()?;
+        let batch = new_batch();
+        for path in paths {
+            let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+            let key = if meta.is_dir() {
+                format!("{prefix}{}/", file_name_utf8(path)?)
+            } else {
+                prefix.to_string()
+            };
+            let dst = S3Url {
+                bucket: bucket.to_string(),
+                key,
+            };
+            let opts = UploadOptions {
+                recursive: true,
+                part_size: settings.part_size_mib.map(|m| m * plan::MIB),
+            };
+            let one = self
+                .enqueue_upload_in(conn, path, &dst, &opts, &batch)
+                .await?;
+            total.ids.extend(one.ids);
+            total.resumed += one.resumed;
+            total.skipped.extend(one.skipped);
+        }
+        Ok(total)
+    }
+
+    /// Downloads chosen objects and prefixes into `dest_dir`; a prefix becomes a folder of its name.
+    /// Existing files are never replaced: the new one gets a free name.
+    pub async fn enqueue_download_selection(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        keys: &[String],
+        prefixes: &[String],
+        dest_dir: &Path,
+    ) -> Result<Enqueued> {
+        if !dest_dir.is_dir() {
+            return Err(Error::invalid(format!(
+                "{} is not a folder",
+                dest_dir.display()
+            )));
+        }
+        let mut total = Enqueued::default();
+        let part_size = self.settings()?.part_size_mib.map(|m| m * plan::MIB);
+        let batch = new_batch();
+        let mut add = |one: Enqueued| {
+            total.ids.extend(one.ids);
+            total.resumed += one.resumed;
+            total.skipped.extend(one.skipped);
+        };
+        for key in keys {
+            let src = S3Url {
+                bucket: bucket.into(),
+                key: key.clone(),
+            };
+            let opts = DownloadOptions {
+                recursive: false,
+                part_size,
+                if_exists: IfExists::Rename,
+            };
+            add(self
+                .enqueue_download_in(conn, &src, dest_dir, &opts, &batch)
+                .await?);
+        }
+        for prefix in prefixes {
+            let name = prefix
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("");
+            let dest = if name.is_empty() {
+                dest_dir.to_path_buf()
+            } else {
+                local_path_for_key(dest_dir, name)?
+            };
+            let src = S3Url {
+                bucket: bucket.into(),
+                key: prefix.clone(),
+            };
+            let opts = DownloadOptions {
+                recursive: true,
+                part_size,
+                if_exists: IfExists::Rename,
+            };
+            add(self
+                .enqueue_download_in(conn, &src, &dest, &opts, &batch)
+                .await?);
+        }
+        Ok(total)
+    }
+
+    /// Deletes objects, and every object under the given prefixes; returns how many were deleted.
+    pub async fn delete_objects(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        keys: &[String],
+        prefixes: &[String],
+    ) -> Result<usize> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let client = self.client(conn).await?;
+        let mut all: Vec<String> = keys.to_vec();
+        for p in prefixes {
+            all.extend(
+                self.list_all(&client, bucket, p)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.key),
+            );
+        }
+        let mut deleted = 0;
+        for chunk in all.chunks(1000) {
+            let ids = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::internal(e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(ids))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::internal(e.to_string()))?;
+            let out = client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&format!("delete from s3://{bucket}"), e))?;
+            if let Some(err) = out.errors().first() {
+                return Err(crate::error::from_service(
+                    &format!("delete s3://{bucket}/{}", err.key().unwrap_or_default()),
+                    403,
+                    err.code(),
+                    err.message(),
+                ));
+            }
+            deleted += chunk.len();
+        }
+        Ok(deleted)
     }
 
     async fn discard_upload(&self, client: &Client, row: &TransferRow) {
@@ -964,10 +1527,19 @@ impl Engine {
             }
             _ => {
                 self.inner.store.set_state(&row.id, State::Queued, None)?;
+                lock(&self.inner.announced).remove(&row.batch_id);
                 self.emit(&row.id, State::Queued, None);
                 self.inner.store.find(&row.id)
             }
         }
+    }
+
+    /// Makes every paused, failed or interrupted transfer runnable; returns their ids to start.
+    pub fn resume_all(&self) -> Result<Vec<String>> {
+        self.resumable()?
+            .into_iter()
+            .map(|r| self.resume(&r.id).map(|r| r.id))
+            .collect()
     }
 
     /// Unfinished transfers that can be resumed (paused, failed, queued, or interrupted by a crash).
@@ -1044,6 +1616,20 @@ impl Engine {
     }
 }
 
+/// Grows or shrinks a semaphore from `old` to `new` permits; shrinking waits for permits to come back.
+fn resize(sem: &Arc<Semaphore>, old: usize, new: usize) {
+    if new > old {
+        sem.add_permits(new - old);
+    } else if new < old {
+        let (sem, n) = (sem.clone(), (old - new) as u32);
+        tokio::spawn(async move {
+            if let Ok(p) = sem.acquire_many_owned(n).await {
+                p.forget();
+            }
+        });
+    }
+}
+
 fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(TICK);
@@ -1078,6 +1664,11 @@ fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
             }
         }
     });
+}
+
+/// Transfers enqueued by one request share a batch id (one notification when they all end).
+fn new_batch() -> String {
+    uuid::Uuid::now_v7().to_string()
 }
 
 fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {

@@ -32,6 +32,8 @@ pub enum ErrorKind {
     UploadGone,
     /// Another process is driving this transfer.
     Busy,
+    /// No OS keychain to keep a secret in (the user may keep it for this session only).
+    KeychainUnavailable,
     /// Local disk or database trouble.
     Storage,
     /// The transfer was paused or cancelled while this operation ran.
@@ -53,6 +55,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => "corrupt",
             ErrorKind::UploadGone => "upload_gone",
             ErrorKind::Busy => "busy",
+            ErrorKind::KeychainUnavailable => "keychain_unavailable",
             ErrorKind::Storage => "storage",
             ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",

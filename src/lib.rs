@@ -2,6 +2,7 @@
 //!
 //! The CLI (`src/main.rs`) and the desktop app (`src-tauri/`) are thin shells over [`Engine`].
 
+pub mod accounts;
 pub mod engine;
 pub mod error;
 pub mod local;
@@ -14,7 +15,8 @@ pub mod store;
 pub mod transfer;
 
 pub use engine::{
-    DownloadOptions, Engine, EngineConfig, Enqueued, Event, IfExists, Limits, Link, UploadOptions,
+    BatchFinished, DownloadOptions, Engine, EngineConfig, Enqueued, Event, IfExists, Limits, Link,
+    Settings, TransferView, UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};

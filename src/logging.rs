@@ -12,8 +12,11 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// Flushes the log file when dropped.
+pub type Guard = WorkerGuard;
+
 /// Installs the global subscriber. Keep the returned guard alive: dropping it flushes the file.
-pub fn init(state_dir: &Path, verbosity: u8) -> Option<WorkerGuard> {
+pub fn init(state_dir: &Path, verbosity: u8) -> Option<Guard> {
     let stderr_level = match verbosity {
         0 => "ferry=warn",
         1 => "ferry=info",

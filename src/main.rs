@@ -394,11 +394,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Resume(args) => {
             let engine = open(state_dir, args.tuning.limits()?).await?;
             let ids: Vec<String> = if args.target.all {
-                engine
-                    .resumable()?
-                    .into_iter()
-                    .map(|r| engine.resume(&r.id).map(|r| r.id))
-                    .collect::<Result<_, _>>()?
+                engine.resume_all()?
             } else {
                 vec![engine.resume(target_id(&args.target)?)?.id]
             };

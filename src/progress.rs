@@ -65,6 +65,7 @@ impl Counter {
 
 /// What the UI and CLI see of one transfer at one moment.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub id: String,
     pub bytes_done: u64,
@@ -170,34 +171,45 @@ impl Progress {
     }
 }
 
-/// A token bucket shared by every transfer of an engine: `--limit-rate`.
+/// A token bucket shared by every transfer of an engine: `--limit-rate`. Its rate can change while
+/// transfers run; a rate of `None` lets everything through.
 #[derive(Debug)]
 pub struct RateLimiter {
-    bytes_per_sec: f64,
+    /// Bytes per second; 0 means unlimited.
+    bytes_per_sec: AtomicU64,
     state: Mutex<(f64, Instant)>,
 }
 
 impl RateLimiter {
-    pub fn new(bytes_per_sec: u64) -> RateLimiter {
+    pub fn new(bytes_per_sec: Option<u64>) -> RateLimiter {
         RateLimiter {
-            bytes_per_sec: bytes_per_sec.max(1) as f64,
+            bytes_per_sec: AtomicU64::new(bytes_per_sec.unwrap_or(0)),
             state: Mutex::new((0.0, Instant::now())),
         }
     }
 
+    pub fn set_rate(&self, bytes_per_sec: Option<u64>) {
+        self.bytes_per_sec
+            .store(bytes_per_sec.unwrap_or(0), Ordering::Relaxed);
+    }
+
     /// Takes `n` bytes from the bucket and says how long to wait before sending them.
     pub fn reserve(&self, n: usize) -> Duration {
+        let rate = self.bytes_per_sec.load(Ordering::Relaxed) as f64;
+        if rate == 0.0 {
+            return Duration::ZERO;
+        }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        let refill = now.duration_since(s.1).as_secs_f64() * self.bytes_per_sec;
+        let refill = now.duration_since(s.1).as_secs_f64() * rate;
         // At most a quarter second of burst.
-        s.0 = (s.0 + refill).min(self.bytes_per_sec / 4.0);
+        s.0 = (s.0 + refill).min(rate / 4.0);
         s.1 = now;
         s.0 -= n as f64;
         if s.0 >= 0.0 {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64(-s.0 / self.bytes_per_sec)
+            Duration::from_secs_f64(-s.0 / rate)
         }
     }
 
@@ -256,9 +268,11 @@ mod tests {
 
     #[test]
     fn the_rate_limiter_asks_to_wait_once_the_burst_is_spent() {
-        let r = RateLimiter::new(1000);
+        let r = RateLimiter::new(Some(1000));
         assert!(r.reserve(200).is_zero() || r.reserve(0) < Duration::from_millis(300));
         let d = r.reserve(1000);
         assert!(d >= Duration::from_millis(700), "{d:?}");
+        r.set_rate(None);
+        assert!(r.reserve(1 << 30).is_zero());
     }
 }

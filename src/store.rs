@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Append-only: never edit a shipped entry; add a new one with a later number.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2026112401,
-    "CREATE TABLE transfers (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2026112401,
+        "CREATE TABLE transfers (
         id              TEXT PRIMARY KEY,
         direction       TEXT NOT NULL CHECK (direction IN ('upload', 'download')),
         state           TEXT NOT NULL,
@@ -57,7 +58,26 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         checksum    TEXT,
         PRIMARY KEY (transfer_id, number)
     );",
-)];
+    ),
+    (
+        2026112402,
+        "CREATE TABLE accounts (
+        name          TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        endpoint      TEXT,
+        region        TEXT,
+        path_style    INTEGER NOT NULL DEFAULT 1,
+        access_key_id TEXT,
+        profile       TEXT,
+        secret        TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+    ),
+];
 
 /// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +188,33 @@ pub struct NewTransfer {
     pub etag: Option<String>,
     pub overwrite: bool,
     pub batch_id: String,
+}
+
+/// One row of the accounts table. Never holds a secret: `secret` says where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub name: String,
+    pub kind: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    pub profile: Option<String>,
+    /// `keychain`, `session` or `none`.
+    pub secret: String,
+}
+
+fn row_to_account(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok(AccountRow {
+        name: r.get(0)?,
+        kind: r.get(1)?,
+        endpoint: r.get(2)?,
+        region: r.get(3)?,
+        path_style: r.get(4)?,
+        access_key_id: r.get(5)?,
+        profile: r.get(6)?,
+        secret: r.get(7)?,
+    })
 }
 
 /// A part the server (upload) or the disk (download) is known to hold.
@@ -611,6 +658,94 @@ impl Store {
             )?;
             Ok(n == 1)
         })
+    }
+
+    /// Counts a batch's transfers by state.
+    pub fn batch_states(&self, batch_id: &str) -> Result<Vec<(State, usize)>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT state, COUNT(*) FROM transfers WHERE batch_id = ?1 GROUP BY state",
+            )?;
+            let rows = st
+                .query_map([batch_id], |r| {
+                    let s: String = r.get(0)?;
+                    Ok((
+                        State::parse(&s).unwrap_or(State::Failed),
+                        r.get::<_, i64>(1)? as usize,
+                    ))
+                })?
+                .collect();
+            rows
+        })
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+        })
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn accounts(&self) -> Result<Vec<AccountRow>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT name, kind, endpoint, region, path_style, access_key_id, profile, secret
+                 FROM accounts ORDER BY created_at, name",
+            )?;
+            let rows = st.query_map([], row_to_account)?.collect();
+            rows
+        })
+    }
+
+    pub fn account(&self, name: &str) -> Result<Option<AccountRow>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT name, kind, endpoint, region, path_style, access_key_id, profile, secret
+                 FROM accounts WHERE name = ?1",
+                [name],
+                row_to_account,
+            )
+            .optional()
+        })
+    }
+
+    /// Inserts an account; fails if the name is taken.
+    pub fn insert_account(&self, a: &AccountRow) -> Result<()> {
+        let r = self.with(|c| {
+            c.execute(
+                "INSERT INTO accounts (name, kind, endpoint, region, path_style, access_key_id, profile, secret, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![a.name, a.kind, a.endpoint, a.region, a.path_style, a.access_key_id, a.profile, a.secret, now_ms()],
+            )
+        });
+        match r {
+            Err(e) if e.message.contains("UNIQUE") => Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "an account named `{}` already exists; choose another name",
+                    a.name
+                ),
+            )),
+            other => other.map(|_| ()),
+        }
+    }
+
+    pub fn delete_account(&self, name: &str) -> Result<bool> {
+        self.with(|c| c.execute("DELETE FROM accounts WHERE name = ?1", [name]))
+            .map(|n| n > 0)
     }
 
     /// Deletes finished (completed or cancelled) transfers; returns how many.

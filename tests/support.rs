@@ -30,7 +30,7 @@ pub struct Log {
     /// (key, first byte of the range or None) of every GetObject request.
     pub gets: Mutex<Vec<(String, Option<u64>)>>,
     pub puts: Mutex<Vec<String>>,
-    /// UploadPart requests with a part number at or above this wait for the gate to open.
+    /// UploadPart requests with a part number at or above this are held until the gate opens.
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
     pub hold_ranges_from: AtomicU64,
@@ -68,9 +68,12 @@ impl Log {
         self.open.send_replace(true);
     }
 
-    async fn wait_open(&self) {
+    /// Holds a request until the gate opens, then refuses it: its client gave up on it long ago, and
+    /// completing it late (its body may sit whole in the socket buffer) would make counts depend on timing.
+    async fn hold(&self) -> S3Result<()> {
         let mut rx = self.open.subscribe();
         let _ = rx.wait_for(|open| *open).await;
+        Err(s3s::s3_error!(InternalError, "a request held by the test gate"))
     }
 
     /// How many UploadPart requests each part number of `key` got.
@@ -116,7 +119,7 @@ impl S3Access for Hook {
             .unwrap()
             .push((req.input.key.clone(), n));
         if n >= self.0.hold_parts_from.load(Ordering::SeqCst) {
-            self.0.wait_open().await;
+            return self.0.hold().await;
         }
         Ok(())
     }
@@ -132,7 +135,7 @@ impl S3Access for Hook {
             .unwrap()
             .push((req.input.key.clone(), first));
         if first.is_some_and(|f| f >= self.0.hold_ranges_from.load(Ordering::SeqCst)) {
-            self.0.wait_open().await;
+            return self.0.hold().await;
         }
         Ok(())
     }

@@ -1,0 +1,152 @@
+//! Ferry's desktop shell: Tauri commands that translate to engine calls, and forwarding of the engine's
+//! streams to the UI. No transfer logic lives here (it belongs in the `ferry` engine crate).
+//!
+//! - Progress: one `tauri::ipc::Channel` per window, subscribed once (`subscribe_progress`), carrying the
+//!   engine's coalesced snapshots (≤ 10 batches per second, only transfers that changed).
+//! - Lifecycle changes go out as the `transfer://state` event.
+//! - Errors cross as `{kind, message}` (the engine's `Error` serialises that way).
+//! - On start the queue is restored: queued transfers and those interrupted by a quit or crash continue.
+//!   On quit, running transfers stop and stay queued for the next start.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use ferry::{Engine, EngineConfig};
+use tauri::{Emitter, Manager, RunEvent};
+use tauri_plugin_notification::NotificationExt;
+
+/// What every command reaches through `State`.
+pub struct AppState {
+    pub engine: Engine,
+    /// Keeps the log file writer alive for the life of the app.
+    _log_guard: Mutex<Option<ferry::logging::Guard>>,
+}
+
+fn state_dir(app: &tauri::App) -> PathBuf {
+    std::env::var_os("FERRY_STATE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| app.path().app_data_dir().ok())
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+pub fn run() {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .setup(|app| {
+            let dir = state_dir(app);
+            let guard = ferry::logging::init(&dir, 0);
+            let engine = tauri::async_runtime::block_on(async {
+                let engine = Engine::open(EngineConfig::new(&dir)).await?;
+                engine.set_limits(engine.settings()?.limits())?;
+                // The built-in account works from the first start: serve the embedded endpoint.
+                engine.local_endpoint().await?;
+                Ok::<_, ferry::Error>(engine)
+            })
+            .map_err(|e| Box::<dyn std::error::Error>::from(e.message))?;
+
+            let ids = engine.recover()?;
+            if !ids.is_empty() {
+                tracing::info!(count = ids.len(), "continuing interrupted transfers");
+                let e = engine.clone();
+                tauri::async_runtime::spawn(async move { e.start(&ids) });
+            }
+            forward_events(app.handle().clone(), &engine);
+            notify_batches(app.handle().clone(), &engine);
+            app.manage(AppState {
+                engine,
+                _log_guard: Mutex::new(guard),
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::list_accounts,
+            commands::add_account,
+            commands::remove_account,
+            commands::test_connection,
+            commands::list_buckets,
+            commands::create_bucket,
+            commands::list_objects,
+            commands::delete_objects,
+            commands::upload_paths,
+            commands::download,
+            commands::list_transfers,
+            commands::pause,
+            commands::resume,
+            commands::cancel,
+            commands::retry,
+            commands::pause_all,
+            commands::resume_all,
+            commands::clear_finished,
+            commands::presign,
+            commands::get_settings,
+            commands::set_settings,
+            commands::subscribe_progress,
+        ])
+        .build(tauri::generate_context!())
+        .expect("the Tauri application could not be built");
+
+    app.run(|handle, event| {
+        if let RunEvent::ExitRequested { .. } = event {
+            if let Some(state) = handle.try_state::<AppState>() {
+                // Running transfers stop here and stay queued; the next start continues them.
+                tauri::async_runtime::block_on(state.engine.shutdown());
+            }
+        }
+    });
+}
+
+/// Lifecycle changes to the UI as `transfer://state` events.
+fn forward_events(app: tauri::AppHandle, engine: &Engine) {
+    let mut rx = engine.subscribe_events();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let _ = app.emit("transfer://state", ev);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+/// A desktop notification when a batch finishes while the window is not focused.
+fn notify_batches(app: tauri::AppHandle, engine: &Engine) {
+    let mut rx = engine.subscribe_batches();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let b = match rx.recv().await {
+                Ok(b) => b,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            };
+            let focused = app
+                .get_webview_window("main")
+                .and_then(|w| w.is_focused().ok())
+                .unwrap_or(false);
+            if focused {
+                continue;
+            }
+            let title = if b.failed == 0 {
+                "Transfers finished"
+            } else {
+                "Transfers finished with errors"
+            };
+            let mut body = format!("{} completed", b.completed);
+            if b.failed > 0 {
+                body.push_str(&format!(", {} failed", b.failed));
+            }
+            if b.cancelled > 0 {
+                body.push_str(&format!(", {} cancelled", b.cancelled));
+            }
+            if let Err(e) = app.notification().builder().title(title).body(body).show() {
+                tracing::warn!(error = %e, "could not show a notification");
+            }
+        }
+    });
+}

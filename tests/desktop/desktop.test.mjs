@@ -1,0 +1,218 @@
+// The real Ferry app under Xvfb, driven through WebDriver (tauri-driver + WebKitWebDriver), against
+// its embedded S3 endpoint. Run by `make test` (`npm --prefix tests/desktop test`), after `make app`.
+//
+// A real OS file drop cannot be sent through WebDriver, so "dropping" calls the command the window's
+// drop handler calls (`upload_paths`); the drop overlay and handler are covered by the browser tests.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { remote } from 'webdriverio';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const APP = join(ROOT, 'target/debug/ferry-app');
+const SHOTS = join(ROOT, 'docs/screenshots');
+const MIB = 1024 * 1024;
+
+const work = mkdtempSync(join(tmpdir(), 'ferry-desktop-'));
+const stateDir = join(work, 'state');
+const children = [];
+let env;
+let driverPort;
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitFor(what, fn, { timeout = 120_000, every = 100 } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, every));
+  }
+  throw new Error(`gave up waiting: ${what} (last: ${last})`);
+}
+
+function start(cmd, args, extraEnv = {}) {
+  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  child.log = () => log;
+  children.push(child);
+  return child;
+}
+
+async function openApp() {
+  const browser = await remote({
+    hostname: '127.0.0.1',
+    port: driverPort,
+    logLevel: 'warn',
+    capabilities: { 'tauri:options': { application: APP } },
+  });
+  await waitFor('the app to render', () =>
+    browser.execute(() => !!document.querySelector('[data-testid="app"]') && !!window.__TAURI_INTERNALS__),
+  );
+  return browser;
+}
+
+/** Calls a Ferry command the way the UI does. */
+async function invoke(browser, cmd, args = {}) {
+  const r = await browser.executeAsync(
+    (cmd, args, done) => {
+      window.__TAURI_INTERNALS__.invoke(cmd, args).then(
+        (ok) => done({ ok }),
+        (err) => done({ err }),
+      );
+    },
+    cmd,
+    args,
+  );
+  if (r.err) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
+  return r.ok;
+}
+
+/** The transfers as the window shows them. */
+function rows(browser) {
+  return browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="transfer-row"]')].map((r) => ({
+      id: r.dataset.id,
+      state: r.dataset.state,
+      done: Number(r.dataset.bytesDone),
+      name: r.querySelector('[data-testid="transfer-name"]')?.textContent?.trim(),
+    })),
+  );
+}
+
+async function row(browser, name) {
+  return (await rows(browser)).find((r) => r.name === name);
+}
+
+async function clickInRow(browser, name, testid) {
+  const el = await browser.$(`[data-testid="transfer-row"]*=${name}`);
+  await el.$(`[data-testid="${testid}"]`).click();
+}
+
+async function setSettings(browser, patch) {
+  const current = await invoke(browser, 'get_settings');
+  return invoke(browser, 'set_settings', { settings: { ...current, ...patch } });
+}
+
+function objectOnServer(key) {
+  return readFileSync(join(stateDir, 'local/data/ferry', key));
+}
+
+before(async () => {
+  assert.ok(existsSync(APP), `build the app first (make app): ${APP}`);
+  mkdirSync(SHOTS, { recursive: true });
+  let display = 90;
+  while (existsSync(`/tmp/.X11-unix/X${display}`) || existsSync(`/tmp/.X${display}-lock`)) display++;
+  driverPort = await freePort();
+  const localPort = await freePort();
+  env = {
+    ...process.env,
+    DISPLAY: `:${display}`,
+    FERRY_STATE_DIR: stateDir,
+    FERRY_LOCAL_PORT: String(localPort),
+    HOME: work,
+    GDK_BACKEND: 'x11',
+    WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+    LIBGL_ALWAYS_SOFTWARE: '1',
+  };
+  start('Xvfb', [`:${display}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp']);
+  await waitFor('Xvfb', () => existsSync(`/tmp/.X11-unix/X${display}`));
+  const driver = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())]);
+  await waitFor(`tauri-driver (${driver.log()})`, async () => (await fetch(`http://127.0.0.1:${driverPort}/status`)).ok);
+});
+
+after(() => {
+  for (const c of children.reverse()) c.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('drop, pause, resume, share, quit mid-transfer and finish after a restart', async () => {
+  const small = join(work, 'notes.txt');
+  const large = join(work, 'footage.bin');
+  const later = join(work, 'archive.bin');
+  writeFileSync(small, randomBytes(300 * 1024));
+  writeFileSync(large, randomBytes(40 * MIB));
+  writeFileSync(later, randomBytes(24 * MIB));
+
+  let browser = await openApp();
+  // Slow enough to see a large file mid-way: 4 MiB/s.
+  await setSettings(browser, { bandwidthLimitMibps: 4 });
+
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: '', paths: [small, large] });
+  await waitFor('both files listed', async () => (await rows(browser)).length === 2);
+  await waitFor('the small file done', async () => (await row(browser, 'notes.txt'))?.state === 'completed');
+  await waitFor('the large file mid-way', async () => {
+    const r = await row(browser, 'footage.bin');
+    return r?.state === 'running' && r.done > 4 * MIB;
+  });
+
+  await clickInRow(browser, 'footage.bin', 'transfer-pause');
+  await waitFor('paused', async () => (await row(browser, 'footage.bin'))?.state === 'paused');
+  const pausedAt = (await row(browser, 'footage.bin')).done;
+  assert.ok(pausedAt > 0 && pausedAt < 40 * MIB, `paused at ${pausedAt}`);
+
+  await clickInRow(browser, 'footage.bin', 'transfer-resume');
+  await waitFor('running again', async () => (await row(browser, 'footage.bin'))?.state === 'running');
+  await waitFor('progress past the pause point', async () => (await row(browser, 'footage.bin')).done > pausedAt);
+  await browser.saveScreenshot(join(SHOTS, 'app-light.png'));
+  await browser.execute(() => document.documentElement.setAttribute('data-theme', 'dark'));
+  await browser.saveScreenshot(join(SHOTS, 'app-dark.png'));
+  await browser.execute(() => document.documentElement.setAttribute('data-theme', 'light'));
+
+  await setSettings(browser, { bandwidthLimitMibps: null });
+  await waitFor('the large file done', async () => (await row(browser, 'footage.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('footage.bin'), readFileSync(large));
+  assert.deepEqual(objectOnServer('notes.txt'), readFileSync(small));
+
+  // Copy its share link from the transfers panel; the window says when it really expires.
+  await clickInRow(browser, 'footage.bin', 'transfer-copy-link');
+  await (await browser.$('[data-testid="link-create"]')).click();
+  const copied = await browser.$('[data-testid="link-copied"]');
+  await copied.waitForDisplayed({ timeout: 30_000 });
+  assert.match(await copied.getText(), /expires/i);
+  const url = (await (await browser.$('[data-testid="link-url"]')).getText()).trim();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/ferry\/footage\.bin\?/);
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), readFileSync(large));
+
+  // Quit mid-transfer…
+  await setSettings(browser, { bandwidthLimitMibps: 4 });
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: 'later/', paths: [later] });
+  await waitFor('the third file mid-way', async () => {
+    const r = await row(browser, 'archive.bin');
+    return r?.state === 'running' && r.done > 2 * MIB;
+  });
+  await browser.deleteSession();
+
+  // …start again: the queue is restored and the transfer finishes where it stopped.
+  browser = await openApp();
+  await waitFor('the third file listed again', async () => !!(await row(browser, 'archive.bin')));
+  await setSettings(browser, { bandwidthLimitMibps: null });
+  await waitFor('the third file done after the restart', async () => (await row(browser, 'archive.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('later/archive.bin'), readFileSync(later));
+  await browser.deleteSession();
+});
