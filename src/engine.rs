@@ -356,7 +356,15 @@ fn owner_alive(owner: &str) -> bool {
         return true;
     };
     if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
+        // A zombie (exited, not yet reaped) still has a /proc entry but holds nothing.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !matches!(
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.trim_start().chars().next()),
+                Some('Z' | 'X')
+            ),
+            Err(_) => false,
+        }
     } else {
         true
     }
@@ -483,7 +491,10 @@ impl Engine {
                 .map_err(|e| match e.kind {
                     ErrorKind::KeychainUnavailable => Error::new(
                         e.kind,
-                        format!("{}; you can keep the secret for this session only instead", e.message),
+                        format!(
+                            "{}; you can keep the secret for this session only instead",
+                            e.message
+                        ),
                     ),
                     _ => e,
                 })?;

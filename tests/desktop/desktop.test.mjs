@@ -193,7 +193,7 @@ test('drop, pause, resume, share, quit mid-transfer and finish after a restart',
   const copied = await browser.$('[data-testid="link-copied"]');
   await copied.waitForDisplayed({ timeout: 30_000 });
   assert.match(await copied.getText(), /expires/i);
-  const url = (await (await browser.$('[data-testid="link-url"]')).getText()).trim();
+  const url = (await (await browser.$('[data-testid="link-url"]')).getValue()).trim();
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/ferry\/footage\.bin\?/);
   const res = await fetch(url);
   assert.equal(res.status, 200);
