@@ -80,6 +80,31 @@ enum Command {
     Cancel(Target),
     /// Run the embedded S3 endpoint in the foreground and print its endpoint and keys.
     ServeLocal,
+    /// Saved accounts (secrets in the OS keychain), usable as `--account NAME` here and in the app.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// List the accounts: built-in `local`, saved ones, and ~/.aws profiles.
+    List,
+    /// Save an account for the server given by --endpoint-url and --region. The secret key is read from
+    /// standard input (or FERRY_SECRET_ACCESS_KEY), never from the command line, and kept in the OS
+    /// keychain.
+    Add {
+        name: String,
+        #[arg(long)]
+        access_key_id: String,
+        /// Virtual-hosted addressing instead of path-style.
+        #[arg(long)]
+        virtual_hosted: bool,
+        /// Keep the secret in memory for this command only (for trying an account out).
+        #[arg(long)]
+        session_only: bool,
+    },
+    /// Remove a saved account and its secret.
+    Remove { name: String },
 }
 
 #[derive(Args)]
@@ -196,6 +221,17 @@ fn default_state_dir() -> PathBuf {
 }
 
 impl Global {
+    /// The server to talk to: a named account (`local`, a saved one, `profile:NAME`), or the AWS
+    /// configuration with the endpoint flags.
+    fn connection_for(&self, engine: &Engine) -> Result<Connection, Error> {
+        match self.account.as_deref() {
+            Some(name) if name != "default" && self.endpoint_url.is_none() => {
+                engine.connection(name)
+            }
+            _ => Ok(self.connection()),
+        }
+    }
+
     fn connection(&self) -> Connection {
         if self.account.as_deref() == Some(ferry::s3::LOCAL_ACCOUNT) {
             return Connection::local();
@@ -243,7 +279,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Cp(args) => {
             let engine = open(state_dir, args.tuning.limits()?).await?;
-            let conn = g.connection();
+            let conn = g.connection_for(&engine)?;
             let part_size = args.tuning.part_size()?;
             let enq = match (S3Url::is_s3(&args.src), S3Url::is_s3(&args.dst)) {
                 (false, true) => {
@@ -270,7 +306,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         }
         Command::Ls { target } => {
             let engine = open(state_dir, Limits::default()).await?;
-            let conn = g.connection();
+            let conn = g.connection_for(&engine)?;
             match target {
                 None => {
                     let buckets = engine.list_buckets(&conn).await?;
@@ -306,7 +342,9 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Mb { target } => {
             let engine = open(state_dir, Limits::default()).await?;
             let url = S3Url::parse(target)?;
-            engine.make_bucket(&g.connection(), &url.bucket).await?;
+            engine
+                .make_bucket(&g.connection_for(&engine)?, &url.bucket)
+                .await?;
             if !g.json {
                 println!("created s3://{}", url.bucket);
             }
@@ -316,7 +354,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
             let engine = open(state_dir, Limits::default()).await?;
             let url = S3Url::parse(target)?;
             let expires = parse_duration(expires_in)?;
-            let conn = g.connection();
+            let conn = g.connection_for(&engine)?;
             let link = engine
                 .presign(&conn, &url.bucket, &url.key, expires)
                 .await?;
@@ -419,6 +457,58 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
             for r in rows {
                 engine.cancel(&r.id).await?;
                 println!("cancelled {}", short_id(&r.id));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Account(cmd) => {
+            let engine = open(state_dir, Limits::default()).await?;
+            match cmd {
+                AccountCommand::List => {
+                    let accounts = engine.accounts()?;
+                    if g.json {
+                        println!(
+                            "{}",
+                            serde_json::to_string(&accounts).expect("accounts serialise")
+                        );
+                    } else {
+                        for a in accounts {
+                            let place = a.endpoint.as_deref().unwrap_or("AWS");
+                            println!("{:<24} {:<40} secret: {}", a.name, place, a.secret);
+                        }
+                    }
+                }
+                AccountCommand::Add {
+                    name,
+                    access_key_id,
+                    virtual_hosted,
+                    session_only,
+                } => {
+                    let secret = match std::env::var("FERRY_SECRET_ACCESS_KEY") {
+                        Ok(s) => s,
+                        Err(_) => {
+                            let mut line = String::new();
+                            std::io::stdin().read_line(&mut line).map_err(|e| {
+                                Error::invalid(format!("cannot read the secret key: {e}"))
+                            })?;
+                            line.trim_end_matches(['\r', '\n']).to_string()
+                        }
+                    };
+                    let new = ferry::accounts::NewAccount {
+                        name: name.clone(),
+                        endpoint: g.endpoint_url.clone(),
+                        region: g.region.clone(),
+                        path_style: !virtual_hosted,
+                        access_key_id: access_key_id.clone(),
+                        secret_access_key: secret,
+                        session_only: *session_only,
+                    };
+                    let a = engine.add_account(&new).await?;
+                    println!("saved account `{}` (secret in the {})", a.name, a.secret);
+                }
+                AccountCommand::Remove { name } => {
+                    engine.remove_account(name).await?;
+                    println!("removed account `{name}`");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

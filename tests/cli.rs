@@ -465,3 +465,63 @@ async fn the_most_verbose_logs_never_contain_the_secret_key() {
         "the secret reached the database"
     );
 }
+
+/// Runs `script` in a fresh D-Bus session with an unlocked GNOME Keyring (a real Secret Service).
+async fn with_keyring(h: &Harness, script: &str, vars: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new("dbus-run-session");
+    let ferry = env!("CARGO_BIN_EXE_ferry");
+    cmd.args(["--", "sh", "-c"])
+        .arg(format!(
+            "echo -n unlock-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; FERRY={ferry}; {script}"
+        ))
+        .env("HOME", h.work.path())
+        .env("FERRY_STATE_DIR", h.state.path())
+        .env("AWS_CONFIG_FILE", h.work.path().join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", h.work.path().join("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .envs(vars.iter().copied());
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_account_round_trips_its_secret_through_the_real_keychain() {
+    let h = Harness::new().await;
+    let src = h.file("kc.txt", b"through the keychain");
+    let script = format!(
+        "set -e
+         printf '%s\\n' \"$SECRET\" | $FERRY account add garage --endpoint-url {endpoint} --region us-east-1 --access-key-id {ak}
+         $FERRY account list
+         $FERRY --account garage cp {src} s3://{BUCKET}/kc.txt
+         secret-tool lookup service dev.ferry.Ferry username garage > \"$HOME/looked-up\"
+         $FERRY account remove garage
+         if secret-tool lookup service dev.ferry.Ferry username garage; then echo 'secret still there'; exit 9; fi",
+        endpoint = h.server.endpoint(),
+        ak = h.keys.access_key,
+        src = src.display(),
+    );
+    let out = with_keyring(&h, &script, &[("SECRET", &h.keys.secret_key)]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("saved account `garage` (secret in the keychain)"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("garage") && l.contains("secret: keychain")),
+        "{text}"
+    );
+    assert_eq!(h.object("kc.txt"), b"through the keychain");
+    // The keychain held exactly the secret while the account existed; the database never did.
+    assert_eq!(
+        std::fs::read_to_string(h.work.path().join("looked-up")).unwrap(),
+        h.keys.secret_key
+    );
+    let db = std::fs::read(h.state.path().join("ferry.db")).unwrap();
+    let secret = h.keys.secret_key.as_bytes();
+    assert!(!db.windows(secret.len()).any(|w| w == secret));
+}
