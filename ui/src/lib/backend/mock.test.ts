@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockBackend, sizeFromName } from './mock';
-import type { ProgressSnapshot, TransferEvent } from './types';
+import type { NewWatchedFolder, ProgressSnapshot, TransferEvent, WatchedFolder } from './types';
 
 const MIB = 1024 * 1024;
 let mock: MockBackend;
@@ -168,5 +168,119 @@ describe('MockBackend browsing, accounts and links', () => {
     mock.failCall('listBuckets', 'network', 'offline');
     await expect(mock.listBuckets('local')).rejects.toEqual({ kind: 'network', message: 'offline' });
     expect(await mock.listBuckets('local')).toEqual(['ferry']);
+  });
+});
+
+describe('MockBackend watched folders', () => {
+  const camera: NewWatchedFolder = { path: '/home/you/Camera/', account: 'local', bucket: 'ferry', prefix: 'camera', ignore: ['*.raw'], mirrorDeletes: false };
+
+  function watching() {
+    setup();
+    const changes: WatchedFolder[] = [];
+    void mock.onWatchedChanged((f) => changes.push(f));
+    return changes;
+  }
+
+  it('adds a folder catching up, then watching, announcing each change', async () => {
+    const changes = watching();
+    const f = await mock.addWatched(camera);
+    expect(f).toMatchObject({ path: '/home/you/Camera', prefix: 'camera/', state: 'catching_up', error: null, recent: [], createdAt: 1_773_324_300_000 });
+    mock.advance(300);
+    expect(changes.map((c) => c.state)).toEqual(['catching_up', 'watching']);
+    expect(await mock.listWatched()).toEqual([{ ...f, state: 'watching' }]);
+  });
+
+  it('refuses what the engine refuses, with its kinds', async () => {
+    watching();
+    await mock.addWatched(camera);
+    await expect(mock.addWatched({ ...camera, path: '  ' })).rejects.toMatchObject({ kind: 'invalid_input' });
+    await expect(mock.addWatched({ ...camera, path: 'Camera' })).rejects.toMatchObject({ kind: 'invalid_input' });
+    mock.missingFolders.add('/media/usb');
+    await expect(mock.addWatched({ ...camera, path: '/media/usb' })).rejects.toMatchObject({ kind: 'invalid_input', message: 'no such folder: /media/usb; create it first or choose another' });
+    await expect(mock.addWatched({ ...camera, bucket: 'nope' })).rejects.toMatchObject({ kind: 'not_found' });
+    await expect(mock.addWatched({ ...camera, account: 'nobody' })).rejects.toMatchObject({ kind: 'not_found' });
+    await expect(mock.addWatched({ ...camera, path: '/home/you/Camera', prefix: 'camera/' })).rejects.toEqual({
+      kind: 'already_exists', message: '/home/you/Camera is already watched into s3://ferry/camera/',
+    });
+    // Another prefix or bucket is another watched folder.
+    await mock.addWatched({ ...camera, prefix: 'camera-copy/' });
+    expect(await mock.listWatched()).toHaveLength(2);
+  });
+
+  it('uploads a file that appears through the queue, then lists it as recent, newest first', async () => {
+    const changes = watching();
+    const f = await mock.addWatched(camera);
+    mock.advance(300);
+    mock.addLocalFile('/home/you/Camera/2026/beach.jpg', 3 * MIB);
+    expect(mock.watchedFileAppears('/home/you/Camera/2026/beach.jpg')).toBe(1);
+    expect(mock.watchedFileAppears('/home/you/Camera/dune.jpg', MIB)).toBe(1);
+    expect((await mock.listTransfers()).map((t) => t.key)).toEqual(['camera/2026/beach.jpg', 'camera/dune.jpg']);
+    mock.advance(1000);
+    const [now] = await mock.listWatched();
+    expect(now.recent.map((u) => [u.key, u.size])).toEqual([['camera/2026/beach.jpg', 3 * MIB], ['camera/dune.jpg', MIB]]);
+    expect(changes.at(-1)?.recent).toEqual(now.recent);
+    expect((await mock.listObjects('local', 'ferry', 'camera/2026/')).objects.map((o) => o.key)).toEqual(['camera/2026/beach.jpg']);
+    expect(now.id).toBe(f.id);
+  });
+
+  it('skips ignored files: its own patterns and the defaults', async () => {
+    watching();
+    await mock.addWatched(camera);
+    expect(mock.watchedFileAppears('/home/you/Camera/IMG_0001.raw')).toBe(0);
+    expect(mock.watchedFileAppears('/home/you/Camera/.thumbnails/a.png')).toBe(0);
+    expect(mock.watchedFileAppears('/home/you/Camera/upload.part')).toBe(0);
+    expect(mock.watchedFileAppears('/home/you/Elsewhere/a.jpg')).toBe(0);
+    expect(await mock.listTransfers()).toEqual([]);
+  });
+
+  it('holds files that appear while paused, and uploads them on resume', async () => {
+    watching();
+    const f = await mock.addWatched(camera);
+    mock.advance(300);
+    expect((await mock.pauseWatched(f.id)).state).toBe('paused');
+    expect(mock.watchedFileAppears('/home/you/Camera/late.jpg', MIB)).toBe(1);
+    mock.advance(1000);
+    expect(await mock.listTransfers()).toEqual([]);
+    expect((await mock.resumeWatched(f.id)).state).toBe('catching_up');
+    mock.advance(1000);
+    const [now] = await mock.listWatched();
+    expect(now.state).toBe('watching');
+    expect(now.recent.map((u) => u.key)).toEqual(['camera/late.jpg']);
+  });
+
+  it('stops with a reason, and tries again on resume', async () => {
+    const changes = watching();
+    const f = await mock.addWatched(camera);
+    mock.failWatched(f.id, 'The folder /home/you/Camera no longer exists.');
+    expect(changes.at(-1)).toMatchObject({ state: 'error', error: 'The folder /home/you/Camera no longer exists.' });
+    expect(await mock.resumeWatched(f.id)).toMatchObject({ state: 'catching_up', error: null });
+  });
+
+  it('deletes objects for local deletions only when mirroring', async () => {
+    watching();
+    const plain = await mock.addWatched(camera);
+    const mirrored = await mock.addWatched({ ...camera, prefix: 'mirror/', mirrorDeletes: true });
+    mock.advance(300);
+    mock.watchedFileAppears('/home/you/Camera/a.jpg', MIB);
+    mock.advance(1000);
+    expect(mock.watchedFileDeleted('/home/you/Camera/a.jpg')).toBe(1);
+    const keys = (await mock.listObjects('local', 'ferry', '')).prefixes;
+    expect(keys).toContain('camera/');
+    expect(keys).not.toContain('mirror/');
+    expect([plain.mirrorDeletes, mirrored.mirrorDeletes]).toEqual([false, true]);
+  });
+
+  it('removes a folder; what it uploaded stays', async () => {
+    watching();
+    const f = await mock.addWatched(camera);
+    mock.advance(300);
+    mock.watchedFileAppears('/home/you/Camera/a.jpg', MIB);
+    mock.advance(1000);
+    await mock.removeWatched(f.id);
+    expect(await mock.listWatched()).toEqual([]);
+    expect(mock.watchedFileAppears('/home/you/Camera/b.jpg')).toBe(0);
+    expect((await mock.listObjects('local', 'ferry', 'camera/')).objects.map((o) => o.key)).toEqual(['camera/a.jpg']);
+    await expect(mock.removeWatched(f.id)).rejects.toMatchObject({ kind: 'not_found' });
+    await expect(mock.pauseWatched(f.id)).rejects.toMatchObject({ kind: 'not_found' });
   });
 });

@@ -1,24 +1,39 @@
 // An in-memory Backend that behaves like the engine behind the Tauri shell, for the browser tests and
 // for working on the UI without Rust. Transfers move queued → running → completed on a virtual clock
 // (one tick per 100 ms of real time unless held), with the engine's pause/resume/cancel/retry rules.
+// Watched folders catch up for a few ticks after being added or resumed, then watch; a file that
+// appears in one (watchedFileAppears) is uploaded through the same queue and then listed as recent.
 // Tests drive it through `window.__ferryMock` (see index.ts); its public fields and methods below that
 // are not part of Backend are the test helpers.
 import { baseName, bucketNameProblem } from '../browse/paths';
 import { DEFAULT_SETTINGS } from '../settings/form';
+import { isAbsolutePath, normalizePrefix } from '../watch/form';
+import { isIgnored } from '../watch/patterns';
 import { backendError } from './errors';
 import type {
-  Account, Backend, BackendError, DragDropEvent, Enqueued, Link, Listing, NewAccount, ObjectInfo,
-  ProgressSnapshot, Settings, Transfer, TransferEvent, TransferState, Unsubscribe,
+  Account, Backend, BackendError, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder,
+  ObjectInfo, ProgressSnapshot, Settings, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
 } from './types';
 
 const MIB = 1024 * 1024;
 const TICK_MS = 100;
+/** Ticks a watched folder spends catching up after it is added or resumed. */
+const CATCH_UP_TICKS = 3;
+/** How many recent uploads a watched folder keeps, as the engine does. */
+const RECENT_UPLOADS = 20;
 
 interface MockTransfer extends Transfer {
   speed: number;
   /** Bytes at which this transfer fails (set by failNext). */
   failAt: number | null;
   failWith: BackendError | null;
+}
+
+interface MockWatched extends WatchedFolder {
+  /** Ticks left until a catching-up folder is watching. */
+  catchUpLeft: number;
+  /** Files that appeared while paused or stopped, uploaded when it resumes. */
+  waiting: string[];
 }
 
 export interface MockOptions {
@@ -52,6 +67,8 @@ export class MockBackend implements Backend {
   /** What the next pickFiles / pickFolder return (null = the person cancelled). */
   nextPickedFiles: string[] | null = ['/home/you/Pictures/harbour.jpg', '/home/you/Documents/notes.md'];
   nextPickedFolder: string | null = '/home/you/Downloads';
+  /** Folders that addWatched reports as not existing. */
+  readonly missingFolders = new Set<string>();
 
   readonly #now: () => number;
   #accounts: Account[] = [];
@@ -65,6 +82,10 @@ export class MockBackend implements Backend {
   #progressHandlers = new Set<(batch: ProgressSnapshot[]) => void>();
   #eventHandlers = new Set<(event: TransferEvent) => void>();
   #dragHandlers = new Set<(event: DragDropEvent) => void>();
+  #watched = new Map<string, MockWatched>();
+  /** Upload transfer id → the watched folder it came from. */
+  #watchedUploads = new Map<string, string>();
+  #watchHandlers = new Set<(folder: WatchedFolder) => void>();
   #failCalls = new Map<string, BackendError>();
   #failNextTransfer: BackendError | null = null;
   #heldDrop: string[] | null = null;
@@ -156,6 +177,40 @@ export class MockBackend implements Backend {
   transferList(): (Transfer & { speed: number })[] {
     return [...this.#transfers.values()].map((t) => ({ ...this.#public(t), speed: t.speed }));
   }
+  /**
+   * A file appears (or changes) at `path`. Every watched folder that contains it and does not ignore it
+   * uploads it through the queue (a paused or stopped folder when it resumes). Returns how many will.
+   */
+  watchedFileAppears(path: string, size?: number): number {
+    if (size !== undefined) this.addLocalFile(path, size);
+    let n = 0;
+    for (const f of this.#watched.values()) {
+      const rel = relativeTo(f.path, path);
+      if (rel === null || isIgnored(rel, f.ignore)) continue;
+      n++;
+      if (f.state === 'paused' || f.state === 'error') f.waiting.push(path);
+      else this.#uploadWatched(f, path);
+    }
+    return n;
+  }
+  /** A file in watched folders is deleted: those that mirror deletions (and are not paused) delete its object. Returns how many did. */
+  watchedFileDeleted(path: string): number {
+    let n = 0;
+    for (const f of this.#watched.values()) {
+      const rel = relativeTo(f.path, path);
+      if (rel === null || !f.mirrorDeletes || f.state === 'paused' || f.state === 'error' || isIgnored(rel, f.ignore)) continue;
+      if (this.#store.get(f.account)?.get(f.bucket)?.delete(f.prefix + rel)) n++;
+    }
+    return n;
+  }
+  /** The watched folder stops with this reason, as when its folder vanishes or the bucket refuses writes. */
+  failWatched(id: string, reason: string): void {
+    const f = this.#findWatched(id);
+    f.state = 'error';
+    f.error = reason;
+    this.#emitWatched(f);
+  }
+
   /** Stops the automatic clock for good. */
   dispose(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
@@ -416,6 +471,72 @@ export class MockBackend implements Backend {
     return { ...this.#settings };
   }
 
+  // ————— watched folders —————
+
+  async listWatched(): Promise<WatchedFolder[]> {
+    await this.#gate('listWatched');
+    return [...this.#watched.values()].map(publicWatched);
+  }
+
+  async addWatched(folder: NewWatchedFolder): Promise<WatchedFolder> {
+    await this.#gate('addWatched');
+    const trimmed = folder.path.trim();
+    const path = trimmed.replace(/(.)[/\\]+$/, '$1');
+    if (path === '') throw backendError('invalid_input', 'choose a folder to watch');
+    if (!isAbsolutePath(path)) throw backendError('invalid_input', `"${path}" is not an absolute path`);
+    if (this.missingFolders.has(path)) throw backendError('invalid_input', `no such folder: ${path}; create it first or choose another`);
+    this.#bucket(folder.account, folder.bucket);
+    const prefix = normalizePrefix(folder.prefix);
+    const same = [...this.#watched.values()].find((f) => f.path === path && f.bucket === folder.bucket && f.prefix === prefix);
+    if (same) {
+      throw backendError('already_exists', `${path} is already watched into s3://${folder.bucket}/${prefix}`);
+    }
+    const f: MockWatched = {
+      id: `0190${String(this.#nextId++).padStart(8, '0')}-watch`,
+      path, account: folder.account, bucket: folder.bucket, prefix, ignore: [...folder.ignore],
+      mirrorDeletes: folder.mirrorDeletes, state: 'catching_up', error: null, createdAt: this.#now(), recent: [],
+      catchUpLeft: CATCH_UP_TICKS, waiting: [],
+    };
+    this.#watched.set(f.id, f);
+    this.#emitWatched(f);
+    return publicWatched(f);
+  }
+
+  async pauseWatched(id: string): Promise<WatchedFolder> {
+    await this.#gate('pauseWatched');
+    const f = this.#findWatched(id);
+    if (f.state !== 'paused') {
+      f.state = 'paused';
+      f.error = null;
+      this.#emitWatched(f);
+    }
+    return publicWatched(f);
+  }
+
+  async resumeWatched(id: string): Promise<WatchedFolder> {
+    await this.#gate('resumeWatched');
+    const f = this.#findWatched(id);
+    if (f.state === 'paused' || f.state === 'error') {
+      f.state = 'catching_up';
+      f.error = null;
+      f.catchUpLeft = CATCH_UP_TICKS;
+      this.#emitWatched(f);
+      for (const path of f.waiting.splice(0)) this.#uploadWatched(f, path);
+    }
+    return publicWatched(f);
+  }
+
+  async removeWatched(id: string): Promise<void> {
+    await this.#gate('removeWatched');
+    this.#findWatched(id);
+    this.#watched.delete(id);
+  }
+
+  async onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
+    this.#watchHandlers.add(handler);
+    return () => this.#watchHandlers.delete(handler);
+  }
+
   // ————— streams and dialogs —————
 
   async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {
@@ -446,6 +567,13 @@ export class MockBackend implements Backend {
   // ————— the simulated engine —————
 
   #tick(ms: number): void {
+    for (const f of this.#watched.values()) {
+      if (f.state === 'catching_up' && --f.catchUpLeft <= 0) {
+        f.state = 'watching';
+        this.#emitWatched(f);
+      }
+    }
+
     // Admit queued transfers, oldest first, while under the concurrency limit.
     while (this.#running.size < this.#settings.concurrentTransfers && this.#queue.length > 0) {
       const t = this.#transfers.get(this.#queue.shift()!);
@@ -507,6 +635,7 @@ export class MockBackend implements Backend {
         }
       }
       this.#emitEvent(t);
+      this.#watchedUploadDone(t);
     }
   }
 
@@ -554,6 +683,35 @@ export class MockBackend implements Backend {
   #emitEvent(t: MockTransfer): void {
     const event: TransferEvent = { id: t.id, state: t.state, error: t.error ? { ...t.error } : null };
     for (const h of this.#eventHandlers) h(event);
+  }
+
+  #uploadWatched(f: MockWatched, path: string): void {
+    const rel = relativeTo(f.path, path)!;
+    const t = this.#newTransfer('upload', f.account, f.bucket, f.prefix + rel, path, this.#localFiles.get(path) ?? sizeFromName(path));
+    this.#queue.push(t.id);
+    this.#watchedUploads.set(t.id, f.id);
+    this.#emitEvent(t);
+  }
+
+  #watchedUploadDone(t: MockTransfer): void {
+    const folderId = this.#watchedUploads.get(t.id);
+    if (folderId === undefined || t.state !== 'completed') return;
+    this.#watchedUploads.delete(t.id);
+    // A folder removed while its upload ran: the object stays, there is no folder to tell.
+    const f = this.#watched.get(folderId);
+    if (!f) return;
+    f.recent = [{ key: t.key, size: t.bytesTotal, uploadedAt: this.#now() }, ...f.recent.filter((u) => u.key !== t.key)].slice(0, RECENT_UPLOADS);
+    this.#emitWatched(f);
+  }
+
+  #emitWatched(f: MockWatched): void {
+    for (const h of this.#watchHandlers) h(publicWatched(f));
+  }
+
+  #findWatched(id: string): MockWatched {
+    const f = this.#watched.get(id);
+    if (!f) throw backendError('not_found', `there is no watched folder ${short(id)}`);
+    return f;
   }
 
   #emitDrag(event: DragDropEvent): void {
@@ -623,4 +781,20 @@ function isTerminal(state: TransferState): boolean {
 
 function short(id: string): string {
   return id.slice(0, 12);
+}
+
+function publicWatched(f: MockWatched): WatchedFolder {
+  return {
+    id: f.id, path: f.path, account: f.account, bucket: f.bucket, prefix: f.prefix, ignore: [...f.ignore],
+    mirrorDeletes: f.mirrorDeletes, state: f.state, error: f.error, createdAt: f.createdAt,
+    recent: f.recent.map((u) => ({ ...u })),
+  };
+}
+
+/** `path` inside `folder` as a '/'-separated relative path, or null when it is not inside. */
+function relativeTo(folder: string, path: string): string | null {
+  const base = folder.replace(/[/\\]+$/, '');
+  if (!path.startsWith(`${base}/`) && !path.startsWith(`${base}\\`)) return null;
+  const rel = path.slice(base.length + 1).replace(/\\/g, '/');
+  return rel === '' ? null : rel;
 }

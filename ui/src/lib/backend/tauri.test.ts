@@ -17,10 +17,14 @@ vi.mock('@tauri-apps/api/core', () => ({
     }
   },
 }));
+const watchedPayload = {
+  id: 'w', path: '/home/you/Camera', account: 'local', bucket: 'ferry', prefix: 'camera/', ignore: ['*.raw'],
+  mirrorDeletes: false, state: 'watching', error: null, createdAt: 1, recent: [{ key: 'camera/a.jpg', size: 3, uploadedAt: 2 }],
+};
 vi.mock('@tauri-apps/api/event', () => ({
   listen: vi.fn(async (name: string, cb: (e: { payload: unknown }) => void) => {
     calls.push({ cmd: `listen:${name}`, args: null });
-    cb({ payload: { id: 'x', state: 'running', error: null } });
+    cb({ payload: name === 'watch://state' ? watchedPayload : { id: 'x', state: 'running', error: null } });
     return () => {};
   }),
 }));
@@ -101,6 +105,30 @@ describe('TauriBackend', () => {
       { cmd: 'get_settings', args: undefined },
       { cmd: 'set_settings', args: { settings } },
     ]);
+  });
+
+  it('sends the watched-folder commands with the contract’s argument names', async () => {
+    const b = new TauriBackend();
+    const folder = { path: '/home/you/Camera', account: 'local', bucket: 'ferry', prefix: 'camera/', ignore: ['*.raw'], mirrorDeletes: true };
+    await b.listWatched();
+    await b.addWatched(folder);
+    await b.pauseWatched('w');
+    await b.resumeWatched('w');
+    await b.removeWatched('w');
+    expect(calls).toEqual([
+      { cmd: 'list_watched', args: undefined },
+      { cmd: 'add_watched', args: { folder } },
+      { cmd: 'pause_watched', args: { id: 'w' } },
+      { cmd: 'resume_watched', args: { id: 'w' } },
+      { cmd: 'remove_watched', args: { id: 'w' } },
+    ]);
+  });
+
+  it('listens for watched-folder changes on watch://state and passes the folder on', async () => {
+    const folders: unknown[] = [];
+    await new TauriBackend().onWatchedChanged((f) => folders.push(f));
+    expect(calls).toEqual([{ cmd: 'listen:watch://state', args: null }]);
+    expect(folders).toEqual([watchedPayload]);
   });
 
   it('rethrows the {kind, message} error as it came', async () => {

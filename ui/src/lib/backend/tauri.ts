@@ -1,13 +1,14 @@
 // The Backend as the Tauri shell provides it: commands through invoke (argument names exactly as in
-// types.ts), progress through one Channel subscribed once, lifecycle changes as "transfer://state" events.
+// types.ts), progress through one Channel subscribed once, lifecycle changes as "transfer://state" events,
+// watched folders' changes as "watch://state" events.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, DragDropEvent, Enqueued, Link, Listing, NewAccount, ProgressSnapshot, Settings,
-  Transfer, TransferEvent, Unsubscribe,
+  Account, Backend, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ProgressSnapshot,
+  Settings, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -83,6 +84,25 @@ export class TauriBackend implements Backend {
   }
   setSettings(settings: Settings): Promise<Settings> {
     return invoke('set_settings', { settings });
+  }
+
+  listWatched(): Promise<WatchedFolder[]> {
+    return invoke('list_watched');
+  }
+  addWatched(folder: NewWatchedFolder): Promise<WatchedFolder> {
+    return invoke('add_watched', { folder });
+  }
+  pauseWatched(id: string): Promise<WatchedFolder> {
+    return invoke('pause_watched', { id });
+  }
+  resumeWatched(id: string): Promise<WatchedFolder> {
+    return invoke('resume_watched', { id });
+  }
+  removeWatched(id: string): Promise<void> {
+    return invoke('remove_watched', { id });
+  }
+  onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
+    return listen<WatchedFolder>('watch://state', (e) => handler(e.payload));
   }
 
   async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {

@@ -105,6 +105,42 @@ export interface Settings {
   theme: Theme;
 }
 
+/** What a watched folder is doing (snake_case, like TransferState). */
+export type WatchedState = 'watching' | 'paused' | 'catching_up' | 'error';
+
+/** A file a watched folder uploaded. */
+export interface WatchedUpload {
+  key: string;
+  size: number;
+  uploadedAt: number;    // unix ms
+}
+
+/** A local folder whose new and changed files Ferry uploads by itself. */
+export interface WatchedFolder {
+  id: string;
+  path: string;          // absolute local folder
+  account: string;
+  bucket: string;
+  prefix: string;        // '' or ends with '/'
+  /** The person's patterns (gitignore syntax); hidden and temporary files are ignored regardless. */
+  ignore: string[];
+  /** Files deleted locally are deleted from the bucket too (off unless chosen). */
+  mirrorDeletes: boolean;
+  state: WatchedState;
+  error: string | null;  // set when state is 'error': a sentence a person can act on
+  createdAt: number;     // unix ms
+  recent: WatchedUpload[]; // newest first, at most 20
+}
+
+export interface NewWatchedFolder {
+  path: string;
+  account: string;
+  bucket: string;
+  prefix: string;
+  ignore: string[];
+  mirrorDeletes: boolean;
+}
+
 export type DragDropEvent =
   | { type: 'enter'; paths: string[] }
   | { type: 'over' }
@@ -154,6 +190,15 @@ export interface Backend {
   // settings — get_settings, set_settings {settings}
   getSettings(): Promise<Settings>;
   setSettings(settings: Settings): Promise<Settings>;
+
+  // watched folders — list_watched, add_watched {folder}, pause_watched {id}, resume_watched {id},
+  // remove_watched {id} (uploaded objects stay); event "watch://state" carries the whole folder
+  listWatched(): Promise<WatchedFolder[]>;
+  addWatched(folder: NewWatchedFolder): Promise<WatchedFolder>;
+  pauseWatched(id: string): Promise<WatchedFolder>;
+  resumeWatched(id: string): Promise<WatchedFolder>;
+  removeWatched(id: string): Promise<void>;
+  onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe>;
 
   // streams — subscribe_progress {channel} (one Channel, subscribed once), event "transfer://state"
   onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe>;
