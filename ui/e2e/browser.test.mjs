@@ -328,6 +328,166 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('watches a folder: added with ignore patterns, uploads into recent, pauses, resumes, refuses a duplicate, is removed', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const CAMERA = '/home/you/Pictures/Camera';
+    await page.evaluate((path) => {
+      window.__ferryMock.nextPickedFolder = path;
+    }, CAMERA);
+    await page.getByRole('button', { name: /^Watched folders/ }).click();
+    const list = page.getByRole('dialog', { name: 'Watched folders' });
+    await list.getByText('No folders are watched yet.').waitFor(WAIT);
+
+    await list.getByRole('button', { name: 'Add watched folder' }).click();
+    const form = page.getByRole('dialog', { name: 'Add watched folder' });
+    await form.getByRole('button', { name: 'Start watching' }).click();
+    await form.getByText('Choose the folder to watch.').waitFor(WAIT);
+    await form.getByRole('button', { name: 'Choose the folder to watch' }).click();
+    const path = form.getByLabel('Folder', { exact: true });
+    await page.waitForFunction(([el, want]) => /** @type {HTMLInputElement} */ (el).value === want, /** @type {const} */ ([await path.elementHandle(), CAMERA]), WAIT);
+    await form.getByText('Choose the folder to watch.').waitFor({ state: 'detached', ...WAIT });
+    // It starts from the bucket on screen.
+    assert.equal(await form.getByLabel('Account', { exact: true }).inputValue(), 'local');
+    await page.waitForFunction((el) => /** @type {HTMLSelectElement} */ (el).value === 'ferry', await form.getByLabel('Bucket', { exact: true }).elementHandle(), WAIT);
+    await form.getByLabel('Prefix').fill('/camera');
+    await form.getByText('goes to ferry/camera/holiday/beach.jpg').waitFor(WAIT);
+    assert.match((await form.getByText(/Hidden and temporary files are always ignored/).textContent()) ?? '', /\.\*, ~\$\*, \*\.tmp, \*\.part, \.DS_Store\./);
+    await form.getByLabel('Ignore patterns').fill('*.raw\n\n# rebuilt every night\nexports/\n');
+    assert.equal(await form.getByLabel('Mirror deletions').isChecked(), false, 'deletions are not mirrored unless chosen');
+    // Catching up is shown before watching: the clock waits until the badge has been seen.
+    await page.evaluate(() => window.__ferryMock.holdClock());
+    await form.getByRole('button', { name: 'Start watching' }).click();
+    await form.waitFor({ state: 'hidden', ...WAIT });
+
+    const row = list.getByRole('listitem', { name: CAMERA });
+    const badge = row.getByTestId('watched-state');
+    assert.equal(await badge.textContent(), 'Catching up');
+    await page.evaluate(() => window.__ferryMock.releaseClock());
+    await badge.filter({ hasText: /^Watching$/ }).waitFor(WAIT);
+    const text = (await row.textContent()) ?? '';
+    assert.match(text, /to local · ferry\/camera\//);
+    assert.match(text, /Ignores \*\.raw, exports\/, plus hidden and temporary files · deletions are not mirrored/);
+    assert.match(text, /Nothing uploaded yet\./);
+    assert.match((await page.getByRole('button', { name: /^Watched folders/ }).textContent()) ?? '', /Watched folders\s*1/);
+
+    // A new photo is uploaded; the raw file and the hidden one are ignored.
+    const started = await page.evaluate(({ dir, mib }) => {
+      const m = window.__ferryMock;
+      return [
+        m.watchedFileAppears(`${dir}/IMG_0001.raw`, 30 * mib),
+        m.watchedFileAppears(`${dir}/.thumbnails/beach.png`, mib),
+        m.watchedFileAppears(`${dir}/2026/beach.jpg`, 2 * mib),
+      ];
+    }, { dir: CAMERA, mib: MIB });
+    assert.deepEqual(started, [0, 0, 1]);
+    const recent = row.getByRole('list', { name: /Recent uploads/ });
+    await recent.getByText('camera/2026/beach.jpg').waitFor(WAIT);
+    assert.equal(await recent.getByRole('listitem').count(), 1, 'the ignored files were not uploaded');
+    assert.match((await recent.getByRole('listitem').first().textContent()) ?? '', /camera\/2026\/beach\.jpg\s*2\.0 MiB/);
+    assert.match((await row.getByRole('heading', { name: /Recent uploads/ }).textContent()) ?? '', /1 file/);
+
+    // Paused, a new file waits; resumed, it goes up first in the list.
+    await row.getByRole('button', { name: `Pause watching ${CAMERA}` }).click();
+    await badge.filter({ hasText: /^Paused$/ }).waitFor(WAIT);
+    assert.equal(await badge.getAttribute('title'), 'Paused: files that change now are uploaded when you resume.');
+    assert.equal(await page.evaluate((dir) => window.__ferryMock.watchedFileAppears(`${dir}/dune.jpg`, 1024 * 1024), CAMERA), 1);
+    await row.getByRole('button', { name: `Resume watching ${CAMERA}` }).click();
+    await badge.filter({ hasText: /^Watching$/ }).waitFor(WAIT);
+    await recent.getByText('camera/dune.jpg').waitFor(WAIT);
+    assert.deepEqual(
+      (await recent.locator('.key').allTextContents()),
+      ['camera/dune.jpg', 'camera/2026/beach.jpg'],
+      'newest first',
+    );
+
+    // When the engine stops it, the badge says Error and the reason is there in words.
+    const id = await row.getAttribute('data-id');
+    await page.evaluate((folderId) => window.__ferryMock.failWatched(folderId, 'The folder /home/you/Pictures/Camera no longer exists. Reconnect the drive, then try again.'), id);
+    await badge.filter({ hasText: /^Error$/ }).waitFor(WAIT);
+    assert.equal((await row.getByTestId('watched-error').textContent())?.trim(), 'The folder /home/you/Pictures/Camera no longer exists. Reconnect the drive, then try again.');
+    await page.getByRole('button', { name: /^Watched folders/ }).filter({ hasText: 'stopped with an error' }).waitFor(WAIT);
+    await row.getByRole('button', { name: `Try again watching ${CAMERA}` }).click();
+    await badge.filter({ hasText: /^Watching$/ }).waitFor(WAIT);
+    assert.equal(await row.getByTestId('watched-error').count(), 0);
+
+    // The same folder into the same bucket and prefix: the backend refuses, in words.
+    await list.getByRole('button', { name: 'Add watched folder' }).click();
+    await form.getByRole('button', { name: 'Choose the folder to watch' }).click();
+    await page.waitForFunction(([el, want]) => /** @type {HTMLInputElement} */ (el).value === want, /** @type {const} */ ([await path.elementHandle(), CAMERA]), WAIT);
+    await form.getByLabel('Prefix').fill('camera/');
+    await form.getByRole('button', { name: 'Start watching' }).click();
+    const refusal = form.getByRole('alert');
+    await refusal.waitFor(WAIT);
+    assert.equal(await refusal.textContent(), `${CAMERA} is already watched into s3://ferry/camera/`);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await form.waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await list.getByRole('listitem', { name: CAMERA }).count(), 1);
+
+    // Removed after confirming; what it uploaded stays in the bucket.
+    await row.getByRole('button', { name: `Remove ${CAMERA}` }).click();
+    const confirm = page.getByRole('dialog', { name: 'Stop watching this folder?' });
+    assert.match((await confirm.textContent()) ?? '', /Ferry stops uploading from \/home\/you\/Pictures\/Camera\. What it uploaded stays in\s+local · ferry\/camera\/, and nothing on this computer is touched\./);
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await row.waitFor({ state: 'detached', ...WAIT });
+    await list.getByText('No folders are watched yet.').waitFor(WAIT);
+    const keys = await page.evaluate(async () => (await window.__ferryMock.listObjects('local', 'ferry', 'camera/')).objects.map((/** @type {{key: string}} */ o) => o.key));
+    assert.deepEqual(keys, ['camera/dune.jpg']);
+    assert.deepEqual(await page.evaluate(async () => (await window.__ferryMock.listWatched()).length), 0);
+    await app.close();
+  });
+
+  it('asks before mirroring deletions, and shows a watched folder that mirrors them', async () => {
+    const app = await openApp({ colorScheme: 'dark' });
+    const { page } = app;
+    await page.evaluate(() => {
+      window.__ferryMock.nextPickedFolder = '/home/you/Documents/Invoices';
+    });
+    await page.getByRole('button', { name: /^Watched folders/ }).click();
+    const list = page.getByRole('dialog', { name: 'Watched folders' });
+    await list.getByRole('button', { name: 'Add watched folder' }).click();
+    const form = page.getByRole('dialog', { name: 'Add watched folder' });
+    await form.getByRole('button', { name: 'Choose the folder to watch' }).click();
+    await page.waitForFunction((el) => /** @type {HTMLInputElement} */ (el).value !== '', await form.getByLabel('Folder', { exact: true }).elementHandle(), WAIT);
+    await form.getByLabel('Prefix').fill('invoices/');
+    const mirror = form.getByLabel('Mirror deletions');
+
+    // Cancelled: stays off.
+    await mirror.click();
+    const ask = page.getByRole('dialog', { name: 'Mirror deletions?' });
+    await ask.waitFor(WAIT);
+    assert.match(
+      (await ask.textContent()) ?? '',
+      /Files deleted locally will be deleted from the bucket: when a file is deleted from\s+\/home\/you\/Documents\/Invoices, Ferry deletes its copy from ferry\/invoices\/ too\./,
+    );
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await ask.waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await mirror.isChecked(), false);
+    assert.equal(await form.getByText('Files deleted from this folder stay in the bucket.').count(), 1);
+
+    // Confirmed: on, and the form says what it means.
+    await mirror.click();
+    await ask.getByRole('button', { name: 'Mirror deletions' }).click();
+    await ask.waitFor({ state: 'hidden', ...WAIT });
+    assert.equal(await mirror.isChecked(), true);
+    await form.getByText('A file deleted from this folder is deleted from ferry/invoices/ too.').waitFor(WAIT);
+    // Unticking needs no confirmation.
+    await mirror.click();
+    assert.equal(await mirror.isChecked(), false);
+    assert.equal(await ask.count(), 0);
+    await mirror.click();
+    await ask.getByRole('button', { name: 'Mirror deletions' }).click();
+    assert.equal(await mirror.isChecked(), true);
+
+    await form.getByRole('button', { name: 'Start watching' }).click();
+    await form.waitFor({ state: 'hidden', ...WAIT });
+    const row = list.getByRole('listitem', { name: '/home/you/Documents/Invoices' });
+    await row.getByTestId('watched-state').filter({ hasText: /^Watching$/ }).waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /Ignores hidden and temporary files · deletions are mirrored/);
+    assert.equal(await page.evaluate(async () => (await window.__ferryMock.listWatched())[0].mirrorDeletes), true);
+    await app.close();
+  });
+
   it('follows the system theme, switches to dark from the settings, and saves screenshots', async () => {
     mkdirSync(SHOTS, { recursive: true });
     const app = await openApp({ colorScheme: 'light' });

@@ -7,6 +7,7 @@ import type { LinkState } from './links/links.svelte';
 import type { SettingsState } from './settings/settings.svelte';
 import type { TransfersState } from './transfers/transfers.svelte';
 import type { NoticesState } from './ui/notices.svelte';
+import type { WatchedFoldersState } from './watch/watched.svelte';
 
 export interface App {
   backend: Backend;
@@ -16,6 +17,7 @@ export interface App {
   settings: SettingsState;
   notices: NoticesState;
   links: LinkState;
+  watched: WatchedFoldersState;
 }
 
 export const [getApp, setApp] = createContext<App>();
