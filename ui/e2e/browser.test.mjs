@@ -352,7 +352,7 @@ describe('Ferry in a browser', () => {
     await page.waitForFunction((el) => /** @type {HTMLSelectElement} */ (el).value === 'ferry', await form.getByLabel('Bucket', { exact: true }).elementHandle(), WAIT);
     await form.getByLabel('Prefix').fill('/camera');
     await form.getByText('goes to ferry/camera/holiday/beach.jpg').waitFor(WAIT);
-    assert.match((await form.getByText(/Hidden and temporary files are always ignored/).textContent()) ?? '', /\.\*, ~\$\*, \*\.tmp, \*\.part, \.DS_Store\./);
+    assert.match((await form.getByText(/Hidden and temporary files are ignored by default/).textContent()) ?? '', /\.\*, ~\$\*, \*\.tmp, \*\.part, \.DS_Store\./);
     await form.getByLabel('Ignore patterns').fill('*.raw\n\n# rebuilt every night\nexports/\n');
     assert.equal(await form.getByLabel('Mirror deletions').isChecked(), false, 'deletions are not mirrored unless chosen');
     // Catching up is shown before watching: the clock waits until the badge has been seen.

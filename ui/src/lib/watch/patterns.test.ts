@@ -64,7 +64,7 @@ describe('ignoredBy (gitignore rules)', () => {
 });
 
 describe('isIgnored', () => {
-  it('always applies the defaults: hidden, lock, temporary and partial files', () => {
+  it('applies the defaults: hidden, lock, temporary and partial files', () => {
     expect(DEFAULT_IGNORES).toEqual(['.*', '~$*', '*.tmp', '*.part', '.DS_Store']);
     for (const p of ['.hidden', '.git/config', 'a/.DS_Store', '~$report.docx', 'x.tmp', 'big.iso.part']) {
       expect(isIgnored(p, [])).toBe(true);
@@ -72,7 +72,9 @@ describe('isIgnored', () => {
     expect(isIgnored('photo.jpg', [])).toBe(false);
     expect(isIgnored('photo.jpg', ['*.jpg'])).toBe(true);
   });
-  it('does not let the person take a default back', () => {
-    expect(isIgnored('.env', ['!.env'])).toBe(true);
+  it('lets a "!" pattern take a default back, as the engine’s single gitignore list does', () => {
+    expect(isIgnored('.well-known/keys.txt', ['!.well-known/'])).toBe(false);
+    expect(isIgnored('.env', ['!.env'])).toBe(false);
+    expect(isIgnored('.envrc', ['!.env'])).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 // Ignore patterns of a watched folder, in gitignore syntax: what a person typed (one per line), what is
-// wrong with it, and whether a path inside the folder is ignored. The defaults below always apply, on
-// top of the person's patterns, as the engine applies them.
+// wrong with it, and whether a path inside the folder is ignored. As in the engine, the defaults come
+// first and the person's patterns after them in one list, so a "!" pattern can take a default back.
 
-/** Hidden files, Office lock files and partial downloads: never uploaded from a watched folder. */
+/** Hidden files, Office lock files and partial downloads: not uploaded from a watched folder by default. */
 export const DEFAULT_IGNORES: readonly string[] = ['.*', '~$*', '*.tmp', '*.part', '.DS_Store'];
 
 /** The patterns typed one per line: trimmed, without blank lines, comments (#…) or repeats. */
@@ -135,7 +135,7 @@ export function ignoredBy(relPath: string, patterns: readonly string[]): boolean
   return false;
 }
 
-/** Whether the engine would skip this file: by the defaults, or by the folder's own patterns. */
+/** Whether the engine would skip this file, by the defaults and then the folder's own patterns. */
 export function isIgnored(relPath: string, patterns: readonly string[]): boolean {
-  return ignoredBy(relPath, DEFAULT_IGNORES) || ignoredBy(relPath, patterns);
+  return ignoredBy(relPath, [...DEFAULT_IGNORES, ...patterns]);
 }
