@@ -66,6 +66,8 @@ pub struct EngineConfig {
     pub local_port: u16,
     /// Where account secrets live; the OS keychain unless a test says otherwise.
     pub secrets: Arc<dyn SecretStore>,
+    /// How long a watched file must stay unchanged before it is uploaded.
+    pub watch_settle: Duration,
 }
 
 impl EngineConfig {
@@ -78,6 +80,7 @@ impl EngineConfig {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(crate::local::DEFAULT_PORT),
             secrets: Arc::new(Keychain),
+            watch_settle: crate::watch::DEFAULT_SETTLE,
         }
     }
 }
@@ -344,6 +347,8 @@ struct Inner {
     progress: Progress,
     events: broadcast::Sender<Event>,
     shutdown: CancellationToken,
+    /// Watched folders running in this process.
+    watching: crate::watch::Registry,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -403,6 +408,7 @@ impl Engine {
             progress: Progress::default(),
             events,
             shutdown: CancellationToken::new(),
+            watching: crate::watch::Registry::new(config.watch_settle),
         });
         spawn_background(Arc::downgrade(&inner), inner.shutdown.clone());
         Ok(Engine { inner })
@@ -410,6 +416,20 @@ impl Engine {
 
     pub fn state_dir(&self) -> &Path {
         &self.inner.state_dir
+    }
+
+    /// Watched folders: folders whose new and changed files are uploaded through this queue.
+    pub fn watches(&self) -> crate::watch::Watches {
+        crate::watch::Watches::new(self.clone())
+    }
+
+    pub(crate) fn watch_registry(&self) -> &crate::watch::Registry {
+        &self.inner.watching
+    }
+
+    /// Cancelled by [`Engine::shutdown`]; what runs in the background hangs its tokens from it.
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
     }
 
     pub fn limits(&self) -> Limits {
@@ -652,7 +672,7 @@ impl Engine {
         )))
     }
 
-    async fn require_bucket(&self, client: &Client, bucket: &str) -> Result<()> {
+    pub(crate) async fn require_bucket(&self, client: &Client, bucket: &str) -> Result<()> {
         match client.head_bucket().bucket(bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod s3;
 pub mod store;
 pub mod transfer;
+pub mod watch;
 
 pub use engine::{
     BatchFinished, DownloadOptions, Engine, EngineConfig, Enqueued, Event, IfExists, Limits, Link,
@@ -22,3 +23,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};
 pub use store::{Direction, State, TransferRow};
 pub use transfer::RunStats;
+pub use watch::{NewWatchedFolder, WatchState, WatchedFolder, WatchedUpload, Watches};

@@ -77,6 +77,32 @@ const MIGRATIONS: &[(i64, &str)] = &[
         value TEXT NOT NULL
     );",
     ),
+    (
+        2026120201,
+        "CREATE TABLE watched_folders (
+        id             TEXT PRIMARY KEY,
+        path           TEXT NOT NULL,
+        connection     TEXT NOT NULL,
+        bucket         TEXT NOT NULL,
+        prefix         TEXT NOT NULL,
+        ignore         TEXT NOT NULL,
+        mirror_deletes INTEGER NOT NULL DEFAULT 0,
+        state          TEXT NOT NULL CHECK (state IN ('watching', 'paused', 'catching_up', 'error')),
+        error          TEXT,
+        created_at     INTEGER NOT NULL,
+        UNIQUE (path, bucket, prefix)
+    );
+    CREATE TABLE watched_files (
+        folder_id   TEXT NOT NULL REFERENCES watched_folders (id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        mtime_ns    INTEGER NOT NULL,
+        crc32c      INTEGER NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, key)
+    );
+    CREATE INDEX watched_files_recent ON watched_files (folder_id, uploaded_at);",
+    ),
 ];
 
 /// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
@@ -316,7 +342,7 @@ impl Store {
         &self.path
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         Ok(f(&conn)?)
     }
