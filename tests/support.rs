@@ -90,6 +90,16 @@ impl Log {
         m
     }
 
+    /// How many PutObject requests `key` got.
+    pub fn put_count(&self, key: &str) -> usize {
+        self.puts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == key)
+            .count()
+    }
+
     /// How many ranged GETs each starting offset of `key` got.
     pub fn range_counts(&self, key: &str) -> std::collections::BTreeMap<u64, usize> {
         let mut m = std::collections::BTreeMap::new();
@@ -224,6 +234,24 @@ impl Harness {
         let e = Engine::open(cfg).await.unwrap();
         e.register_credentials(ACCOUNT, self.credentials()).await;
         e
+    }
+
+    /// An engine whose watched files upload once unchanged for `settle`.
+    pub async fn watching_engine(&self, settle: Duration) -> Engine {
+        let mut cfg = EngineConfig::new(self.state.path());
+        cfg.watch_settle = settle;
+        let e = Engine::open(cfg).await.unwrap();
+        e.register_credentials(ACCOUNT, self.credentials()).await;
+        e
+    }
+
+    /// A read-only look at the state database, for the tables no public API exposes whole.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.state.path().join("ferry.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
     }
 
     /// The bytes the server holds for `key`, read from its disk.

@@ -7,3 +7,4 @@ mod app;
 mod cli;
 mod control;
 mod transfers;
+mod watch;
