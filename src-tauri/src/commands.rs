@@ -7,7 +7,7 @@ use std::time::Duration;
 use ferry::accounts::{Account, NewAccount};
 use ferry::engine::{Listing, Settings, TransferView};
 use ferry::progress::Snapshot;
-use ferry::{Enqueued, Error, Link};
+use ferry::{Enqueued, Error, Link, NewWatchedFolder, WatchedFolder};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -184,6 +184,35 @@ pub async fn get_settings(state: State<'_, AppState>) -> Result<Settings> {
 #[tauri::command]
 pub async fn set_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings> {
     state.engine.set_settings(&settings)
+}
+
+#[tauri::command]
+pub async fn list_watched(state: State<'_, AppState>) -> Result<Vec<WatchedFolder>> {
+    state.engine.watches().list()
+}
+
+#[tauri::command]
+pub async fn add_watched(
+    state: State<'_, AppState>,
+    folder: NewWatchedFolder,
+) -> Result<WatchedFolder> {
+    let conn = state.engine.connection(&folder.account)?;
+    state.engine.watches().add(&conn, &folder).await
+}
+
+#[tauri::command]
+pub async fn pause_watched(state: State<'_, AppState>, id: String) -> Result<WatchedFolder> {
+    state.engine.watches().pause(&id)
+}
+
+#[tauri::command]
+pub async fn resume_watched(state: State<'_, AppState>, id: String) -> Result<WatchedFolder> {
+    state.engine.watches().resume(&id)
+}
+
+#[tauri::command]
+pub async fn remove_watched(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.engine.watches().remove(&id)
 }
 
 /// Streams progress snapshots to the UI over one channel until the window goes away.

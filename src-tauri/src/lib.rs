@@ -3,10 +3,12 @@
 //!
 //! - Progress: one `tauri::ipc::Channel` per window, subscribed once (`subscribe_progress`), carrying the
 //!   engine's coalesced snapshots (≤ 10 batches per second, only transfers that changed).
-//! - Lifecycle changes go out as the `transfer://state` event.
+//! - Lifecycle changes go out as the `transfer://state` event; watched folders' state and recent
+//!   uploads as `watch://state`.
 //! - Errors cross as `{kind, message}` (the engine's `Error` serialises that way).
 //! - On start the queue is restored: queued transfers and those interrupted by a quit or crash continue.
-//!   On quit, running transfers stop and stay queued for the next start.
+//!   On quit, running transfers stop and stay queued for the next start. Saved watched folders that
+//!   are not paused are watched from the start.
 
 mod commands;
 
@@ -54,7 +56,15 @@ pub fn run() {
                 let e = engine.clone();
                 tauri::async_runtime::spawn(async move { e.start(&ids) });
             }
+            let watches = engine.watches();
+            tauri::async_runtime::spawn(async move {
+                match watches.start_all() {
+                    Ok(n) => tracing::info!(count = n, "watching folders"),
+                    Err(e) => tracing::warn!(error = %e, "could not start the watched folders"),
+                }
+            });
             forward_events(app.handle().clone(), &engine);
+            forward_watched(app.handle().clone(), &engine);
             notify_batches(app.handle().clone(), &engine);
             app.manage(AppState {
                 engine,
@@ -85,6 +95,11 @@ pub fn run() {
             commands::get_settings,
             commands::set_settings,
             commands::subscribe_progress,
+            commands::list_watched,
+            commands::add_watched,
+            commands::pause_watched,
+            commands::resume_watched,
+            commands::remove_watched,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri application could not be built");
@@ -107,6 +122,22 @@ fn forward_events(app: tauri::AppHandle, engine: &Engine) {
             match rx.recv().await {
                 Ok(ev) => {
                     let _ = app.emit("transfer://state", ev);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+/// Watched folders' state and recent uploads to the UI as `watch://state` events.
+fn forward_watched(app: tauri::AppHandle, engine: &Engine) {
+    let mut rx = engine.watches().subscribe();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(folder) => {
+                    let _ = app.emit("watch://state", folder);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,
