@@ -91,7 +91,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum WatchCommand {
-    /// Remember a folder to watch; the app watches it from its next start.
+    /// Remember a folder to watch; the app watches it (picking it up within seconds if it runs).
     Add(WatchArgs),
     /// List watched folders, their state and latest uploads.
     List,
@@ -653,7 +653,7 @@ async fn watch(g: &Global, state_dir: PathBuf, cmd: &WatchCommand) -> Result<Exi
             show(&f);
             if !g.json {
                 println!(
-                    "the app watches it from its next start; `ferry watch run {} {}` watches it now",
+                    "the app watches it (within seconds if it runs); `ferry watch run {} {}` watches it from here",
                     f.path, args.target
                 );
             }

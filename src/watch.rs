@@ -14,8 +14,9 @@
 //! - A running watcher is owned by a handle in the engine; dropping it (pause, remove, engine
 //!   shutdown) stops the OS watch. Which process watches is decided by who calls
 //!   [`Watches::start_all`] (the desktop app) or [`Watches::watch`] (`ferry watch run`); other
-//!   processes (the CLI's `add`, `pause`, …) only change the rows, and a running watcher notices a
-//!   pause or removal made elsewhere within a second.
+//!   processes (the CLI's `add`, `pause`, …) only change the rows. A running watcher notices a pause
+//!   or removal made elsewhere within a second, and the watching process picks up folders added or
+//!   resumed elsewhere within a few.
 
 mod folder;
 mod rules;
@@ -40,6 +41,8 @@ use table::FolderRow;
 
 /// How many recent uploads a folder shows.
 pub const RECENT: usize = 20;
+/// How often the watching process looks for folders added or resumed by another process.
+const ADOPT_EVERY: Duration = Duration::from_secs(2);
 /// How long a file's size and mtime must stay the same before it is uploaded, unless configured.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
@@ -340,13 +343,44 @@ impl Watches {
     }
 
     /// Starts the watcher of every folder that is not paused, in this process, and makes this the
-    /// process that watches (folders added or resumed later start here too). Returns how many run;
-    /// a folder that cannot be watched shows the reason in its state.
+    /// process that watches: folders added or resumed later, here or by another process (the CLI),
+    /// start here too. Returns how many run; a folder that cannot be watched shows the reason in its
+    /// state.
     pub fn start_all(&self) -> Result<usize> {
-        self.registry().active.store(true, Ordering::SeqCst);
+        let first = !self.registry().active.swap(true, Ordering::SeqCst);
+        let n = self.start_wanted(true)?;
+        if first {
+            let (watches, token) = (self.clone(), self.engine.shutdown_token());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(ADOPT_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = token.cancelled() => break,
+                        _ = tick.tick() => {}
+                    }
+                    if let Err(e) = watches.start_wanted(false) {
+                        tracing::warn!(error = %e, "cannot look for watched folders");
+                    }
+                }
+            });
+        }
+        Ok(n)
+    }
+
+    /// Starts the folders that should run but do not; those that failed to start are retried only
+    /// with `retry_failed` (or after a resume clears their error).
+    fn start_wanted(&self, retry_failed: bool) -> Result<usize> {
         let mut n = 0;
         for row in table::folders(self.engine.store())? {
-            if row.state != WatchState::Paused && self.start_here(&row).is_ok() {
+            let running = self
+                .registry()
+                .running()
+                .get(&row.id)
+                .is_some_and(|w| !w.is_stopped());
+            let wanted =
+                row.state != WatchState::Paused && (retry_failed || row.state != WatchState::Error);
+            if running || (wanted && self.start_here(&row).is_ok()) {
                 n += 1;
             }
         }

@@ -365,6 +365,44 @@ async fn pause_stops_uploads_and_resume_catches_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_and_resume_from_the_cli_reach_the_watching_process() {
+    let h = Harness::new().await;
+    let (engine, f, dir) = watching(&h, Duration::from_millis(300), "shared", "s/", &[]).await;
+    let mut changes = engine.watches().subscribe();
+    let short = ferry::store::short_id(&f.id).to_string();
+    let mut states = Vec::new();
+    let mut heard = |changes: &mut tokio::sync::broadcast::Receiver<WatchedFolder>| {
+        while let Ok(v) = changes.try_recv() {
+            if v.id == f.id {
+                states.push(v.state);
+            }
+        }
+        states.clone()
+    };
+
+    let out = output(&h, &["watch", "pause", &short]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_until("the watching process stops", || {
+        heard(&mut changes).contains(&WatchState::Paused)
+    })
+    .await;
+    std::fs::write(dir.join("during-pause.txt"), b"written while paused").unwrap();
+    let out = output(&h, &["watch", "resume", &short]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    wait_until("uploaded after the resume", || {
+        record(&h, "s/during-pause.txt").is_some()
+    })
+    .await;
+    assert_eq!(h.object("s/during-pause.txt"), b"written while paused");
+    // The watching process restarted the folder itself, catching up with what changed meanwhile.
+    wait_until("the catch-up is shown", || {
+        heard(&mut changes).contains(&WatchState::CatchingUp)
+    })
+    .await;
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletes_are_mirrored_only_when_asked_and_only_for_uploaded_objects() {
     let h = Harness::new().await;
     h.put("m/not-ours.txt", b"someone else's".to_vec()).await;

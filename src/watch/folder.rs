@@ -182,6 +182,8 @@ async fn run(
                     polled = Instant::now();
                     if !f.still_wanted() {
                         tracing::info!(folder = %f.shared.id, "paused or removed elsewhere; stopping");
+                        // Subscribers (the app's window) learn of a pause made by another process.
+                        publish(&f.shared.engine, &f.shared.id);
                         break;
                     }
                 }
