@@ -439,6 +439,59 @@ async fn deletes_are_mirrored_only_when_asked_and_only_for_uploaded_objects() {
     engine.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_deletes_nothing() {
+    let h = Harness::new().await;
+    let settle = Duration::from_millis(300);
+    let dir = h.work.path().join("m");
+    std::fs::create_dir(&dir).unwrap();
+    let engine = h.watching_engine(settle).await;
+    engine.watches().start_all().unwrap();
+    let mut new = folder(&dir, "m/", &[]);
+    new.mirror_deletes = true;
+    let f = engine.watches().add(&h.conn(), &new).await.unwrap();
+    std::fs::write(dir.join("a.txt"), b"a").unwrap();
+    std::fs::write(dir.join("b.txt"), b"b").unwrap();
+    wait_until("both uploaded", || record_count(&h) == 2).await;
+    engine.shutdown().await;
+
+    std::fs::remove_file(dir.join("a.txt")).unwrap();
+    let engine = h.watching_engine(settle).await;
+    engine.watches().start_all().unwrap();
+    wait_until("a.txt deleted by the catch-up", || {
+        !h.object_exists("m/a.txt") && record(&h, "m/a.txt").is_none()
+    })
+    .await;
+    assert!(h.object_exists("m/b.txt"));
+    engine.shutdown().await;
+
+    // Emptied while stopped (an unmounted disk looks the same): nothing is deleted.
+    std::fs::remove_file(dir.join("b.txt")).unwrap();
+    let engine = h.watching_engine(settle).await;
+    let mut changes = engine.watches().subscribe();
+    engine.watches().start_all().unwrap();
+    let mut states = Vec::new();
+    wait_until("the catch-up ends", || {
+        while let Ok(v) = changes.try_recv() {
+            states.push(v.state);
+        }
+        states.ends_with(&[WatchState::CatchingUp, WatchState::Watching])
+    })
+    .await;
+    std::fs::write(dir.join("c.txt"), b"c").unwrap();
+    wait_until("a later upload", || record(&h, "m/c.txt").is_some()).await;
+    assert!(
+        h.object_exists("m/b.txt"),
+        "an emptied folder deleted its objects"
+    );
+    assert!(record(&h, "m/b.txt").is_some());
+    assert_eq!(
+        engine.watches().get(&f.id).unwrap().state,
+        WatchState::Watching
+    );
+    engine.shutdown().await;
+}
+
 fn spawn(h: &Harness, args: &[&str]) -> Child {
     h.ferry()
         .args(args)

@@ -271,7 +271,11 @@ impl Folder {
                 self.pend(path, size, mtime);
             }
         }
-        if self.mirror_deletes {
+        if self.mirror_deletes && seen.is_empty() && !records.is_empty() {
+            // An empty folder that held uploaded files is more often an unmounted disk than a
+            // person deleting everything while nobody watched: delete nothing.
+            tracing::warn!(folder = %self.id(), "the folder is empty; not mirroring deletions found by the rescan");
+        } else if self.mirror_deletes {
             let gone: Vec<String> = records.into_keys().filter(|k| !seen.contains(k)).collect();
             self.delete_remote(gone);
         }
