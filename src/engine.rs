@@ -330,6 +330,8 @@ struct Inner {
     transfer_slots: Arc<Semaphore>,
     part_slots: Arc<Semaphore>,
     memory: Arc<Semaphore>,
+    /// Part buffers reused across parts and transfers, bounded by the memory budget.
+    buffers: Arc<transfer::buffers::Buffers>,
     limiter: Arc<RateLimiter>,
     clients: tokio::sync::Mutex<HashMap<String, Client>>,
     /// Credentials handed in at run time (tests, embedders); never persisted.
@@ -395,6 +397,9 @@ impl Engine {
             transfer_slots: Arc::new(Semaphore::new(limits.transfers)),
             part_slots: Arc::new(Semaphore::new(limits.parts_in_flight.max(limits.transfers))),
             memory: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB)),
+            buffers: Arc::new(transfer::buffers::Buffers::new(
+                MEMORY_BUDGET_MIB * plan::MIB as usize,
+            )),
             limiter: Arc::new(RateLimiter::new(limits.rate_limit)),
             clients: tokio::sync::Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
@@ -1213,6 +1218,7 @@ impl Engine {
             parts_per_transfer: self.limits().parts_in_flight,
             part_slots: self.inner.part_slots.clone(),
             memory: self.inner.memory.clone(),
+            buffers: self.inner.buffers.clone(),
             limiter: Some(self.inner.limiter.clone()),
         });
         let result = match direction {

@@ -5,6 +5,7 @@
 //! the engine's limits; a pause or cancel drops the in-flight requests at once.
 
 pub mod body;
+pub mod buffers;
 pub mod download;
 pub mod upload;
 
@@ -45,6 +46,8 @@ pub struct Ctx {
     pub part_slots: Arc<Semaphore>,
     /// Buffer memory across the engine, in MiB permits.
     pub memory: Arc<Semaphore>,
+    /// Part buffers handed round instead of allocated per part.
+    pub buffers: Arc<buffers::Buffers>,
     pub limiter: Option<Arc<RateLimiter>>,
 }
 

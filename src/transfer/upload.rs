@@ -64,19 +64,20 @@ fn check_source(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Reads `len` bytes at `offset` on the blocking pool, then checks the file did not change meanwhile.
+/// Reads `len` bytes at `offset` into a pooled buffer on the blocking pool, then checks the file did
+/// not change meanwhile. Hand the buffer back with `ctx.buffers.give` once the part is sent.
 async fn read_part(ctx: &Ctx, offset: u64, len: u64) -> Result<Bytes> {
     let path = ctx.row.local_path.clone();
-    let buf = tokio::task::spawn_blocking(move || read_at(&path, offset, len))
+    let buf = ctx.buffers.take(len as usize);
+    let buf = tokio::task::spawn_blocking(move || read_at(&path, offset, buf))
         .await
         .map_err(|e| Error::internal(format!("reading a part: {e}")))??;
     check_source(ctx)?;
-    Ok(buf)
+    Ok(Bytes::from(buf))
 }
 
-fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
+fn read_at(path: &Path, offset: u64, mut buf: Vec<u8>) -> Result<Vec<u8>> {
     let f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let mut buf = vec![0u8; len as usize];
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileExt;
@@ -92,7 +93,7 @@ fn read_at(path: &Path, offset: u64, len: u64) -> Result<Bytes> {
         f.read_exact(&mut buf)
             .map_err(|e| Error::io("cannot read", path, e))?;
     }
-    Ok(Bytes::from(buf))
+    Ok(buf)
 }
 
 async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
@@ -112,7 +113,9 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
-    .await?;
+    .await;
+    ctx.buffers.give(data);
+    let out = out?;
     let etag = out.e_tag().map(str::to_string);
     ctx.store
         .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
@@ -366,7 +369,9 @@ async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
-    .await?;
+    .await;
+    ctx.buffers.give(data);
+    let out = out?;
     if let Some(returned) = out.checksum_crc32_c() {
         if returned != checksum {
             return Err(Error::new(
