@@ -51,6 +51,7 @@ FERRY_EXTRA = shlex.split(os.environ.get("BENCH_FERRY_ARGS", ""))
 S5CMD_EXTRA = shlex.split(os.environ.get("BENCH_S5CMD_ARGS", ""))
 WORK = Path(os.environ.get("BENCH_TMP", "/dev/shm/ferry-bench"))
 FERRY = Path(os.environ.get("FERRY_BIN", ROOT / "target" / "release" / "ferry"))
+TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 
 if QUICK:
     BIG, MED_N, MED, SMALL_N, SMALL, HUGE = 256 * MiB, 20, 10 * MiB, 200, 64 * KiB, 1 * GiB
@@ -134,33 +135,50 @@ class Measured:
         self.rss_samples = rss_samples
 
 
+def child_pid(pid):
+    """The one child of `pid` (the measured client under GNU time), or None while there is none."""
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return int(kids[0]) if kids else None
+    except (OSError, ValueError):
+        return None
+
+
 def measure(argv, env, logbase, server_pid, sample_rss=False):
-    """Runs argv to the end; wall, user/sys CPU and peak RSS of that one process (wait4)."""
+    """Runs argv to the end: wall time, and user/sys CPU and peak RSS of that one process.
+
+    The client runs under GNU time rather than straight from this Python process: Linux carries a
+    process's peak RSS across exec, so a client forked from Python would report at least Python's
+    own RSS (~35 MiB) whatever it really used; GNU time's is ~2 MiB."""
     samples = []
+    timing = Path(f"{logbase}.time")
+    wrapped = [TIME, "-f", "%U %S %M", "-o", str(timing), *argv]
     with open(f"{logbase}.out", "wb") as o, open(f"{logbase}.err", "wb") as e:
         s0 = proc_cpu_secs(server_pid)
         t0 = time.perf_counter()
-        p = subprocess.Popen(argv, env=env, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(wrapped, env=env, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
         stop = threading.Event()
         if sample_rss:
             def sampler():
                 while not stop.is_set():
-                    r = proc_rss_kib(p.pid)
-                    if r is None:
-                        break
-                    samples.append((time.perf_counter() - t0, r))
+                    c = child_pid(p.pid)
+                    r = proc_rss_kib(c) if c else None
+                    if r is not None:
+                        samples.append((time.perf_counter() - t0, r))
                     stop.wait(0.25)
 
             th = threading.Thread(target=sampler, daemon=True)
             th.start()
-        _, status, ru = os.wait4(p.pid, 0)
+        _, status, _ = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
         s1 = proc_cpu_secs(server_pid)
         stop.set()
         p.returncode = os.waitstatus_to_exitcode(status)
     out = Path(f"{logbase}.out").read_text(errors="replace")
     err = Path(f"{logbase}.err").read_text(errors="replace")
-    return Measured(wall, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, s1 - s0, p.returncode, out, err,
+    # GNU time writes "Command exited with non-zero status N" first when the client failed.
+    user, sys_, maxrss = timing.read_text().strip().splitlines()[-1].split()
+    return Measured(wall, float(user), float(sys_), int(maxrss), s1 - s0, p.returncode, out, err,
                     samples)
 
 
