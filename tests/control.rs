@@ -197,3 +197,51 @@ async fn a_paused_download_resumes_with_only_the_missing_ranges() {
     assert_eq!(ranges[&0], 1);
     assert_eq!(ranges[&(5 * MIB as u64)], 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_replaced_during_a_download_restarts_it_and_never_mixes_versions() {
+    let h = Harness::new().await;
+    h.put("report.pdf", data(20 * MIB, 15)).await;
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let dest = h.work.path().join("report.pdf");
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("report.pdf"), &dest, &opts)
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_ranges_from(10 * MIB as u64);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("two ranges of the first version committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+
+    // Someone replaces the object (a different size too) while the last ranges are in flight.
+    let replaced = data(18 * MIB + 3, 16);
+    h.put("report.pdf", replaced.clone()).await;
+    h.log.release();
+    run.await.unwrap();
+
+    let row = store.get(&id).unwrap().unwrap();
+    assert_eq!(row.state, State::Completed, "{:?}", row.error_message);
+    assert_eq!(
+        std::fs::read(&dest).unwrap(),
+        replaced,
+        "the file is the new version, whole"
+    );
+    assert_eq!(
+        h.log.range_counts("report.pdf")[&0],
+        2,
+        "the first range was fetched again from the new version"
+    );
+    assert_eq!(
+        std::fs::read_dir(h.work.path()).unwrap().count(),
+        1,
+        "no partial file is left beside the destination"
+    );
+}
