@@ -6,4 +6,5 @@ mod support;
 mod app;
 mod cli;
 mod control;
+mod faults;
 mod transfers;
