@@ -30,7 +30,7 @@ use crate::plan;
 use crate::progress::{Progress, RateLimiter, Snapshot, TICK};
 use crate::s3::{self, check_key, Connection, S3Url};
 use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
-use crate::transfer::{self, download, upload, Ctx, RunStats};
+use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 /// Buffer memory shared by all parts in flight, in MiB. With 8 MiB parts this allows 8 in flight.
 pub const MEMORY_BUDGET_MIB: usize = 64;
@@ -66,6 +66,8 @@ pub struct EngineConfig {
     pub local_port: u16,
     /// Where account secrets live; the OS keychain unless a test says otherwise.
     pub secrets: Arc<dyn SecretStore>,
+    /// Retries, the stall watchdog and waits between runs after an outage.
+    pub retry: RetryPolicy,
 }
 
 impl EngineConfig {
@@ -78,6 +80,7 @@ impl EngineConfig {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(crate::local::DEFAULT_PORT),
             secrets: Arc::new(Keychain),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -340,6 +343,7 @@ struct Inner {
     announced: Mutex<std::collections::HashSet<String>>,
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
+    retry: RetryPolicy,
     running: Mutex<HashMap<String, Running>>,
     progress: Progress,
     events: broadcast::Sender<Event>,
@@ -399,6 +403,7 @@ impl Engine {
             announced: Mutex::new(Default::default()),
             local: OnceCell::new(),
             local_port: config.local_port,
+            retry: config.retry,
             running: Mutex::new(HashMap::new()),
             progress: Progress::default(),
             events,
@@ -622,6 +627,7 @@ impl Engine {
             };
             s3::client(conn, None, creds).await?
         };
+        let client = s3::with_sdk_backoff(&client, self.inner.retry.sdk_backoff);
         self.inner.clients.lock().await.insert(key, client.clone());
         Ok(client)
     }
@@ -1194,6 +1200,7 @@ impl Engine {
             part_slots: self.inner.part_slots.clone(),
             memory: self.inner.memory.clone(),
             limiter: Some(self.inner.limiter.clone()),
+            retry: self.inner.retry,
         });
         let result = match direction {
             Direction::Upload => upload::run(ctx.clone()).await,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
 
 use crate::support::proxy::{Action, Match};
-use crate::support::{data, Harness, BUCKET, MIB};
+use crate::support::{data, quick_retries, Harness, BUCKET, MIB};
 
 fn url(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -111,4 +111,52 @@ async fn a_download_cut_mid_range_refetches_only_the_cut_ranges() {
         h.log.range_counts("cut.bin"),
         counts(&starts, &[(second, 1), (fourth, 2)])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_or_range_is_abandoned_and_sent_again() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // The connection stays open and silent after 1 MiB: no error ever comes, only the watchdog
+    // (1 s here) can notice.
+    proxy.inject(
+        Match::UploadPart(3),
+        Action::StallRequestAfter(MIB as u64),
+        1,
+    );
+    let bytes = data(3 * PART + 5, 13);
+    let src = h.file("stall.bin", &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let conn = h.conn_via(&proxy);
+    let enq = engine
+        .enqueue_upload(&conn, &src, &url("stall.bin"), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("stall.bin"), bytes);
+    assert_eq!(
+        h.log.part_counts("stall.bin"),
+        counts(&[1, 2, 3, 4], &[(3, 1)])
+    );
+
+    let second = PART as u64;
+    proxy.inject(
+        Match::RangeFrom(second),
+        Action::StallResponseAfter(MIB as u64),
+        1,
+    );
+    let dest = h.work.path().join("stall-down.bin");
+    let enq = engine
+        .enqueue_download(&conn, &url("stall.bin"), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts("stall.bin"),
+        counts(&starts, &[(second, 1)])
+    );
+    assert_eq!(proxy.stalls(), 2);
+    assert_eq!(proxy.pending_rules(), 0);
 }

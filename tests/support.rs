@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use ferry::local::{Keys, LocalS3, Server};
-use ferry::{Connection, Engine, EngineConfig, Limits};
+use ferry::{Connection, Engine, EngineConfig, Limits, RetryPolicy};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{GetObjectInput, PutObjectInput, Range, UploadPartInput};
 use s3s::{S3Request, S3Result};
@@ -248,8 +248,14 @@ impl Harness {
     }
 
     pub async fn engine(&self, limits: Limits) -> Engine {
+        self.engine_with(limits, RetryPolicy::default()).await
+    }
+
+    /// An engine with its own retry policy (tests use [`quick_retries`]).
+    pub async fn engine_with(&self, limits: Limits, retry: RetryPolicy) -> Engine {
         let mut cfg = EngineConfig::new(self.state.path());
         cfg.limits = limits;
+        cfg.retry = retry;
         let e = Engine::open(cfg).await.unwrap();
         e.register_credentials(ACCOUNT, self.credentials()).await;
         e
@@ -345,6 +351,19 @@ impl Harness {
     /// Opens the state database the engine and the CLI write.
     pub fn store(&self) -> ferry::store::Store {
         ferry::store::Store::open(&self.state.path().join("ferry.db")).unwrap()
+    }
+}
+
+/// The default policy's shape with test-sized waits: a part silent for 1 s is stalled, backoffs are
+/// tens of milliseconds, an outage waits half a second before the next run.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        backoff: Duration::from_millis(20),
+        sdk_backoff: Duration::from_millis(20),
+        stall_timeout: Duration::from_secs(1),
+        outage_wait: Duration::from_millis(500),
+        max_outage_wait: Duration::from_secs(2),
     }
 }
 
