@@ -3,10 +3,12 @@
 //! only what was lost.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
 
 use crate::support::proxy::{Action, Match};
+use crate::support::server_faults::Failure;
 use crate::support::{data, quick_retries, Harness, BUCKET, MIB};
 
 fn url(key: &str) -> S3Url {
@@ -159,4 +161,75 @@ async fn a_stalled_part_or_range_is_abandoned_and_sent_again() {
     );
     assert_eq!(proxy.stalls(), 2);
     assert_eq!(proxy.pending_rules(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_and_a_damaged_part_are_retried_per_part_and_never_stored() {
+    let h = Harness::new().await;
+    let key = "server.bin";
+    h.faults.on_part(key, 2, Failure::SlowDown, 2);
+    h.faults.on_part(key, 3, Failure::Internal, 1);
+    // Part 4's body is damaged on its way in: the server computes another CRC32C than the one sent
+    // and answers BadDigest, so the damaged bytes are never stored.
+    h.faults.on_part(key, 4, Failure::Corrupt, 1);
+    let bytes = data(4 * PART + 77, 14);
+    let src = h.file(key, &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(h.object(key), bytes);
+    assert_eq!(h.faults.errors.load(Ordering::SeqCst), 3);
+    assert_eq!(h.faults.bad_digests.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        h.log.part_counts(key),
+        counts(&[1, 2, 3, 4, 5], &[(2, 2), (3, 1), (4, 1)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_download_is_caught_by_its_checksum_and_fetched_again() {
+    let h = Harness::new().await;
+    let key = "damaged.bin";
+    let bytes = data(4 * PART + 31, 15);
+    // Stored with its CRC32C, as Ferry's single-part uploads are: the download checks it at the end.
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let (second, third) = (PART as u64, 2 * PART as u64);
+    h.faults.on_range(key, second, Failure::Corrupt, 1);
+    h.faults.on_range(key, third, Failure::SlowDown, 1);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(h.faults.errors.load(Ordering::SeqCst), 1);
+    // A whole-object checksum cannot say which range was damaged, so every range was fetched once
+    // more; the range that got a 503 was also tried again at once.
+    let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
+    let again: Vec<(u64, usize)> = starts
+        .iter()
+        .map(|&s| (s, if s == third { 2 } else { 1 }))
+        .collect();
+    assert_eq!(h.log.range_counts(key), counts(&starts, &again));
+    assert_eq!(
+        engine.transfer(&enq.ids[0]).unwrap().state,
+        State::Completed
+    );
 }
