@@ -184,6 +184,9 @@ pub struct TransferView {
     pub error: Option<Error>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// `waiting_retry`: when it runs again by itself (unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
 }
 
 impl From<&TransferRow> for TransferView {
@@ -220,6 +223,7 @@ impl From<&TransferRow> for TransferView {
             error,
             created_at: r.created_at,
             finished_at: r.finished_at,
+            next_attempt_at: r.next_attempt_at.filter(|_| r.state == State::WaitingRetry),
         }
     }
 }
@@ -1148,12 +1152,33 @@ impl Engine {
                 },
             );
         }
-        let result = self.drive_claimed(id, &token).await;
+        // Runs that a transient failure outlasted wait in `waiting_retry` and run again by themselves,
+        // waiting longer after each one, until the transfer ends or is paused or cancelled.
+        let mut outages = 0;
+        let result = loop {
+            match self.drive_claimed(id, &token, outages).await {
+                RunEnd::Done(r) => break r,
+                RunEnd::Wait(wait) => {
+                    outages += 1;
+                    tokio::select! {
+                        _ = token.cancelled() => break Err(Error::interrupted()),
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        };
         lock(&self.inner.running).remove(id);
         result
     }
 
-    async fn drive_claimed(&self, id: &str, token: &CancellationToken) -> Result<RunStats> {
+    async fn drive_claimed(&self, id: &str, token: &CancellationToken, outages: u32) -> RunEnd {
+        match self.run_once(id, token, outages).await {
+            Ok(end) => end,
+            Err(e) => RunEnd::Done(Err(e)),
+        }
+    }
+
+    async fn run_once(&self, id: &str, token: &CancellationToken, outages: u32) -> Result<RunEnd> {
         let _permit = tokio::select! {
             _ = token.cancelled() => return Err(Error::interrupted()),
             p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
@@ -1180,7 +1205,7 @@ impl Engine {
                     .store
                     .finish_run(id, &owner, State::Failed, Some(&e))?;
                 self.emit(id, State::Failed, Some(e.clone()));
-                return Err(e);
+                return Ok(RunEnd::Done(Err(e)));
             }
         };
         let counter = self
@@ -1227,6 +1252,15 @@ impl Engine {
                 tracing::info!(transfer = %id, state = state.as_str(), "stopped");
                 self.emit(id, state, None);
             }
+            Err(e) if e.is_retryable() => {
+                let wait = self.inner.retry.outage_wait(outages + 1);
+                let next = store::now_ms() + wait.as_millis() as i64;
+                if self.inner.store.wait_retry(id, &owner, e, next)? {
+                    tracing::warn!(transfer = %id, error = %e, ?wait, "waiting to retry");
+                    self.emit(id, State::WaitingRetry, Some(e.clone()));
+                    return Ok(RunEnd::Wait(wait));
+                }
+            }
             Err(e) => {
                 let state = if direction == Direction::Download && e.kind == ErrorKind::Storage {
                     State::Paused
@@ -1242,7 +1276,7 @@ impl Engine {
             }
         }
         self.check_batch(&batch_id);
-        result
+        Ok(RunEnd::Done(result))
     }
 
     /// Announces a batch whose transfers have all ended (paused ones have not).
@@ -1285,7 +1319,7 @@ impl Engine {
             .into_iter()
             .filter(|r| match r.state {
                 State::Queued => true,
-                State::Running => {
+                State::Running | State::WaitingRetry => {
                     !r.owner.as_deref().is_some_and(owner_alive)
                         || r.heartbeat_at
                             .is_none_or(|h| store::now_ms() - h >= store::LEASE_TIMEOUT_MS)
@@ -1632,6 +1666,13 @@ impl Engine {
     pub fn clear_finished(&self) -> Result<usize> {
         self.inner.store.clear_finished()
     }
+}
+
+/// How one run of a transfer ended.
+enum RunEnd {
+    Done(Result<RunStats>),
+    /// A transient failure outlasted the retries: the row is `waiting_retry`; run again after this.
+    Wait(Duration),
 }
 
 /// Grows or shrinks a semaphore from `old` to `new` permits; shrinking waits for permits to come back.

@@ -410,6 +410,10 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
                     if let Some(m) = r.error_message {
                         println!("{:<8}  {m}", "");
                     }
+                    if let (ferry::State::WaitingRetry, Some(at)) = (r.state, r.next_attempt_at) {
+                        let secs = (at - ferry::store::now_ms()).max(0) as u64 / 1000;
+                        println!("{:<8}  next attempt in {secs}s (at {at} unix ms)", "");
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -9,7 +9,7 @@ use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
 
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
-use crate::support::{data, quick_retries, Harness, BUCKET, MIB};
+use crate::support::{data, quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB};
 
 fn url(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -232,4 +232,67 @@ async fn a_damaged_download_is_caught_by_its_checksum_and_fetched_again() {
         engine.transfer(&enq.ids[0]).unwrap().state,
         State::Completed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_waits_in_waiting_retry_then_continues_by_itself() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    let key = "outage.bin";
+    let bytes = data(5 * PART + 9, 16);
+    let src = h.file(key, &bytes);
+    let limits = Limits {
+        parts_in_flight: 2,
+        ..Limits::default()
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn_via(&proxy), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    // Parts 1 and 2 are committed; 3 and 4 are held at the server when the server goes away.
+    h.log.hold_parts_from(3);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("parts 1-2 committed and 3-4 in flight", || {
+        store.parts(&id).unwrap().len() == 2 && h.log.part_counts(key).len() == 4
+    })
+    .await;
+    let before = ferry::store::now_ms();
+    proxy.outage();
+    h.log.release();
+
+    // The retries are spent long before the outage ends: the transfer waits, saying until when.
+    wait_until("the transfer waits to retry", || {
+        store.get(&id).unwrap().unwrap().state == State::WaitingRetry
+    })
+    .await;
+    let row = store.get(&id).unwrap().unwrap();
+    let next = row.next_attempt_at.expect("a next attempt time");
+    assert!(next > before, "{next} <= {before}");
+    assert_eq!(row.error_kind.as_deref(), Some("network"));
+    let view = serde_json::to_value(ferry::TransferView::from(&row)).unwrap();
+    assert_eq!(view["state"], "waiting_retry");
+    assert_eq!(view["nextAttemptAt"], next);
+    let listed = h.ferry().arg("transfers").output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("waiting_retry") && listed.contains("next attempt in"),
+        "{listed}"
+    );
+
+    proxy.restore();
+    let outcome = run.await.unwrap().remove(0);
+    let stats = outcome.result.unwrap();
+    assert_eq!(h.object(key), bytes);
+    // Parts committed before the outage were not sent again; the two cut by it were sent once more.
+    assert_eq!(
+        h.log.part_counts(key),
+        counts(&[1, 2, 3, 4, 5, 6], &[(3, 1), (4, 1)])
+    );
+    assert_eq!((stats.parts_reused, stats.parts_sent), (2, 4));
+    let row = store.get(&id).unwrap().unwrap();
+    assert_eq!(row.state, State::Completed);
+    assert_eq!(row.next_attempt_at, None);
 }
