@@ -44,7 +44,8 @@ pub struct RetryPolicy {
     /// The first backoff of the SDK's own retries (it doubles with jitter, capped by the SDK).
     pub sdk_backoff: Duration,
     /// A part with no progress (no byte sent, written or answered) for this long is abandoned and
-    /// tried again.
+    /// tried again. Bytes count as sent when the OS takes them, so this must exceed the time a full
+    /// send buffer (up to 4 MiB on Linux) takes to drain on the slowest link: 30 s covers ~140 KB/s.
     pub stall_timeout: Duration,
     /// After a part's tries are spent on a transient error, the transfer waits this long in
     /// `waiting_retry`, doubling with each failed run, up to `max_outage_wait`.

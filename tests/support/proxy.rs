@@ -74,13 +74,13 @@ impl Match {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Forward this many bytes of the request body, then drop the connection.
-    CutRequestAfter(u64),
+    CutRequest(u64),
     /// Forward this many bytes of the response, then drop the connection.
-    CutResponseAfter(u64),
+    CutResponse(u64),
     /// Forward this many bytes of the request body, then keep the connection open and silent.
-    StallRequestAfter(u64),
+    StallRequest(u64),
     /// Forward this many bytes of the response, then keep the connection open and silent.
-    StallResponseAfter(u64),
+    StallResponse(u64),
 }
 
 struct Rule {
@@ -121,7 +121,7 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on 127.0.0.1:0 and forwards every connection to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
         let (refusing, _) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -210,16 +210,27 @@ impl Drop for Proxy {
     }
 }
 
+/// A listener whose connections have a small receive buffer, as on a real link: the engine's bytes
+/// wait in its own send buffer, not megabytes deep in the proxy's, so a throttled link looks slow to
+/// the engine rather than fast and then silent.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.set_recv_buffer_size(64 * 1024)?;
+    socket.bind(addr)?;
+    socket.listen(128)
+}
+
 async fn accept_loop(listener: TcpListener, addr: SocketAddr, shared: Arc<Shared>) {
     let mut refusing = shared.refusing.subscribe();
     let mut listener = Some(listener);
     loop {
         let Some(l) = listener.as_ref() else {
             let _ = refusing.wait_for(|r| !*r).await;
-            // The same port again (SO_REUSEADDR is set by tokio), so the engine's endpoint stays valid.
+            // The same port again (SO_REUSEADDR), so the engine's endpoint stays valid.
             let mut bound = None;
             for _ in 0..100 {
-                match TcpListener::bind(addr).await {
+                match listen(addr) {
                     Ok(l) => {
                         bound = Some(l);
                         break;
@@ -323,7 +334,7 @@ impl Shared {
             return None;
         }
         r.left -= 1;
-        Some(Action::CutRequestAfter((r.rng >> 20) % head.content_length))
+        Some(Action::CutRequest((r.rng >> 20) % head.content_length))
     }
 
     async fn pace(&self, n: usize) {
@@ -356,8 +367,8 @@ async fn requests(
         let head = parse_head(&buf[..head_end]);
         let fault = shared.fault_for(&head);
         let (cut_at, stall_at) = match fault {
-            Some(Action::CutRequestAfter(n)) => (Some(n), None),
-            Some(Action::StallRequestAfter(n)) => (None, Some(n)),
+            Some(Action::CutRequest(n)) => (Some(n), None),
+            Some(Action::StallRequest(n)) => (None, Some(n)),
             Some(other) => {
                 *armed.lock().unwrap() = Some(other);
                 (None, None)
@@ -416,13 +427,13 @@ async fn responses(
         };
         let fault = *armed.lock().unwrap();
         let mut take = n;
-        if let Some(Action::CutResponseAfter(l) | Action::StallResponseAfter(l)) = fault {
+        if let Some(Action::CutResponse(l) | Action::StallResponse(l)) = fault {
             take = take.min((l - counted.min(l)) as usize);
             counted += take as u64;
             if take < n || counted >= l {
                 let _ = to.write_all(&chunk[..take]).await;
                 let _ = to.flush().await;
-                if let Some(Action::CutResponseAfter(_)) = fault {
+                if let Some(Action::CutResponse(_)) = fault {
                     shared.cuts.fetch_add(1, Ordering::SeqCst);
                     return;
                 }
