@@ -1651,6 +1651,42 @@ impl Engine {
         self.inner.store.find(&row.id)
     }
 
+    /// Aborts the multipart uploads Ferry started and abandoned: those of cancelled transfers (a cancel
+    /// that could not reach the server), and those of paused or failed transfers untouched for
+    /// `max_age`, whose parts are forgotten (resuming one starts it over). Only upload ids recorded in
+    /// the queue are aborted, so other clients' uploads are never touched. Returns how many were
+    /// aborted; one that cannot be aborted now is logged and left for the next time.
+    pub async fn abort_abandoned_uploads(&self, max_age: Duration) -> Result<usize> {
+        let now = store::now_ms();
+        let max_age = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+        let mut aborted = 0;
+        for row in self.inner.store.list()? {
+            let Some(upload_id) = row.upload_id.as_deref() else {
+                continue;
+            };
+            let abandoned = match row.state {
+                State::Cancelled => true,
+                State::Paused | State::Failed => now.saturating_sub(row.updated_at) >= max_age,
+                _ => false,
+            };
+            if row.direction != Direction::Upload || !abandoned {
+                continue;
+            }
+            let client = self
+                .client(&Connection::from_json(&row.connection)?)
+                .await?;
+            if let Err(e) = upload::abort(&client, &row.bucket, &row.key, upload_id).await {
+                tracing::warn!(transfer = %row.id, error = %e, "could not abort an abandoned upload");
+                continue;
+            }
+            tracing::info!(transfer = %row.id, state = row.state.as_str(), "aborted an abandoned multipart upload");
+            self.inner.store.set_upload_id(&row.id, None)?;
+            self.inner.store.clear_parts(&row.id)?;
+            aborted += 1;
+        }
+        Ok(aborted)
+    }
+
     /// Stops every transfer of this process (they stay queued for the next start) and the background task.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();

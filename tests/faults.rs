@@ -421,3 +421,77 @@ async fn a_slow_connection_that_keeps_moving_is_not_taken_for_a_stall() {
     assert_eq!(h.log.range_counts(key), counts(&[0, part as u64], &[]));
     assert_eq!(proxy.cuts() + proxy.stalls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // Another client's unfinished upload in the same bucket.
+    h.client()
+        .await
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("others.bin")
+        .send()
+        .await
+        .unwrap();
+    let limits = Limits {
+        parts_in_flight: 1,
+        ..Limits::default()
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let store = h.store();
+    let names = ["cancelled.bin", "old.bin", "recent.bin"];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let src = h.file(name, &data(2 * PART + 1, 20 + i as u64));
+        let enq = engine
+            .enqueue_upload(&h.conn_via(&proxy), &src, &url(name), &five_mib_parts())
+            .await
+            .unwrap();
+        let id = enq.ids[0].clone();
+        h.log.hold_parts_from(2);
+        let run = run_in_background(&engine, &enq.ids);
+        wait_until("part 1 committed, part 2 held", || {
+            store.parts(&id).unwrap().len() == 1 && h.log.part_counts(name).len() == 2
+        })
+        .await;
+        engine.pause(&id).unwrap();
+        run.await.unwrap();
+        h.log.release();
+        ids.push(id);
+    }
+    // The cancel of the first cannot reach the server, so its upload stays behind.
+    proxy.outage();
+    assert!(engine.cancel(&ids[0]).await.is_err());
+    proxy.restore();
+    // The second was paused eight days ago.
+    let eight_days_ago = ferry::store::now_ms() - 8 * 24 * 3600 * 1000;
+    rusqlite::Connection::open(h.state.path().join("ferry.db"))
+        .unwrap()
+        .execute(
+            "UPDATE transfers SET updated_at = ?1 WHERE id = ?2",
+            rusqlite::params![eight_days_ago, ids[1]],
+        )
+        .unwrap();
+    assert_eq!(
+        h.open_uploads().await,
+        ["cancelled.bin", "old.bin", "others.bin", "recent.bin"]
+    );
+
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(engine.abort_abandoned_uploads(week).await.unwrap(), 2);
+    assert_eq!(h.open_uploads().await, ["others.bin", "recent.bin"]);
+    let row = |i: usize| store.get(&ids[i]).unwrap().unwrap();
+    assert_eq!((row(0).state, row(0).upload_id), (State::Cancelled, None));
+    assert_eq!((row(1).state, row(1).upload_id), (State::Paused, None));
+    assert!(store.parts(&ids[1]).unwrap().is_empty());
+    assert_eq!(row(2).state, State::Paused);
+    assert!(row(2).upload_id.is_some());
+    assert_eq!(store.parts(&ids[2]).unwrap().len(), 1);
+    // Nothing more is abandoned, and the old one resumed starts over and completes.
+    assert_eq!(engine.abort_abandoned_uploads(week).await.unwrap(), 0);
+    engine.resume(&ids[1]).unwrap();
+    engine.run(&ids[1..2]).await.remove(0).result.unwrap();
+    assert_eq!(h.object("old.bin"), data(2 * PART + 1, 21));
+}
