@@ -322,6 +322,8 @@ struct Running {
     token: CancellationToken,
     /// Whether the lease is taken (queued tasks wait for a slot before claiming).
     claimed: bool,
+    /// Ends a wait in `waiting_retry` early (the user asked to resume it now).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 struct Inner {
@@ -1136,6 +1138,7 @@ impl Engine {
 
     async fn drive(&self, id: &str) -> Result<RunStats> {
         let token = self.inner.shutdown.child_token();
+        let wake = Arc::new(tokio::sync::Notify::new());
         {
             let mut running = lock(&self.inner.running);
             if running.contains_key(id) {
@@ -1149,6 +1152,7 @@ impl Engine {
                 Running {
                     token: token.clone(),
                     claimed: false,
+                    wake: wake.clone(),
                 },
             );
         }
@@ -1163,6 +1167,7 @@ impl Engine {
                     tokio::select! {
                         _ = token.cancelled() => break Err(Error::interrupted()),
                         _ = tokio::time::sleep(wait) => {}
+                        _ = wake.notified() => {}
                     }
                 }
             }
@@ -1562,7 +1567,14 @@ impl Engine {
                 store::short_id(&row.id),
                 row.state.as_str()
             ))),
-            State::Running
+            State::WaitingRetry if lock(&self.inner.running).contains_key(&row.id) => {
+                // This process waits to run it again: run it again now instead.
+                if let Some(r) = lock(&self.inner.running).get(&row.id) {
+                    r.wake.notify_one();
+                }
+                Ok(row)
+            }
+            State::Running | State::WaitingRetry
                 if row.owner.as_deref() != Some(&self.inner.owner)
                     && row.owner.as_deref().is_some_and(owner_alive)
                     && row

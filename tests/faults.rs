@@ -274,6 +274,16 @@ async fn a_long_outage_waits_in_waiting_retry_then_continues_by_itself() {
         "{listed}"
     );
 
+    // Resuming it here (the app's "retry now") runs it again at once; it waits again, still in the
+    // same run, rather than being left queued with nobody to drive it.
+    let resumed = engine.resume(&id).unwrap();
+    assert_eq!(resumed.state, State::WaitingRetry);
+    wait_until("another try, and another wait", || {
+        let r = store.get(&id).unwrap().unwrap();
+        r.state == State::WaitingRetry && r.next_attempt_at != Some(next)
+    })
+    .await;
+
     proxy.restore();
     let outcome = run.await.unwrap().remove(0);
     let stats = outcome.result.unwrap();
