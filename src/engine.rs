@@ -30,7 +30,7 @@ use crate::plan;
 use crate::progress::{Progress, RateLimiter, Snapshot, TICK};
 use crate::s3::{self, check_key, Connection, S3Url};
 use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
-use crate::transfer::{self, download, upload, Ctx, RunStats};
+use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 /// Buffer memory shared by all parts in flight, in MiB. With 8 MiB parts this allows 8 in flight.
 pub const MEMORY_BUDGET_MIB: usize = 64;
@@ -68,6 +68,8 @@ pub struct EngineConfig {
     pub secrets: Arc<dyn SecretStore>,
     /// How long a watched file must stay unchanged before it is uploaded.
     pub watch_settle: Duration,
+    /// Retries, the stall watchdog and waits between runs after an outage.
+    pub retry: RetryPolicy,
 }
 
 impl EngineConfig {
@@ -81,6 +83,7 @@ impl EngineConfig {
                 .unwrap_or(crate::local::DEFAULT_PORT),
             secrets: Arc::new(Keychain),
             watch_settle: crate::watch::DEFAULT_SETTLE,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -184,6 +187,9 @@ pub struct TransferView {
     pub error: Option<Error>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// `waiting_retry`: when it runs again by itself (unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
 }
 
 impl From<&TransferRow> for TransferView {
@@ -220,6 +226,7 @@ impl From<&TransferRow> for TransferView {
             error,
             created_at: r.created_at,
             finished_at: r.finished_at,
+            next_attempt_at: r.next_attempt_at.filter(|_| r.state == State::WaitingRetry),
         }
     }
 }
@@ -318,6 +325,8 @@ struct Running {
     token: CancellationToken,
     /// Whether the lease is taken (queued tasks wait for a slot before claiming).
     claimed: bool,
+    /// Ends a wait in `waiting_retry` early (the user asked to resume it now).
+    wake: Arc<tokio::sync::Notify>,
 }
 
 struct Inner {
@@ -345,6 +354,7 @@ struct Inner {
     announced: Mutex<std::collections::HashSet<String>>,
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
+    retry: RetryPolicy,
     running: Mutex<HashMap<String, Running>>,
     progress: Progress,
     events: broadcast::Sender<Event>,
@@ -409,6 +419,7 @@ impl Engine {
             announced: Mutex::new(Default::default()),
             local: OnceCell::new(),
             local_port: config.local_port,
+            retry: config.retry,
             running: Mutex::new(HashMap::new()),
             progress: Progress::default(),
             events,
@@ -647,6 +658,7 @@ impl Engine {
             };
             s3::client(conn, None, creds).await?
         };
+        let client = s3::with_sdk_backoff(&client, self.inner.retry.sdk_backoff);
         self.inner.clients.lock().await.insert(key, client.clone());
         Ok(client)
     }
@@ -1151,6 +1163,7 @@ impl Engine {
 
     async fn drive(&self, id: &str) -> Result<RunStats> {
         let token = self.inner.shutdown.child_token();
+        let wake = Arc::new(tokio::sync::Notify::new());
         {
             let mut running = lock(&self.inner.running);
             if running.contains_key(id) {
@@ -1164,15 +1177,38 @@ impl Engine {
                 Running {
                     token: token.clone(),
                     claimed: false,
+                    wake: wake.clone(),
                 },
             );
         }
-        let result = self.drive_claimed(id, &token).await;
+        // Runs that a transient failure outlasted wait in `waiting_retry` and run again by themselves,
+        // waiting longer after each one, until the transfer ends or is paused or cancelled.
+        let mut outages = 0;
+        let result = loop {
+            match self.drive_claimed(id, &token, outages).await {
+                RunEnd::Done(r) => break r,
+                RunEnd::Wait(wait) => {
+                    outages += 1;
+                    tokio::select! {
+                        _ = token.cancelled() => break Err(Error::interrupted()),
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = wake.notified() => {}
+                    }
+                }
+            }
+        };
         lock(&self.inner.running).remove(id);
         result
     }
 
-    async fn drive_claimed(&self, id: &str, token: &CancellationToken) -> Result<RunStats> {
+    async fn drive_claimed(&self, id: &str, token: &CancellationToken, outages: u32) -> RunEnd {
+        match self.run_once(id, token, outages).await {
+            Ok(end) => end,
+            Err(e) => RunEnd::Done(Err(e)),
+        }
+    }
+
+    async fn run_once(&self, id: &str, token: &CancellationToken, outages: u32) -> Result<RunEnd> {
         let _permit = tokio::select! {
             _ = token.cancelled() => return Err(Error::interrupted()),
             p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
@@ -1199,7 +1235,7 @@ impl Engine {
                     .store
                     .finish_run(id, &owner, State::Failed, Some(&e))?;
                 self.emit(id, State::Failed, Some(e.clone()));
-                return Err(e);
+                return Ok(RunEnd::Done(Err(e)));
             }
         };
         let counter = self
@@ -1220,6 +1256,7 @@ impl Engine {
             memory: self.inner.memory.clone(),
             buffers: self.inner.buffers.clone(),
             limiter: Some(self.inner.limiter.clone()),
+            retry: self.inner.retry,
         });
         let result = match direction {
             Direction::Upload => upload::run(ctx.clone()).await,
@@ -1246,6 +1283,15 @@ impl Engine {
                 tracing::info!(transfer = %id, state = state.as_str(), "stopped");
                 self.emit(id, state, None);
             }
+            Err(e) if e.is_retryable() => {
+                let wait = self.inner.retry.outage_wait(outages + 1);
+                let next = store::now_ms() + wait.as_millis() as i64;
+                if self.inner.store.wait_retry(id, &owner, e, next)? {
+                    tracing::warn!(transfer = %id, error = %e, ?wait, "waiting to retry");
+                    self.emit(id, State::WaitingRetry, Some(e.clone()));
+                    return Ok(RunEnd::Wait(wait));
+                }
+            }
             Err(e) => {
                 let state = if direction == Direction::Download && e.kind == ErrorKind::Storage {
                     State::Paused
@@ -1261,7 +1307,7 @@ impl Engine {
             }
         }
         self.check_batch(&batch_id);
-        result
+        Ok(RunEnd::Done(result))
     }
 
     /// Announces a batch whose transfers have all ended (paused ones have not).
@@ -1304,7 +1350,7 @@ impl Engine {
             .into_iter()
             .filter(|r| match r.state {
                 State::Queued => true,
-                State::Running => {
+                State::Running | State::WaitingRetry => {
                     !r.owner.as_deref().is_some_and(owner_alive)
                         || r.heartbeat_at
                             .is_none_or(|h| store::now_ms() - h >= store::LEASE_TIMEOUT_MS)
@@ -1547,7 +1593,14 @@ impl Engine {
                 store::short_id(&row.id),
                 row.state.as_str()
             ))),
-            State::Running
+            State::WaitingRetry if lock(&self.inner.running).contains_key(&row.id) => {
+                // This process waits to run it again: run it again now instead.
+                if let Some(r) = lock(&self.inner.running).get(&row.id) {
+                    r.wake.notify_one();
+                }
+                Ok(row)
+            }
+            State::Running | State::WaitingRetry
                 if row.owner.as_deref() != Some(&self.inner.owner)
                     && row.owner.as_deref().is_some_and(owner_alive)
                     && row
@@ -1636,6 +1689,42 @@ impl Engine {
         self.inner.store.find(&row.id)
     }
 
+    /// Aborts the multipart uploads Ferry started and abandoned: those of cancelled transfers (a cancel
+    /// that could not reach the server), and those of paused or failed transfers untouched for
+    /// `max_age`, whose parts are forgotten (resuming one starts it over). Only upload ids recorded in
+    /// the queue are aborted, so other clients' uploads are never touched. Returns how many were
+    /// aborted; one that cannot be aborted now is logged and left for the next time.
+    pub async fn abort_abandoned_uploads(&self, max_age: Duration) -> Result<usize> {
+        let now = store::now_ms();
+        let max_age = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+        let mut aborted = 0;
+        for row in self.inner.store.list()? {
+            let Some(upload_id) = row.upload_id.as_deref() else {
+                continue;
+            };
+            let abandoned = match row.state {
+                State::Cancelled => true,
+                State::Paused | State::Failed => now.saturating_sub(row.updated_at) >= max_age,
+                _ => false,
+            };
+            if row.direction != Direction::Upload || !abandoned {
+                continue;
+            }
+            let client = self
+                .client(&Connection::from_json(&row.connection)?)
+                .await?;
+            if let Err(e) = upload::abort(&client, &row.bucket, &row.key, upload_id).await {
+                tracing::warn!(transfer = %row.id, error = %e, "could not abort an abandoned upload");
+                continue;
+            }
+            tracing::info!(transfer = %row.id, state = row.state.as_str(), "aborted an abandoned multipart upload");
+            self.inner.store.set_upload_id(&row.id, None)?;
+            self.inner.store.clear_parts(&row.id)?;
+            aborted += 1;
+        }
+        Ok(aborted)
+    }
+
     /// Stops every transfer of this process (they stay queued for the next start) and the background task.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
@@ -1651,6 +1740,13 @@ impl Engine {
     pub fn clear_finished(&self) -> Result<usize> {
         self.inner.store.clear_finished()
     }
+}
+
+/// How one run of a transfer ended.
+enum RunEnd {
+    Done(Result<RunStats>),
+    /// A transient failure outlasted the retries: the row is `waiting_retry`; run again after this.
+    Wait(Duration),
 }
 
 /// Grows or shrinks a semaphore from `old` to `new` permits; shrinking waits for permits to come back.

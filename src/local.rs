@@ -476,6 +476,16 @@ impl Server {
         access: Option<A>,
     ) -> std::io::Result<Server> {
         let s3 = LocalS3::new(root).map_err(|e| std::io::Error::other(e.message))?;
+        Self::serve(s3, keys, addr, access).await
+    }
+
+    /// Serves any S3 implementation the same way (tests wrap [`LocalS3`] to inject server faults).
+    pub async fn serve<S: S3, A: S3Access>(
+        s3: S,
+        keys: &Keys,
+        addr: SocketAddr,
+        access: Option<A>,
+    ) -> std::io::Result<Server> {
         let mut b = S3ServiceBuilder::new(s3);
         b.set_auth(SimpleAuth::from_single(
             keys.access_key.clone(),

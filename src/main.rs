@@ -78,6 +78,13 @@ enum Command {
     Resume(ResumeArgs),
     /// Cancel transfers: abort partial uploads on the server and delete partial downloads.
     Cancel(Target),
+    /// Abort the partial uploads Ferry abandoned: of cancelled transfers, and of paused or failed ones
+    /// untouched for a while. Other clients' uploads are never touched.
+    CleanUploads {
+        /// Paused or failed uploads untouched for this long are abandoned: 1h, 1d, 7d.
+        #[arg(long, default_value = "7d")]
+        older_than: String,
+    },
     /// Run the embedded S3 endpoint in the foreground and print its endpoint and keys.
     ServeLocal,
     /// Saved accounts (secrets in the OS keychain), usable as `--account NAME` here and in the app.
@@ -415,6 +422,16 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::CleanUploads { older_than } => {
+            let max_age = parse_duration(older_than)?;
+            let engine = open(state_dir, Limits::default()).await?;
+            let n = engine.abort_abandoned_uploads(max_age).await?;
+            println!(
+                "aborted {n} abandoned multipart upload{}",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Transfers => {
             let engine = open(state_dir, Limits::default()).await?;
             let rows = engine.transfers()?;
@@ -451,6 +468,10 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
                     );
                     if let Some(m) = r.error_message {
                         println!("{:<8}  {m}", "");
+                    }
+                    if let (ferry::State::WaitingRetry, Some(at)) = (r.state, r.next_attempt_at) {
+                        let secs = (at - ferry::store::now_ms()).max(0) as u64 / 1000;
+                        println!("{:<8}  next attempt in {secs}s (at {at} unix ms)", "");
                     }
                 }
             }

@@ -83,6 +83,23 @@ impl Connection {
     }
 }
 
+/// Tries per request inside the SDK (quick retries of transient failures, before the engine's own).
+pub const SDK_ATTEMPTS: u32 = 4;
+
+/// The same client with the SDK's retries starting at `initial_backoff` (the engine's retry policy).
+pub fn with_sdk_backoff(client: &Client, initial_backoff: Duration) -> Client {
+    let conf = client
+        .config()
+        .to_builder()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(SDK_ATTEMPTS)
+                .with_initial_backoff(initial_backoff),
+        )
+        .build();
+    Client::from_conf(conf)
+}
+
 /// Builds a client for `conn`. `endpoint` and `credentials` override what the connection would find
 /// itself (the embedded endpoint, or an account's keychain secret).
 pub async fn client(
@@ -108,7 +125,7 @@ pub async fn client(
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .force_path_style(conn.path_style)
-        .retry_config(RetryConfig::standard().with_max_attempts(4))
+        .retry_config(RetryConfig::standard().with_max_attempts(SDK_ATTEMPTS))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(10))

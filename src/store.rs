@@ -103,6 +103,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX watched_files_recent ON watched_files (folder_id, uploaded_at);",
     ),
+    (
+        2026120202,
+        "ALTER TABLE transfers ADD COLUMN next_attempt_at INTEGER",
+    ),
 ];
 
 /// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
@@ -197,6 +201,8 @@ pub struct TransferRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// `waiting_retry`: when the next run starts (unix ms).
+    pub next_attempt_at: Option<i64>,
 }
 
 /// What enqueue writes for a new transfer.
@@ -270,7 +276,7 @@ pub struct Store {
 
 const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
      part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message, batch_id, owner, heartbeat_at, \
-     created_at, updated_at, finished_at";
+     created_at, updated_at, finished_at, next_attempt_at";
 
 fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     let direction: String = r.get(1)?;
@@ -303,6 +309,7 @@ fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
         created_at: r.get(19)?,
         updated_at: r.get(20)?,
         finished_at: r.get(21)?,
+        next_attempt_at: r.get(22)?,
     })
 }
 
@@ -474,7 +481,7 @@ impl Store {
             .optional()?
             .ok_or_else(|| Error::not_found(format!("no transfer {id}")))?;
         let now = now_ms();
-        if row.state == State::Running {
+        if matches!(row.state, State::Running | State::WaitingRetry) {
             if let (Some(other), Some(hb)) = (&row.owner, row.heartbeat_at) {
                 if other != owner && now - hb < LEASE_TIMEOUT_MS && owner_alive(other) {
                     return Err(Error::new(
@@ -497,12 +504,13 @@ impl Store {
         }
         tx.execute(
             "UPDATE transfers SET state = 'running', owner = ?2, heartbeat_at = ?3, updated_at = ?3,
-                error_kind = NULL, error_message = NULL WHERE id = ?1",
+                error_kind = NULL, error_message = NULL, next_attempt_at = NULL WHERE id = ?1",
             params![id, owner, now],
         )?;
         tx.commit()?;
         let mut row = row;
         row.state = State::Running;
+        row.next_attempt_at = None;
         row.owner = Some(owner.to_string());
         row.heartbeat_at = Some(now);
         Ok(row)
@@ -517,7 +525,7 @@ impl Store {
         self.with(|c| {
             let now = now_ms();
             c.execute(
-                "UPDATE transfers SET heartbeat_at = ?2 WHERE owner = ?1 AND state = 'running'",
+                "UPDATE transfers SET heartbeat_at = ?2 WHERE owner = ?1 AND state IN ('running', 'waiting_retry')",
                 params![owner, now],
             )?;
             let mut st = c.prepare("SELECT state, owner FROM transfers WHERE id = ?1")?;
@@ -533,7 +541,9 @@ impl Store {
                         continue;
                     }
                 };
-                if state != "running" || row_owner.as_deref() != Some(owner) {
+                if !matches!(state.as_str(), "running" | "waiting_retry")
+                    || row_owner.as_deref() != Some(owner)
+                {
                     changed.push(id.clone());
                 }
             }
@@ -548,7 +558,7 @@ impl Store {
             let finished = if state.is_terminal() { Some(now) } else { None };
             c.execute(
                 "UPDATE transfers SET state = ?2, error_kind = ?3, error_message = ?4, updated_at = ?5,
-                    finished_at = COALESCE(?6, finished_at),
+                    finished_at = COALESCE(?6, finished_at), next_attempt_at = NULL,
                     owner = CASE WHEN ?2 = 'running' THEN owner ELSE NULL END
                  WHERE id = ?1",
                 params![
@@ -588,6 +598,34 @@ impl Store {
                     error.map(|e| e.message.as_str()),
                     now,
                     finished
+                ],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Ends a run that a transient failure outlasted: `waiting_retry` until `next_attempt_at` (unix
+    /// ms), with the error that caused it. The lease stays with `owner`, which runs it again then.
+    /// Returns false if someone changed the state meanwhile (a pause or cancel wins).
+    pub fn wait_retry(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &Error,
+        next_attempt_at: i64,
+    ) -> Result<bool> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE transfers SET state = 'waiting_retry', error_kind = ?3, error_message = ?4,
+                    next_attempt_at = ?5, updated_at = ?6, heartbeat_at = ?6
+                 WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+                params![
+                    id,
+                    owner,
+                    error.kind.as_str(),
+                    error.message.as_str(),
+                    next_attempt_at,
+                    now_ms()
                 ],
             )?;
             Ok(n == 1)
@@ -906,6 +944,35 @@ mod tests {
         assert!(!s.finish_run("t1", "1-a", State::Failed, None).unwrap());
         assert!(s.finish_run("t1", "2-b", State::Paused, None).unwrap());
         assert_eq!(s.get("t1").unwrap().unwrap().state, State::Paused);
+    }
+
+    #[test]
+    fn a_transfer_waiting_to_retry_keeps_its_lease_and_its_next_attempt_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        s.insert_transfers(&[new("t1")]).unwrap();
+        s.claim("t1", "1-a", |_| true).unwrap();
+        let e = Error::new(ErrorKind::Network, "down");
+        assert!(s.wait_retry("t1", "1-a", &e, 12345).unwrap());
+        let row = s.get("t1").unwrap().unwrap();
+        assert_eq!(
+            (row.state, row.next_attempt_at),
+            (State::WaitingRetry, Some(12345))
+        );
+        // Still its owner's: the heartbeat keeps it, and another live process may not take it.
+        assert!(s.heartbeat("1-a", &["t1".into()]).unwrap().is_empty());
+        assert_eq!(
+            s.claim("t1", "2-b", |_| true).unwrap_err().kind,
+            ErrorKind::Busy
+        );
+        let row = s.claim("t1", "1-a", |_| true).unwrap();
+        assert_eq!((row.state, row.next_attempt_at), (State::Running, None));
+        assert!(s.wait_retry("t1", "1-a", &e, 999).unwrap());
+        s.set_state("t1", State::Paused, None).unwrap();
+        let row = s.get("t1").unwrap().unwrap();
+        assert_eq!((row.state, row.next_attempt_at), (State::Paused, None));
+        // A pause wins over a run that ends later.
+        assert!(!s.wait_retry("t1", "1-a", &e, 1).unwrap());
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //! 127.0.0.1:0 with SigV4 auth, a fresh bucket, and a request log kept by an access hook.
 //!
 //! The hook can also hold requests (a "gate") for parts or ranges past a point, which lets tests stop
-//! a transfer at an exact place without timing guesses.
+//! a transfer at an exact place without timing guesses. The server is wrapped in [`FaultyS3`], which
+//! checks part checksums like real S3 and answers 500/503 or damages bodies on command; a [`Proxy`]
+//! between the engine and the server breaks connections on command.
+
+pub mod proxy;
+pub mod server_faults;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,13 +16,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
-use ferry::local::{Keys, Server};
-use ferry::{Connection, Engine, EngineConfig, Limits};
+use ferry::local::{Keys, LocalS3, Server};
+use ferry::{Connection, Engine, EngineConfig, Limits, RetryPolicy};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{GetObjectInput, PutObjectInput, Range, UploadPartInput};
 use s3s::{S3Request, S3Result};
 use tempfile::TempDir;
 use tokio::sync::watch;
+
+pub use proxy::Proxy;
+pub use server_faults::{FaultyS3, ServerFaults};
 
 pub const MIB: usize = 1024 * 1024;
 pub const BUCKET: &str = "test-bucket";
@@ -162,6 +170,8 @@ impl S3Access for Hook {
 pub struct Harness {
     pub server: Server,
     pub log: Arc<Log>,
+    /// Faults the server injects (none unless a test asks).
+    pub faults: Arc<ServerFaults>,
     pub keys: Keys,
     /// The server's data folder: `data/<bucket>/<key>` is an object's bytes.
     pub data: TempDir,
@@ -175,8 +185,13 @@ impl Harness {
         let data = tempfile::tempdir().unwrap();
         let keys = Keys::generate();
         let log = Arc::new(Log::new());
-        let server = Server::start_with_access(
-            data.path(),
+        let faults = Arc::new(ServerFaults::default());
+        let s3 = FaultyS3 {
+            inner: LocalS3::new(data.path()).unwrap(),
+            faults: faults.clone(),
+        };
+        let server = Server::serve(
+            s3,
             &keys,
             "127.0.0.1:0".parse().unwrap(),
             Some(Hook(log.clone())),
@@ -186,6 +201,7 @@ impl Harness {
         let h = Harness {
             server,
             log,
+            faults,
             keys,
             data,
             state: tempfile::tempdir().unwrap(),
@@ -211,6 +227,19 @@ impl Harness {
         }
     }
 
+    /// The same server reached through `proxy`.
+    pub fn conn_via(&self, proxy: &Proxy) -> Connection {
+        Connection {
+            endpoint: Some(proxy.endpoint()),
+            ..self.conn()
+        }
+    }
+
+    /// A proxy in front of this server.
+    pub async fn proxy(&self) -> Proxy {
+        Proxy::start(self.server.addr()).await
+    }
+
     pub fn credentials(&self) -> Credentials {
         Credentials::new(
             &self.keys.access_key,
@@ -229,8 +258,14 @@ impl Harness {
     }
 
     pub async fn engine(&self, limits: Limits) -> Engine {
+        self.engine_with(limits, RetryPolicy::default()).await
+    }
+
+    /// An engine with its own retry policy (tests use [`quick_retries`]).
+    pub async fn engine_with(&self, limits: Limits, retry: RetryPolicy) -> Engine {
         let mut cfg = EngineConfig::new(self.state.path());
         cfg.limits = limits;
+        cfg.retry = retry;
         let e = Engine::open(cfg).await.unwrap();
         e.register_credentials(ACCOUNT, self.credentials()).await;
         e
@@ -344,6 +379,19 @@ impl Harness {
     /// Opens the state database the engine and the CLI write.
     pub fn store(&self) -> ferry::store::Store {
         ferry::store::Store::open(&self.state.path().join("ferry.db")).unwrap()
+    }
+}
+
+/// The default policy's shape with test-sized waits: a part silent for 1 s is stalled, backoffs are
+/// tens of milliseconds, an outage waits half a second before the next run.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        backoff: Duration::from_millis(20),
+        sdk_backoff: Duration::from_millis(20),
+        stall_timeout: Duration::from_secs(1),
+        outage_wait: Duration::from_millis(500),
+        max_outage_wait: Duration::from_secs(2),
     }
 }
 

@@ -6,5 +6,6 @@ mod support;
 mod app;
 mod cli;
 mod control;
+mod faults;
 mod transfers;
 mod watch;

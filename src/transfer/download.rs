@@ -259,9 +259,10 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                     part.offset + part.len - 1
                 ))
                 .set_if_match(etag.map(str::to_string));
-            let what = what.clone();
-            let written = written.clone();
-            async move {
+            let what_now = what.clone();
+            let written_now = written.clone();
+            let fetched = async move {
+                let (what, written) = (what_now, written_now);
                 let out = req.send().await.map_err(|e| Error::from_sdk(&what, e))?;
                 let mut body = out.body;
                 let mut offset = part.offset;
@@ -299,7 +300,8 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                     ));
                 }
                 Ok(crc)
-            }
+            };
+            ctx.watched(&what, written.clone(), fetched)
         })
         .await;
     let crc = match result {

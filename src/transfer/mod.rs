@@ -3,6 +3,11 @@
 //! Both follow the same rules: the transfer row and (for multipart) the upload id are in SQLite before
 //! the first byte moves; a part counts as done only once it is committed; parts run in parallel under
 //! the engine's limits; a pause or cancel drops the in-flight requests at once.
+//!
+//! Retries follow one policy ([`RetryPolicy`]), decided by [`Error::is_retryable`]: each request is
+//! tried again with backoff and jitter; a part whose bytes stop moving for the stall timeout is
+//! abandoned and tried again (counted where its bytes are sent or written, so a connection that stays
+//! open but silent is caught, not only one that closes).
 
 pub mod body;
 pub mod buffers;
@@ -12,7 +17,7 @@ pub mod upload;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,13 +29,57 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Part;
 use crate::progress::{Counter, RateLimiter};
 use crate::store::{Store, TransferRow};
 
-/// Tries per request at this level, on top of the SDK's own quick retries.
-pub const PART_ATTEMPTS: u32 = 4;
+/// The one retry policy: how often and how far apart requests are tried, when a silent connection
+/// counts as stalled, and how long a transfer whose tries are spent waits before it runs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries per request at the engine's level, on top of the SDK's own quick retries.
+    pub attempts: u32,
+    /// The first backoff between the engine's tries; it doubles (full jitter), capped at 10 s.
+    pub backoff: Duration,
+    /// The first backoff of the SDK's own retries (it doubles with jitter, capped by the SDK).
+    pub sdk_backoff: Duration,
+    /// A part with no progress (no byte sent, written or answered) for this long is abandoned and
+    /// tried again. Bytes count as sent when the OS takes them, so this must exceed the time a full
+    /// send buffer (up to 4 MiB on Linux) takes to drain on the slowest link: 30 s covers ~140 KB/s.
+    pub stall_timeout: Duration,
+    /// After a part's tries are spent on a transient error, the transfer waits this long in
+    /// `waiting_retry`, doubling with each failed run, up to `max_outage_wait`.
+    pub outage_wait: Duration,
+    pub max_outage_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            backoff: Duration::from_millis(200),
+            sdk_backoff: Duration::from_secs(1),
+            stall_timeout: Duration::from_secs(30),
+            outage_wait: Duration::from_secs(5),
+            max_outage_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the engine's try number `attempt + 1`: exponential with full jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let cap = (self.backoff * (1u32 << attempt.min(6))).min(Duration::from_secs(10));
+        jitter(cap)
+    }
+
+    /// The wait in `waiting_retry` after `outages` runs in a row ended on a transient error.
+    pub fn outage_wait(&self, outages: u32) -> Duration {
+        let base = self.outage_wait * (1u32 << outages.saturating_sub(1).min(10));
+        jitter(base.min(self.max_outage_wait))
+    }
+}
 
 /// What one transfer needs to run.
 pub struct Ctx {
@@ -49,6 +98,7 @@ pub struct Ctx {
     /// Part buffers handed round instead of allocated per part.
     pub buffers: Arc<buffers::Buffers>,
     pub limiter: Option<Arc<RateLimiter>>,
+    pub retry: RetryPolicy,
 }
 
 /// What a finished run did, for the CLI's summary and the benchmark.
@@ -104,8 +154,8 @@ impl Ctx {
             };
             match r {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt < PART_ATTEMPTS => {
-                    let wait = backoff(attempt);
+                Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
+                    let wait = self.retry.backoff(attempt);
                     tracing::warn!(transfer = %self.row.id, what, attempt, ?wait, error = %e, "retrying");
                     tokio::select! {
                         _ = self.token.cancelled() => return Err(Error::interrupted()),
@@ -113,6 +163,37 @@ impl Ctx {
                     }
                 }
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs one try of a part, abandoning it when `progress` (bytes this try sent or wrote) has not
+    /// moved for the stall timeout: the connection may be open and silent.
+    pub async fn watched<T>(
+        &self,
+        what: &str,
+        progress: Arc<AtomicU64>,
+        attempt: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let limit = self.retry.stall_timeout;
+        let tick = (limit / 5).max(Duration::from_millis(10));
+        tokio::pin!(attempt);
+        let mut seen = progress.load(Ordering::Relaxed);
+        let mut since = Instant::now();
+        loop {
+            tokio::select! {
+                r = &mut attempt => return r,
+                _ = tokio::time::sleep(tick) => {
+                    let now = progress.load(Ordering::Relaxed);
+                    if now != seen {
+                        (seen, since) = (now, Instant::now());
+                    } else if since.elapsed() >= limit {
+                        return Err(Error::new(
+                            ErrorKind::Network,
+                            format!("{what}: no progress for {:.1} s; the connection stalled", limit.as_secs_f64()),
+                        ));
+                    }
+                }
             }
         }
     }
@@ -185,12 +266,13 @@ where
     let result = ctx
         .retrying(what, || {
             ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            send(body::counting(
+            let sent = send(body::counting(
                 data.clone(),
                 ctx.counter.clone(),
                 counted.clone(),
                 ctx.limiter.clone(),
-            ))
+            ));
+            ctx.watched(what, counted.clone(), sent)
         })
         .await;
     if result.is_err() {
@@ -199,9 +281,9 @@ where
     result
 }
 
-/// Exponential backoff with full jitter: up to 0.2 s, 0.4 s, 0.8 s … capped at 10 s.
-pub fn backoff(attempt: u32) -> Duration {
-    let cap_ms = (200u64 << attempt.min(6)).min(10_000);
+/// A random duration between half of `cap` and `cap`.
+fn jitter(cap: Duration) -> Duration {
+    let cap_ms = cap.as_millis() as u64;
     let r = std::collections::hash_map::RandomState::new()
         .build_hasher()
         .finish();
@@ -228,12 +310,18 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_capped() {
+        let p = RetryPolicy::default();
         for a in 1..20 {
-            let d = backoff(a);
+            let d = p.backoff(a);
             assert!(d <= Duration::from_secs(10));
             assert!(d >= Duration::from_millis(100));
         }
-        assert!(backoff(6) > backoff(1));
+        assert!(p.backoff(6) > p.backoff(1));
+        for n in 1..30 {
+            assert!(p.outage_wait(n) <= p.max_outage_wait);
+            assert!(p.outage_wait(n) >= p.outage_wait / 2);
+        }
+        assert!(p.outage_wait(8) > p.outage_wait(1));
     }
 
     #[test]

@@ -64,6 +64,7 @@ export interface Transfer {
   error: BackendError | null;
   createdAt: number;     // unix ms
   finishedAt: number | null;
+  nextAttemptAt?: number; // unix ms; only while waiting_retry
 }
 
 /** Coalesced progress, at most ~10 batches per second, only transfers that changed. */

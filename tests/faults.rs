@@ -1,0 +1,507 @@
+//! Faults injected for real: a loopback proxy that cuts, stalls and refuses connections, and a server
+//! that answers 500/503 and damages bodies. Every transfer must still end byte-identical, re-sending
+//! only what was lost.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use ferry::{DownloadOptions, Limits, RetryPolicy, S3Url, State, UploadOptions};
+
+use crate::support::proxy::{Action, Match};
+use crate::support::server_faults::Failure;
+use crate::support::{data, quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB};
+
+fn url(key: &str) -> S3Url {
+    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
+}
+
+const PART: usize = 5 * MIB;
+
+fn five_mib_parts() -> UploadOptions {
+    UploadOptions {
+        recursive: false,
+        part_size: Some(PART as u64),
+    }
+}
+
+fn five_mib_ranges() -> DownloadOptions {
+    DownloadOptions {
+        part_size: Some(PART as u64),
+        ..Default::default()
+    }
+}
+
+/// `n` parts (or ranges) each asked for once, except those in `again`, asked for `1 + extra` times.
+fn counts<K: Ord + Copy>(keys: &[K], again: &[(K, usize)]) -> BTreeMap<K, usize> {
+    keys.iter()
+        .map(|k| {
+            let extra = again.iter().find(|(a, _)| a == k).map_or(0, |a| a.1);
+            (*k, 1 + extra)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_mid_part_resends_only_the_cut_parts() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // Part 2 is cut once and part 4 twice, each after 1 MiB of its body.
+    proxy.inject(Match::UploadPart(2), Action::CutRequest(MIB as u64), 1);
+    proxy.inject(Match::UploadPart(4), Action::CutRequest(MIB as u64), 2);
+    let bytes = data(4 * PART + 123, 11);
+    let src = h.file("cut.bin", &bytes);
+    let engine = h.engine(Limits::default()).await;
+    let enq = engine
+        .enqueue_upload(
+            &h.conn_via(&proxy),
+            &src,
+            &url("cut.bin"),
+            &five_mib_parts(),
+        )
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(h.object("cut.bin"), bytes);
+    assert_eq!(proxy.cuts(), 3);
+    assert_eq!(proxy.pending_rules(), 0);
+    // The server saw each cut attempt begin, and every other part exactly once: nothing from zero.
+    assert_eq!(
+        h.log.part_counts("cut.bin"),
+        counts(&[1, 2, 3, 4, 5], &[(2, 1), (4, 2)])
+    );
+    assert_eq!((stats.parts_total, stats.parts_sent), (5, 5));
+    let row = engine.transfer(&enq.ids[0]).unwrap();
+    assert_eq!(row.state, State::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_mid_range_refetches_only_the_cut_ranges() {
+    let h = Harness::new().await;
+    let bytes = data(4 * PART + 99, 12);
+    h.put("cut.bin", bytes.clone()).await;
+    let proxy = h.proxy().await;
+    let (second, fourth) = (PART as u64, 3 * PART as u64);
+    proxy.inject(Match::RangeFrom(second), Action::CutResponse(MIB as u64), 1);
+    proxy.inject(
+        Match::RangeFrom(fourth),
+        Action::CutResponse(2 * MIB as u64),
+        2,
+    );
+    let engine = h.engine(Limits::default()).await;
+    let dest = h.work.path().join("cut.bin");
+    let enq = engine
+        .enqueue_download(
+            &h.conn_via(&proxy),
+            &url("cut.bin"),
+            &dest,
+            &five_mib_ranges(),
+        )
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(proxy.cuts(), 3);
+    assert_eq!(proxy.pending_rules(), 0);
+    let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts("cut.bin"),
+        counts(&starts, &[(second, 1), (fourth, 2)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_or_range_is_abandoned_and_sent_again() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // The connection stays open and silent after 1 MiB: no error ever comes, only the watchdog
+    // (1 s here) can notice.
+    proxy.inject(Match::UploadPart(3), Action::StallRequest(MIB as u64), 1);
+    let bytes = data(3 * PART + 5, 13);
+    let src = h.file("stall.bin", &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let conn = h.conn_via(&proxy);
+    let enq = engine
+        .enqueue_upload(&conn, &src, &url("stall.bin"), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("stall.bin"), bytes);
+    assert_eq!(
+        h.log.part_counts("stall.bin"),
+        counts(&[1, 2, 3, 4], &[(3, 1)])
+    );
+
+    let second = PART as u64;
+    proxy.inject(
+        Match::RangeFrom(second),
+        Action::StallResponse(MIB as u64),
+        1,
+    );
+    let dest = h.work.path().join("stall-down.bin");
+    let enq = engine
+        .enqueue_download(&conn, &url("stall.bin"), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts("stall.bin"),
+        counts(&starts, &[(second, 1)])
+    );
+    assert_eq!(proxy.stalls(), 2);
+    assert_eq!(proxy.pending_rules(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_and_a_damaged_part_are_retried_per_part_and_never_stored() {
+    let h = Harness::new().await;
+    let key = "server.bin";
+    h.faults.on_part(key, 2, Failure::SlowDown, 2);
+    h.faults.on_part(key, 3, Failure::Internal, 1);
+    // Part 4's body is damaged on its way in: the server computes another CRC32C than the one sent
+    // and answers BadDigest, so the damaged bytes are never stored.
+    h.faults.on_part(key, 4, Failure::Corrupt, 1);
+    let bytes = data(4 * PART + 77, 14);
+    let src = h.file(key, &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(h.object(key), bytes);
+    assert_eq!(h.faults.errors.load(Ordering::SeqCst), 3);
+    assert_eq!(h.faults.bad_digests.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        h.log.part_counts(key),
+        counts(&[1, 2, 3, 4, 5], &[(2, 2), (3, 1), (4, 1)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_download_is_caught_by_its_checksum_and_fetched_again() {
+    let h = Harness::new().await;
+    let key = "damaged.bin";
+    let bytes = data(4 * PART + 31, 15);
+    // Stored with its CRC32C, as Ferry's single-part uploads are: the download checks it at the end.
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let (second, third) = (PART as u64, 2 * PART as u64);
+    h.faults.on_range(key, second, Failure::Corrupt, 1);
+    h.faults.on_range(key, third, Failure::SlowDown, 1);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(h.faults.errors.load(Ordering::SeqCst), 1);
+    // A whole-object checksum cannot say which range was damaged, so every range was fetched once
+    // more; the range that got a 503 was also tried again at once.
+    let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
+    let again: Vec<(u64, usize)> = starts
+        .iter()
+        .map(|&s| (s, if s == third { 2 } else { 1 }))
+        .collect();
+    assert_eq!(h.log.range_counts(key), counts(&starts, &again));
+    assert_eq!(
+        engine.transfer(&enq.ids[0]).unwrap().state,
+        State::Completed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_waits_in_waiting_retry_then_continues_by_itself() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    let key = "outage.bin";
+    let bytes = data(5 * PART + 9, 16);
+    let src = h.file(key, &bytes);
+    let limits = Limits {
+        parts_in_flight: 2,
+        ..Limits::default()
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn_via(&proxy), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    // Parts 1 and 2 are committed; 3 and 4 are held at the server when the server goes away.
+    h.log.hold_parts_from(3);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("parts 1-2 committed and 3-4 in flight", || {
+        store.parts(&id).unwrap().len() == 2 && h.log.part_counts(key).len() == 4
+    })
+    .await;
+    let before = ferry::store::now_ms();
+    proxy.outage();
+    h.log.release();
+
+    // The retries are spent long before the outage ends: the transfer waits, saying until when.
+    wait_until("the transfer waits to retry", || {
+        store.get(&id).unwrap().unwrap().state == State::WaitingRetry
+    })
+    .await;
+    let row = store.get(&id).unwrap().unwrap();
+    let next = row.next_attempt_at.expect("a next attempt time");
+    assert!(next > before, "{next} <= {before}");
+    assert_eq!(row.error_kind.as_deref(), Some("network"));
+    let view = serde_json::to_value(ferry::TransferView::from(&row)).unwrap();
+    assert_eq!(view["state"], "waiting_retry");
+    assert_eq!(view["nextAttemptAt"], next);
+    let listed = h.ferry().arg("transfers").output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("waiting_retry") && listed.contains("next attempt in"),
+        "{listed}"
+    );
+
+    // Resuming it here (the app's "retry now") runs it again at once; it waits again, still in the
+    // same run, rather than being left queued with nobody to drive it.
+    let resumed = engine.resume(&id).unwrap();
+    assert_eq!(resumed.state, State::WaitingRetry);
+    wait_until("another try, and another wait", || {
+        let r = store.get(&id).unwrap().unwrap();
+        r.state == State::WaitingRetry && r.next_attempt_at != Some(next)
+    })
+    .await;
+
+    proxy.restore();
+    let outcome = run.await.unwrap().remove(0);
+    let stats = outcome.result.unwrap();
+    assert_eq!(h.object(key), bytes);
+    // Parts committed before the outage were not sent again; the two cut by it were sent once more.
+    assert_eq!(
+        h.log.part_counts(key),
+        counts(&[1, 2, 3, 4, 5, 6], &[(3, 1), (4, 1)])
+    );
+    assert_eq!((stats.parts_reused, stats.parts_sent), (2, 4));
+    let row = store.get(&id).unwrap().unwrap();
+    assert_eq!(row.state, State::Completed);
+    assert_eq!(row.next_attempt_at, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_a_thousand_files_under_random_cuts_and_server_errors_arrive_whole() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // Seeded and bounded: about 3% of request bodies cut at a random byte, about 3% of data requests
+    // answered 500 or 503, at most 80 of each.
+    proxy.random_cuts(0x5eed, 30, 80);
+    h.faults.random_errors(0xfa17, 30, 80);
+    let mut files: Vec<(String, Vec<u8>)> = (0..1000u64)
+        .map(|i| {
+            let len = 200 + (i as usize * 7919) % 8000;
+            (format!("small/{i:04}.bin"), data(len, 1000 + i))
+        })
+        .collect();
+    for i in 0..3u64 {
+        files.push((
+            format!("big/{i}.bin"),
+            data(2 * PART + 4321 * (i as usize + 1), 50 + i),
+        ));
+    }
+    for (rel, bytes) in &files {
+        h.file(&format!("soak/{rel}"), bytes);
+    }
+    let limits = Limits {
+        transfers: 16,
+        parts_in_flight: 4,
+        rate_limit: None,
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let opts = UploadOptions {
+        recursive: true,
+        part_size: Some(PART as u64),
+    };
+    let enq = engine
+        .enqueue_upload(
+            &h.conn_via(&proxy),
+            &h.work.path().join("soak"),
+            &url("soak/"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert_eq!(enq.ids.len(), files.len());
+    // A guard against a hang, not a timing check.
+    let outcomes = tokio::time::timeout(std::time::Duration::from_secs(600), engine.run(&enq.ids))
+        .await
+        .expect("the soak hung");
+
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.result.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let (mut sent, mut total) = (0u64, 0u64);
+    for o in &outcomes {
+        let s = o.result.as_ref().unwrap();
+        sent += s.bytes_sent;
+        total += s.bytes_total;
+    }
+    let mut identical = 0;
+    for (rel, bytes) in &files {
+        let key = format!("soak/{rel}");
+        assert!(h.object_exists(&key), "{key} is missing");
+        assert_eq!(&h.object(&key), bytes, "{key} differs");
+        identical += 1;
+    }
+    let rows = engine.transfers().unwrap();
+    assert!(rows.iter().all(|r| r.state == State::Completed));
+    let (cuts, errors) = (proxy.cuts(), h.faults.errors.load(Ordering::SeqCst));
+    // The faults really happened: both kinds, and more than a handful.
+    assert!(
+        cuts >= 5 && errors >= 5,
+        "cuts {cuts}, server errors {errors}"
+    );
+    for i in 0..3 {
+        let key = format!("soak/big/{i}.bin");
+        assert_eq!(h.log.part_counts(&key).len(), 3, "{key}");
+    }
+    println!(
+        "soak: {} faults injected ({cuts} connection cuts, {errors} server 500/503), {identical} of {} \
+         transfers completed byte-identical, {} bytes re-sent of {total}, nothing lost",
+        cuts + errors,
+        files.len(),
+        sent.saturating_sub(total),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_connection_that_keeps_moving_is_not_taken_for_a_stall() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // Each 16 MiB part takes about 4 s through a 4 MiB/s link, twice the 2 s stall timeout: only a
+    // part that stops moving is abandoned, not one that is merely slow. (The stall timeout must
+    // exceed the time the OS's send buffer, up to 4 MiB on Linux, takes to drain: here 1 s.)
+    proxy.throttle(Some(4 * MIB as u64));
+    let key = "slow.bin";
+    let part = 16 * MIB;
+    let bytes = data(part + 1, 17);
+    let src = h.file(key, &bytes);
+    let limits = Limits {
+        parts_in_flight: 1,
+        ..Limits::default()
+    };
+    let retry = RetryPolicy {
+        stall_timeout: std::time::Duration::from_secs(2),
+        ..quick_retries()
+    };
+    let engine = h.engine_with(limits, retry).await;
+    let conn = h.conn_via(&proxy);
+    let opts = UploadOptions {
+        recursive: false,
+        part_size: Some(part as u64),
+    };
+    let enq = engine
+        .enqueue_upload(&conn, &src, &url(key), &opts)
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object(key), bytes);
+    assert_eq!(h.log.part_counts(key), counts(&[1, 2], &[]));
+
+    let dest = h.work.path().join("slow-down.bin");
+    let opts = DownloadOptions {
+        part_size: Some(part as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&conn, &url(key), &dest, &opts)
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(h.log.range_counts(key), counts(&[0, part as u64], &[]));
+    assert_eq!(proxy.cuts() + proxy.stalls(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    // Another client's unfinished upload in the same bucket.
+    h.client()
+        .await
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("others.bin")
+        .send()
+        .await
+        .unwrap();
+    let limits = Limits {
+        parts_in_flight: 1,
+        ..Limits::default()
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let store = h.store();
+    let names = ["cancelled.bin", "old.bin", "recent.bin"];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let src = h.file(name, &data(2 * PART + 1, 20 + i as u64));
+        let enq = engine
+            .enqueue_upload(&h.conn_via(&proxy), &src, &url(name), &five_mib_parts())
+            .await
+            .unwrap();
+        let id = enq.ids[0].clone();
+        h.log.hold_parts_from(2);
+        let run = run_in_background(&engine, &enq.ids);
+        wait_until("part 1 committed, part 2 held", || {
+            store.parts(&id).unwrap().len() == 1 && h.log.part_counts(name).len() == 2
+        })
+        .await;
+        engine.pause(&id).unwrap();
+        run.await.unwrap();
+        h.log.release();
+        ids.push(id);
+    }
+    // The cancel of the first cannot reach the server, so its upload stays behind.
+    proxy.outage();
+    assert!(engine.cancel(&ids[0]).await.is_err());
+    proxy.restore();
+    // The second was paused eight days ago.
+    let eight_days_ago = ferry::store::now_ms() - 8 * 24 * 3600 * 1000;
+    rusqlite::Connection::open(h.state.path().join("ferry.db"))
+        .unwrap()
+        .execute(
+            "UPDATE transfers SET updated_at = ?1 WHERE id = ?2",
+            rusqlite::params![eight_days_ago, ids[1]],
+        )
+        .unwrap();
+    assert_eq!(
+        h.open_uploads().await,
+        ["cancelled.bin", "old.bin", "others.bin", "recent.bin"]
+    );
+
+    let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    assert_eq!(engine.abort_abandoned_uploads(week).await.unwrap(), 2);
+    assert_eq!(h.open_uploads().await, ["others.bin", "recent.bin"]);
+    let row = |i: usize| store.get(&ids[i]).unwrap().unwrap();
+    assert_eq!((row(0).state, row(0).upload_id), (State::Cancelled, None));
+    assert_eq!((row(1).state, row(1).upload_id), (State::Paused, None));
+    assert!(store.parts(&ids[1]).unwrap().is_empty());
+    assert_eq!(row(2).state, State::Paused);
+    assert!(row(2).upload_id.is_some());
+    assert_eq!(store.parts(&ids[2]).unwrap().len(), 1);
+    // Nothing more is abandoned, and the old one resumed starts over and completes.
+    assert_eq!(engine.abort_abandoned_uploads(week).await.unwrap(), 0);
+    engine.resume(&ids[1]).unwrap();
+    engine.run(&ids[1..2]).await.remove(0).result.unwrap();
+    assert_eq!(h.object("old.bin"), data(2 * PART + 1, 21));
+}

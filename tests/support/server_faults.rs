@@ -1,0 +1,246 @@
+//! A fault-injecting wrapper around the embedded endpoint ([`LocalS3`]), as the test server.
+//!
+//! Every operation is delegated to s3s-fs (through Ferry's gap-filling wrapper). On top:
+//! - UploadPart verifies `x-amz-checksum-crc32c` against the body it received, like real S3 (s3s-fs
+//!   0.14.1 ignores checksums on parts), answers BadDigest on a mismatch and returns the checksum;
+//! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part or range, damage a
+//!   part's body on its way in (the check above then refuses it), damage a GET body on its way out;
+//! - seeded random 500/503 answers to data requests, bounded in count, for the soak test.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use ferry::local::LocalS3;
+use s3s::dto::*;
+use s3s::{s3_error, Body, S3Request, S3Response, S3Result, S3};
+
+/// A transient failure the server may answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 500 InternalError.
+    Internal,
+    /// 503 SlowDown.
+    SlowDown,
+    /// The body is damaged in transit (UploadPart: on its way in; GetObject: on its way out).
+    Corrupt,
+}
+
+/// What a scripted fault is aimed at: a key and a part number (UploadPart) or a range start (GET).
+struct Scripted {
+    op: &'static str,
+    key: String,
+    at: u64,
+    failure: Failure,
+    times: usize,
+}
+
+struct RandomErrors {
+    rng: u64,
+    per_mille: u64,
+    left: usize,
+}
+
+#[derive(Default)]
+pub struct ServerFaults {
+    script: Mutex<Vec<Scripted>>,
+    random: Mutex<Option<RandomErrors>>,
+    /// 500 and 503 answers given.
+    pub errors: AtomicUsize,
+    /// Parts refused because their body did not match the checksum sent with it.
+    pub bad_digests: AtomicUsize,
+    /// GET bodies damaged on their way out.
+    pub corrupted_gets: AtomicUsize,
+}
+
+impl ServerFaults {
+    /// The next `times` UploadParts of `key`'s part `part` fail with `failure`.
+    pub fn on_part(&self, key: &str, part: i32, failure: Failure, times: usize) {
+        self.add("upload_part", key, part as u64, failure, times);
+    }
+
+    /// The next `times` ranged GETs of `key` starting at `first` fail with `failure`.
+    pub fn on_range(&self, key: &str, first: u64, failure: Failure, times: usize) {
+        self.add("get_object", key, first, failure, times);
+    }
+
+    fn add(&self, op: &'static str, key: &str, at: u64, failure: Failure, times: usize) {
+        self.script.lock().unwrap().push(Scripted {
+            op,
+            key: key.to_string(),
+            at,
+            failure,
+            times,
+        });
+    }
+
+    /// Answers PutObject, UploadPart and GetObject with a 500 or 503 with chance `per_mille`/1000,
+    /// at most `budget` times.
+    pub fn random_errors(&self, seed: u64, per_mille: u64, budget: usize) {
+        *self.random.lock().unwrap() = Some(RandomErrors {
+            rng: seed | 1,
+            per_mille,
+            left: budget,
+        });
+    }
+
+    fn scripted(&self, op: &str, key: &str, at: u64) -> Option<Failure> {
+        let mut script = self.script.lock().unwrap();
+        let s = script
+            .iter_mut()
+            .find(|s| s.times > 0 && s.op == op && s.key == key && s.at == at)?;
+        s.times -= 1;
+        Some(s.failure)
+    }
+
+    fn random(&self) -> Option<Failure> {
+        let mut random = self.random.lock().unwrap();
+        let r = random.as_mut()?;
+        if r.left == 0 {
+            return None;
+        }
+        r.rng ^= r.rng << 13;
+        r.rng ^= r.rng >> 7;
+        r.rng ^= r.rng << 17;
+        if r.rng % 1000 >= r.per_mille {
+            return None;
+        }
+        r.left -= 1;
+        Some(if (r.rng >> 32) % 2 == 0 {
+            Failure::Internal
+        } else {
+            Failure::SlowDown
+        })
+    }
+
+    /// Fails the request if a 500/503 is due; returns whether its body should be damaged.
+    fn decide(&self, op: &str, key: &str, at: u64) -> S3Result<bool> {
+        match self.scripted(op, key, at).or_else(|| self.random()) {
+            Some(Failure::Internal) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(InternalError, "injected by the test"))
+            }
+            Some(Failure::SlowDown) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(SlowDown, "injected by the test"))
+            }
+            Some(Failure::Corrupt) => Ok(true),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Reads a whole request or response body (parts and ranges in tests are a few MiB).
+async fn collect(blob: Option<StreamingBlob>) -> S3Result<bytes::Bytes> {
+    let mut body: Body = blob.map(Body::from).unwrap_or_default();
+    body.store_all_limited(256 << 20)
+        .await
+        .map_err(|e| s3_error!(IncompleteBody, "{e}"))
+}
+
+fn damage(bytes: &bytes::Bytes) -> bytes::Bytes {
+    let mut v = bytes.to_vec();
+    if let Some(b) = v.get_mut(bytes.len() / 2) {
+        *b ^= 0x5a;
+    }
+    v.into()
+}
+
+fn blob(bytes: bytes::Bytes) -> StreamingBlob {
+    StreamingBlob::from(Body::from(bytes))
+}
+
+pub struct FaultyS3 {
+    pub inner: LocalS3,
+    pub faults: std::sync::Arc<ServerFaults>,
+}
+
+macro_rules! faulty_s3 {
+    (plain [$($op:ident($in:ident) -> $out:ident;)*] random [$($rop:ident($rin:ident) -> $rout:ident;)*]) => {
+        #[async_trait::async_trait]
+        impl S3 for FaultyS3 {
+            $(
+                async fn $op(&self, req: S3Request<$in>) -> S3Result<S3Response<$out>> {
+                    self.inner.$op(req).await
+                }
+            )*
+            $(
+                async fn $rop(&self, req: S3Request<$rin>) -> S3Result<S3Response<$rout>> {
+                    self.faults.decide(stringify!($rop), &req.input.key, 0)?;
+                    self.inner.$rop(req).await
+                }
+            )*
+
+            async fn upload_part(
+                &self,
+                mut req: S3Request<UploadPartInput>,
+            ) -> S3Result<S3Response<UploadPartOutput>> {
+                let corrupt = self.faults.decide(
+                    "upload_part",
+                    &req.input.key,
+                    req.input.part_number as u64,
+                )?;
+                let Some(sent) = req.input.checksum_crc32c.clone() else {
+                    return self.inner.upload_part(req).await;
+                };
+                let mut body = collect(req.input.body.take()).await?;
+                if corrupt {
+                    body = damage(&body);
+                }
+                let actual = ferry::transfer::crc32c_b64(&body);
+                if actual != sent {
+                    self.faults.bad_digests.fetch_add(1, Ordering::SeqCst);
+                    return Err(s3_error!(
+                        BadDigest,
+                        "The CRC32C you specified did not match the calculated checksum."
+                    ));
+                }
+                req.input.body = Some(blob(body));
+                let mut resp = self.inner.upload_part(req).await?;
+                resp.output.checksum_crc32c = Some(actual);
+                Ok(resp)
+            }
+
+            async fn get_object(
+                &self,
+                req: S3Request<GetObjectInput>,
+            ) -> S3Result<S3Response<GetObjectOutput>> {
+                let first = match req.input.range {
+                    Some(Range::Int { first, .. }) => first,
+                    _ => 0,
+                };
+                let corrupt = self.faults.decide("get_object", &req.input.key, first)?;
+                let mut resp = self.inner.get_object(req).await?;
+                if corrupt {
+                    let body = collect(resp.output.body.take()).await?;
+                    resp.output.body = Some(blob(damage(&body)));
+                    self.faults.corrupted_gets.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(resp)
+            }
+        }
+    };
+}
+
+faulty_s3! {
+    plain [
+    list_buckets(ListBucketsInput) -> ListBucketsOutput;
+    create_bucket(CreateBucketInput) -> CreateBucketOutput;
+    delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+    head_bucket(HeadBucketInput) -> HeadBucketOutput;
+    get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+    head_object(HeadObjectInput) -> HeadObjectOutput;
+    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+    copy_object(CopyObjectInput) -> CopyObjectOutput;
+    list_objects(ListObjectsInput) -> ListObjectsOutput;
+    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+    complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
+    abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+    list_parts(ListPartsInput) -> ListPartsOutput;
+    list_multipart_uploads(ListMultipartUploadsInput) -> ListMultipartUploadsOutput;
+    ]
+    random [
+    put_object(PutObjectInput) -> PutObjectOutput;
+    ]
+}
