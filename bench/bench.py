@@ -641,7 +641,8 @@ def write_doc(path, results, huge_result, info, vers, started, elapsed, load_bef
     w("")
     w("Throughput is bytes moved / wall time of the client process (start to exit, including its "
       "start-up, listing and, for Ferry, its state database). Client CPU is user + sys of the client "
-      "process from `wait4()`; peak RSS is its `ru_maxrss` (median, and highest of the runs in brackets). "
+      "process and peak RSS its maximum resident set (median, and highest of the runs in brackets), both "
+      "from GNU time wrapped around the client alone. "
       "Server CPU is the server process's user + sys during the same run, read from `/proc`. "
       "Ratios: Ferry / s5cmd of the medians (for throughput and files/s higher is better for Ferry; "
       "for wall, CPU and RSS lower is better).\n")
