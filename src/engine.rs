@@ -728,11 +728,24 @@ impl Engine {
     ) -> Result<Enqueued> {
         conn.validate()?;
         let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::not_found(format!("no such file or folder: {}", src.display()))
+            std::io::ErrorKind::NotFound if std::fs::symlink_metadata(src).is_ok() => {
+                Error::not_found(format!(
+                    "{} is a symbolic link to a file that does not exist; fix the link or upload its target",
+                    src.display()
+                ))
             }
-            _ => Error::io("cannot read", src, e),
+            std::io::ErrorKind::NotFound => Error::not_found(format!(
+                "no such file or folder: {}; check the path",
+                src.display()
+            )),
+            _ => unreadable(src, e),
         })?;
+        if !meta.is_dir() && !meta.is_file() {
+            return Err(Error::invalid(format!(
+                "{} is not a regular file (a pipe, socket or device); upload a file or a folder",
+                src.display()
+            )));
+        }
         let src = std::path::absolute(src).map_err(|e| Error::io("cannot resolve", src, e))?;
         let mut skipped = Vec::new();
         let mut files: Vec<(PathBuf, String)> = Vec::new();
@@ -749,9 +762,8 @@ impl Engine {
             }
             walk(&src, &prefix, &mut files, &mut skipped)?;
         } else {
-            let name = file_name_utf8(&src)?;
             let key = if dst.key.is_empty() || dst.key.ends_with('/') {
-                format!("{}{name}", dst.key)
+                format!("{}{}", dst.key, file_name_utf8(&src)?)
             } else {
                 dst.key.clone()
             };
@@ -760,7 +772,7 @@ impl Engine {
         let mut planned = Vec::with_capacity(files.len());
         for (path, key) in files {
             check_key(&key)?;
-            let f = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            let f = std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
             let m = f
                 .metadata()
                 .map_err(|e| Error::io("cannot read", &path, e))?;
@@ -1813,13 +1825,27 @@ fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {
     }
 }
 
+/// A source that cannot be opened, with what to do about it.
+fn unreadable(path: &Path, e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "cannot read {}: permission denied; make it readable for this user",
+                path.display()
+            ),
+        ),
+        _ => Error::io("cannot read", path, e),
+    }
+}
+
 fn file_name_utf8(p: &Path) -> Result<String> {
     p.file_name()
         .and_then(|n| n.to_str())
         .map(str::to_string)
         .ok_or_else(|| {
             Error::invalid(format!(
-                "the file name of {} is not valid UTF-8, so it cannot be an S3 key",
+                "the file name of {} is not valid UTF-8, so it cannot be an S3 key; rename the file or give the full key as the destination",
                 p.display()
             ))
         })

@@ -7,5 +7,6 @@ mod app;
 mod cli;
 mod control;
 mod faults;
+mod input;
 mod transfers;
 mod watch;
