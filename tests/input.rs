@@ -197,3 +197,99 @@ async fn unusable_sources_options_and_destinations_are_refused_and_leave_nothing
     assert_eq!(bucket_keys(&h).await, vec!["report.txt".to_string()]);
     assert!(h.open_uploads().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_would_escape_the_download_folder_are_skipped_by_name_and_good_keys_arrive() {
+    let h = Harness::new().await;
+    let bad = [
+        "p/../x",
+        "p/a/../../x",
+        "p//abs/x",
+        "p/a\\..\\..\\x",
+        "p/tab\tx",
+        "p/del\u{7f}x",
+    ];
+    let harmless_here = ["p/C:x", "p/CON", "p/nul.txt"];
+    for k in bad.iter().chain(&harmless_here) {
+        h.faults.phantom(k, format!("bytes of {k}").into_bytes());
+    }
+    h.put("p/good/one.txt", b"one".to_vec()).await;
+    h.put("p/two.txt", b"two".to_vec()).await;
+
+    let outer = h.work.path().join("outer");
+    let dl = outer.join("dl");
+    std::fs::create_dir_all(&dl).unwrap();
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            &format!("s3://{BUCKET}/p/"),
+            dl.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    for k in bad {
+        let rel = &k[2..];
+        assert!(
+            err.contains(&format!("s3://{BUCKET}/{k}").escape_debug().to_string())
+                || err.contains(&rel.escape_debug().to_string()),
+            "the skipped key {k:?} is not named in:\n{err}"
+        );
+        assert!(err.contains("cannot be saved safely"), "{err}");
+    }
+    let mut expected: Vec<(String, Vec<u8>)> = vec![
+        ("good/one.txt".into(), b"one".to_vec()),
+        ("two.txt".into(), b"two".to_vec()),
+    ];
+    // On Linux these are plain names; they land inside the folder like any other.
+    for k in harmless_here {
+        expected.push((k[2..].to_string(), format!("bytes of {k}").into_bytes()));
+    }
+    expected.sort();
+    assert_eq!(tree(&dl), expected);
+    let outside: Vec<_> = tree(&outer)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("dl/"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "written outside the folder: {outside:?}"
+    );
+    assert!(
+        !h.work.path().join("x").exists() && !Path::new("/abs/x").exists(),
+        "a key climbed out of the folder"
+    );
+
+    // One such key asked for by name: its last segment is saved inside the folder, or it is refused
+    // with its name; never a path outside.
+    let engine = h.engine(Limits::default()).await;
+    let single = outer.join("single");
+    std::fs::create_dir_all(&single).unwrap();
+    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a\\..\\..\\x")).unwrap();
+    let e = engine
+        .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("cannot be saved safely") && e.message.contains("a\\\\..\\\\..\\\\x"),
+        "{}",
+        e.message
+    );
+    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a/../../x")).unwrap();
+    let enq = engine
+        .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
+        .await
+        .unwrap();
+    for o in engine.run(&enq.ids).await {
+        o.result.unwrap();
+    }
+    assert_eq!(
+        tree(&single),
+        vec![("x".to_string(), b"bytes of p/a/../../x".to_vec())]
+    );
+    assert!(!h.work.path().join("x").exists());
+}
