@@ -796,9 +796,16 @@ impl Engine {
                 &key,
                 &path,
             )? {
-                out.ids.push(row.id);
-                out.resumed += 1;
-                continue;
+                if row.size == Some(size) && row.source_mtime_ns == Some(mtime) {
+                    out.ids.push(row.id);
+                    out.resumed += 1;
+                    continue;
+                }
+                // The file changed since that transfer was queued: its parts belong to the old
+                // version, so it is cancelled (its multipart upload aborted) and the new content
+                // starts fresh.
+                tracing::info!(transfer = %row.id, "the source changed; replacing the unfinished upload");
+                self.cancel(&row.id).await?;
             }
             let id = uuid::Uuid::now_v7().to_string();
             out.ids.push(id.clone());

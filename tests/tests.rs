@@ -8,5 +8,6 @@ mod cli;
 mod control;
 mod faults;
 mod input;
+mod interference;
 mod transfers;
 mod watch;
