@@ -905,7 +905,13 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
         );
     } else {
         for (id, e) in &failed {
-            eprintln!("ferry: {} failed: {}", short_id(id), e.message);
+            // A download that hit a local disk problem is paused, not failed: it continues where it
+            // stopped once the problem is fixed.
+            let how = match engine.transfer(id).map(|r| r.state) {
+                Ok(State::Paused) => "paused",
+                _ => "failed",
+            };
+            eprintln!("ferry: {} {how}: {}", short_id(id), e.message);
         }
         let speed = if secs > 0.0 {
             stats.bytes_sent as f64 / secs

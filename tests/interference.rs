@@ -1,12 +1,12 @@
 //! The local world changing under a transfer: a source file edited during or between upload
-//! attempts.
+//! attempts, and a destination disk that fills up during a download.
 
 use std::io::Write;
 use std::process::Output;
 
 use ferry::{ErrorKind, Limits, S3Url, State, UploadOptions};
 
-use crate::support::{data, run_in_background, wait_until, Harness, BUCKET, MIB};
+use crate::support::{data, run_in_background, tree, wait_until, Harness, BUCKET, MIB};
 
 fn url(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -167,4 +167,81 @@ async fn rerunning_ferry_cp_after_the_source_changed_uploads_the_new_version() {
         1
     );
     assert!(h.open_uploads().await.is_empty());
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: std::path::PathBuf, mib: usize) -> SmallDisk {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a {mib} MiB tmpfs at {} failed (these tests run as root)",
+            dir.display()
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finishes_it() {
+    let h = Harness::new().await;
+    let bytes = data(12 * MIB, 36);
+    h.put("big.bin", bytes.clone()).await;
+    let disk = SmallDisk::mount(h.work.path().join("disk"), 16);
+    let filler = disk.0.join("filler");
+    std::fs::write(&filler, data(10 * MIB, 37)).unwrap();
+    let dl = disk.0.join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    let args = [
+        "cp",
+        &format!("s3://{BUCKET}/big.bin"),
+        dl.to_str().unwrap(),
+        "--part-size",
+        "5MiB",
+    ];
+    let mut first = h.ferry();
+    first.args(args);
+    let out = output(first).await;
+    assert!(
+        !out.status.success()
+            && stderr(&out).contains("paused")
+            && stderr(&out).contains("free some space"),
+        "{}",
+        stderr(&out)
+    );
+    let rows = h.store().list().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, State::Paused);
+    assert_eq!(rows[0].error_kind.as_deref(), Some("storage"));
+    let msg = rows[0].error_message.clone().unwrap_or_default();
+    assert!(msg.contains("free some space"), "{msg}");
+    assert!(
+        !dl.join("big.bin").exists(),
+        "a truncated destination file was created"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let mut again = h.ferry();
+    again.args(args);
+    let out = output(again).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        tree(&dl),
+        vec![("big.bin".to_string(), bytes)],
+        "the download is whole and no temporary file is left"
+    );
+    assert_eq!(h.store().list().unwrap()[0].state, State::Completed);
 }

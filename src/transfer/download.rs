@@ -104,8 +104,16 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         .len()
         != size
     {
-        file.set_len(size)
-            .map_err(|e| Error::io("cannot make room for", &temp, e))?;
+        file.set_len(size).map_err(|e| {
+            let e = Error::io("cannot make room for", &temp, e);
+            Error::new(
+                e.kind,
+                format!(
+                    "{}; free some space or choose another folder, then resume",
+                    e.message
+                ),
+            )
+        })?;
     }
     let file = Arc::new(file);
 
