@@ -806,6 +806,27 @@ impl Engine {
                 // starts fresh.
                 tracing::info!(transfer = %row.id, "the source changed; replacing the unfinished upload");
                 self.cancel(&row.id).await?;
+            } else if let Some(done) = self.inner.store.find_completed(
+                Direction::Upload,
+                &conn_json,
+                &dst.bucket,
+                &key,
+                &path,
+            )? {
+                if done.size == Some(size)
+                    && done.source_mtime_ns == Some(mtime)
+                    && done.etag.is_some()
+                    && object_etag(&client, &dst.bucket, &key).await == done.etag
+                {
+                    out.skipped.push(Skipped {
+                        what: path.display().to_string(),
+                        reason: format!(
+                            "already uploaded to s3://{}/{key}; neither the file nor the object changed since",
+                            dst.bucket
+                        ),
+                    });
+                    continue;
+                }
             }
             let id = uuid::Uuid::now_v7().to_string();
             out.ids.push(id.clone());
@@ -954,6 +975,30 @@ impl Engine {
             let mut dest = dest;
             let mut overwrite = false;
             if dest.exists() {
+                let done_etag = match opts.if_exists {
+                    IfExists::Error => {
+                        self.completed_download(&conn_json, &src.bucket, &key, &dest, size)?
+                    }
+                    _ => None,
+                };
+                let unchanged = match (&done_etag, &etag) {
+                    (None, _) => false,
+                    (Some(d), Some(e)) => d == e,
+                    // Listings may leave the ETag out; then the server is asked.
+                    (Some(d), None) => {
+                        object_etag(&client, &src.bucket, &key).await.as_ref() == Some(d)
+                    }
+                };
+                if unchanged {
+                    skipped.push(Skipped {
+                        what: dest.display().to_string(),
+                        reason: format!(
+                            "already downloaded from s3://{}/{key}; neither the object nor the file changed since",
+                            src.bucket
+                        ),
+                    });
+                    continue;
+                }
                 match opts.if_exists {
                     IfExists::Error => {
                         conflicts.push(dest.display().to_string());
@@ -1024,6 +1069,34 @@ impl Engine {
             resumed: resumed_count,
             skipped,
         })
+    }
+
+    /// The ETag of the completed download whose untouched result `dest` is: same size, and not
+    /// modified after that download finished. The caller compares it with the object's ETag now.
+    fn completed_download(
+        &self,
+        conn_json: &str,
+        bucket: &str,
+        key: &str,
+        dest: &Path,
+        size: u64,
+    ) -> Result<Option<String>> {
+        let Some(done) =
+            self.inner
+                .store
+                .find_completed(Direction::Download, conn_json, bucket, key, dest)?
+        else {
+            return Ok(None);
+        };
+        let Ok(meta) = std::fs::metadata(dest) else {
+            return Ok(None);
+        };
+        let finished_ns = (done.finished_at.unwrap_or(0) + 1).saturating_mul(1_000_000);
+        if done.size != Some(size) || meta.len() != size || transfer::mtime_ns(&meta) > finished_ns
+        {
+            return Ok(None);
+        }
+        Ok(done.etag)
     }
 
     async fn list_all(
@@ -1816,6 +1889,12 @@ fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
             }
         }
     });
+}
+
+/// The ETag the server holds for `key` now, if it can be asked.
+async fn object_etag(client: &Client, bucket: &str, key: &str) -> Option<String> {
+    let head = client.head_object().bucket(bucket).key(key).send().await;
+    head.ok().and_then(|h| h.e_tag().map(str::to_string))
 }
 
 /// Transfers enqueued by one request share a batch id (one notification when they all end).
