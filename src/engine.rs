@@ -728,11 +728,24 @@ impl Engine {
     ) -> Result<Enqueued> {
         conn.validate()?;
         let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::not_found(format!("no such file or folder: {}", src.display()))
+            std::io::ErrorKind::NotFound if std::fs::symlink_metadata(src).is_ok() => {
+                Error::not_found(format!(
+                    "{} is a symbolic link to a file that does not exist; fix the link or upload its target",
+                    src.display()
+                ))
             }
-            _ => Error::io("cannot read", src, e),
+            std::io::ErrorKind::NotFound => Error::not_found(format!(
+                "no such file or folder: {}; check the path",
+                src.display()
+            )),
+            _ => unreadable(src, e),
         })?;
+        if !meta.is_dir() && !meta.is_file() {
+            return Err(Error::invalid(format!(
+                "{} is not a regular file (a pipe, socket or device); upload a file or a folder",
+                src.display()
+            )));
+        }
         let src = std::path::absolute(src).map_err(|e| Error::io("cannot resolve", src, e))?;
         let mut skipped = Vec::new();
         let mut files: Vec<(PathBuf, String)> = Vec::new();
@@ -749,9 +762,8 @@ impl Engine {
             }
             walk(&src, &prefix, &mut files, &mut skipped)?;
         } else {
-            let name = file_name_utf8(&src)?;
             let key = if dst.key.is_empty() || dst.key.ends_with('/') {
-                format!("{}{name}", dst.key)
+                format!("{}{}", dst.key, file_name_utf8(&src)?)
             } else {
                 dst.key.clone()
             };
@@ -760,7 +772,7 @@ impl Engine {
         let mut planned = Vec::with_capacity(files.len());
         for (path, key) in files {
             check_key(&key)?;
-            let f = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            let f = std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
             let m = f
                 .metadata()
                 .map_err(|e| Error::io("cannot read", &path, e))?;
@@ -784,9 +796,37 @@ impl Engine {
                 &key,
                 &path,
             )? {
-                out.ids.push(row.id);
-                out.resumed += 1;
-                continue;
+                if row.size == Some(size) && row.source_mtime_ns == Some(mtime) {
+                    out.ids.push(row.id);
+                    out.resumed += 1;
+                    continue;
+                }
+                // The file changed since that transfer was queued: its parts belong to the old
+                // version, so it is cancelled (its multipart upload aborted) and the new content
+                // starts fresh.
+                tracing::info!(transfer = %row.id, "the source changed; replacing the unfinished upload");
+                self.cancel(&row.id).await?;
+            } else if let Some(done) = self.inner.store.find_completed(
+                Direction::Upload,
+                &conn_json,
+                &dst.bucket,
+                &key,
+                &path,
+            )? {
+                if done.size == Some(size)
+                    && done.source_mtime_ns == Some(mtime)
+                    && done.etag.is_some()
+                    && object_etag(&client, &dst.bucket, &key).await == done.etag
+                {
+                    out.skipped.push(Skipped {
+                        what: path.display().to_string(),
+                        reason: format!(
+                            "already uploaded to s3://{}/{key}; neither the file nor the object changed since",
+                            dst.bucket
+                        ),
+                    });
+                    continue;
+                }
             }
             let id = uuid::Uuid::now_v7().to_string();
             out.ids.push(id.clone());
@@ -935,6 +975,30 @@ impl Engine {
             let mut dest = dest;
             let mut overwrite = false;
             if dest.exists() {
+                let done_etag = match opts.if_exists {
+                    IfExists::Error => {
+                        self.completed_download(&conn_json, &src.bucket, &key, &dest, size)?
+                    }
+                    _ => None,
+                };
+                let unchanged = match (&done_etag, &etag) {
+                    (None, _) => false,
+                    (Some(d), Some(e)) => d == e,
+                    // Listings may leave the ETag out; then the server is asked.
+                    (Some(d), None) => {
+                        object_etag(&client, &src.bucket, &key).await.as_ref() == Some(d)
+                    }
+                };
+                if unchanged {
+                    skipped.push(Skipped {
+                        what: dest.display().to_string(),
+                        reason: format!(
+                            "already downloaded from s3://{}/{key}; neither the object nor the file changed since",
+                            src.bucket
+                        ),
+                    });
+                    continue;
+                }
                 match opts.if_exists {
                     IfExists::Error => {
                         conflicts.push(dest.display().to_string());
@@ -1005,6 +1069,34 @@ impl Engine {
             resumed: resumed_count,
             skipped,
         })
+    }
+
+    /// The ETag of the completed download whose untouched result `dest` is: same size, and not
+    /// modified after that download finished. The caller compares it with the object's ETag now.
+    fn completed_download(
+        &self,
+        conn_json: &str,
+        bucket: &str,
+        key: &str,
+        dest: &Path,
+        size: u64,
+    ) -> Result<Option<String>> {
+        let Some(done) =
+            self.inner
+                .store
+                .find_completed(Direction::Download, conn_json, bucket, key, dest)?
+        else {
+            return Ok(None);
+        };
+        let Ok(meta) = std::fs::metadata(dest) else {
+            return Ok(None);
+        };
+        let finished_ns = (done.finished_at.unwrap_or(0) + 1).saturating_mul(1_000_000);
+        if done.size != Some(size) || meta.len() != size || transfer::mtime_ns(&meta) > finished_ns
+        {
+            return Ok(None);
+        }
+        Ok(done.etag)
     }
 
     async fn list_all(
@@ -1799,6 +1891,12 @@ fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
     });
 }
 
+/// The ETag the server holds for `key` now, if it can be asked.
+async fn object_etag(client: &Client, bucket: &str, key: &str) -> Option<String> {
+    let head = client.head_object().bucket(bucket).key(key).send().await;
+    head.ok().and_then(|h| h.e_tag().map(str::to_string))
+}
+
 /// Transfers enqueued by one request share a batch id (one notification when they all end).
 fn new_batch() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -1813,13 +1911,27 @@ fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {
     }
 }
 
+/// A source that cannot be opened, with what to do about it.
+fn unreadable(path: &Path, e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => Error::new(
+            ErrorKind::AccessDenied,
+            format!(
+                "cannot read {}: permission denied; make it readable for this user",
+                path.display()
+            ),
+        ),
+        _ => Error::io("cannot read", path, e),
+    }
+}
+
 fn file_name_utf8(p: &Path) -> Result<String> {
     p.file_name()
         .and_then(|n| n.to_str())
         .map(str::to_string)
         .ok_or_else(|| {
             Error::invalid(format!(
-                "the file name of {} is not valid UTF-8, so it cannot be an S3 key",
+                "the file name of {} is not valid UTF-8, so it cannot be an S3 key; rename the file or give the full key as the destination",
                 p.display()
             ))
         })

@@ -158,8 +158,9 @@ enum AccountCommand {
 
 #[derive(Args)]
 struct CpArgs {
-    src: String,
-    dst: String,
+    /// A local path (any bytes the OS allows) or s3://bucket/key.
+    src: std::ffi::OsString,
+    dst: std::ffi::OsString,
     #[arg(short, long)]
     recursive: bool,
     #[command(flatten)]
@@ -330,17 +331,21 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
             let engine = open(state_dir, args.tuning.limits()?).await?;
             let conn = g.connection_for(&engine)?;
             let part_size = args.tuning.part_size()?;
-            let enq = match (S3Url::is_s3(&args.src), S3Url::is_s3(&args.dst)) {
-                (false, true) => {
-                    let dst = S3Url::parse(&args.dst)?;
+            let s3_side = |arg: &std::ffi::OsStr| -> Result<Option<S3Url>, Error> {
+                match arg.to_str() {
+                    Some(s) if S3Url::is_s3(s) => S3Url::parse(s).map(Some),
+                    _ => Ok(None),
+                }
+            };
+            let enq = match (s3_side(&args.src)?, s3_side(&args.dst)?) {
+                (None, Some(dst)) => {
                     let opts = UploadOptions {
                         recursive: args.recursive,
                         part_size,
                     };
                     engine.enqueue_upload(&conn, args.src.as_ref(), &dst, &opts).await?
                 }
-                (true, false) => {
-                    let src = S3Url::parse(&args.src)?;
+                (Some(src), None) => {
                     let opts = DownloadOptions {
                         recursive: args.recursive,
                         part_size,
@@ -348,8 +353,8 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
                     };
                     engine.enqueue_download(&conn, &src, args.dst.as_ref(), &opts).await?
                 }
-                (true, true) => return Err(Error::invalid("copying between two S3 locations is not supported yet; one side must be a local path")),
-                (false, false) => return Err(Error::invalid("one side must be an S3 location (s3://bucket/key)")),
+                (Some(_), Some(_)) => return Err(Error::invalid("copying between two S3 locations is not supported yet; one side must be a local path")),
+                (None, None) => return Err(Error::invalid("one side must be an S3 location (s3://bucket/key)")),
             };
             drive(&engine, enq, g.json).await
         }
@@ -900,7 +905,13 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
         );
     } else {
         for (id, e) in &failed {
-            eprintln!("ferry: {} failed: {}", short_id(id), e.message);
+            // A download that hit a local disk problem is paused, not failed: it continues where it
+            // stopped once the problem is fixed.
+            let how = match engine.transfer(id).map(|r| r.state) {
+                Ok(State::Paused) => "paused",
+                _ => "failed",
+            };
+            eprintln!("ferry: {} {how}: {}", short_id(id), e.message);
         }
         let speed = if secs > 0.0 {
             stats.bytes_sent as f64 / secs

@@ -78,6 +78,19 @@ mod tests {
     }
 
     #[test]
+    fn names_windows_reserves_are_recognised() {
+        for bad in [
+            "C:x", "C:\\x", "CON", "con", "nul.txt", "COM1", "lpt9.log", "aux", "dot.", "space ",
+            "a?b", "a*b", "a|b", "a<b>",
+        ] {
+            assert!(windows_unsafe(bad), "{bad}");
+        }
+        for ok in ["CONSOLE", "null.txt", "COM10", "report.pdf", "ünï.txt"] {
+            assert!(!windows_unsafe(ok), "{ok}");
+        }
+    }
+
+    #[test]
     fn keys_that_could_escape_are_refused() {
         let root = Path::new("/dl");
         for bad in [

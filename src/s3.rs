@@ -198,7 +198,7 @@ pub fn check_bucket(b: &str) -> Result<()> {
 pub fn check_key(k: &str) -> Result<()> {
     if k.len() > 1024 {
         return Err(Error::invalid(format!(
-            "the key `{}…` is {} bytes long; S3 keys are at most 1,024 bytes",
+            "the key `{}…` is {} bytes long; S3 keys are at most 1,024 bytes, choose a shorter key or prefix",
             k.chars().take(40).collect::<String>(),
             k.len()
         )));

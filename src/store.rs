@@ -445,12 +445,51 @@ impl Store {
         key: &str,
         local_path: &Path,
     ) -> Result<Option<TransferRow>> {
+        self.find_same(
+            "state NOT IN ('completed', 'cancelled')",
+            direction,
+            connection,
+            bucket,
+            key,
+            local_path,
+        )
+    }
+
+    /// The latest completed transfer that moved the same bytes between the same places, so that
+    /// running the same command again after a crash does not send finished files a second time.
+    pub fn find_completed(
+        &self,
+        direction: Direction,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        local_path: &Path,
+    ) -> Result<Option<TransferRow>> {
+        self.find_same(
+            "state = 'completed'",
+            direction,
+            connection,
+            bucket,
+            key,
+            local_path,
+        )
+    }
+
+    fn find_same(
+        &self,
+        states: &str,
+        direction: Direction,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        local_path: &Path,
+    ) -> Result<Option<TransferRow>> {
         let lp = path_text(local_path)?.to_string();
         self.with(|c| {
             c.query_row(
                 &format!(
                     "SELECT {COLUMNS} FROM transfers WHERE local_path = ?1 AND bucket = ?2 AND key = ?3
-                     AND direction = ?4 AND connection = ?5 AND state NOT IN ('completed', 'cancelled')
+                     AND direction = ?4 AND connection = ?5 AND {states}
                      ORDER BY created_at DESC LIMIT 1"
                 ),
                 params![lp, bucket, key, direction.as_str(), connection],

@@ -525,3 +525,126 @@ async fn a_saved_account_round_trips_its_secret_through_the_real_keychain() {
     let secret = h.keys.secret_key.as_bytes();
     assert!(!db.windows(secret.len()).any(|w| w == secret));
 }
+
+/// The next number of a seeded xorshift sequence.
+fn next(rng: &mut u64) -> u64 {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    *rng
+}
+
+/// Runs `args` `kills` times, each killed with SIGKILL once `sent()` has grown by a seeded 1-5
+/// requests, then once more to the end, which must succeed, then again, which must send nothing.
+async fn kill_at_seeded_moments(
+    h: &Harness,
+    args: &[&str],
+    seed: u64,
+    kills: usize,
+    sent: impl Fn() -> usize,
+) {
+    let mut rng = seed | 1;
+    for _ in 0..kills {
+        let target = sent() + 1 + (next(&mut rng) % 5) as usize;
+        let mut child = spawn(h, args);
+        let mut ended = false;
+        wait_until("the seeded kill moment or the end of the run", || {
+            ended = ended || child.try_wait().unwrap().is_some();
+            ended || sent() >= target
+        })
+        .await;
+        assert!(
+            !ended,
+            "the run ended before its kill moment (fewer requests are left than the targets add up to)"
+        );
+        kill(child).await;
+    }
+    let out = output(h, args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same command once more finds everything done and sends nothing.
+    let before = sent();
+    let out = output(h, args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already"), "{}", stderr(&out));
+    assert_eq!(sent(), before, "finished files were sent again");
+}
+
+/// A dozen files in three folders: every fourth is three 5 MiB parts, the rest one request each.
+fn many_files() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = (0..12)
+        .map(|i| {
+            let len = if i % 4 == 0 {
+                11 * MIB + i * 1000
+            } else {
+                64 * 1024 + i * 40_000
+            };
+            (format!("d{}/f{i}.bin", i % 3), data(len, 100 + i as u64))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// How many requests went beyond one per distinct item.
+fn repeats<K: Ord>(items: impl IntoIterator<Item = K>) -> usize {
+    let all: Vec<K> = items.into_iter().collect();
+    let distinct: std::collections::BTreeSet<&K> = all.iter().collect();
+    all.len() - distinct.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recursive_copies_killed_at_seeded_moments_finish_whole_sending_only_work_in_flight_again()
+{
+    const KILLS: usize = 3;
+    // Two transfers at once, two parts each: at most four requests are in flight at a kill.
+    const IN_FLIGHT: usize = 4;
+    let h = Harness::new().await;
+    let files = many_files();
+    let src = h.work.path().join("tree");
+    for (rel, bytes) in &files {
+        h.file(&format!("tree/{rel}"), bytes);
+    }
+    let tuning = ["--part-size", "5MiB", "--parts", "2", "--concurrency", "2"];
+
+    let up = format!("s3://{BUCKET}/up");
+    let mut args = vec!["cp", "--recursive", src.to_str().unwrap(), &up];
+    args.extend(tuning);
+    let log = h.log.clone();
+    let uploads_sent =
+        move || log.upload_parts.lock().unwrap().len() + log.puts.lock().unwrap().len();
+    kill_at_seeded_moments(&h, &args, 0x5eed_0001, KILLS, uploads_sent.clone()).await;
+    for (rel, bytes) in &files {
+        assert_eq!(&h.object(&format!("up/{rel}")), bytes, "{rel}");
+    }
+    let parts = h.log.upload_parts.lock().unwrap().clone();
+    let puts = h.log.puts.lock().unwrap().clone();
+    let again = repeats(parts) + repeats(puts);
+    assert!(
+        again <= KILLS * IN_FLIGHT,
+        "{again} uploads were sent again, more than the {} that can be in flight at {KILLS} kills",
+        KILLS * IN_FLIGHT
+    );
+
+    for (rel, bytes) in &files {
+        h.put(&format!("down/{rel}"), bytes.clone()).await;
+    }
+    let dl = h.work.path().join("dl");
+    let down = format!("s3://{BUCKET}/down/");
+    let mut args = vec!["cp", "--recursive", &down, dl.to_str().unwrap()];
+    args.extend(tuning);
+    let log = h.log.clone();
+    let gets_sent = move || log.gets.lock().unwrap().len();
+    kill_at_seeded_moments(&h, &args, 0x5eed_0002, KILLS, gets_sent).await;
+    assert_eq!(
+        tree(&dl),
+        files,
+        "every file whole, and no temporary file left beside them"
+    );
+    let gets = h.log.gets.lock().unwrap().clone();
+    let again = repeats(gets);
+    assert!(
+        again <= KILLS * IN_FLIGHT,
+        "{again} ranges were fetched again, more than the {} that can be in flight at {KILLS} kills",
+        KILLS * IN_FLIGHT
+    );
+}

@@ -7,5 +7,7 @@ mod app;
 mod cli;
 mod control;
 mod faults;
+mod input;
+mod interference;
 mod transfers;
 mod watch;

@@ -374,3 +374,47 @@ async fn a_download_whose_bytes_do_not_match_the_object_checksum_is_never_accept
     );
     assert_eq!(engine.transfer(&enq.ids[0]).unwrap().state, State::Failed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_stopped_after_its_file_was_moved_into_place_is_recorded_complete_without_fetching_again(
+) {
+    let h = Harness::new().await;
+    let bytes = data(12 * MIB + 3, 41);
+    h.put("disk.img", bytes.clone()).await;
+    let engine = h.engine(Limits::default()).await;
+    let dl = h.work.path().join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    let opts = DownloadOptions {
+        part_size: Some(5 * MIB as u64),
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("disk.img"), &dl, &opts)
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    // What a SIGKILL between the rename and the commit leaves: the file in place, every range
+    // committed, and the row not yet completed (crash recovery makes it queued).
+    h.store().set_state(&id, State::Queued, None).unwrap();
+    let gets = h.log.gets.lock().unwrap().len();
+    let stats = engine.run(std::slice::from_ref(&id)).await.remove(0);
+    let stats = stats.result.unwrap();
+    assert_eq!(stats.parts_reused, 3);
+    assert_eq!(stats.bytes_sent, 0);
+    assert_eq!(
+        h.log.gets.lock().unwrap().len(),
+        gets,
+        "nothing fetched again"
+    );
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Completed);
+    assert_eq!(tree(&dl), vec![("disk.img".to_string(), bytes)]);
+
+    // A different file of the same size in that place is not taken for the download.
+    let stranger = data(12 * MIB + 3, 42);
+    std::fs::write(dl.join("disk.img"), &stranger).unwrap();
+    h.store().set_state(&id, State::Queued, None).unwrap();
+    let e = engine.run(std::slice::from_ref(&id)).await.remove(0);
+    assert_eq!(e.result.unwrap_err().kind, ferry::ErrorKind::AlreadyExists);
+    assert_eq!(std::fs::read(dl.join("disk.img")).unwrap(), stranger);
+}

@@ -79,6 +79,11 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         .ok_or_else(|| Error::not_found("the transfer was removed"))?;
     let dest = row.local_path.clone();
     let temp = temp_path(&dest, &row.id);
+    if current.etag == etag && current.size == Some(size) && !temp.exists() {
+        if let Some(stats) = finished_before(&ctx, &dest, size)? {
+            return Ok(stats);
+        }
+    }
     if current.etag != etag || current.size != Some(size) || !temp.exists() {
         if current.etag.is_some() && current.etag != etag {
             tracing::warn!(transfer = %row.id, "the object changed since the last run; starting over");
@@ -104,8 +109,16 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         .len()
         != size
     {
-        file.set_len(size)
-            .map_err(|e| Error::io("cannot make room for", &temp, e))?;
+        file.set_len(size).map_err(|e| {
+            let e = Error::io("cannot make room for", &temp, e);
+            Error::new(
+                e.kind,
+                format!(
+                    "{}; free some space or choose another folder, then resume",
+                    e.message
+                ),
+            )
+        })?;
     }
     let file = Arc::new(file);
 
@@ -201,6 +214,51 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         parts_reused: reused,
         parts_sent: sent,
     })
+}
+
+/// A run killed after moving the file into place but before recording that leaves every range
+/// committed, no temporary file, and the destination holding exactly those bytes. Recognise that (the
+/// destination's CRC32C equals the committed ranges' combined CRC32C) and record the completion
+/// instead of downloading again into a place that is now taken.
+fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>> {
+    let parts = ctx.store.parts(&ctx.row.id)?;
+    let planned = plan::parts(size, ctx.row.part_size);
+    let all_committed = parts.len() == planned.len()
+        && parts
+            .iter()
+            .zip(&planned)
+            .all(|(p, q)| p.number == q.number && p.offset == q.offset && p.len == q.len);
+    let on_disk = std::fs::metadata(dest).map(|m| m.len()).ok();
+    if size == 0 || !all_committed || on_disk != Some(size) {
+        return Ok(None);
+    }
+    let Some(expected) = combined_crc(&parts) else {
+        return Ok(None);
+    };
+    let mut file = File::open(dest).map_err(|e| Error::io("cannot read", dest, e))?;
+    let mut crc = 0u32;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buf)
+            .map_err(|e| Error::io("cannot read", dest, e))?;
+        if n == 0 {
+            break;
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
+    }
+    if aws_smithy_types::base64::encode(crc.to_be_bytes()) != expected {
+        return Ok(None);
+    }
+    tracing::info!(transfer = %ctx.row.id, "the file was already in place; recording the completion");
+    ctx.counter.set_done(size);
+    ctx.store
+        .complete(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref())?;
+    Ok(Some(RunStats {
+        bytes_total: size,
+        parts_total: planned.len() as u64,
+        parts_reused: planned.len() as u64,
+        ..Default::default()
+    }))
 }
 
 /// Downloads may replace an existing file only when the user said so when enqueuing.

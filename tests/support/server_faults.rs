@@ -5,7 +5,9 @@
 //!   0.14.1 ignores checksums on parts), answers BadDigest on a mismatch and returns the checksum;
 //! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part or range, damage a
 //!   part's body on its way in (the check above then refuses it), damage a GET body on its way out;
-//! - seeded random 500/503 answers to data requests, bounded in count, for the soak test.
+//! - seeded random 500/503 answers to data requests, bounded in count, for the soak test;
+//! - phantom objects: keys a file-backed store cannot hold (`../x`, `/abs/x`, control characters),
+//!   answered from a table by ListObjectsV2, HeadObject and GetObject.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -50,9 +52,19 @@ pub struct ServerFaults {
     pub bad_digests: AtomicUsize,
     /// GET bodies damaged on their way out.
     pub corrupted_gets: AtomicUsize,
+    /// Objects answered from this table instead of the disk: key → bytes.
+    phantoms: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl ServerFaults {
+    /// The server lists, heads and serves `key` with `bytes`, whatever the key looks like.
+    pub fn phantom(&self, key: &str, bytes: Vec<u8>) {
+        self.phantoms.lock().unwrap().insert(key.to_string(), bytes);
+    }
+
+    fn phantom_of(&self, key: &str) -> Option<Vec<u8>> {
+        self.phantoms.lock().unwrap().get(key).cloned()
+    }
     /// The next `times` UploadParts of `key`'s part `part` fail with `failure`.
     pub fn on_part(&self, key: &str, part: i32, failure: Failure, times: usize) {
         self.add("upload_part", key, part as u64, failure, times);
@@ -149,6 +161,11 @@ fn blob(bytes: bytes::Bytes) -> StreamingBlob {
     StreamingBlob::from(Body::from(bytes))
 }
 
+/// A stable ETag for a phantom object's bytes.
+fn phantom_etag(bytes: &[u8]) -> ETag {
+    ETag::Strong(format!("{:08x}", crc32c::crc32c(bytes)))
+}
+
 pub struct FaultyS3 {
     pub inner: LocalS3,
     pub faults: std::sync::Arc<ServerFaults>,
@@ -200,10 +217,64 @@ macro_rules! faulty_s3 {
                 Ok(resp)
             }
 
+            async fn list_objects_v2(
+                &self,
+                req: S3Request<ListObjectsV2Input>,
+            ) -> S3Result<S3Response<ListObjectsV2Output>> {
+                let prefix = req.input.prefix.clone().unwrap_or_default();
+                let mut resp = self.inner.list_objects_v2(req).await?;
+                let phantoms = self.faults.phantoms.lock().unwrap().clone();
+                if !phantoms.is_empty() {
+                    let contents = resp.output.contents.get_or_insert_with(Vec::new);
+                    for (key, bytes) in phantoms.iter().filter(|(k, _)| k.starts_with(&prefix)) {
+                        contents.push(Object {
+                            key: Some(key.clone()),
+                            size: Some(bytes.len() as i64),
+                            e_tag: Some(phantom_etag(bytes)),
+                            ..Default::default()
+                        });
+                    }
+                    contents.sort_by(|a, b| a.key.cmp(&b.key));
+                    resp.output.key_count = Some(contents.len() as i32);
+                }
+                Ok(resp)
+            }
+
+            async fn head_object(
+                &self,
+                req: S3Request<HeadObjectInput>,
+            ) -> S3Result<S3Response<HeadObjectOutput>> {
+                let Some(bytes) = self.faults.phantom_of(&req.input.key) else {
+                    return self.inner.head_object(req).await;
+                };
+                Ok(S3Response::new(HeadObjectOutput {
+                    content_length: Some(bytes.len() as i64),
+                    e_tag: Some(phantom_etag(&bytes)),
+                    ..Default::default()
+                }))
+            }
+
             async fn get_object(
                 &self,
                 req: S3Request<GetObjectInput>,
             ) -> S3Result<S3Response<GetObjectOutput>> {
+                if let Some(bytes) = self.faults.phantom_of(&req.input.key) {
+                    let total = bytes.len() as u64;
+                    let (first, last) = match req.input.range {
+                        Some(Range::Int { first, last }) => {
+                            (first, last.unwrap_or(total - 1).min(total - 1))
+                        }
+                        _ => (0, total - 1),
+                    };
+                    let slice = bytes::Bytes::copy_from_slice(&bytes[first as usize..=last as usize]);
+                    return Ok(S3Response::new(GetObjectOutput {
+                        content_length: Some(slice.len() as i64),
+                        content_range: Some(format!("bytes {first}-{last}/{total}")),
+                        e_tag: Some(phantom_etag(&bytes)),
+                        body: Some(blob(slice)),
+                        ..Default::default()
+                    }));
+                }
                 let first = match req.input.range {
                     Some(Range::Int { first, .. }) => first,
                     _ => 0,
@@ -228,12 +299,10 @@ faulty_s3! {
     delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-    head_object(HeadObjectInput) -> HeadObjectOutput;
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     copy_object(CopyObjectInput) -> CopyObjectOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
-    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
     complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
     abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;

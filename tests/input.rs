@@ -1,0 +1,295 @@
+//! Bad input through the `ferry` CLI, and keys a server holds that would escape the download folder.
+//!
+//! Every refused request must say what went wrong and what to do, exit non-zero, and leave nothing
+//! behind: no transfer row, no object, no open multipart upload, no file beside the destination.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Output;
+
+use ferry::{DownloadOptions, Limits, S3Url};
+
+use crate::support::{tree, Harness, BUCKET, MIB};
+
+async fn output(h: &Harness, args: &[impl AsRef<OsStr>]) -> Output {
+    let mut cmd = h.ferry();
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Runs `args`, expecting a refusal whose message contains every one of `expect`.
+async fn refused(h: &Harness, args: &[impl AsRef<OsStr>], expect: &[&str]) {
+    let out = output(h, args).await;
+    assert!(
+        !out.status.success() && out.status.code().is_some(),
+        "{:?} did not fail cleanly: {:?}\n{}",
+        args.iter()
+            .map(|a| a.as_ref().to_os_string())
+            .collect::<Vec<_>>(),
+        out.status,
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    for e in expect {
+        assert!(err.contains(e), "expected `{e}` in:\n{err}");
+    }
+}
+
+/// Keys the bucket holds, listed from outside Ferry.
+async fn bucket_keys(h: &Harness) -> Vec<String> {
+    let out = h
+        .client()
+        .await
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    out.contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_sources_options_and_destinations_are_refused_and_leave_nothing_behind() {
+    let h = Harness::new().await;
+    let w = h.work.path();
+    let prefix = format!("s3://{BUCKET}/in/");
+
+    // A pipe: opening it for reading would wait forever for a writer.
+    let fifo = w.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    refused(
+        &h,
+        &["cp", fifo.to_str().unwrap(), &prefix],
+        &["not a regular file", "upload a file or a folder"],
+    )
+    .await;
+    // A device.
+    refused(&h, &["cp", "/dev/null", &prefix], &["not a regular file"]).await;
+    // A symbolic link whose target is gone.
+    let dangling = w.join("dangling.txt");
+    std::os::unix::fs::symlink(w.join("gone.txt"), &dangling).unwrap();
+    refused(
+        &h,
+        &["cp", dangling.to_str().unwrap(), &prefix],
+        &[
+            "symbolic link to a file that does not exist",
+            "fix the link",
+        ],
+    )
+    .await;
+
+    // A file this user cannot read. Root reads it regardless of its mode (CAP_DAC_OVERRIDE); the
+    // test proves which case it is in by opening the file itself, and asserts the matching outcome.
+    let secret = h.file("locked.txt", b"locked");
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let privileged = std::fs::File::open(&secret).is_ok();
+    if !privileged {
+        refused(
+            &h,
+            &["cp", secret.to_str().unwrap(), &prefix],
+            &["permission denied", "make it readable"],
+        )
+        .await;
+    }
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+
+    // A file name that is not UTF-8 cannot become a key under a prefix.
+    let odd = w.join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&odd, b"latin-1 name").unwrap();
+    refused(
+        &h,
+        &[OsStr::new("cp"), odd.as_os_str(), OsStr::new(&prefix)],
+        &["not valid UTF-8", "rename the file"],
+    )
+    .await;
+
+    // A prefix and a name that together pass S3's 1,024-byte key limit.
+    let long_prefix = format!("s3://{BUCKET}/{}/", "p".repeat(1020));
+    let ok = h.file("ok.txt", b"fine");
+    refused(
+        &h,
+        &["cp", ok.to_str().unwrap(), &long_prefix],
+        &["at most 1,024 bytes", "shorter key"],
+    )
+    .await;
+
+    // Part sizes outside S3's limits, and one that would need more than 10,000 parts. The big file
+    // is sparse: it has a size but no bytes on disk.
+    refused(
+        &h,
+        &["cp", ok.to_str().unwrap(), &prefix, "--part-size", "6GiB"],
+        &["between 5 MiB and 5 GiB"],
+    )
+    .await;
+    let huge = w.join("huge.img");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(60 * 1024 * MIB as u64)
+        .unwrap();
+    refused(
+        &h,
+        &["cp", huge.to_str().unwrap(), &prefix, "--part-size", "5MiB"],
+        &["more than S3's 10,000", "leave --part-size unset"],
+    )
+    .await;
+
+    // Downloads: a missing bucket, and a destination that exists (never overwritten silently).
+    let dl = w.join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    refused(
+        &h,
+        &["cp", "s3://no-such-bucket/a.txt", dl.to_str().unwrap()],
+        &["ferry mb s3://no-such-bucket"],
+    )
+    .await;
+    refused(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            "s3://no-such-bucket/p/",
+            dl.to_str().unwrap(),
+        ],
+        &["ferry mb s3://no-such-bucket"],
+    )
+    .await;
+    h.put("report.txt", b"server copy".to_vec()).await;
+    std::fs::write(dl.join("report.txt"), b"my local edits").unwrap();
+    let out = output(
+        &h,
+        &[
+            "cp",
+            &format!("s3://{BUCKET}/report.txt"),
+            dl.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already exist") && stderr(&out).contains("--if-exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        tree(&dl),
+        vec![("report.txt".to_string(), b"my local edits".to_vec())],
+        "the existing file is untouched and nothing was written beside it"
+    );
+
+    assert!(
+        h.store().list().unwrap().is_empty(),
+        "a refused request left a transfer behind"
+    );
+    assert_eq!(bucket_keys(&h).await, vec!["report.txt".to_string()]);
+    assert!(h.open_uploads().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_would_escape_the_download_folder_are_skipped_by_name_and_good_keys_arrive() {
+    let h = Harness::new().await;
+    let bad = [
+        "p/../x",
+        "p/a/../../x",
+        "p//abs/x",
+        "p/a\\..\\..\\x",
+        "p/tab\tx",
+        "p/del\u{7f}x",
+    ];
+    let harmless_here = ["p/C:x", "p/CON", "p/nul.txt"];
+    for k in bad.iter().chain(&harmless_here) {
+        h.faults.phantom(k, format!("bytes of {k}").into_bytes());
+    }
+    h.put("p/good/one.txt", b"one".to_vec()).await;
+    h.put("p/two.txt", b"two".to_vec()).await;
+
+    let outer = h.work.path().join("outer");
+    let dl = outer.join("dl");
+    std::fs::create_dir_all(&dl).unwrap();
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            &format!("s3://{BUCKET}/p/"),
+            dl.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    for k in bad {
+        let rel = &k[2..];
+        assert!(
+            err.contains(&format!("s3://{BUCKET}/{k}").escape_debug().to_string())
+                || err.contains(&rel.escape_debug().to_string()),
+            "the skipped key {k:?} is not named in:\n{err}"
+        );
+        assert!(err.contains("cannot be saved safely"), "{err}");
+    }
+    let mut expected: Vec<(String, Vec<u8>)> = vec![
+        ("good/one.txt".into(), b"one".to_vec()),
+        ("two.txt".into(), b"two".to_vec()),
+    ];
+    // On Linux these are plain names; they land inside the folder like any other.
+    for k in harmless_here {
+        expected.push((k[2..].to_string(), format!("bytes of {k}").into_bytes()));
+    }
+    expected.sort();
+    assert_eq!(tree(&dl), expected);
+    let outside: Vec<_> = tree(&outer)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.starts_with("dl/"))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "written outside the folder: {outside:?}"
+    );
+    assert!(
+        !h.work.path().join("x").exists() && !Path::new("/abs/x").exists(),
+        "a key climbed out of the folder"
+    );
+
+    // One such key asked for by name: its last segment is saved inside the folder, or it is refused
+    // with its name; never a path outside.
+    let engine = h.engine(Limits::default()).await;
+    let single = outer.join("single");
+    std::fs::create_dir_all(&single).unwrap();
+    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a\\..\\..\\x")).unwrap();
+    let e = engine
+        .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        e.message.contains("cannot be saved safely") && e.message.contains("a\\\\..\\\\..\\\\x"),
+        "{}",
+        e.message
+    );
+    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a/../../x")).unwrap();
+    let enq = engine
+        .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
+        .await
+        .unwrap();
+    for o in engine.run(&enq.ids).await {
+        o.result.unwrap();
+    }
+    assert_eq!(
+        tree(&single),
+        vec![("x".to_string(), b"bytes of p/a/../../x".to_vec())]
+    );
+    assert!(!h.work.path().join("x").exists());
+}

@@ -1,0 +1,247 @@
+//! The local world changing under a transfer: a source file edited during or between upload
+//! attempts, and a destination disk that fills up during a download.
+
+use std::io::Write;
+use std::process::Output;
+
+use ferry::{ErrorKind, Limits, S3Url, State, UploadOptions};
+
+use crate::support::{data, run_in_background, tree, wait_until, Harness, BUCKET, MIB};
+
+fn url(key: &str) -> S3Url {
+    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
+}
+
+fn five_mib_parts() -> UploadOptions {
+    UploadOptions {
+        recursive: false,
+        part_size: Some(5 * MIB as u64),
+    }
+}
+
+async fn output(mut cmd: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// Appends to a file, so its size (and mtime) change whatever the clock's resolution.
+fn append(path: &std::path::Path, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(bytes).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_changed_during_an_upload_stops_it_and_aborts_the_multipart_upload() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let src = h.file("log.bin", &data(30 * MIB, 31));
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("log.bin"), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_parts_from(3);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("two parts committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    append(&src, b"a new line");
+    h.log.release();
+    let outcome = run.await.unwrap().remove(0);
+    let e = outcome.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Changed, "{}", e.message);
+    assert!(e.message.contains("Run `ferry cp` again"), "{}", e.message);
+    let row = engine.transfer(&id).unwrap();
+    assert_eq!(row.state, State::Failed);
+    assert_eq!(row.error_kind.as_deref(), Some("changed"));
+    assert!(
+        h.open_uploads().await.is_empty(),
+        "the multipart upload was left open"
+    );
+    assert_eq!(h.leftover_part_files(), 0);
+    assert!(!h.object_exists("log.bin"), "a mixed object was completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_changed_between_attempts_is_refused_and_enqueueing_again_sends_the_new_version() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let src = h.file("notes.bin", &data(20 * MIB, 32));
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &five_mib_parts())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_parts_from(3);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("two parts committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    engine.pause(&id).unwrap();
+    h.log.release();
+    let paused = run.await.unwrap().remove(0);
+    assert_eq!(paused.result.unwrap_err().kind, ErrorKind::Interrupted);
+    assert_eq!(h.open_uploads().await.len(), 1, "a pause keeps the upload");
+
+    let new_bytes = data(20 * MIB + 5, 33);
+    std::fs::write(&src, &new_bytes).unwrap();
+    engine.resume(&id).unwrap();
+    let e = engine.run(std::slice::from_ref(&id)).await.remove(0);
+    assert_eq!(e.result.unwrap_err().kind, ErrorKind::Changed);
+    assert!(h.open_uploads().await.is_empty());
+    assert!(!h.object_exists("notes.bin"));
+
+    // Asking again for the same upload sends the new content as a fresh transfer.
+    let again = engine
+        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &five_mib_parts())
+        .await
+        .unwrap();
+    assert_eq!(again.resumed, 0);
+    assert_ne!(again.ids[0], id);
+    for o in engine.run(&again.ids).await {
+        o.result.unwrap();
+    }
+    assert_eq!(h.object("notes.bin"), new_bytes);
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Cancelled);
+    assert!(h.open_uploads().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerunning_ferry_cp_after_the_source_changed_uploads_the_new_version() {
+    let h = Harness::new().await;
+    let src = h.file("db.dump", &data(30 * MIB, 34));
+    let dst = format!("s3://{BUCKET}/db.dump");
+    let args = [
+        "cp",
+        src.to_str().unwrap(),
+        &dst,
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "2",
+    ];
+    h.log.hold_parts_from(3);
+    let mut first = h.ferry();
+    first.args(args);
+    let first = tokio::task::spawn_blocking(move || first.output().unwrap());
+    let store = h.store_when_created().await;
+    wait_until("two parts committed", || {
+        store
+            .list()
+            .unwrap()
+            .first()
+            .is_some_and(|t| store.parts(&t.id).unwrap().len() == 2)
+    })
+    .await;
+    let new_bytes = data(31 * MIB, 35);
+    std::fs::write(&src, &new_bytes).unwrap();
+    h.log.release();
+    let out = first.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed since its upload started"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(h.open_uploads().await.is_empty());
+    assert!(!h.object_exists("db.dump"));
+
+    let mut second = h.ferry();
+    second.args(args);
+    let out = output(second).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.object("db.dump"), new_bytes);
+    let rows = store.list().unwrap();
+    assert_eq!(rows.len(), 2, "the new version is a fresh transfer");
+    assert_eq!(
+        rows.iter().filter(|r| r.state == State::Completed).count(),
+        1
+    );
+    assert!(h.open_uploads().await.is_empty());
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: std::path::PathBuf, mib: usize) -> SmallDisk {
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "mounting a {mib} MiB tmpfs at {} failed (these tests run as root)",
+            dir.display()
+        );
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finishes_it() {
+    let h = Harness::new().await;
+    let bytes = data(12 * MIB, 36);
+    h.put("big.bin", bytes.clone()).await;
+    let disk = SmallDisk::mount(h.work.path().join("disk"), 16);
+    let filler = disk.0.join("filler");
+    std::fs::write(&filler, data(10 * MIB, 37)).unwrap();
+    let dl = disk.0.join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    let args = [
+        "cp",
+        &format!("s3://{BUCKET}/big.bin"),
+        dl.to_str().unwrap(),
+        "--part-size",
+        "5MiB",
+    ];
+    let mut first = h.ferry();
+    first.args(args);
+    let out = output(first).await;
+    assert!(
+        !out.status.success()
+            && stderr(&out).contains("paused")
+            && stderr(&out).contains("free some space"),
+        "{}",
+        stderr(&out)
+    );
+    let rows = h.store().list().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, State::Paused);
+    assert_eq!(rows[0].error_kind.as_deref(), Some("storage"));
+    let msg = rows[0].error_message.clone().unwrap_or_default();
+    assert!(msg.contains("free some space"), "{msg}");
+    assert!(
+        !dl.join("big.bin").exists(),
+        "a truncated destination file was created"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let mut again = h.ferry();
+    again.args(args);
+    let out = output(again).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        tree(&dl),
+        vec![("big.bin".to_string(), bytes)],
+        "the download is whole and no temporary file is left"
+    );
+    assert_eq!(h.store().list().unwrap()[0].state, State::Completed);
+}
