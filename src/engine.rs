@@ -34,6 +34,9 @@ use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 /// Buffer memory shared by all parts in flight, in MiB. With 8 MiB parts this allows 8 in flight.
 pub const MEMORY_BUDGET_MIB: usize = 64;
+/// A paused or failed upload untouched this long is abandoned: the desktop app aborts its multipart
+/// upload on start (`ferry clean-uploads` does it on demand).
+pub const ABANDONED_UPLOAD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The longest a presigned link may live: S3's limit for SigV4 signatures.
 pub const MAX_LINK_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
 

@@ -505,3 +505,56 @@ async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched()
     engine.run(&ids[1..2]).await.remove(0).result.unwrap();
     assert_eq!(h.object("old.bin"), data(2 * PART + 1, 21));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_file_fetched_whole_without_a_head_is_still_checked_and_a_damaged_one_fetched_again(
+) {
+    let h = Harness::new().await;
+    let bytes = data(300 * 1024 + 7, 19);
+    let put = |key: &'static str| {
+        let bytes = bytes.clone();
+        let h = &h;
+        async move {
+            h.client()
+                .await
+                .put_object()
+                .bucket(BUCKET)
+                .key(key)
+                .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
+                .body(bytes.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put("small/clean.bin").await;
+    put("small/damaged.bin").await;
+    h.faults
+        .on_range("small/damaged.bin", 0, Failure::Corrupt, 1);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let opts = DownloadOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("small/"), h.work.path(), &opts)
+        .await
+        .unwrap();
+    for outcome in engine.run(&enq.ids).await {
+        outcome.result.unwrap();
+    }
+
+    for key in ["clean.bin", "damaged.bin"] {
+        assert_eq!(std::fs::read(h.work.path().join(key)).unwrap(), bytes);
+    }
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
+    // One whole GET and nothing else for the clean file; the damaged one was caught by the object's
+    // CRC32C and fetched once more, never accepted.
+    assert_eq!(h.log.get_count("small/clean.bin"), 1);
+    assert_eq!(h.log.get_count("small/damaged.bin"), 2);
+    assert!(h.log.range_counts("small/clean.bin").is_empty());
+    // The listing gave the size: the clean file needed no HEAD; the damaged one's second pass asked
+    // the server again.
+    assert_eq!(h.log.head_count("small/clean.bin"), 0);
+    assert_eq!(h.log.head_count("small/damaged.bin"), 1);
+}

@@ -19,7 +19,7 @@ use aws_credential_types::Credentials;
 use ferry::local::{Keys, LocalS3, Server};
 use ferry::{Connection, Engine, EngineConfig, Limits, RetryPolicy};
 use s3s::access::{S3Access, S3AccessContext};
-use s3s::dto::{GetObjectInput, PutObjectInput, Range, UploadPartInput};
+use s3s::dto::{GetObjectInput, HeadObjectInput, PutObjectInput, Range, UploadPartInput};
 use s3s::{S3Request, S3Result};
 use tempfile::TempDir;
 use tokio::sync::watch;
@@ -38,6 +38,8 @@ pub struct Log {
     /// (key, first byte of the range or None) of every GetObject request.
     pub gets: Mutex<Vec<(String, Option<u64>)>>,
     pub puts: Mutex<Vec<String>>,
+    /// The key of every HeadObject request.
+    pub heads: Mutex<Vec<String>>,
     /// UploadPart requests with a part number at or above this are held until the gate opens.
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
@@ -52,6 +54,7 @@ impl Log {
             upload_parts: Mutex::new(Vec::new()),
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
+            heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
             hold_ranges_from: AtomicU64::new(u64::MAX),
             open,
@@ -108,6 +111,26 @@ impl Log {
             .count()
     }
 
+    /// How many HeadObject requests `key` got.
+    pub fn head_count(&self, key: &str) -> usize {
+        self.heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == key)
+            .count()
+    }
+
+    /// How many GETs `key` got, whole or ranged.
+    pub fn get_count(&self, key: &str) -> usize {
+        self.gets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .count()
+    }
+
     /// How many ranged GETs each starting offset of `key` got.
     pub fn range_counts(&self, key: &str) -> std::collections::BTreeMap<u64, usize> {
         let mut m = std::collections::BTreeMap::new();
@@ -158,6 +181,11 @@ impl S3Access for Hook {
         if first.is_some_and(|f| f >= self.0.hold_ranges_from.load(Ordering::SeqCst)) {
             return self.0.hold().await;
         }
+        Ok(())
+    }
+
+    async fn head_object(&self, req: &mut S3Request<HeadObjectInput>) -> S3Result<()> {
+        self.0.heads.lock().unwrap().push(req.input.key.clone());
         Ok(())
     }
 

@@ -56,6 +56,19 @@ pub fn run() {
                 let e = engine.clone();
                 tauri::async_runtime::spawn(async move { e.start(&ids) });
             }
+            // Multipart uploads this app started and abandoned (cancelled while offline, or paused
+            // or failed for a week) hold storage on the server: abort them in the background.
+            let e = engine.clone();
+            tauri::async_runtime::spawn(async move {
+                match e
+                    .abort_abandoned_uploads(ferry::engine::ABANDONED_UPLOAD_AGE)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "aborted abandoned multipart uploads"),
+                    Err(e) => tracing::warn!(error = %e, "could not clean up abandoned uploads"),
+                }
+            });
             let watches = engine.watches();
             tauri::async_runtime::spawn(async move {
                 match watches.start_all() {

@@ -36,7 +36,7 @@ pub fn temp_path(dest: &Path, id: &str) -> PathBuf {
 pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     let mut restarts = 0;
     loop {
-        match attempt(ctx.clone()).await {
+        match attempt(ctx.clone(), restarts == 0).await {
             Err(e)
                 if matches!(e.kind, ErrorKind::Changed | ErrorKind::Corrupt)
                     && restarts < RESTARTS =>
@@ -46,39 +46,78 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
                 ctx.store.clear_parts(&ctx.row.id)?;
                 let _ = std::fs::remove_file(temp_path(&ctx.row.local_path, &ctx.row.id));
             }
-            other => return other,
+            Err(e) => {
+                if e.kind == ErrorKind::Corrupt {
+                    // The bytes on disk are known to be wrong: keep none of them.
+                    ctx.store.clear_parts(&ctx.row.id)?;
+                    let _ = std::fs::remove_file(temp_path(&ctx.row.local_path, &ctx.row.id));
+                }
+                return Err(e);
+            }
+            ok => return ok,
         }
     }
 }
 
-async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
+/// One pass over the object. `first`: the first pass of this run, when the size and ETag recorded at
+/// enqueue (from the listing) may stand in for a HEAD.
+async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     let row = &ctx.row;
     let what = format!("download s3://{}/{}", row.bucket, row.key);
-    let head = ctx
-        .retrying(&what, || {
-            let req = ctx
-                .client
-                .head_object()
-                .bucket(&row.bucket)
-                .key(&row.key)
-                .checksum_mode(ChecksumMode::Enabled);
-            let what = what.clone();
-            async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
-        })
-        .await?;
-    let size = head.content_length().unwrap_or(0).max(0) as u64;
-    let etag = head.e_tag().map(str::to_string);
-    // A full-object CRC32C (not a composite "xxx-N" of part checksums) can be checked end to end.
-    let expected_crc = head
-        .checksum_crc32_c()
-        .filter(|c| !c.contains('-') && head.checksum_type() != Some(&ChecksumType::Composite))
-        .map(str::to_string);
     let current = ctx
         .store
         .get(&row.id)?
         .ok_or_else(|| Error::not_found("the transfer was removed"))?;
     let dest = row.local_path.clone();
     let temp = temp_path(&dest, &row.id);
+    // A fresh download of an object that fits in one range needs no HEAD: its size came with the
+    // listing, and one whole-object GET is one version of the object by itself (its ETag is recorded
+    // from the answer when the listing had none; a size other than listed means it changed, and the
+    // next pass asks the server). The object's full checksum, when it has one, is checked as the
+    // bytes arrive. Saves a round trip per small file.
+    let listed = match (current.size, &current.etag) {
+        (Some(size), etag)
+            if first
+                && size > 0
+                && size <= row.part_size
+                && !temp.exists()
+                && !dest.exists()
+                && ctx.store.parts(&row.id)?.is_empty() =>
+        {
+            Some((size, etag.clone()))
+        }
+        _ => None,
+    };
+    let (size, etag, expected_crc) = match listed {
+        Some((size, etag)) => (size, etag, None),
+        None => {
+            let head = ctx
+                .retrying(&what, || {
+                    let req = ctx
+                        .client
+                        .head_object()
+                        .bucket(&row.bucket)
+                        .key(&row.key)
+                        .checksum_mode(ChecksumMode::Enabled);
+                    let what = what.clone();
+                    async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
+                })
+                .await?;
+            // A full-object CRC32C (not a composite "xxx-N" of part checksums) can be checked end
+            // to end.
+            let expected_crc = head
+                .checksum_crc32_c()
+                .filter(|c| {
+                    !c.contains('-') && head.checksum_type() != Some(&ChecksumType::Composite)
+                })
+                .map(str::to_string);
+            (
+                head.content_length().unwrap_or(0).max(0) as u64,
+                head.e_tag().map(str::to_string),
+                expected_crc,
+            )
+        }
+    };
     if current.etag == etag && current.size == Some(size) && !temp.exists() {
         if let Some(stats) = finished_before(&ctx, &dest, size)? {
             return Ok(stats);
@@ -151,6 +190,7 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         .collect();
     let sent = todo.len() as u64;
     let writer = file.clone();
+    let whole = planned.len() == 1;
     // Ranges stream to disk as they arrive: they take a connection but no buffer.
     for_each_part(
         &ctx,
@@ -158,7 +198,7 @@ async fn attempt(ctx: Arc<Ctx>) -> Result<RunStats> {
         |_| 0,
         move |ctx, part| {
             let (file, etag) = (writer.clone(), etag.clone());
-            async move { fetch_range(&ctx, &file, etag.as_deref(), part).await }
+            async move { fetch_range(&ctx, &file, etag.as_deref(), part, whole).await }
         },
     )
     .await?;
@@ -294,7 +334,16 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
     }
 }
 
-async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> Result<()> {
+/// Fetches one range into `file` at its offset and commits it. `whole`: the range is the whole
+/// object, so the GET asks for all of it (no `Range`) with checksum mode on, and the SDK checks the
+/// object's full checksum as the bytes arrive.
+async fn fetch_range(
+    ctx: &Ctx,
+    file: &File,
+    etag: Option<&str>,
+    part: Part,
+    whole: bool,
+) -> Result<()> {
     let what = format!(
         "download bytes {}-{} of s3://{}/{}",
         part.offset,
@@ -311,26 +360,42 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                 .get_object()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
-                .range(format!(
+                .set_if_match(etag.map(str::to_string));
+            let req = if whole {
+                req.checksum_mode(ChecksumMode::Enabled)
+            } else {
+                req.range(format!(
                     "bytes={}-{}",
                     part.offset,
                     part.offset + part.len - 1
                 ))
-                .set_if_match(etag.map(str::to_string));
+            };
             let what_now = what.clone();
             let written_now = written.clone();
             let fetched = async move {
                 let (what, written) = (what_now, written_now);
                 let out = req.send().await.map_err(|e| Error::from_sdk(&what, e))?;
+                if whole {
+                    if out.content_length() != Some(part.len as i64) {
+                        return Err(Error::new(
+                            ErrorKind::Changed,
+                            format!("{what}: the object changed since it was listed"),
+                        ));
+                    }
+                    if etag.is_none() {
+                        ctx.store
+                            .set_object(&ctx.row.id, part.len, out.e_tag())?;
+                    }
+                }
+                // A whole-object GET may carry the object's full CRC32C: checked below.
+                let expected = out
+                    .checksum_crc32_c()
+                    .filter(|c| whole && !c.contains('-'))
+                    .map(str::to_string);
                 let mut body = out.body;
                 let mut offset = part.offset;
                 let mut crc = 0u32;
-                while let Some(chunk) = body.try_next().await.map_err(|e| {
-                    Error::new(
-                        ErrorKind::Network,
-                        format!("{what}: the connection broke ({e})"),
-                    )
-                })? {
+                while let Some(chunk) = body.try_next().await.map_err(|e| body_error(&what, e))? {
                     if offset + chunk.len() as u64 > part.offset + part.len {
                         return Err(Error::new(
                             ErrorKind::Server,
@@ -355,6 +420,13 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
                             offset - part.offset,
                             part.len
                         ),
+                    ));
+                }
+                let received = aws_smithy_types::base64::encode(crc.to_be_bytes());
+                if expected.is_some_and(|e| e != received) {
+                    return Err(Error::new(
+                        ErrorKind::Corrupt,
+                        format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
                     ));
                 }
                 Ok(crc)
@@ -388,5 +460,27 @@ async fn fetch_range(ctx: &Ctx, file: &File, etag: Option<&str>, part: Part) -> 
             etag: None,
             checksum: Some(aws_smithy_types::base64::encode(crc.to_be_bytes())),
         },
+    )
+}
+
+/// What a failure while reading a GET body means: the SDK's check of the object's checksum failed
+/// (the bytes are wrong: never retried as if the network hiccupped), or the connection broke.
+fn body_error(what: &str, e: aws_sdk_s3::primitives::ByteStreamError) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<aws_smithy_checksums::body::validate::Error>()
+            .is_some()
+        {
+            return Error::new(
+                ErrorKind::Corrupt,
+                format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
+            );
+        }
+        source = err.source();
+    }
+    Error::new(
+        ErrorKind::Network,
+        format!("{what}: the connection broke ({e})"),
     )
 }
