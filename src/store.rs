@@ -107,6 +107,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2026120202,
         "ALTER TABLE transfers ADD COLUMN next_attempt_at INTEGER",
     ),
+    (
+        // Each finished transfer counts its batch's states (for the batch notice): without an
+        // index that was a scan of the whole queue per transfer.
+        2026120203,
+        "CREATE INDEX transfers_batch ON transfers (batch_id, state)",
+    ),
 ];
 
 /// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
