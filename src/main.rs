@@ -709,11 +709,7 @@ async fn watch(g: &Global, state_dir: PathBuf, cmd: &WatchCommand) -> Result<Exi
         WatchCommand::Run { args, .. } => {
             let conn = g.connection_for(&engine)?;
             let new = args.new_folder(&conn)?;
-            let existing = watches.find(args.dir.as_ref(), &new.bucket, &new.prefix)?;
-            let id = match existing {
-                Some(f) => f.id,
-                None => watches.add(&conn, &new).await?.id,
-            };
+            let id = watches.find_or_add(&conn, &new).await?.id;
             let mut changes = watches.subscribe();
             let f = watches.watch(&id)?;
             eprintln!(

@@ -295,20 +295,20 @@ impl Watches {
         view(&self.engine, &table::find_folder(self.engine.store(), id)?)
     }
 
-    /// The folder watching `path` into `bucket`/`prefix`, if there is one.
-    pub fn find(
+    /// The folder already saved for `new`'s folder, bucket and prefix, or `new` saved now (checked
+    /// like [`Watches::add`]): what `ferry watch run` watches.
+    pub async fn find_or_add(
         &self,
-        path: &std::path::Path,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Option<WatchedFolder>> {
-        let Ok(path) = std::fs::canonicalize(path) else {
-            return Ok(None);
-        };
-        let prefix = normalize_prefix(prefix)?;
-        table::folder_at(self.engine.store(), &path, bucket, &prefix)?
-            .map(|r| view(&self.engine, &r))
-            .transpose()
+        conn: &Connection,
+        new: &NewWatchedFolder,
+    ) -> Result<WatchedFolder> {
+        if let Ok(path) = std::fs::canonicalize(new.path.trim()) {
+            let prefix = normalize_prefix(&new.prefix)?;
+            if let Some(row) = table::folder_at(self.engine.store(), &path, &new.bucket, &prefix)? {
+                return view(&self.engine, &row);
+            }
+        }
+        self.add(conn, new).await
     }
 
     /// Stops watching a folder until it is resumed. Uploads already queued finish.

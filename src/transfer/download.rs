@@ -275,17 +275,7 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
     let Some(expected) = combined_crc(&parts) else {
         return Ok(None);
     };
-    let mut file = File::open(dest).map_err(|e| Error::io("cannot read", dest, e))?;
-    let mut crc = 0u32;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buf)
-            .map_err(|e| Error::io("cannot read", dest, e))?;
-        if n == 0 {
-            break;
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-    }
+    let crc = super::file_crc32c(dest).map_err(|e| Error::io("cannot read", dest, e))?;
     if aws_smithy_types::base64::encode(crc.to_be_bytes()) != expected {
         return Ok(None);
     }

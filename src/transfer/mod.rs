@@ -290,6 +290,21 @@ fn jitter(cap: Duration) -> Duration {
     Duration::from_millis(cap_ms / 2 + r % (cap_ms / 2 + 1))
 }
 
+/// CRC32C of a whole file, read in 1 MiB steps (memory stays flat whatever its size).
+pub fn file_crc32c(path: &std::path::Path) -> std::io::Result<u32> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut crc = 0;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(crc);
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
+    }
+}
+
 /// CRC32C of `data` as S3 writes it in `x-amz-checksum-crc32c`: base64 of the big-endian value.
 pub fn crc32c_b64(data: &[u8]) -> String {
     aws_smithy_types::base64::encode(crc32c::crc32c(data).to_be_bytes())

@@ -28,7 +28,7 @@ use super::{publish, WatchState};
 use crate::engine::{Engine, UploadOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::s3::{Connection, S3Url};
-use crate::store::now_ms;
+use crate::store::{now_ms, Direction};
 use crate::transfer::mtime_ns;
 
 /// How often a running watcher checks that its folder was not paused or removed by another process.
@@ -561,21 +561,6 @@ impl Folder {
     }
 }
 
-/// CRC32C of a whole file, read in 1 MiB steps.
-fn crc32c_of(path: &Path) -> std::io::Result<u32> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut crc = 0;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(crc);
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-    }
-}
-
 /// Decides whether a settled file needs sending, and sends it through the engine's queue.
 async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
     let store = s.engine.store();
@@ -593,7 +578,7 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
     let crc = {
         let _permit = s.hashing.acquire().await;
         let p = path.to_path_buf();
-        match tokio::task::spawn_blocking(move || crc32c_of(&p))
+        match tokio::task::spawn_blocking(move || crate::transfer::file_crc32c(&p))
             .await
             .map_err(|e| Error::internal(format!("checksumming {}: {e}", path.display())))?
         {
@@ -612,9 +597,12 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
         crc32c: crc,
         uploaded_at,
     };
-    if let Some(at) =
-        table::completed_upload(store, &s.conn_json, &s.bucket, key, path, size, mtime)?
-    {
+    // The latest completed upload of this very file version (a crash can fall between the upload
+    // completing and its record being written): count it as uploaded.
+    let completed = store
+        .find_completed(Direction::Upload, &s.conn_json, &s.bucket, key, path)?
+        .filter(|r| r.size == Some(size) && r.source_mtime_ns == Some(mtime));
+    if let Some(at) = completed.map(|r| r.finished_at.unwrap_or(r.updated_at)) {
         table::put_record(store, &s.id, &record(at))?;
         return Ok(Outcome::Uploaded);
     }

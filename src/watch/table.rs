@@ -277,29 +277,3 @@ pub(crate) fn delete_record(store: &Store, folder: &str, key: &str) -> Result<()
         Ok(())
     })
 }
-
-/// When a completed upload of exactly this version of the file (same place, same size and mtime)
-/// finished, if the queue holds one: a crash between the transfer completing and its record being
-/// written must not send the file again.
-pub(crate) fn completed_upload(
-    store: &Store,
-    connection: &str,
-    bucket: &str,
-    key: &str,
-    path: &Path,
-    size: u64,
-    mtime_ns: i64,
-) -> Result<Option<i64>> {
-    let path = path_text(path)?.to_string();
-    store.with(|c| {
-        c.query_row(
-            "SELECT COALESCE(finished_at, updated_at) FROM transfers
-             WHERE local_path = ?1 AND bucket = ?2 AND key = ?3 AND connection = ?4
-               AND direction = 'upload' AND state = 'completed' AND size = ?5 AND source_mtime_ns = ?6
-             ORDER BY finished_at DESC LIMIT 1",
-            params![path, bucket, key, connection, size as i64, mtime_ns],
-            |r| r.get(0),
-        )
-        .optional()
-    })
-}
