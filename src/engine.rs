@@ -1408,7 +1408,7 @@ impl Engine {
     /// Announces a batch whose transfers have all ended (paused ones have not).
     fn check_batch(&self, batch_id: &str) {
         let mut announced = lock(&self.inner.announced);
-        if announced.contains(batch_id) {
+        if announced.contains(batch_id) || self.inner.store.batch_open(batch_id).unwrap_or(true) {
             return;
         }
         let Ok(states) = self.inner.store.batch_states(batch_id) else {

@@ -47,6 +47,11 @@ pub fn part_size(size: u64, requested: Option<u64>) -> Result<u64> {
     }
     let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
     let p = needed.max(DEFAULT_PART_SIZE);
+    if size <= MAX_SINGLE_PUT {
+        // Whole: one PutObject instead of create + parts + complete (a server that assembles
+        // parts reads and hashes them a second time), one GET instead of ranges and a HEAD.
+        return Ok(p.max(size));
+    }
     if p > MAX_PART_SIZE {
         return Err(Error::invalid(format!(
             "{} is larger than S3's largest object (10,000 parts of 5 GiB)",
@@ -143,6 +148,15 @@ mod tests {
     fn auto_part_size_fits_any_file_up_to_the_s3_limit() {
         assert_eq!(part_size(0, None).unwrap(), DEFAULT_PART_SIZE);
         assert_eq!(part_size(GIB, None).unwrap(), DEFAULT_PART_SIZE);
+        // Files up to MAX_SINGLE_PUT go whole.
+        assert_eq!(part_size(10 * MIB, None).unwrap(), 10 * MIB);
+        assert!(is_single_put(10 * MIB, part_size(10 * MIB, None).unwrap()));
+        assert_eq!(parts(10 * MIB, part_size(10 * MIB, None).unwrap()).len(), 1);
+        assert_eq!(part_size(MAX_SINGLE_PUT, None).unwrap(), MAX_SINGLE_PUT);
+        assert_eq!(
+            part_size(MAX_SINGLE_PUT + 1, None).unwrap(),
+            DEFAULT_PART_SIZE
+        );
         for size in [100 * GIB, 1024 * GIB, 48 * 1024 * GIB] {
             let p = part_size(size, None).unwrap();
             assert!((MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p));

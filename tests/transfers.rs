@@ -89,6 +89,83 @@ async fn uploads_and_downloads_are_byte_identical_at_and_around_part_boundaries(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_up_to_16_mib_go_whole_by_default_and_larger_ones_in_8_mib_parts() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let whole = data(10 * MIB + 3, 21);
+    let cut = data(17 * MIB, 22);
+    h.file("sizes/whole.bin", &whole);
+    h.file("sizes/cut.bin", &cut);
+    let opts = UploadOptions {
+        recursive: true,
+        part_size: None,
+    };
+    let enq = engine
+        .enqueue_upload(
+            &h.conn(),
+            &h.work.path().join("sizes"),
+            &url("sizes/"),
+            &opts,
+        )
+        .await
+        .unwrap();
+    assert!(engine.run(&enq.ids).await.iter().all(|o| o.result.is_ok()));
+    assert_eq!(h.object("sizes/whole.bin"), whole);
+    assert_eq!(h.object("sizes/cut.bin"), cut);
+    // One PutObject for the 10 MiB file; 8 + 8 + 1 MiB parts for the 17 MiB one.
+    assert_eq!(h.log.put_count("sizes/whole.bin"), 1);
+    assert!(h.log.part_counts("sizes/whole.bin").is_empty());
+    assert_eq!(
+        h.log
+            .part_counts("sizes/cut.bin")
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+
+    // Down again with default settings: the 10 MiB object in one whole GET with no HEAD (its size
+    // came with the listing), its ETag recorded from the answer; the 17 MiB one in three ranges.
+    let dest = h.work.path().join("back");
+    let enq = engine
+        .enqueue_download(
+            &h.conn(),
+            &url("sizes/"),
+            &dest,
+            &DownloadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(engine.run(&enq.ids).await.iter().all(|o| o.result.is_ok()));
+    assert_eq!(std::fs::read(dest.join("whole.bin")).unwrap(), whole);
+    assert_eq!(std::fs::read(dest.join("cut.bin")).unwrap(), cut);
+    assert_eq!(h.log.get_count("sizes/whole.bin"), 1);
+    assert!(h.log.range_counts("sizes/whole.bin").is_empty());
+    assert_eq!(h.log.head_count("sizes/whole.bin"), 0);
+    assert_eq!(h.log.range_counts("sizes/cut.bin").len(), 3);
+    let etag = h
+        .client()
+        .await
+        .head_object()
+        .bucket(BUCKET)
+        .key("sizes/whole.bin")
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .map(str::to_string);
+    assert!(etag.is_some());
+    let row = engine
+        .transfers()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.direction == ferry::Direction::Download && r.key == "sizes/whole.bin")
+        .unwrap();
+    assert_eq!(row.state, State::Completed);
+    assert_eq!(row.etag, etag);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_object_downloads_in_parallel_ranges() {
     let h = Harness::new().await;
     let bytes = data(23 * MIB + 17, 7);

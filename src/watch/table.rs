@@ -10,7 +10,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::WatchState;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::Store;
+use crate::store::{Cached, Store};
 
 /// One row of `watched_folders`. `connection` is the JSON of a [`crate::Connection`]: never a secret.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ pub(crate) fn insert_folder(store: &Store, f: &FolderRow) -> Result<()> {
     let path = path_text(&f.path)?;
     let ignore = serde_json::to_string(&f.ignore).expect("patterns serialise");
     let r = store.with(|c| {
-        c.execute(
+        c.exec(
             &format!("INSERT INTO watched_folders ({FOLDER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             params![f.id, path, f.connection, f.bucket, f.prefix, ignore, f.mirror_deletes,
                 f.state.as_str(), f.error, f.created_at],
@@ -105,7 +105,7 @@ pub(crate) fn insert_folder(store: &Store, f: &FolderRow) -> Result<()> {
 /// Every watched folder, oldest first.
 pub(crate) fn folders(store: &Store) -> Result<Vec<FolderRow>> {
     store.with(|c| {
-        let mut st = c.prepare(&format!(
+        let mut st = c.prepare_cached(&format!(
             "SELECT {FOLDER_COLUMNS} FROM watched_folders ORDER BY created_at, id"
         ))?;
         let rows = st.query_map([], row_to_folder)?.collect();
@@ -115,7 +115,7 @@ pub(crate) fn folders(store: &Store) -> Result<Vec<FolderRow>> {
 
 pub(crate) fn folder(store: &Store, id: &str) -> Result<Option<FolderRow>> {
     store.with(|c| {
-        c.query_row(
+        c.row(
             &format!("SELECT {FOLDER_COLUMNS} FROM watched_folders WHERE id = ?1"),
             [id],
             row_to_folder,
@@ -158,7 +158,7 @@ pub(crate) fn folder_at(
 ) -> Result<Option<FolderRow>> {
     let path = path_text(path)?.to_string();
     store.with(|c| {
-        c.query_row(
+        c.row(
             &format!(
                 "SELECT {FOLDER_COLUMNS} FROM watched_folders WHERE path = ?1 AND bucket = ?2 AND prefix = ?3"
             ),
@@ -173,7 +173,7 @@ pub(crate) fn folder_at(
 pub(crate) fn set_state(store: &Store, id: &str, state: WatchState) -> Result<bool> {
     store
         .with(|c| {
-            c.execute(
+            c.exec(
                 "UPDATE watched_folders SET state = ?2, error = NULL WHERE id = ?1",
                 params![id, state.as_str()],
             )
@@ -191,7 +191,7 @@ pub(crate) fn report_state(
 ) -> Result<bool> {
     store
         .with(|c| {
-            c.execute(
+            c.exec(
                 "UPDATE watched_folders SET state = ?2, error = ?3
                  WHERE id = ?1 AND state != 'paused' AND (state != ?2 OR error IS NOT ?3)",
                 params![id, state.as_str(), error],
@@ -202,13 +202,13 @@ pub(crate) fn report_state(
 
 pub(crate) fn delete_folder(store: &Store, id: &str) -> Result<bool> {
     store
-        .with(|c| c.execute("DELETE FROM watched_folders WHERE id = ?1", [id]))
+        .with(|c| c.exec("DELETE FROM watched_folders WHERE id = ?1", [id]))
         .map(|n| n == 1)
 }
 
 pub(crate) fn record(store: &Store, folder: &str, key: &str) -> Result<Option<FileRecord>> {
     store.with(|c| {
-        c.query_row(
+        c.row(
             "SELECT key, size, mtime_ns, crc32c, uploaded_at FROM watched_files
              WHERE folder_id = ?1 AND key = ?2",
             params![folder, key],
@@ -221,7 +221,7 @@ pub(crate) fn record(store: &Store, folder: &str, key: &str) -> Result<Option<Fi
 /// Every key uploaded for a folder.
 pub(crate) fn records(store: &Store, folder: &str) -> Result<Vec<FileRecord>> {
     store.with(|c| {
-        let mut st = c.prepare(
+        let mut st = c.prepare_cached(
             "SELECT key, size, mtime_ns, crc32c, uploaded_at FROM watched_files WHERE folder_id = ?1",
         )?;
         let rows = st.query_map([folder], row_to_record)?.collect();
@@ -232,7 +232,7 @@ pub(crate) fn records(store: &Store, folder: &str) -> Result<Vec<FileRecord>> {
 /// The newest uploads of a folder, newest first.
 pub(crate) fn recent(store: &Store, folder: &str, limit: usize) -> Result<Vec<FileRecord>> {
     store.with(|c| {
-        let mut st = c.prepare(
+        let mut st = c.prepare_cached(
             "SELECT key, size, mtime_ns, crc32c, uploaded_at FROM watched_files WHERE folder_id = ?1
              ORDER BY uploaded_at DESC, rowid DESC LIMIT ?2",
         )?;
@@ -246,7 +246,7 @@ pub(crate) fn recent(store: &Store, folder: &str, limit: usize) -> Result<Vec<Fi
 /// Remembers an upload (replacing what was remembered for that key).
 pub(crate) fn put_record(store: &Store, folder: &str, r: &FileRecord) -> Result<()> {
     store.with(|c| {
-        c.execute(
+        c.exec(
             "INSERT INTO watched_files (folder_id, key, size, mtime_ns, crc32c, uploaded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (folder_id, key) DO UPDATE SET size = excluded.size,
@@ -260,7 +260,7 @@ pub(crate) fn put_record(store: &Store, folder: &str, r: &FileRecord) -> Result<
 /// The file was touched but its content is what was uploaded: remember the new mtime only.
 pub(crate) fn touch_record(store: &Store, folder: &str, key: &str, mtime_ns: i64) -> Result<()> {
     store.with(|c| {
-        c.execute(
+        c.exec(
             "UPDATE watched_files SET mtime_ns = ?3 WHERE folder_id = ?1 AND key = ?2",
             params![folder, key, mtime_ns],
         )?;
@@ -270,7 +270,7 @@ pub(crate) fn touch_record(store: &Store, folder: &str, key: &str, mtime_ns: i64
 
 pub(crate) fn delete_record(store: &Store, folder: &str, key: &str) -> Result<()> {
     store.with(|c| {
-        c.execute(
+        c.exec(
             "DELETE FROM watched_files WHERE folder_id = ?1 AND key = ?2",
             params![folder, key],
         )?;
