@@ -20,9 +20,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::PartRow;
 
-/// Received bytes are written to the file in runs of up to this much (one buffer per range in
-/// flight).
+/// A download of an object up to SMALL_OBJECT bytes writes what it receives in runs of up to
+/// WRITE_BATCH bytes (one buffer per such download in flight).
 const WRITE_BATCH: usize = 128 * 1024;
+const SMALL_OBJECT: u64 = 512 * 1024;
 
 /// How many times a download restarts because the object changed under it before giving up.
 const RESTARTS: u32 = 3;
@@ -392,10 +393,16 @@ async fn fetch_range(
                 let mut body = out.body;
                 let mut offset = part.offset;
                 let mut crc = 0u32;
-                // The connection hands over a few KiB at a time: gather them into one write of up
-                // to WRITE_BATCH bytes instead of a system call per chunk.
-                let mut pending =
-                    Vec::with_capacity(part.len.min(WRITE_BATCH as u64) as usize);
+                // The connection hands over a few KiB at a time. A small object's chunks are
+                // gathered into writes of up to WRITE_BATCH bytes instead of a system call each
+                // (per-file costs dominate there); larger objects and ranges write their chunks as
+                // they come, where the copy would cost more than the calls it saves.
+                let batch = if whole && part.len <= SMALL_OBJECT {
+                    WRITE_BATCH
+                } else {
+                    0
+                };
+                let mut pending = Vec::with_capacity(part.len.min(batch as u64) as usize);
                 let mut pending_at = offset;
                 let flush = |pending: &mut Vec<u8>, at: &mut u64| -> Result<()> {
                     if !pending.is_empty() {
@@ -416,13 +423,13 @@ async fn fetch_range(
                     if let Some(l) = &ctx.limiter {
                         l.wait(chunk.len()).await;
                     }
-                    if pending.is_empty() && chunk.len() >= WRITE_BATCH {
+                    if pending.is_empty() && chunk.len() >= batch {
                         write_at(file, &chunk, offset)
                             .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
                         pending_at = offset + chunk.len() as u64;
                     } else {
                         pending.extend_from_slice(&chunk);
-                        if pending.len() >= WRITE_BATCH {
+                        if pending.len() >= batch {
                             flush(&mut pending, &mut pending_at)?;
                         }
                     }
