@@ -132,7 +132,10 @@ async fn files_up_to_16_mib_go_whole_by_default_and_larger_ones_in_8_mib_parts()
             &h.conn(),
             &url("sizes/"),
             &dest,
-            &DownloadOptions::default(),
+            &DownloadOptions {
+                recursive: true,
+                ..Default::default()
+            },
         )
         .await
         .unwrap();

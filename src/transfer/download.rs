@@ -1,5 +1,6 @@
-//! One download: HEAD, then parallel ranged GETs with `If-Match` into a temporary file beside the
-//! destination.
+//! One download: an object that fits in one range comes in one whole GET (its size known from the
+//! listing); a larger one takes a HEAD, then parallel ranged GETs with `If-Match`. Either way into a
+//! temporary file beside the destination.
 //!
 //! The temporary file (`.NAME.ferry-ID.part`) is preallocated to the object's size; each range is
 //! written at its offset and committed to SQLite once all its bytes are on disk. At the end the file
