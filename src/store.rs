@@ -765,12 +765,6 @@ impl Store {
     pub fn record_part_of(&self, id: &str, part: &PartRow, etag: Option<&str>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
-        if let Some(etag) = etag {
-            tx.exec(
-                "UPDATE transfers SET etag = ?2 WHERE id = ?1",
-                params![id, etag],
-            )?;
-        }
         tx.exec(
             "INSERT OR REPLACE INTO parts (transfer_id, number, offset, len, etag, checksum)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -785,8 +779,8 @@ impl Store {
         )?;
         tx.exec(
             "UPDATE transfers SET bytes_done = (SELECT COALESCE(SUM(len), 0) FROM parts WHERE transfer_id = ?1),
-                updated_at = ?2 WHERE id = ?1",
-            params![id, now_ms()],
+                etag = COALESCE(?3, etag), updated_at = ?2 WHERE id = ?1",
+            params![id, now_ms(), etag],
         )?;
         tx.commit()?;
         Ok(())

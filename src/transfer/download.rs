@@ -21,9 +21,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::PartRow;
 
-/// A download of an object up to SMALL_OBJECT bytes writes what it receives in runs of up to
-/// WRITE_BATCH bytes (one buffer per such download in flight).
-const WRITE_BATCH: usize = 128 * 1024;
+/// An object up to this size is gathered in memory as it arrives and written in one go (one buffer
+/// per such download in flight).
 const SMALL_OBJECT: u64 = 512 * 1024;
 
 /// How many times a download restarts because the object changed under it before giving up.
@@ -85,7 +84,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     // from the answer when the listing had none; a size other than listed means it changed, and the
     // next pass asks the server). The object's full checksum, when it has one, is checked as the
     // bytes arrive. Saves a round trip per small file.
-    let fresh = first && !temp.exists() && !dest.exists() && ctx.store.parts(&row.id)?.is_empty();
+    let temp_exists = temp.exists();
+    let fresh = first && !temp_exists && !dest.exists() && ctx.store.parts(&row.id)?.is_empty();
     let listed = match (current.size, &current.etag) {
         (Some(size), etag) if fresh && size > 0 && size <= row.part_size => {
             Some((size, etag.clone()))
@@ -122,22 +122,21 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
             )
         }
     };
-    if current.etag == etag && current.size == Some(size) && !temp.exists() {
+    let same_object = current.etag == etag && current.size == Some(size);
+    // A fresh download has no destination and no committed ranges: nothing can have finished.
+    if same_object && !temp_exists && !fresh {
         if let Some(stats) = finished_before(&ctx, &dest, size)? {
             return Ok(stats);
         }
     }
-    let same_object = current.etag == etag && current.size == Some(size);
-    if !same_object || !temp.exists() {
+    // Start over unless the temporary file holds ranges of this same object; a fresh download of
+    // the object recorded at enqueue has nothing to forget or record (two writes saved per file).
+    if !same_object || (!temp_exists && !fresh) {
         if current.etag.is_some() && current.etag != etag {
             tracing::warn!(transfer = %row.id, "the object changed since the last run; starting over");
         }
-        // A fresh download of the object recorded at enqueue has nothing to forget or record: two
-        // writes saved per small file.
-        if !(fresh && same_object) {
-            ctx.store.clear_parts(&row.id)?;
-            ctx.store.set_object(&row.id, size, etag.as_deref())?;
-        }
+        ctx.store.clear_parts(&row.id)?;
+        ctx.store.set_object(&row.id, size, etag.as_deref())?;
     }
     ctx.counter.set_total(size);
 
@@ -395,25 +394,11 @@ async fn fetch_range(
                 let mut offset = part.offset;
                 let mut crc = 0u32;
                 // The connection hands over a few KiB at a time. A small object's chunks are
-                // gathered into writes of up to WRITE_BATCH bytes instead of a system call each
-                // (per-file costs dominate there); larger objects and ranges write their chunks as
-                // they come, where the copy would cost more than the calls it saves.
-                let batch = if whole && part.len <= SMALL_OBJECT {
-                    WRITE_BATCH
-                } else {
-                    0
-                };
-                let mut pending = Vec::with_capacity(part.len.min(batch as u64) as usize);
-                let mut pending_at = offset;
-                let flush = |pending: &mut Vec<u8>, at: &mut u64| -> Result<()> {
-                    if !pending.is_empty() {
-                        write_at(file, pending, *at)
-                            .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
-                        *at += pending.len() as u64;
-                        pending.clear();
-                    }
-                    Ok(())
-                };
+                // gathered and written once instead of a system call each (per-file costs dominate
+                // there); larger objects and ranges write their chunks as they come, where the copy
+                // would cost more than the calls it saves.
+                let gather = whole && part.len <= SMALL_OBJECT;
+                let mut gathered = Vec::with_capacity(if gather { part.len as usize } else { 0 });
                 while let Some(chunk) = body.try_next().await.map_err(|e| body_error(&what, e))? {
                     if offset + chunk.len() as u64 > part.offset + part.len {
                         return Err(Error::new(
@@ -424,22 +409,21 @@ async fn fetch_range(
                     if let Some(l) = &ctx.limiter {
                         l.wait(chunk.len()).await;
                     }
-                    if pending.is_empty() && chunk.len() >= batch {
+                    if gather {
+                        gathered.extend_from_slice(&chunk);
+                    } else {
                         write_at(file, &chunk, offset)
                             .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
-                        pending_at = offset + chunk.len() as u64;
-                    } else {
-                        pending.extend_from_slice(&chunk);
-                        if pending.len() >= batch {
-                            flush(&mut pending, &mut pending_at)?;
-                        }
                     }
                     crc = crc32c::crc32c_append(crc, &chunk);
                     offset += chunk.len() as u64;
                     written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     ctx.counter.add(chunk.len() as u64);
                 }
-                flush(&mut pending, &mut pending_at)?;
+                if !gathered.is_empty() {
+                    write_at(file, &gathered, part.offset)
+                        .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
+                }
                 if offset != part.offset + part.len {
                     return Err(Error::new(
                         ErrorKind::Network,
