@@ -9,7 +9,11 @@
 //! - ListParts: sorted, paginated, with each part's ETag (s3s-fs returns neither order nor ETags);
 //! - ListMultipartUploads (s3s-fs: NotImplemented), from an index written beside the data;
 //! - UploadPart and ListParts on an unknown upload id answer NoSuchUpload (s3s-fs: AccessDenied);
-//! - GetObject honours `If-Match` (s3s-fs ignores it).
+//! - GetObject honours `If-Match` (s3s-fs ignores it);
+//! - CompleteMultipartUpload keeps the full-object CRC32, CRC32C or CRC64NVME the client sent, after
+//!   checking it against the parts (BadDigest on a mismatch, before anything is assembled), and drops
+//!   the checksums an earlier object of the same key left behind (s3s-fs keeps those), so HEAD and
+//!   whole GETs answer with the checksum of the bytes they serve, like S3.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -30,6 +34,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::transfer::checksum::{self, Algorithm, FullChecksum};
 
 /// The port the embedded endpoint listens on unless `FERRY_LOCAL_PORT` says otherwise.
 pub const DEFAULT_PORT: u16 = 9799;
@@ -134,6 +139,102 @@ impl LocalS3 {
 
     fn index_path(&self, upload_id: &str) -> PathBuf {
         self.root.join(format!(".ferry-mpu-{upload_id}.json"))
+    }
+}
+
+/// The full-object checksum a CompleteMultipartUpload carries, if any (a composite `…-N` is not one).
+fn full_checksum_sent(input: &CompleteMultipartUploadInput) -> Option<FullChecksum> {
+    let kind = input
+        .checksum_type
+        .as_ref()
+        .map(|t| aws_sdk_s3::types::ChecksumType::from(t.as_str()));
+    checksum::full_object(
+        input.checksum_crc32.as_deref(),
+        input.checksum_crc32c.as_deref(),
+        input.checksum_crc64nvme.as_deref(),
+        kind.as_ref(),
+    )
+}
+
+impl LocalS3 {
+    /// Refuses a full-object checksum the listed parts do not add up to.
+    fn check_parts_against(
+        &self,
+        input: &CompleteMultipartUploadInput,
+        full: &FullChecksum,
+    ) -> S3Result<()> {
+        let mut ranges = Vec::new();
+        for part in input
+            .multipart_upload
+            .iter()
+            .flat_map(|m| m.parts.iter().flatten())
+        {
+            let n = part.part_number.unwrap_or(0);
+            let path = self
+                .root
+                .join(format!(".upload_id-{}.part-{n}", input.upload_id));
+            let len = std::fs::metadata(&path)
+                .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?
+                .len();
+            let value = full
+                .algo
+                .of_file(&path)
+                .map_err(|e| s3_error!(InternalError, "{e}"))?;
+            ranges.push((checksum::part_text(full.algo, value), len));
+        }
+        let combined = checksum::combine(
+            full.algo,
+            ranges.iter().map(|(t, l)| (Some(t.as_str()), *l)),
+        );
+        if combined.as_deref() != Some(full.value.as_str()) {
+            return Err(s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                full.algo.name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rewrites the object's internal record (where s3s-fs keeps ETag and checksums) with only the
+    /// checksum of the object just completed.
+    fn keep_checksum(
+        &self,
+        bucket: &str,
+        key: &str,
+        full: Option<&FullChecksum>,
+    ) -> std::io::Result<()> {
+        let url = |s: &str| {
+            aws_smithy_types::base64::encode(s)
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_")
+        };
+        let path = self.root.join(format!(
+            ".bucket-{}.object-{}.internal.json",
+            url(bucket),
+            url(key)
+        ));
+        let mut info: serde_json::Map<String, serde_json::Value> = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+            Err(e) => return Err(e),
+        };
+        info.retain(|k, _| !k.starts_with("checksum_"));
+        if let Some(full) = full {
+            let field = match full.algo {
+                Algorithm::Crc32 => "checksum_crc32",
+                Algorithm::Crc32c => "checksum_crc32c",
+                Algorithm::Crc64Nvme => "checksum_crc64nvme",
+            };
+            info.insert(field.into(), full.value.clone().into());
+        }
+        let temp = path.with_extension("json.ferry-tmp");
+        std::fs::write(
+            &temp,
+            serde_json::to_vec(&info).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(temp, path)
     }
 }
 
@@ -326,8 +427,15 @@ impl S3 for LocalS3 {
             return Err(no_such_upload());
         }
         let index = self.index_path(&req.input.upload_id);
+        let full = full_checksum_sent(&req.input);
+        if let Some(full) = &full {
+            self.check_parts_against(&req.input, full)?;
+        }
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let resp = self.fs.complete_multipart_upload(req).await?;
         let _ = std::fs::remove_file(index);
+        self.keep_checksum(&bucket, &key, full.as_ref())
+            .map_err(|e| s3_error!(InternalError, "cannot record the object's checksum: {e}"))?;
         Ok(resp)
     }
 

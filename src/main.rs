@@ -876,9 +876,17 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
     let mut stats = RunStats::default();
     let mut failed = Vec::new();
     let mut paused = Vec::new();
+    // Finished downloads by the server checksum they were verified against (None: nothing to check).
+    let mut verified: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
     for o in &outcomes {
         match &o.result {
             Ok(s) => {
+                let download = engine
+                    .transfer(&o.id)
+                    .is_ok_and(|r| r.direction == ferry::Direction::Download);
+                if download {
+                    *verified.entry(s.verified).or_default() += 1;
+                }
                 stats.bytes_total += s.bytes_total;
                 stats.bytes_sent += s.bytes_sent;
                 stats.parts_total += s.parts_total;
@@ -897,6 +905,8 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
             serde_json::json!({"type": "summary", "completed": completed, "failed": failed.len(), "paused": paused.len(),
                 "bytes_total": stats.bytes_total, "bytes_sent": stats.bytes_sent, "parts_total": stats.parts_total,
                 "parts_reused": stats.parts_reused, "parts_sent": stats.parts_sent, "seconds": secs,
+                "verified": verified.iter().filter_map(|(k, n)| k.map(|k| (k, *n))).collect::<std::collections::BTreeMap<_, _>>(),
+                "unverified": verified.get(&None).copied().unwrap_or(0),
                 "ids": ids, "errors": failed.iter().map(|(id, e)| serde_json::json!({"id": id, "kind": e.kind, "message": e.message})).collect::<Vec<_>>()})
         );
     } else {
@@ -926,6 +936,9 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
                 String::new()
             }
         );
+        if let Some(line) = verification_line(&verified) {
+            println!("{line}");
+        }
         if !paused.is_empty() {
             let state = engine
                 .transfer(&paused[0])
@@ -946,4 +959,23 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the summary says of the finished downloads' verification, e.g. "checksums: 3 verified
+/// against the server's CRC32C; 1 not verified (the server keeps no whole-object checksum for it)".
+fn verification_line(verified: &std::collections::BTreeMap<Option<&str>, usize>) -> Option<String> {
+    if verified.is_empty() {
+        return None;
+    }
+    let mut said: Vec<String> = verified
+        .iter()
+        .filter_map(|(k, n)| k.map(|k| format!("{n} verified against the server's {k}")))
+        .collect();
+    if let Some(n) = verified.get(&None) {
+        said.push(format!(
+            "{n} not verified (the server keeps no whole-object checksum for {})",
+            if *n == 1 { "it" } else { "them" }
+        ));
+    }
+    Some(format!("checksums: {}", said.join("; ")))
 }

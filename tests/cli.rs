@@ -3,7 +3,9 @@
 
 use std::process::{Child, Output, Stdio};
 
-use crate::support::{data, tree, wait_until, Harness, BUCKET, MIB};
+use crate::support::{
+    data, put_multipart_with_full_checksum, tree, wait_until, Harness, BUCKET, MIB,
+};
 
 fn spawn(h: &Harness, args: &[&str]) -> Child {
     h.ferry()
@@ -647,4 +649,36 @@ async fn recursive_copies_killed_at_seeded_moments_finish_whole_sending_only_wor
         "{again} ranges were fetched again, more than the {} that can be in flight at {KILLS} kills",
         KILLS * IN_FLIGHT
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_says_what_each_download_was_verified_against() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let bytes = data(3 * 5 * MIB + 7, 61);
+    put_multipart_with_full_checksum(&h, "sums/multipart.bin", &bytes, Algorithm::Crc32, 5 * MIB)
+        .await;
+    h.put("sums/plain.txt", b"no checksum kept".to_vec()).await;
+    let dest = h.work.path().join("sums");
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            "--part-size",
+            "5MiB",
+            &format!("s3://{BUCKET}/sums/"),
+            dest.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "checksums: 1 verified against the server's CRC32; 1 not verified (the server keeps no whole-object checksum for it)"
+        ),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(dest.join("multipart.bin")).unwrap(), bytes);
 }

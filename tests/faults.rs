@@ -9,7 +9,10 @@ use ferry::{DownloadOptions, Limits, RetryPolicy, S3Url, State, UploadOptions};
 
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
-use crate::support::{data, quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB};
+use crate::support::{
+    data, put_multipart, put_multipart_with_full_checksum, quick_retries, run_in_background,
+    wait_until, Harness, BUCKET, MIB,
+};
 
 fn url(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -557,4 +560,131 @@ async fn a_small_file_fetched_whole_without_a_head_is_still_checked_and_a_damage
     // the server again.
     assert_eq!(h.log.head_count("small/clean.bin"), 0);
     assert_eq!(h.log.head_count("small/damaged.bin"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_range_of_a_multipart_object_is_caught_by_its_full_checksum_of_each_kind() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    for (i, algo) in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("multipart-{}.bin", algo.name());
+        let bytes = data(4 * PART + 4321, 40 + i as u64);
+        put_multipart_with_full_checksum(&h, &key, &bytes, algo, PART).await;
+        // The server keeps the checksum and shows it, as S3 does.
+        let head = h
+            .client()
+            .await
+            .head_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        assert!(head.e_tag().unwrap().contains("-5"), "{:?}", head.e_tag());
+        let before = h.faults.corrupted_gets.load(Ordering::SeqCst);
+        // One byte of the third range is damaged on its way out; nothing else is wrong.
+        h.faults
+            .on_range(&key, 2 * PART as u64, Failure::Corrupt, 1);
+        let dest = h.work.path().join(&key);
+        let enq = engine
+            .enqueue_download(&h.conn(), &url(&key), &dest, &five_mib_ranges())
+            .await
+            .unwrap();
+        let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+
+        assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), before + 1);
+        assert_eq!(std::fs::read(&dest).unwrap(), bytes, "{}", algo.name());
+        assert_eq!(stats.verified, Some(algo.name()));
+        // The whole-object checksum cannot say which range was damaged: every range came twice.
+        let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
+        let twice: Vec<(u64, usize)> = starts.iter().map(|&s| (s, 1)).collect();
+        assert_eq!(h.log.range_counts(&key), counts(&starts, &twice));
+        assert_eq!(
+            engine.transfer(&enq.ids[0]).unwrap().state,
+            State::Completed
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_object_damaged_on_every_try_fails_as_corrupt_and_leaves_no_file() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let key = "always-damaged.bin";
+    let bytes = data(3 * PART + 10, 44);
+    put_multipart_with_full_checksum(&h, key, &bytes, Algorithm::Crc32, PART).await;
+    h.faults.on_range(key, PART as u64, Failure::Corrupt, 100);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    let err = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
+    assert_eq!(err.kind, ferry::ErrorKind::Corrupt, "{}", err.message);
+    assert!(err.message.contains("CRC32 checksum"), "{}", err.message);
+    assert!(!dest.exists());
+    let left: Vec<_> = std::fs::read_dir(h.work.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains("always-damaged"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced_objects_one() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let client = h.client().await;
+    let key = "replaced.bin";
+    // First a single PUT with its CRC32C, then a multipart object without a checksum over it: the
+    // old CRC32C must not be served for the new bytes.
+    let old = data(1000, 1);
+    client
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_crc32_c(ferry::transfer::crc32c_b64(&old))
+        .body(old.into())
+        .send()
+        .await
+        .unwrap();
+    let new = data(2 * PART + 5, 2);
+    let wrong = (
+        Algorithm::Crc32c,
+        ferry::transfer::crc32c_b64(b"other bytes"),
+    );
+    let err = put_multipart(&h, key, &new, PART, Some(wrong))
+        .await
+        .unwrap_err();
+    assert!(err.contains("BadDigest"), "{err}");
+    put_multipart(&h, key, &new, PART, None).await.unwrap();
+    let head = client
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc32_c(), None);
+    assert_eq!(head.content_length(), Some(new.len() as i64));
+
+    // Ferry downloads the new bytes, and says it had nothing to verify them against.
+    let engine = h.engine(Limits::default()).await;
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), new);
+    assert_eq!(stats.verified, None);
 }

@@ -506,3 +506,85 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Uploads `bytes` as a multipart object in parts of `part` bytes with a full-object checksum of
+/// `algo`, as the aws CLI does (CRC32) and S3 does by default for CRC64NVME.
+pub async fn put_multipart_with_full_checksum(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    algo: ferry::transfer::checksum::Algorithm,
+    part: usize,
+) {
+    let mut digest = algo.digest();
+    digest.update(bytes);
+    let value = algo.encode(digest.value());
+    put_multipart(h, key, bytes, part, Some((algo, value)))
+        .await
+        .unwrap();
+}
+
+/// Uploads `bytes` as a multipart object in parts of `part` bytes through the S3 API (not through
+/// Ferry), completing it with `checksum` as a FULL_OBJECT checksum when given (right or wrong).
+pub async fn put_multipart(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    part: usize,
+    checksum: Option<(ferry::transfer::checksum::Algorithm, String)>,
+) -> Result<(), String> {
+    use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
+    use ferry::transfer::checksum::Algorithm;
+    let client = h.client().await;
+    let id = client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let mut done = Vec::new();
+    for (i, chunk) in bytes.chunks(part).enumerate() {
+        let n = i as i32 + 1;
+        let out = client
+            .upload_part()
+            .bucket(BUCKET)
+            .key(key)
+            .upload_id(&id)
+            .part_number(n)
+            .body(chunk.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        done.push(
+            CompletedPart::builder()
+                .part_number(n)
+                .set_e_tag(out.e_tag)
+                .build(),
+        );
+    }
+    let req = client
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        );
+    let req = match checksum {
+        None => req,
+        Some((algo, value)) => {
+            let req = req.checksum_type(ChecksumType::FullObject);
+            match algo {
+                Algorithm::Crc32 => req.checksum_crc32(value),
+                Algorithm::Crc32c => req.checksum_crc32_c(value),
+                Algorithm::Crc64Nvme => req.checksum_crc64_nvme(value),
+            }
+        }
+    };
+    req.send().await.map(|_| ()).map_err(|e| format!("{e:?}"))
+}

@@ -12,10 +12,11 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+use aws_sdk_s3::types::ChecksumMode;
 
+use super::checksum::{self, Algorithm, FullChecksum};
 use super::{for_each_part, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
@@ -92,7 +93,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         }
         _ => None,
     };
-    let (size, etag, expected_crc) = match listed {
+    let (size, etag, expected) = match listed {
         Some((size, etag)) => (size, etag, None),
         None => {
             let head = ctx
@@ -107,18 +108,18 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
                     async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
                 })
                 .await?;
-            // A full-object CRC32C (not a composite "xxx-N" of part checksums) can be checked end
-            // to end.
-            let expected_crc = head
-                .checksum_crc32_c()
-                .filter(|c| {
-                    !c.contains('-') && head.checksum_type() != Some(&ChecksumType::Composite)
-                })
-                .map(str::to_string);
+            // A full-object checksum (not a composite "xxx-N" of part checksums) is checked end to
+            // end from the ranges' values.
+            let expected = checksum::full_object(
+                head.checksum_crc32(),
+                head.checksum_crc32_c(),
+                head.checksum_crc64_nvme(),
+                head.checksum_type(),
+            );
             (
                 head.content_length().unwrap_or(0).max(0) as u64,
                 head.e_tag().map(str::to_string),
-                expected_crc,
+                expected,
             )
         }
     };
@@ -199,14 +200,21 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     let sent = todo.len() as u64;
     let writer = file.clone();
     let whole = planned.len() == 1;
+    // Each range computes the algorithm the object's checksum uses (CRC32C when it has none, for
+    // recognising a finished file later).
+    let algo = expected.as_ref().map_or(Algorithm::Crc32c, |e| e.algo);
+    // A whole GET whose answer carried the object's checksum notes here which one it checked.
+    let checked = Arc::new(OnceLock::new());
+    let noted = checked.clone();
     // Ranges stream to disk as they arrive: they take a connection but no buffer.
     for_each_part(
         &ctx,
         todo,
         |_| 0,
         move |ctx, part| {
-            let (file, etag) = (writer.clone(), etag.clone());
-            async move { fetch_range(&ctx, &file, etag.as_deref(), part, whole).await }
+            let (file, etag, noted) = (writer.clone(), etag.clone(), noted.clone());
+            let range = Range { part, whole, algo };
+            async move { fetch_range(&ctx, &file, etag.as_deref(), range, &noted).await }
         },
     )
     .await?;
@@ -225,16 +233,16 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         )));
     }
     drop(file);
-    if let Some(expected) = expected_crc {
-        let actual = combined_crc(&ctx.store.parts(&row.id)?);
-        if actual.as_deref().is_some_and(|a| a != expected) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
-            ));
+    let parts = ctx.store.parts(&row.id)?;
+    let verified = match expected {
+        Some(expected) => {
+            verify(&expected, &parts, &temp, &what)?;
+            Some(expected.algo)
         }
-    }
+        // One whole GET: the SDK checked the object's checksum if the answer carried one, and the
+        // range recorded that algorithm.
+        None => checked.get().copied(),
+    };
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
     if dest.exists() && !overwrite_allowed(&ctx) {
         return Err(Error::new(
@@ -261,12 +269,47 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         parts_total: planned.len() as u64,
         parts_reused: reused,
         parts_sent: sent,
+        verified: verified.map(Algorithm::name),
     })
+}
+
+/// Compares the object's full checksum with the ranges' values combined (or, when earlier runs
+/// recorded ranges under another algorithm, with the file's own value). A mismatch discards the file.
+fn verify(expected: &FullChecksum, parts: &[PartRow], temp: &Path, what: &str) -> Result<()> {
+    let combined = checksum::combine(
+        expected.algo,
+        parts.iter().map(|p| (p.checksum.as_deref(), p.len)),
+    );
+    let actual = match combined {
+        Some(c) => c,
+        None => expected.algo.encode(
+            expected
+                .algo
+                .of_file(temp)
+                .map_err(|e| Error::io("cannot read", temp, e))?,
+        ),
+    };
+    if actual == expected.value {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(temp);
+    Err(mismatch(what, expected.algo))
+}
+
+fn mismatch(what: &str, algo: Algorithm) -> Error {
+    Error::new(
+        ErrorKind::Corrupt,
+        format!(
+            "{what}: the data received does not match the object's {} checksum; it was discarded",
+            algo.name()
+        ),
+    )
 }
 
 /// A run killed after moving the file into place but before recording that leaves every range
 /// committed, no temporary file, and the destination holding exactly those bytes. Recognise that (the
-/// destination's CRC32C equals the committed ranges' combined CRC32C) and record the completion
+/// destination's CRC equals the committed ranges' combined CRC, of whichever algorithm they recorded)
+/// and record the completion
 /// instead of downloading again into a place that is now taken.
 fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>> {
     let parts = ctx.store.parts(&ctx.row.id)?;
@@ -280,11 +323,18 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
     if size == 0 || !all_committed || on_disk != Some(size) {
         return Ok(None);
     }
-    let Some(expected) = combined_crc(&parts) else {
+    let Some((algo, _)) = parts[0].checksum.as_deref().and_then(checksum::parse_part) else {
         return Ok(None);
     };
-    let crc = super::file_crc32c(dest).map_err(|e| Error::io("cannot read", dest, e))?;
-    if aws_smithy_types::base64::encode(crc.to_be_bytes()) != expected {
+    let Some(expected) =
+        checksum::combine(algo, parts.iter().map(|p| (p.checksum.as_deref(), p.len)))
+    else {
+        return Ok(None);
+    };
+    let crc = algo
+        .of_file(dest)
+        .map_err(|e| Error::io("cannot read", dest, e))?;
+    if algo.encode(crc) != expected {
         return Ok(None);
     }
     tracing::info!(transfer = %ctx.row.id, "the file was already in place; recording the completion");
@@ -304,15 +354,12 @@ fn overwrite_allowed(ctx: &Ctx) -> bool {
     ctx.row.overwrite
 }
 
-/// The CRC32C of the whole object from the CRC32C of each range, in order (`None` if one is missing).
-fn combined_crc(parts: &[PartRow]) -> Option<String> {
-    let mut crc = 0u32;
-    for p in parts {
-        let bytes = aws_smithy_types::base64::decode(p.checksum.as_deref()?).ok()?;
-        let part_crc = u32::from_be_bytes(bytes.try_into().ok()?);
-        crc = crc32c::crc32c_combine(crc, part_crc, p.len as usize);
-    }
-    Some(aws_smithy_types::base64::encode(crc.to_be_bytes()))
+/// One range to fetch: where it lies, whether it is the whole object, and the CRC it records.
+#[derive(Clone, Copy)]
+struct Range {
+    part: Part,
+    whole: bool,
+    algo: Algorithm,
 }
 
 fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
@@ -339,9 +386,10 @@ async fn fetch_range(
     ctx: &Ctx,
     file: &File,
     etag: Option<&str>,
-    part: Part,
-    whole: bool,
+    range: Range,
+    noted: &OnceLock<Algorithm>,
 ) -> Result<()> {
+    let Range { part, whole, algo } = range;
     let what = format!(
         "download bytes {}-{} of s3://{}/{}",
         part.offset,
@@ -385,21 +433,32 @@ async fn fetch_range(
                 } else {
                     None
                 };
-                // A whole-object GET may carry the object's full CRC32C: checked below.
-                let expected = out
-                    .checksum_crc32_c()
-                    .filter(|c| whole && !c.contains('-'))
-                    .map(str::to_string);
+                // A whole-object GET may carry the object's full checksum: the SDK checks it as the
+                // body arrives (see `body_error`), and the range records that algorithm's value.
+                let expected = if whole {
+                    checksum::full_object(
+                        out.checksum_crc32(),
+                        out.checksum_crc32_c(),
+                        out.checksum_crc64_nvme(),
+                        out.checksum_type(),
+                    )
+                } else {
+                    None
+                };
+                let mut digest = expected.as_ref().map_or(algo, |e| e.algo).digest();
                 let mut body = out.body;
                 let mut offset = part.offset;
-                let mut crc = 0u32;
                 // The connection hands over a few KiB at a time. A small object's chunks are
                 // gathered and written once instead of a system call each (per-file costs dominate
                 // there); larger objects and ranges write their chunks as they come, where the copy
                 // would cost more than the calls it saves.
                 let gather = whole && part.len <= SMALL_OBJECT;
                 let mut gathered = Vec::with_capacity(if gather { part.len as usize } else { 0 });
-                while let Some(chunk) = body.try_next().await.map_err(|e| body_error(&what, e))? {
+                while let Some(chunk) = body
+                    .try_next()
+                    .await
+                    .map_err(|e| body_error(&what, expected.as_ref(), e))?
+                {
                     if offset + chunk.len() as u64 > part.offset + part.len {
                         return Err(Error::new(
                             ErrorKind::Server,
@@ -415,7 +474,7 @@ async fn fetch_range(
                         write_at(file, &chunk, offset)
                             .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
                     }
-                    crc = crc32c::crc32c_append(crc, &chunk);
+                    digest.update(&chunk);
                     offset += chunk.len() as u64;
                     written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     ctx.counter.add(chunk.len() as u64);
@@ -434,19 +493,18 @@ async fn fetch_range(
                         ),
                     ));
                 }
-                let received = aws_smithy_types::base64::encode(crc.to_be_bytes());
-                if expected.is_some_and(|e| e != received) {
-                    return Err(Error::new(
-                        ErrorKind::Corrupt,
-                        format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
-                    ));
+                if let Some(expected) = expected {
+                    if expected.algo.encode(digest.value()) != expected.value {
+                        return Err(mismatch(&what, expected.algo));
+                    }
+                    let _ = noted.set(expected.algo);
                 }
-                Ok((crc, learnt))
+                Ok((digest.part_text(), learnt))
             };
             ctx.watched(&what, written.clone(), fetched)
         })
         .await;
-    let (crc, learnt) = match result {
+    let (text, learnt) = match result {
         Ok(v) => v,
         Err(e) => {
             ctx.counter.sub(written.swap(0, Ordering::Relaxed));
@@ -470,7 +528,7 @@ async fn fetch_range(
             offset: part.offset,
             len: part.len,
             etag: None,
-            checksum: Some(aws_smithy_types::base64::encode(crc.to_be_bytes())),
+            checksum: Some(text),
         },
         learnt.as_deref(),
     )
@@ -478,17 +536,18 @@ async fn fetch_range(
 
 /// What a failure while reading a GET body means: the SDK's check of the object's checksum failed
 /// (the bytes are wrong: never retried as if the network hiccupped), or the connection broke.
-fn body_error(what: &str, e: aws_sdk_s3::primitives::ByteStreamError) -> Error {
+fn body_error(
+    what: &str,
+    expected: Option<&FullChecksum>,
+    e: aws_sdk_s3::primitives::ByteStreamError,
+) -> Error {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(err) = source {
         if err
             .downcast_ref::<aws_smithy_checksums::body::validate::Error>()
             .is_some()
         {
-            return Error::new(
-                ErrorKind::Corrupt,
-                format!("{what}: the data received does not match the object's CRC32C checksum; it was discarded"),
-            );
+            return mismatch(what, expected.map_or(Algorithm::Crc32c, |e| e.algo));
         }
         source = err.source();
     }

@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod buffers;
+pub mod checksum;
 pub mod download;
 pub mod upload;
 
@@ -111,6 +112,9 @@ pub struct RunStats {
     /// Parts found done from an earlier run and not sent again.
     pub parts_reused: u64,
     pub parts_sent: u64,
+    /// The server's whole-object checksum a download was verified against ("CRC32", "CRC32C",
+    /// "CRC64NVME"); `None` when the object had none Ferry could check.
+    pub verified: Option<&'static str>,
 }
 
 impl Ctx {

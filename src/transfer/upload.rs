@@ -125,6 +125,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
         parts_total: 1,
         parts_reused: 0,
         parts_sent: 1,
+        verified: None,
     })
 }
 
@@ -345,6 +346,7 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
         parts_total: planned.len() as u64,
         parts_reused: reused,
         parts_sent: sent,
+        verified: None,
     })
 }
 
