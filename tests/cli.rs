@@ -658,7 +658,12 @@ async fn the_summary_says_what_each_download_was_verified_against() {
     let bytes = data(3 * 5 * MIB + 7, 61);
     put_multipart_with_full_checksum(&h, "sums/multipart.bin", &bytes, Algorithm::Crc32, 5 * MIB)
         .await;
+    // A single PUT with no checksum: its ETag is its MD5. A multipart one with none: nothing to check.
     h.put("sums/plain.txt", b"no checksum kept".to_vec()).await;
+    let bare = data(2 * 5 * MIB + 3, 62);
+    crate::support::put_multipart(&h, "sums/bare.bin", &bare, 5 * MIB, None)
+        .await
+        .unwrap();
     let dest = h.work.path().join("sums");
     let out = output(
         &h,
@@ -676,9 +681,10 @@ async fn the_summary_says_what_each_download_was_verified_against() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(
-            "checksums: 1 verified against the server's CRC32; 1 not verified (the server keeps no whole-object checksum for it)"
+            "checksums: 1 verified against the server's CRC32; 1 verified against the server's MD5 ETag; 1 not verified (the server keeps no whole-object checksum for it)"
         ),
         "{text}"
     );
     assert_eq!(std::fs::read(dest.join("multipart.bin")).unwrap(), bytes);
+    assert_eq!(std::fs::read(dest.join("bare.bin")).unwrap(), bare);
 }

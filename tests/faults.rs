@@ -688,3 +688,23 @@ async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced
     assert_eq!(std::fs::read(&dest).unwrap(), new);
     assert_eq!(stats.verified, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_small_object_without_a_checksum_is_caught_by_its_md5_etag_and_fetched_again() {
+    let h = Harness::new().await;
+    let key = "small/no-checksum.bin";
+    let bytes = data(200 * 1024 + 17, 71);
+    h.put(key, bytes.clone()).await;
+    h.faults.on_range(key, 0, Failure::Corrupt, 1);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let dest = h.work.path().join("no-checksum.bin");
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &DownloadOptions::default())
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(h.log.get_count(key), 2);
+    assert_eq!(stats.verified, Some("MD5 ETag"));
+}

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_s3::types::ChecksumMode;
+use md5::Digest as _;
 
 use super::checksum::{self, Algorithm, FullChecksum};
 use super::{for_each_part, Ctx, RunStats};
@@ -237,10 +238,10 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     let verified = match expected {
         Some(expected) => {
             verify(&expected, &parts, &temp, &what)?;
-            Some(expected.algo)
+            Some(expected.algo.name())
         }
-        // One whole GET: the SDK checked the object's checksum if the answer carried one, and the
-        // range recorded that algorithm.
+        // One whole GET: the SDK checked the object's checksum if the answer carried one (and the
+        // range recorded that algorithm), or the range checked the MD5 its ETag is.
         None => checked.get().copied(),
     };
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
@@ -269,7 +270,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         parts_total: planned.len() as u64,
         parts_reused: reused,
         parts_sent: sent,
-        verified: verified.map(Algorithm::name),
+        verified,
     })
 }
 
@@ -354,6 +355,20 @@ fn overwrite_allowed(ctx: &Ctx) -> bool {
     ctx.row.overwrite
 }
 
+/// Whether an answer's ETag is the MD5 of the object's bytes: 32 hex digits (a multipart ETag ends
+/// in `-N`), and no SSE-KMS or SSE-C, whose ETags are not digests of the data.
+fn etag_is_md5(tag: &str, out: &aws_sdk_s3::operation::get_object::GetObjectOutput) -> bool {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    let tag = tag.trim_matches('"');
+    tag.len() == 32
+        && tag.bytes().all(|b| b.is_ascii_hexdigit())
+        && !matches!(
+            out.server_side_encryption(),
+            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
+        )
+        && out.sse_customer_algorithm().is_none()
+}
+
 /// One range to fetch: where it lies, whether it is the whole object, and the CRC it records.
 #[derive(Clone, Copy)]
 struct Range {
@@ -387,7 +402,7 @@ async fn fetch_range(
     file: &File,
     etag: Option<&str>,
     range: Range,
-    noted: &OnceLock<Algorithm>,
+    noted: &OnceLock<&'static str>,
 ) -> Result<()> {
     let Range { part, whole, algo } = range;
     let what = format!(
@@ -446,6 +461,14 @@ async fn fetch_range(
                     None
                 };
                 let mut digest = expected.as_ref().map_or(algo, |e| e.algo).digest();
+                // With no checksum, a whole single-part object's ETag is the MD5 of its bytes
+                // (not under SSE-KMS or SSE-C, where it is not): checked as they arrive.
+                let mut md5 = match (&expected, out.e_tag()) {
+                    (None, Some(tag)) if whole && etag_is_md5(tag, &out) => {
+                        Some((md5::Md5::new(), tag.trim_matches('"').to_ascii_lowercase()))
+                    }
+                    _ => None,
+                };
                 let mut body = out.body;
                 let mut offset = part.offset;
                 // The connection hands over a few KiB at a time. A small object's chunks are
@@ -475,6 +498,9 @@ async fn fetch_range(
                             .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
                     }
                     digest.update(&chunk);
+                    if let Some((h, _)) = &mut md5 {
+                        h.update(&chunk);
+                    }
                     offset += chunk.len() as u64;
                     written.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     ctx.counter.add(chunk.len() as u64);
@@ -497,7 +523,17 @@ async fn fetch_range(
                     if expected.algo.encode(digest.value()) != expected.value {
                         return Err(mismatch(&what, expected.algo));
                     }
-                    let _ = noted.set(expected.algo);
+                    let _ = noted.set(expected.algo.name());
+                }
+                if let Some((h, want)) = md5 {
+                    let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                    if got != want {
+                        return Err(Error::new(
+                            ErrorKind::Corrupt,
+                            format!("{what}: the data received does not match the object's MD5 (its ETag); it was discarded"),
+                        ));
+                    }
+                    let _ = noted.set("MD5 ETag");
                 }
                 Ok((digest.part_text(), learnt))
             };

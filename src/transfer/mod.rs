@@ -113,7 +113,8 @@ pub struct RunStats {
     pub parts_reused: u64,
     pub parts_sent: u64,
     /// The server's whole-object checksum a download was verified against ("CRC32", "CRC32C",
-    /// "CRC64NVME"); `None` when the object had none Ferry could check.
+    /// "CRC64NVME", or "MD5 ETag" for a whole single-part object); `None` when it had none Ferry could
+    /// check.
     pub verified: Option<&'static str>,
 }
 
