@@ -180,13 +180,13 @@ impl LocalS3 {
                 .algo
                 .of_file(&path)
                 .map_err(|e| s3_error!(InternalError, "{e}"))?;
-            ranges.push((checksum::part_text(full.algo, value), len));
+            ranges.push((value, len));
         }
-        let combined = checksum::combine(
-            full.algo,
-            ranges.iter().map(|(t, l)| (Some(t.as_str()), *l)),
-        );
-        if combined.as_deref() != Some(full.value.as_str()) {
+        if full
+            .algo
+            .encode(checksum::combine_values(full.algo, ranges))
+            != full.value
+        {
             return Err(s3_error!(
                 BadDigest,
                 "The {} you specified did not match the calculated checksum.",
@@ -197,7 +197,8 @@ impl LocalS3 {
     }
 
     /// Rewrites the object's internal record (where s3s-fs keeps ETag and checksums) with only the
-    /// checksum of the object just completed.
+    /// checksum of the object just completed. The record's name follows s3s-fs 0.14.1's layout
+    /// (pinned in Cargo.toml), which it does not expose.
     fn keep_checksum(
         &self,
         bucket: &str,

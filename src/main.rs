@@ -881,10 +881,7 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
     for o in &outcomes {
         match &o.result {
             Ok(s) => {
-                let download = engine
-                    .transfer(&o.id)
-                    .is_ok_and(|r| r.direction == ferry::Direction::Download);
-                if download {
+                if s.download {
                     *verified.entry(s.verified).or_default() += 1;
                 }
                 stats.bytes_total += s.bytes_total;

@@ -162,18 +162,25 @@ pub fn combine<'a>(
     algo: Algorithm,
     ranges: impl IntoIterator<Item = (Option<&'a str>, u64)>,
 ) -> Option<String> {
-    let mut crc: Option<u64> = None;
+    let mut values = Vec::new();
     for (text, len) in ranges {
-        let (a, v) = parse_part(text?)?;
-        if a != algo {
-            return None;
+        match parse_part(text?)? {
+            (a, v) if a == algo => values.push((v, len)),
+            _ => return None,
         }
-        crc = Some(match crc {
-            None => v,
-            Some(c) => crc_fast::checksum_combine(algo.crc(), c, v, len),
-        });
     }
-    Some(algo.encode(crc.unwrap_or(0)))
+    Some(algo.encode(combine_values(algo, values)))
+}
+
+/// The value of a concatenation from its pieces' (value, length), in order.
+pub fn combine_values(algo: Algorithm, pieces: impl IntoIterator<Item = (u64, u64)>) -> u64 {
+    pieces
+        .into_iter()
+        .fold(None, |crc, (v, len)| match crc {
+            None => Some(v),
+            Some(c) => Some(crc_fast::checksum_combine(algo.crc(), c, v, len)),
+        })
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -234,10 +234,9 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         )));
     }
     drop(file);
-    let parts = ctx.store.parts(&row.id)?;
     let verified = match expected {
         Some(expected) => {
-            verify(&expected, &parts, &temp, &what)?;
+            verify(&expected, &ctx.store.parts(&row.id)?, &temp, &what)?;
             Some(expected.algo.name())
         }
         // One whole GET: the SDK checked the object's checksum if the answer carried one (and the
@@ -271,6 +270,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         parts_reused: reused,
         parts_sent: sent,
         verified,
+        download: true,
     })
 }
 
@@ -298,11 +298,15 @@ fn verify(expected: &FullChecksum, parts: &[PartRow], temp: &Path, what: &str) -
 }
 
 fn mismatch(what: &str, algo: Algorithm) -> Error {
+    corrupt(what, &format!("{} checksum", algo.name()))
+}
+
+/// The bytes received are not the object's, by `against` (e.g. "CRC32 checksum").
+fn corrupt(what: &str, against: &str) -> Error {
     Error::new(
         ErrorKind::Corrupt,
         format!(
-            "{what}: the data received does not match the object's {} checksum; it was discarded",
-            algo.name()
+            "{what}: the data received does not match the object's {against}; it was discarded"
         ),
     )
 }
@@ -346,6 +350,7 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
         bytes_total: size,
         parts_total: planned.len() as u64,
         parts_reused: planned.len() as u64,
+        download: true,
         ..Default::default()
     }))
 }
@@ -528,10 +533,7 @@ async fn fetch_range(
                 if let Some((h, want)) = md5 {
                     let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
                     if got != want {
-                        return Err(Error::new(
-                            ErrorKind::Corrupt,
-                            format!("{what}: the data received does not match the object's MD5 (its ETag); it was discarded"),
-                        ));
+                        return Err(corrupt(&what, "MD5 (its ETag)"));
                     }
                     let _ = noted.set("MD5 ETag");
                 }

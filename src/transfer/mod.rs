@@ -116,6 +116,8 @@ pub struct RunStats {
     /// "CRC64NVME", or "MD5 ETag" for a whole single-part object); `None` when it had none Ferry could
     /// check.
     pub verified: Option<&'static str>,
+    /// The run was a download (so `verified: None` means the object could not be checked).
+    pub download: bool,
 }
 
 impl Ctx {
@@ -297,17 +299,7 @@ fn jitter(cap: Duration) -> Duration {
 
 /// CRC32C of a whole file, read in 1 MiB steps (memory stays flat whatever its size).
 pub fn file_crc32c(path: &std::path::Path) -> std::io::Result<u32> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut crc = 0;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            return Ok(crc);
-        }
-        crc = crc32c::crc32c_append(crc, &buf[..n]);
-    }
+    checksum::Algorithm::Crc32c.of_file(path).map(|v| v as u32)
 }
 
 /// CRC32C of `data` as S3 writes it in `x-amz-checksum-crc32c`: base64 of the big-endian value.

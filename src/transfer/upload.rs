@@ -126,6 +126,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
         parts_reused: 0,
         parts_sent: 1,
         verified: None,
+        download: false,
     })
 }
 
@@ -347,6 +348,7 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
         parts_reused: reused,
         parts_sent: sent,
         verified: None,
+        download: false,
     })
 }
 
