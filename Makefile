@@ -59,10 +59,11 @@ test: test-deps ui-deps test-engine test-ui test-desktop
 
 # The app crate embeds ui/dist, so the UI is built before anything in the workspace compiles.
 # The fault-injection suite runs on its own with its output shown: it prints a summary of the faults
-# it injected and what came through them.
+# it injected and what came through them. Both runs say --workspace, so they share one feature set and
+# one build (`-p ferry` would resolve other features and compile every dependency again).
 test-engine: ui
 	cargo test --locked --workspace -- --skip faults::
-	cargo test --locked -p ferry --test tests faults:: -- --nocapture
+	cargo test --locked --workspace --test tests faults:: -- --nocapture
 
 test-ui: ui
 	npm --prefix ui run check

@@ -800,6 +800,7 @@ impl Engine {
                 &path,
             )? {
                 if row.size == Some(size) && row.source_mtime_ns == Some(mtime) {
+                    self.continue_unfinished(&row)?;
                     out.ids.push(row.id);
                     out.resumed += 1;
                     continue;
@@ -965,6 +966,7 @@ impl Engine {
                 &key,
                 &dest,
             )? {
+                self.continue_unfinished(&row)?;
                 resumed.push(row.id);
                 continue;
             }
@@ -1072,6 +1074,15 @@ impl Engine {
             resumed: resumed_count,
             skipped,
         })
+    }
+
+    /// Asking again for an unfinished transfer continues it: a paused one is queued again (a paused
+    /// transfer never runs until something resumes it).
+    fn continue_unfinished(&self, row: &TransferRow) -> Result<()> {
+        if row.state == State::Paused {
+            self.resume(&row.id)?;
+        }
+        Ok(())
     }
 
     /// The ETag of the completed download whose untouched result `dest` is: same size, and not
@@ -1221,42 +1232,98 @@ impl Engine {
         self.inner.store.list()
     }
 
+    /// The bytes done and the total size of the transfers `ids`.
+    pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
+        self.inner.store.totals(ids)
+    }
+
     pub fn transfer(&self, id_or_prefix: &str) -> Result<TransferRow> {
         self.inner.store.find(id_or_prefix)
     }
 
-    /// Runs transfers to their end (completed, failed, paused or cancelled) and reports each.
+    /// Runs transfers to their end (completed, failed, paused or cancelled) and reports each, in the
+    /// order of `ids`. For many transfers prefer [`Engine::run_each`], which does not collect them.
     pub async fn run(&self, ids: &[String]) -> Vec<Outcome> {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, id) in ids.iter().enumerate() {
-            let (engine, id) = (self.clone(), id.clone());
-            set.spawn(async move {
-                let result = engine.drive(&id).await;
-                (i, Outcome { id, result })
-            });
+        let position: HashMap<&str, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let mut outcomes = self.run_each(ids.to_vec());
+        let mut out = Vec::with_capacity(ids.len());
+        while let Some(o) = outcomes.recv().await {
+            out.push(o);
         }
-        let mut out: Vec<(usize, Outcome)> = Vec::with_capacity(ids.len());
-        while let Some(r) = set.join_next().await {
-            match r {
-                Ok(o) => out.push(o),
-                Err(e) => tracing::error!("a transfer task panicked: {e}"),
-            }
-        }
-        out.sort_by_key(|o| o.0);
-        out.into_iter().map(|o| o.1).collect()
+        out.sort_by_key(|o| position.get(o.id.as_str()).copied().unwrap_or(usize::MAX));
+        out
+    }
+
+    /// Runs transfers to their end and sends each outcome as it arrives; the channel closes after
+    /// the last one.
+    ///
+    /// Memory does not grow with the number of transfers waiting: a transfer gets a task only when a
+    /// transfer slot is free for it (the dispatcher waits for the slot, not one task per transfer),
+    /// so 100,000 queued files cost their ids and nothing more until their turn. A transfer paused
+    /// before its turn comes is not run; its outcome is `Interrupted`.
+    pub fn run_each<I>(&self, ids: I) -> tokio::sync::mpsc::Receiver<Outcome>
+    where
+        I: IntoIterator<Item = String>,
+        I::IntoIter: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(self.clone().dispatch(ids.into_iter(), Some(tx)));
+        rx
     }
 
     /// Starts transfers in the background; follow them through events and progress.
     pub fn start(&self, ids: &[String]) {
-        for id in ids {
-            let (engine, id) = (self.clone(), id.clone());
-            tokio::spawn(async move {
-                let _ = engine.drive(&id).await;
-            });
+        let ids: Vec<String> = ids.to_vec();
+        tokio::spawn(self.clone().dispatch(ids.into_iter(), None));
+    }
+
+    /// Admits `ids` one by one as transfer slots free up, each on its own task holding the slot, and
+    /// forwards their outcomes. The semaphore is the engine's, so every caller (the CLI, the app,
+    /// watched folders) shares the same limit.
+    async fn dispatch(
+        self,
+        ids: impl Iterator<Item = String>,
+        outcomes: Option<tokio::sync::mpsc::Sender<Outcome>>,
+    ) {
+        let mut ids = ids.peekable();
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            let more = ids.peek().is_some();
+            let slot = self.inner.transfer_slots.clone().acquire_owned();
+            tokio::select! {
+                biased;
+                Some(joined) = tasks.join_next() => match joined {
+                    Ok(outcome) => {
+                        if let Some(tx) = &outcomes {
+                            // A caller that stopped listening still lets the transfers finish.
+                            let _ = tx.send(outcome).await;
+                        }
+                    }
+                    Err(e) => tracing::error!("a transfer task panicked: {e}"),
+                },
+                permit = slot, if more => {
+                    let Some(id) = ids.next() else { continue };
+                    let engine = self.clone();
+                    let permit = permit.ok();
+                    tasks.spawn(async move {
+                        let result = engine.drive(&id, permit).await;
+                        Outcome { id, result }
+                    });
+                }
+                else => break,
+            }
         }
     }
 
-    async fn drive(&self, id: &str) -> Result<RunStats> {
+    async fn drive(
+        &self,
+        id: &str,
+        mut slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<RunStats> {
         let token = self.inner.shutdown.child_token();
         let wake = Arc::new(tokio::sync::Notify::new());
         {
@@ -1280,7 +1347,7 @@ impl Engine {
         // waiting longer after each one, until the transfer ends or is paused or cancelled.
         let mut outages = 0;
         let result = loop {
-            match self.drive_claimed(id, &token, outages).await {
+            match self.drive_claimed(id, &token, outages, slot.take()).await {
                 RunEnd::Done(r) => break r,
                 RunEnd::Wait(wait) => {
                     outages += 1;
@@ -1296,17 +1363,34 @@ impl Engine {
         result
     }
 
-    async fn drive_claimed(&self, id: &str, token: &CancellationToken, outages: u32) -> RunEnd {
-        match self.run_once(id, token, outages).await {
+    async fn drive_claimed(
+        &self,
+        id: &str,
+        token: &CancellationToken,
+        outages: u32,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> RunEnd {
+        match self.run_once(id, token, outages, slot).await {
             Ok(end) => end,
             Err(e) => RunEnd::Done(Err(e)),
         }
     }
 
-    async fn run_once(&self, id: &str, token: &CancellationToken, outages: u32) -> Result<RunEnd> {
-        let _permit = tokio::select! {
-            _ = token.cancelled() => return Err(Error::interrupted()),
-            p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
+    /// One run of a transfer on a transfer slot: `slot` when the dispatcher already took one, else
+    /// it waits for one (a run after an outage).
+    async fn run_once(
+        &self,
+        id: &str,
+        token: &CancellationToken,
+        outages: u32,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Result<RunEnd> {
+        let _permit = match slot {
+            Some(p) => p,
+            None => tokio::select! {
+                _ = token.cancelled() => return Err(Error::interrupted()),
+                p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
+            },
         };
         if token.is_cancelled() {
             return Err(Error::interrupted());

@@ -818,14 +818,11 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
     }
     let started = Instant::now();
     let mut progress = engine.subscribe_progress();
-    let ids = enq.ids.clone();
-    let totals: std::collections::HashMap<String, (u64, u64)> = ids
-        .iter()
-        .filter_map(|id| engine.transfer(id).ok())
-        .map(|r| (r.id.clone(), (r.bytes_done, r.size.unwrap_or(0))))
-        .collect();
+    let ids = enq.ids;
+    // Only what is needed for the bar and the summary is kept: totals, and a counter per transfer
+    // while it runs; nothing per queued file beyond its id.
+    let (_, total) = engine.totals(&ids)?;
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-        let total: u64 = totals.values().map(|v| v.1).sum();
         let bar = indicatif::ProgressBar::new(total);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
@@ -835,29 +832,55 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
         );
         bar
     });
-    let run = engine.run(&ids);
-    tokio::pin!(run);
-    let mut state = totals.clone();
+    let mut outcomes = engine.run_each(ids.clone());
+    // Bytes done of the transfers running now, and of those whose run ended.
+    let mut live: std::collections::HashMap<String, u64> = Default::default();
+    let mut ended_done: u64 = 0;
     let mut interrupted = false;
-    let outcomes = loop {
+    let mut stats = RunStats::default();
+    let mut ran = 0usize;
+    let mut failed = Vec::new();
+    let mut paused = Vec::new();
+    // Finished downloads by the server checksum they were verified against (None: nothing to check).
+    let mut verified: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
+    loop {
         tokio::select! {
-            outcomes = &mut run => break outcomes,
+            outcome = outcomes.recv() => {
+                let Some(o) = outcome else { break };
+                ran += 1;
+                match o.result {
+                    Ok(s) => {
+                        if s.download {
+                            *verified.entry(s.verified).or_default() += 1;
+                        }
+                        stats.bytes_total += s.bytes_total;
+                        stats.bytes_sent += s.bytes_sent;
+                        stats.parts_total += s.parts_total;
+                        stats.parts_reused += s.parts_reused;
+                        stats.parts_sent += s.parts_sent;
+                    }
+                    Err(e) if e.kind == ErrorKind::Interrupted => paused.push(o.id),
+                    Err(e) => failed.push((o.id, e)),
+                }
+            }
             snaps = progress.recv() => {
                 let Ok(snaps) = snaps else { continue };
                 let mut speed = 0.0;
                 for s in snaps.iter() {
-                    if let Some(v) = state.get_mut(&s.id) {
-                        *v = (s.bytes_done, s.bytes_total);
+                    if s.ended {
+                        live.remove(&s.id);
+                        ended_done += s.bytes_done;
+                    } else {
+                        live.insert(s.id.clone(), s.bytes_done);
                     }
                     speed += s.speed;
                 }
-                let (done, total) = state.values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+                let done = (ended_done + live.values().sum::<u64>()).min(total);
                 if json {
                     println!("{}", serde_json::json!({"type": "progress", "bytes_done": done, "bytes_total": total,
-                        "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done.min(total)) as f64 / speed) } else { None },
+                        "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done) as f64 / speed) } else { None },
                         "transfers": &*snaps}));
                 } else if let Some(b) = &bar {
-                    b.set_length(total);
                     b.set_position(done);
                 }
             }
@@ -869,33 +892,12 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
                 }
             }
         }
-    };
+    }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut stats = RunStats::default();
-    let mut failed = Vec::new();
-    let mut paused = Vec::new();
-    // Finished downloads by the server checksum they were verified against (None: nothing to check).
-    let mut verified: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
-    for o in &outcomes {
-        match &o.result {
-            Ok(s) => {
-                if s.download {
-                    *verified.entry(s.verified).or_default() += 1;
-                }
-                stats.bytes_total += s.bytes_total;
-                stats.bytes_sent += s.bytes_sent;
-                stats.parts_total += s.parts_total;
-                stats.parts_reused += s.parts_reused;
-                stats.parts_sent += s.parts_sent;
-            }
-            Err(e) if e.kind == ErrorKind::Interrupted => paused.push(o.id.clone()),
-            Err(e) => failed.push((o.id.clone(), e.clone())),
-        }
-    }
     let secs = started.elapsed().as_secs_f64();
-    let completed = outcomes.len() - failed.len() - paused.len();
+    let completed = ran - failed.len() - paused.len();
     if json {
         println!(
             "{}",
@@ -922,8 +924,7 @@ async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, E
             0.0
         };
         println!(
-            "{completed} of {} done: {} in {:.1}s ({}/s){}",
-            outcomes.len(),
+            "{completed} of {ran} done: {} in {:.1}s ({}/s){}",
             human_bytes(stats.bytes_total),
             secs,
             human_bytes(speed as u64),

@@ -74,6 +74,8 @@ pub struct Snapshot {
     pub speed: f64,
     /// Seconds left at the current speed; `None` while the speed is unknown.
     pub eta_secs: Option<f64>,
+    /// The transfer's run ended: this is its last snapshot until it runs again.
+    pub ended: bool,
 }
 
 struct Tracked {
@@ -158,6 +160,7 @@ impl Progress {
                     bytes_total: total,
                     speed,
                     eta_secs,
+                    ended,
                 });
                 t.last_published = Some((done, total));
             }

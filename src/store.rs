@@ -430,6 +430,27 @@ impl Store {
         Ok(())
     }
 
+    /// The bytes done and the total size of the transfers `ids`, summed without loading their rows.
+    pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT bytes_done, COALESCE(size, 0) FROM transfers WHERE id = ?1",
+            )?;
+            let (mut done, mut total) = (0u64, 0u64);
+            for id in ids {
+                if let Some((d, t)) = st
+                    .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()?
+                {
+                    let t = t.max(0) as u64;
+                    done += (d.max(0) as u64).min(t);
+                    total += t;
+                }
+            }
+            Ok((done, total))
+        })
+    }
+
     pub fn get(&self, id: &str) -> Result<Option<TransferRow>> {
         self.with(|c| {
             c.row(
@@ -576,6 +597,13 @@ impl Store {
                     ));
                 }
             }
+        }
+        if row.state == State::Paused {
+            // Paused before its turn came (here or in another process): it waits for a resume.
+            return Err(Error::new(
+                ErrorKind::Interrupted,
+                format!("transfer {} is paused; resume it to continue", short_id(id)),
+            ));
         }
         if row.state.is_terminal() {
             return Err(Error::invalid(format!(

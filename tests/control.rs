@@ -245,3 +245,92 @@ async fn an_object_replaced_during_a_download_restarts_it_and_never_mixes_versio
         "no partial file is left beside the destination"
     );
 }
+
+/// A long queue costs its ids, not a task each: while two large uploads hold both transfer slots,
+/// the 300 files behind them have no task yet (the engine admits each when a slot frees), and one
+/// of them paused before its turn is never run, while the rest all arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_queue_waits_without_a_task_per_transfer_and_a_transfer_paused_in_it_is_not_run() {
+    let h = Harness::new().await;
+    let engine = h
+        .engine(Limits {
+            transfers: 2,
+            parts_in_flight: 1,
+            ..Limits::default()
+        })
+        .await;
+    let mut ids = Vec::new();
+    for name in ["big1.bin", "big2.bin"] {
+        let src = h.file(name, &data(20 * MIB, 5));
+        let enq = engine
+            .enqueue_upload(&h.conn(), &src, &url(name), &five_mib_parts())
+            .await
+            .unwrap();
+        ids.extend(enq.ids);
+    }
+    for i in 0..300 {
+        h.file(&format!("small/{i:03}.txt"), format!("file {i}").as_bytes());
+    }
+    let (conn, small_folder, small_url) = (h.conn(), h.work.path().join("small"), url("small/"));
+    let recursive = UploadOptions {
+        recursive: true,
+        part_size: None,
+    };
+    let enqueue_small = || engine.enqueue_upload(&conn, &small_folder, &small_url, &recursive);
+    let small = enqueue_small().await.unwrap();
+    assert_eq!(small.ids.len(), 300);
+    ids.extend(small.ids.iter().cloned());
+
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let tasks_before = metrics.num_alive_tasks();
+    h.log.hold_parts_from(2);
+    let run = run_in_background(&engine, &ids);
+    let store = h.store();
+    wait_until(
+        "both large uploads hold their slot with part 2 in flight",
+        || {
+            ["big1.bin", "big2.bin"]
+                .iter()
+                .all(|k| h.log.part_counts(k).contains_key(&2))
+        },
+    )
+    .await;
+    let waiting_tasks = metrics.num_alive_tasks().saturating_sub(tasks_before);
+    assert!(
+        waiting_tasks < 100,
+        "{waiting_tasks} tasks for 2 running transfers and 300 waiting"
+    );
+    let paused = small.ids[150].clone();
+    assert_eq!(engine.pause(&paused).unwrap().state, State::Paused);
+    h.log.release();
+
+    let outcomes = run.await.unwrap();
+    for o in &outcomes {
+        if o.id == paused {
+            assert_eq!(
+                o.result.as_ref().unwrap_err().kind,
+                ferry::ErrorKind::Interrupted
+            );
+        } else {
+            assert!(o.result.is_ok(), "{}: {:?}", o.id, o.result);
+        }
+    }
+    let row = store.get(&paused).unwrap().unwrap();
+    assert_eq!(row.state, State::Paused, "it waits for a resume");
+    assert!(!h.object_exists(&row.key), "a paused transfer sent nothing");
+    for i in (0..300).filter(|&i| i != 150) {
+        assert_eq!(
+            h.object(&format!("small/{i:03}.txt")),
+            format!("file {i}").as_bytes()
+        );
+    }
+
+    // Asking for the same folder again continues the paused one, and only it.
+    let again = enqueue_small().await.unwrap();
+    assert_eq!(
+        (again.ids.clone(), again.resumed),
+        (vec![paused.clone()], 1)
+    );
+    engine.run(&again.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("small/150.txt"), b"file 150");
+}

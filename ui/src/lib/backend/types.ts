@@ -74,6 +74,7 @@ export interface ProgressSnapshot {
   bytesTotal: number;
   speed: number;          // bytes per second (moving average)
   etaSecs: number | null;
+  ended?: boolean;        // the run ended: the last snapshot until it runs again
 }
 
 /** A lifecycle change of one transfer (queued, running, completed, failed, paused, cancelled). */
