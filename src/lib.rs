@@ -3,8 +3,10 @@
 //! The CLI (`src/main.rs`) and the desktop app (`src-tauri/`) are thin shells over [`Engine`].
 
 pub mod accounts;
+pub mod config;
 pub mod engine;
 pub mod error;
+pub mod format;
 pub mod local;
 pub mod logging;
 pub mod paths;
@@ -15,9 +17,10 @@ pub mod store;
 pub mod transfer;
 pub mod watch;
 
+pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
-    BatchFinished, DownloadOptions, Engine, EngineConfig, Enqueued, Event, IfExists, Limits, Link,
-    Settings, TransferView, UploadOptions,
+    BatchFinished, DownloadOptions, Engine, Enqueued, Event, IfExists, Link, TransferView,
+    UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};

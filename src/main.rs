@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry::engine::{human_duration, parse_duration};
-use ferry::plan::{human_bytes, parse_size};
-use ferry::store::short_id;
+use ferry::format::{human_bytes, human_duration, parse_duration, short_id};
+use ferry::plan::parse_size;
 use ferry::{
     Connection, DownloadOptions, Engine, EngineConfig, Enqueued, Error, ErrorKind, IfExists,
     Limits, RunStats, S3Url, State, UploadOptions,

@@ -31,16 +31,16 @@ pub fn part_size(size: u64, requested: Option<u64>) -> Result<u64> {
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p) {
             return Err(Error::invalid(format!(
                 "part size {} is outside S3's limits: choose between 5 MiB and 5 GiB",
-                human_bytes(p)
+                crate::format::human_bytes(p)
             )));
         }
         let parts = size.div_ceil(p);
         if parts > MAX_PARTS {
             return Err(Error::invalid(format!(
                 "a part size of {} cuts this {} file into {parts} parts, more than S3's 10,000; use at least {} or leave --part-size unset",
-                human_bytes(p),
-                human_bytes(size),
-                human_bytes(size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB)
+                crate::format::human_bytes(p),
+                crate::format::human_bytes(size),
+                crate::format::human_bytes(size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB)
             )));
         }
         return Ok(p);
@@ -55,7 +55,7 @@ pub fn part_size(size: u64, requested: Option<u64>) -> Result<u64> {
     if p > MAX_PART_SIZE {
         return Err(Error::invalid(format!(
             "{} is larger than S3's largest object (10,000 parts of 5 GiB)",
-            human_bytes(size)
+            crate::format::human_bytes(size)
         )));
     }
     Ok(p)
@@ -107,22 +107,6 @@ pub fn parse_size(s: &str) -> Result<u64> {
         }
     };
     Ok((n * mult as f64).round() as u64)
-}
-
-/// Formats a byte count for people: `12.3 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 #[cfg(test)]

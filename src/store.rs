@@ -591,7 +591,7 @@ impl Store {
                         ErrorKind::Busy,
                         format!(
                             "transfer {} is being run by another Ferry process ({}); pause it there first",
-                            short_id(id),
+                            crate::format::short_id(id),
                             other.split('-').next().unwrap_or(other)
                         ),
                     ));
@@ -602,13 +602,16 @@ impl Store {
             // Paused before its turn came (here or in another process): it waits for a resume.
             return Err(Error::new(
                 ErrorKind::Interrupted,
-                format!("transfer {} is paused; resume it to continue", short_id(id)),
+                format!(
+                    "transfer {} is paused; resume it to continue",
+                    crate::format::short_id(id)
+                ),
             ));
         }
         if row.state.is_terminal() {
             return Err(Error::invalid(format!(
                 "transfer {} is {}; there is nothing to run",
-                short_id(id),
+                crate::format::short_id(id),
                 row.state.as_str()
             )));
         }
@@ -1005,17 +1008,6 @@ fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The first 8 characters of an id: enough to name a transfer on a command line.
-pub fn short_id(id: &str) -> &str {
-    // UUIDv7 ids share their leading timestamp; the random tail tells transfers of one batch apart.
-    let tail = id.rsplit('-').next().unwrap_or(id);
-    if tail.len() >= 8 {
-        &tail[tail.len() - 8..]
-    } else {
-        id
-    }
 }
 
 #[cfg(test)]

@@ -370,7 +370,7 @@ async fn a_pause_and_resume_from_the_cli_reach_the_watching_process() {
     let h = Harness::new().await;
     let (engine, f, dir) = watching(&h, Duration::from_millis(300), "shared", "s/", &[]).await;
     let mut changes = engine.watches().subscribe();
-    let short = ferry::store::short_id(&f.id).to_string();
+    let short = ferry::format::short_id(&f.id).to_string();
     let mut states = Vec::new();
     let mut heard = |changes: &mut tokio::sync::broadcast::Receiver<WatchedFolder>| {
         while let Ok(v) = changes.try_recv() {
@@ -655,7 +655,7 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
     assert_eq!(listed[0]["prefix"], "reports/");
     assert_eq!(listed[0]["mirrorDeletes"], true);
     let id = listed[0]["id"].as_str().unwrap().to_string();
-    let short = ferry::store::short_id(&id).to_string();
+    let short = ferry::format::short_id(&id).to_string();
 
     let out = output(&h, &["watch", "pause", &short]).await;
     assert!(out.status.success(), "{}", stderr(&out));

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry::accounts::{Account, NewAccount};
-use ferry::engine::{Listing, Settings, TransferView};
+use ferry::engine::{Listing, TransferView};
 use ferry::progress::Snapshot;
+use ferry::Settings;
 use ferry::{Enqueued, Error, Link, NewWatchedFolder, WatchedFolder};
 use tauri::ipc::Channel;
 use tauri::State;

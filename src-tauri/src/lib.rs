@@ -61,7 +61,7 @@ pub fn run() {
             let e = engine.clone();
             tauri::async_runtime::spawn(async move {
                 match e
-                    .abort_abandoned_uploads(ferry::engine::ABANDONED_UPLOAD_AGE)
+                    .abort_abandoned_uploads(ferry::config::ABANDONED_UPLOAD_AGE)
                     .await
                 {
                     Ok(0) => {}

@@ -36,7 +36,7 @@ pub fn temp_path(dest: &Path, id: &str) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let short = crate::store::short_id(id);
+    let short = crate::format::short_id(id);
     dest.with_file_name(format!(".{name}.ferry-{short}.part"))
 }
 

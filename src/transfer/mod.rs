@@ -142,7 +142,7 @@ impl Ctx {
 
     fn memory_capacity(&self) -> u64 {
         // A part larger than the whole budget still runs, alone.
-        crate::engine::MEMORY_BUDGET_MIB as u64
+        crate::config::MEMORY_BUDGET_MIB as u64
     }
 
     /// Runs `f` until it succeeds, fails for good, or the transfer is stopped. Retryable failures wait

@@ -1,0 +1,227 @@
+//! Control of queued and running transfers: pause, resume, cancel, clearing finished ones, and the
+//! cleanup of abandoned multipart uploads.
+
+use super::*;
+
+impl Engine {
+    pub fn transfers(&self) -> Result<Vec<TransferRow>> {
+        self.inner.store.list()
+    }
+
+    /// The bytes done and the total size of the transfers `ids`.
+    pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
+        self.inner.store.totals(ids)
+    }
+
+    pub fn transfer(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        self.inner.store.find(id_or_prefix)
+    }
+
+    /// Pauses a transfer: in-flight parts stop at once, completed parts are kept.
+    pub fn pause(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed | State::Cancelled => {
+                return Err(Error::invalid(format!(
+                    "transfer {} is already {}",
+                    crate::format::short_id(&row.id),
+                    row.state.as_str()
+                )))
+            }
+            State::Paused => return Ok(row),
+            _ => {}
+        }
+        self.inner.store.set_state(&row.id, State::Paused, None)?;
+        self.stop_local(&row.id);
+        self.emit(&row.id, State::Paused, None);
+        self.inner.store.find(&row.id)
+    }
+
+    /// Pauses every unfinished transfer; returns how many changed.
+    pub fn pause_all(&self) -> Result<usize> {
+        let mut n = 0;
+        for row in self.inner.store.list()? {
+            if matches!(
+                row.state,
+                State::Queued | State::Running | State::WaitingRetry
+            ) {
+                self.pause(&row.id)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Pauses the transfers this process is running (Ctrl-C in the CLI, quitting the app).
+    pub fn pause_running_here(&self) -> Vec<String> {
+        let ids: Vec<String> = lock(&self.inner.running).keys().cloned().collect();
+        for id in &ids {
+            let _ = self.pause(id);
+        }
+        ids
+    }
+
+    /// Makes a paused or failed transfer runnable again; `run` or `start` then drives it.
+    pub fn resume(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed | State::Cancelled => Err(Error::invalid(format!(
+                "transfer {} is {}; there is nothing to resume",
+                crate::format::short_id(&row.id),
+                row.state.as_str()
+            ))),
+            State::WaitingRetry if lock(&self.inner.running).contains_key(&row.id) => {
+                // This process waits to run it again: run it again now instead.
+                if let Some(r) = lock(&self.inner.running).get(&row.id) {
+                    r.wake.notify_one();
+                }
+                Ok(row)
+            }
+            State::Running | State::WaitingRetry
+                if row.owner.as_deref() != Some(&self.inner.owner)
+                    && row.owner.as_deref().is_some_and(owner_alive)
+                    && row
+                        .heartbeat_at
+                        .is_some_and(|h| store::now_ms() - h < store::LEASE_TIMEOUT_MS) =>
+            {
+                Err(Error::new(
+                    ErrorKind::Busy,
+                    format!(
+                        "transfer {} is running in another Ferry process",
+                        crate::format::short_id(&row.id)
+                    ),
+                ))
+            }
+            _ => {
+                self.inner.store.set_state(&row.id, State::Queued, None)?;
+                lock(&self.inner.announced).remove(&row.batch_id);
+                self.emit(&row.id, State::Queued, None);
+                self.inner.store.find(&row.id)
+            }
+        }
+    }
+
+    /// Makes every paused, failed or interrupted transfer runnable; returns their ids to start.
+    pub fn resume_all(&self) -> Result<Vec<String>> {
+        self.resumable()?
+            .into_iter()
+            .map(|r| self.resume(&r.id).map(|r| r.id))
+            .collect()
+    }
+
+    /// Unfinished transfers that can be resumed (paused, failed, queued, or interrupted by a crash).
+    pub fn resumable(&self) -> Result<Vec<TransferRow>> {
+        Ok(self
+            .inner
+            .store
+            .list()?
+            .into_iter()
+            .filter(|r| !r.state.is_terminal())
+            .collect())
+    }
+
+    /// Cancels a transfer: stops it, aborts its multipart upload on the server, removes its partial
+    /// download. Completed transfers cannot be cancelled.
+    pub async fn cancel(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        let row = self.inner.store.find(id_or_prefix)?;
+        match row.state {
+            State::Completed => {
+                return Err(Error::invalid(format!(
+                    "transfer {} already completed; delete the object or file instead",
+                    crate::format::short_id(&row.id)
+                )))
+            }
+            State::Cancelled => return Ok(row),
+            _ => {}
+        }
+        self.inner
+            .store
+            .set_state(&row.id, State::Cancelled, None)?;
+        self.stop_local(&row.id);
+        match row.direction {
+            Direction::Upload => {
+                if let Some(upload_id) = &row.upload_id {
+                    let conn = Connection::from_json(&row.connection)?;
+                    let client = self.client(&conn).await?;
+                    upload::abort(&client, &row.bucket, &row.key, upload_id).await.map_err(|e| {
+                        Error::new(
+                            e.kind,
+                            format!("cancelled, but the partial upload could not be removed from the server: {}", e.message),
+                        )
+                    })?;
+                    self.inner.store.set_upload_id(&row.id, None)?;
+                }
+            }
+            Direction::Download => {
+                let temp = download::temp_path(&row.local_path, &row.id);
+                match std::fs::remove_file(&temp) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("cancelled, but could not remove", &temp, e)),
+                }
+            }
+        }
+        self.inner.store.clear_parts(&row.id)?;
+        self.emit(&row.id, State::Cancelled, None);
+        self.inner.store.find(&row.id)
+    }
+
+    /// Aborts the multipart uploads Ferry started and abandoned: those of cancelled transfers (a cancel
+    /// that could not reach the server), and those of paused or failed transfers untouched for
+    /// `max_age`, whose parts are forgotten (resuming one starts it over). Only upload ids recorded in
+    /// the queue are aborted, so other clients' uploads are never touched. Returns how many were
+    /// aborted; one that cannot be aborted now is logged and left for the next time.
+    pub async fn abort_abandoned_uploads(&self, max_age: Duration) -> Result<usize> {
+        let now = store::now_ms();
+        let max_age = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+        let mut aborted = 0;
+        for row in self.inner.store.list()? {
+            let Some(upload_id) = row.upload_id.as_deref() else {
+                continue;
+            };
+            let abandoned = match row.state {
+                State::Cancelled => true,
+                State::Paused | State::Failed => now.saturating_sub(row.updated_at) >= max_age,
+                _ => false,
+            };
+            if row.direction != Direction::Upload || !abandoned {
+                continue;
+            }
+            let client = self
+                .client(&Connection::from_json(&row.connection)?)
+                .await?;
+            if let Err(e) = upload::abort(&client, &row.bucket, &row.key, upload_id).await {
+                tracing::warn!(transfer = %row.id, error = %e, "could not abort an abandoned upload");
+                continue;
+            }
+            tracing::info!(transfer = %row.id, state = row.state.as_str(), "aborted an abandoned multipart upload");
+            self.inner.store.set_upload_id(&row.id, None)?;
+            self.inner.store.clear_parts(&row.id)?;
+            aborted += 1;
+        }
+        Ok(aborted)
+    }
+
+    /// Removes completed and cancelled transfers from the list.
+    pub fn clear_finished(&self) -> Result<usize> {
+        self.inner.store.clear_finished()
+    }
+
+    pub(super) fn stop_local(&self, id: &str) {
+        if let Some(r) = lock(&self.inner.running).get(id) {
+            r.token.cancel();
+        }
+    }
+
+    pub(super) async fn discard_upload(&self, client: &Client, row: &TransferRow) {
+        let current = self.inner.store.get(&row.id).ok().flatten();
+        if let Some(upload_id) = current.and_then(|r| r.upload_id) {
+            if let Err(e) = upload::abort(client, &row.bucket, &row.key, &upload_id).await {
+                tracing::warn!(transfer = %row.id, error = %e, "could not abort the multipart upload");
+                return;
+            }
+        }
+        let _ = self.inner.store.set_upload_id(&row.id, None);
+        let _ = self.inner.store.clear_parts(&row.id);
+    }
+}

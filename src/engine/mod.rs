@@ -1,0 +1,301 @@
+//! The engine: a cheap-to-clone handle over the persisted queue and the tasks that move bytes.
+//!
+//! Shells (the CLI, the desktop app) only translate between their world and this API. The handle's
+//! methods live beside what they are about, one file per responsibility:
+//!
+//! - `accounts`: saved accounts, secrets and the S3 client of each connection;
+//! - `enqueue`: requests validated and written to the queue (resume/replace/skip decisions);
+//! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
+//! - `control`: pause, resume, cancel, clear, abandoned uploads;
+//! - `objects`: listing, buckets, deletes, presigned links;
+//! - `views`: what the shells show (transfer views, events, finished batches).
+//!
+//! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
+//! its permit moves into the transfer's task; two more cap connections (parts in flight) and buffer
+//! memory, so memory never grows with file size or queue length. Each transfer runs under a child of
+//! the engine's cancellation token; pausing or cancelling drops its in-flight requests at once.
+//!
+//! Every state change is written to SQLite first. A background task publishes coalesced progress
+//! snapshots every 100 ms and refreshes the leases of running transfers every second; when another
+//! process pauses or cancels one of them, the lease check notices and stops it here.
+
+mod accounts;
+mod control;
+mod enqueue;
+mod objects;
+mod runner;
+mod views;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::Client;
+use serde::Serialize;
+use tokio::sync::{broadcast, OnceCell, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{Account, NewAccount, SecretStore, SessionSecrets};
+use crate::config::{EngineConfig, Limits, Settings, MAX_LINK_EXPIRY, MEMORY_BUDGET_MIB};
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::human_duration;
+use crate::local::LocalEndpoint;
+use crate::paths::local_path_for_key;
+use crate::plan;
+use crate::progress::{Progress, RateLimiter, Snapshot, TICK};
+use crate::s3::{self, check_key, Connection, S3Url};
+use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
+use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
+
+pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
+pub use objects::{Link, Listing, ObjectInfo};
+pub use runner::Outcome;
+pub use views::{BatchFinished, Event, TransferView};
+
+use objects::object_etag;
+use runner::owner_alive;
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Running {
+    token: CancellationToken,
+    /// Whether the lease is taken (queued tasks wait for a slot before claiming).
+    claimed: bool,
+    /// Ends a wait in `waiting_retry` early (the user asked to resume it now).
+    wake: Arc<tokio::sync::Notify>,
+}
+
+struct Inner {
+    store: Arc<Store>,
+    state_dir: PathBuf,
+    /// `<pid>-<random>`: names this process in leases.
+    owner: String,
+    /// The limits in force; the semaphores below are resized when they change.
+    limits: Mutex<Limits>,
+    transfer_slots: Arc<Semaphore>,
+    part_slots: Arc<Semaphore>,
+    memory: Arc<Semaphore>,
+    /// Part buffers reused across parts and transfers, bounded by the memory budget.
+    buffers: Arc<transfer::buffers::Buffers>,
+    limiter: Arc<RateLimiter>,
+    clients: tokio::sync::Mutex<HashMap<String, Client>>,
+    /// Credentials handed in at run time (tests, embedders); never persisted.
+    credentials: Mutex<HashMap<String, Credentials>>,
+    /// Where saved accounts' secrets live (normally the OS keychain).
+    keychain: Arc<dyn SecretStore>,
+    /// Secrets the user chose to keep for this session only.
+    session: SessionSecrets,
+    batches: broadcast::Sender<BatchFinished>,
+    /// Batches already announced, so two transfers ending together announce their batch once.
+    announced: Mutex<std::collections::HashSet<String>>,
+    local: OnceCell<LocalEndpoint>,
+    local_port: u16,
+    retry: RetryPolicy,
+    running: Mutex<HashMap<String, Running>>,
+    progress: Progress,
+    events: broadcast::Sender<Event>,
+    shutdown: CancellationToken,
+    /// Watched folders running in this process.
+    watching: crate::watch::Registry,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Engine {
+    /// Opens the state folder (creating it) and starts the background task. Call inside a tokio runtime.
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        std::fs::create_dir_all(&config.state_dir)
+            .map_err(|e| Error::io("cannot create the state folder", &config.state_dir, e))?;
+        let store = Arc::new(Store::open(&config.state_dir.join("ferry.db"))?);
+        let limits = config.limits;
+        if limits.transfers == 0 || limits.parts_in_flight == 0 {
+            return Err(Error::invalid("--concurrency must be at least 1"));
+        }
+        let (events, _) = broadcast::channel(1024);
+        let (batches, _) = broadcast::channel(64);
+        let inner = Arc::new(Inner {
+            store,
+            state_dir: config.state_dir,
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            limits: Mutex::new(limits),
+            transfer_slots: Arc::new(Semaphore::new(limits.transfers)),
+            part_slots: Arc::new(Semaphore::new(limits.parts_in_flight.max(limits.transfers))),
+            memory: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB)),
+            buffers: Arc::new(transfer::buffers::Buffers::new(
+                MEMORY_BUDGET_MIB * plan::MIB as usize,
+            )),
+            limiter: Arc::new(RateLimiter::new(limits.rate_limit)),
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            credentials: Mutex::new(HashMap::new()),
+            keychain: config.secrets,
+            session: SessionSecrets::default(),
+            batches,
+            announced: Mutex::new(Default::default()),
+            local: OnceCell::new(),
+            local_port: config.local_port,
+            retry: config.retry,
+            running: Mutex::new(HashMap::new()),
+            progress: Progress::default(),
+            events,
+            shutdown: CancellationToken::new(),
+            watching: crate::watch::Registry::new(config.watch_settle),
+        });
+        spawn_background(Arc::downgrade(&inner), inner.shutdown.clone());
+        Ok(Engine { inner })
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.inner.state_dir
+    }
+
+    /// Watched folders: folders whose new and changed files are uploaded through this queue.
+    pub fn watches(&self) -> crate::watch::Watches {
+        crate::watch::Watches::new(self.clone())
+    }
+
+    pub(crate) fn watch_registry(&self) -> &crate::watch::Registry {
+        &self.inner.watching
+    }
+
+    /// Cancelled by [`Engine::shutdown`]; what runs in the background hangs its tokens from it.
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    pub fn limits(&self) -> Limits {
+        *lock(&self.inner.limits)
+    }
+
+    /// Changes the limits while transfers run: new slots open at once, removed ones close as running
+    /// parts finish; the bandwidth limit applies to bytes not yet sent.
+    pub fn set_limits(&self, new: Limits) -> Result<()> {
+        if new.transfers == 0 || new.parts_in_flight == 0 {
+            return Err(Error::invalid("limits must be at least 1"));
+        }
+        let mut cur = lock(&self.inner.limits);
+        resize(&self.inner.transfer_slots, cur.transfers, new.transfers);
+        resize(
+            &self.inner.part_slots,
+            cur.parts_in_flight.max(cur.transfers),
+            new.parts_in_flight.max(new.transfers),
+        );
+        self.inner.limiter.set_rate(new.rate_limit);
+        *cur = new;
+        Ok(())
+    }
+
+    /// The saved settings (defaults until the user changes them).
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(match self.inner.store.setting("settings")? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => Settings::default(),
+        })
+    }
+
+    /// Validates, saves and applies settings.
+    pub fn set_settings(&self, settings: &Settings) -> Result<Settings> {
+        settings.validate()?;
+        self.inner.store.set_setting(
+            "settings",
+            &serde_json::to_string(settings).expect("settings serialise"),
+        )?;
+        self.set_limits(settings.limits())?;
+        Ok(settings.clone())
+    }
+
+    /// Notices that all transfers of a request have ended (for desktop notifications).
+    pub fn subscribe_batches(&self) -> broadcast::Receiver<BatchFinished> {
+        self.inner.batches.subscribe()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Progress snapshots, at most one batch per tick, only transfers that changed.
+    pub fn subscribe_progress(&self) -> broadcast::Receiver<Arc<Vec<Snapshot>>> {
+        self.inner.progress.subscribe()
+    }
+
+    /// Lifecycle changes (running, completed, failed, paused, cancelled).
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    pub(super) fn emit(&self, id: &str, state: State, error: Option<Error>) {
+        let _ = self.inner.events.send(Event {
+            id: id.to_string(),
+            state,
+            error,
+        });
+    }
+
+    /// Stops every transfer of this process (they stay queued for the next start) and the background task.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        for _ in 0..250 {
+            if lock(&self.inner.running).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Grows or shrinks a semaphore from `old` to `new` permits; shrinking waits for permits to come back.
+fn resize(sem: &Arc<Semaphore>, old: usize, new: usize) {
+    if new > old {
+        sem.add_permits(new - old);
+    } else if new < old {
+        let (sem, n) = (sem.clone(), (old - new) as u32);
+        tokio::spawn(async move {
+            if let Ok(p) = sem.acquire_many_owned(n).await {
+                p.forget();
+            }
+        });
+    }
+}
+
+fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut n: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let Some(inner) = weak.upgrade() else { break };
+            inner.progress.tick(Instant::now());
+            n += 1;
+            if n.is_multiple_of(10) {
+                let claimed: Vec<String> = lock(&inner.running)
+                    .iter()
+                    .filter(|(_, r)| r.claimed)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                match inner.store.heartbeat(&inner.owner, &claimed) {
+                    Ok(changed) => {
+                        let running = lock(&inner.running);
+                        for id in changed {
+                            if let Some(r) = running.get(&id) {
+                                tracing::info!(transfer = %id, "paused or cancelled elsewhere; stopping");
+                                r.token.cancel();
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not refresh transfer leases"),
+                }
+            }
+        }
+    });
+}
