@@ -259,8 +259,8 @@ impl Watches {
                 ),
             ));
         }
-        let client = self.engine.client(conn).await?;
-        self.engine.require_bucket(&client, &new.bucket).await?;
+        let s3 = self.engine.requests(conn).await?;
+        self.engine.require_bucket(&s3, &new.bucket).await?;
         let row = FolderRow {
             id: uuid::Uuid::now_v7().to_string(),
             path,

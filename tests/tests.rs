@@ -9,5 +9,6 @@ mod control;
 mod faults;
 mod input;
 mod interference;
+mod requests;
 mod transfers;
 mod watch;

@@ -89,12 +89,14 @@ impl Engine {
     pub async fn test_connection(&self, new: &NewAccount) -> Result<usize> {
         new.validate()?;
         let client = s3::client(&new.connection(), None, Some(new.credentials())).await?;
-        let out = client.list_buckets().send().await.map_err(|e| {
-            Error::from_sdk(
-                &format!("connect to {}", new.endpoint.as_deref().unwrap_or("AWS S3")),
-                e,
-            )
-        })?;
+        // One try (the SDK's quick retries aside): a person waits for the answer.
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.inner.retry
+        };
+        let s3 = s3::Requests::new(client, once, self.inner.shutdown.clone());
+        let what = format!("connect to {}", new.endpoint.as_deref().unwrap_or("AWS S3"));
+        let out = s3.send(&what, |c| c.list_buckets().send()).await?;
         Ok(out.buckets().len())
     }
 
@@ -157,6 +159,15 @@ impl Engine {
         let client = s3::with_sdk_backoff(&client, self.inner.retry.sdk_backoff);
         self.inner.clients.lock().await.insert(key, client.clone());
         Ok(client)
+    }
+
+    /// The connection's client behind the one door for S3 requests (retry policy, error mapping).
+    pub(crate) async fn requests(&self, conn: &Connection) -> Result<s3::Requests> {
+        Ok(s3::Requests::new(
+            self.client(conn).await?,
+            self.inner.retry,
+            self.inner.shutdown.clone(),
+        ))
     }
 
     /// Credentials of a saved account: its access key id and the secret from where it lives.

@@ -124,8 +124,8 @@ impl Engine {
             let part_size = plan::part_size(m.len(), opts.part_size)?;
             planned.push((path, key, m.len(), transfer::mtime_ns(&m), part_size));
         }
-        let client = self.client(conn).await?;
-        self.require_bucket(&client, &dst.bucket).await?;
+        let s3 = self.requests(conn).await?;
+        self.require_bucket(&s3, &dst.bucket).await?;
 
         let conn_json = conn.to_json();
         let mut out = Enqueued {
@@ -162,7 +162,7 @@ impl Engine {
                 if done.size == Some(size)
                     && done.source_mtime_ns == Some(mtime)
                     && done.etag.is_some()
-                    && object_etag(&client, &dst.bucket, &key).await == done.etag
+                    && object_etag(&s3, &dst.bucket, &key).await == done.etag
                 {
                     out.skipped.push(Skipped {
                         what: path.display().to_string(),
@@ -219,7 +219,7 @@ impl Engine {
         batch: &str,
     ) -> Result<Enqueued> {
         conn.validate()?;
-        let client = self.client(conn).await?;
+        let s3 = self.requests(conn).await?;
         let dst = std::path::absolute(dst).map_err(|e| Error::io("cannot resolve", dst, e))?;
         let mut skipped = Vec::new();
         // (key, destination, size, etag)
@@ -229,14 +229,14 @@ impl Engine {
             if !prefix.is_empty() && !prefix.ends_with('/') {
                 prefix.push('/');
             }
-            self.require_bucket(&client, &src.bucket).await?;
+            self.require_bucket(&s3, &src.bucket).await?;
             if dst.exists() && !dst.is_dir() {
                 return Err(Error::invalid(format!(
                     "{} is a file; a prefix downloads into a folder",
                     dst.display()
                 )));
             }
-            for obj in self.list_all(&client, &src.bucket, &prefix).await? {
+            for obj in self.list_all(&s3, &src.bucket, &prefix).await? {
                 let rel = &obj.key[prefix.len()..];
                 if rel.is_empty() || obj.key.ends_with('/') {
                     continue;
@@ -262,17 +262,11 @@ impl Engine {
                 )));
             }
             let what = format!("download {src}");
-            let head = client
-                .head_object()
-                .bucket(&src.bucket)
-                .key(&src.key)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(&what, e));
+            let head = s3.head_object(&what, &src.bucket, &src.key).await;
             let head = match head {
                 Ok(h) => h,
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    self.require_bucket(&client, &src.bucket).await?;
+                    self.require_bucket(&s3, &src.bucket).await?;
                     return Err(Error::not_found(format!("no such object: {src}")));
                 }
                 Err(e) => return Err(e),
@@ -333,7 +327,7 @@ impl Engine {
                     (Some(d), Some(e)) => d == e,
                     // Listings may leave the ETag out; then the server is asked.
                     (Some(d), None) => {
-                        object_etag(&client, &src.bucket, &key).await.as_ref() == Some(d)
+                        object_etag(&s3, &src.bucket, &key).await.as_ref() == Some(d)
                     }
                 };
                 if unchanged {

@@ -30,90 +30,60 @@ pub struct Listing {
 }
 
 impl Engine {
-    pub(crate) async fn require_bucket(&self, client: &Client, bucket: &str) -> Result<()> {
-        match client.head_bucket().bucket(bucket).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = Error::from_sdk(&format!("open the bucket `{bucket}`"), e);
-                Err(match e.kind {
-                    ErrorKind::NotFound => Error::not_found(format!(
-                        "the bucket `{bucket}` does not exist; create it with `ferry mb s3://{bucket}` or check the name"
-                    )),
-                    _ => e,
-                })
-            }
-        }
+    pub(crate) async fn require_bucket(&self, s3: &s3::Requests, bucket: &str) -> Result<()> {
+        s3.head_bucket(bucket).await
     }
 
+    /// Every object under `prefix`, page by page.
     pub(super) async fn list_all(
         &self,
-        client: &Client,
+        s3: &s3::Requests,
         bucket: &str,
         prefix: &str,
     ) -> Result<Vec<ObjectInfo>> {
         let mut out = Vec::new();
-        let mut pages = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| Error::from_sdk(&format!("list s3://{bucket}/{prefix}"), e))?;
-            out.extend(page.contents().iter().map(object_info));
+        let mut token = None;
+        loop {
+            let page = s3.list_page(bucket, prefix, None, token.as_deref()).await?;
+            out.extend(page.output.contents().iter().map(object_info));
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(out),
+            }
         }
-        Ok(out)
     }
 
     /// Lists one level of a bucket: sub-prefixes and objects.
     pub async fn list(&self, conn: &Connection, bucket: &str, prefix: &str) -> Result<Listing> {
-        let client = self.client(conn).await?;
+        let s3 = self.requests(conn).await?;
         let mut out = Listing::default();
-        let mut pages = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| Error::from_sdk(&format!("list s3://{bucket}/{prefix}"), e))?;
+        let mut token = None;
+        loop {
+            let page = s3
+                .list_page(bucket, prefix, Some("/"), token.as_deref())
+                .await?;
             out.prefixes.extend(
-                page.common_prefixes()
+                page.output
+                    .common_prefixes()
                     .iter()
                     .filter_map(|p| p.prefix().map(str::to_string)),
             );
-            out.objects.extend(page.contents().iter().map(object_info));
+            out.objects
+                .extend(page.output.contents().iter().map(object_info));
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(out),
+            }
         }
-        Ok(out)
     }
 
     pub async fn list_buckets(&self, conn: &Connection) -> Result<Vec<String>> {
-        let client = self.client(conn).await?;
-        let out = client
-            .list_buckets()
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("list buckets", e))?;
-        Ok(out
-            .buckets()
-            .iter()
-            .filter_map(|b| b.name().map(str::to_string))
-            .collect())
+        self.requests(conn).await?.list_buckets().await
     }
 
     pub async fn make_bucket(&self, conn: &Connection, bucket: &str) -> Result<()> {
         s3::check_bucket(bucket)?;
-        let client = self.client(conn).await?;
-        client
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&format!("create the bucket `{bucket}`"), e))?;
-        Ok(())
+        self.requests(conn).await?.create_bucket(bucket).await
     }
 
     /// A presigned GET link valid for `expires` (at most 7 days).
@@ -133,19 +103,14 @@ impl Engine {
         if expires < Duration::from_secs(1) {
             return Err(Error::invalid("a link must last at least one second"));
         }
-        let client = self.client(conn).await?;
+        let s3 = self.requests(conn).await?;
         let target = format!("share s3://{bucket}/{key}");
-        client
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk(&target, e))?;
+        s3.head_object(&target, bucket, key).await?;
         let cfg = PresigningConfig::expires_in(expires)
             .map_err(|e| Error::invalid(format!("{target}: {e}")))?;
         let signed_at = SystemTime::now();
-        let req = client
+        let req = s3
+            .client()
             .get_object()
             .bucket(bucket)
             .key(key)
@@ -168,12 +133,11 @@ impl Engine {
         keys: &[String],
         prefixes: &[String],
     ) -> Result<usize> {
-        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-        let client = self.client(conn).await?;
+        let s3 = self.requests(conn).await?;
         let mut all: Vec<String> = keys.to_vec();
         for p in prefixes {
             all.extend(
-                self.list_all(&client, bucket, p)
+                self.list_all(&s3, bucket, p)
                     .await?
                     .into_iter()
                     .map(|o| o.key),
@@ -181,31 +145,7 @@ impl Engine {
         }
         let mut deleted = 0;
         for chunk in all.chunks(1000) {
-            let ids = chunk
-                .iter()
-                .map(|k| ObjectIdentifier::builder().key(k).build())
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::internal(e.to_string()))?;
-            let delete = Delete::builder()
-                .set_objects(Some(ids))
-                .quiet(true)
-                .build()
-                .map_err(|e| Error::internal(e.to_string()))?;
-            let out = client
-                .delete_objects()
-                .bucket(bucket)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk(&format!("delete from s3://{bucket}"), e))?;
-            if let Some(err) = out.errors().first() {
-                return Err(crate::error::from_service(
-                    &format!("delete s3://{bucket}/{}", err.key().unwrap_or_default()),
-                    403,
-                    err.code(),
-                    err.message(),
-                ));
-            }
+            s3.delete_keys(bucket, chunk).await?;
             deleted += chunk.len();
         }
         Ok(deleted)
@@ -213,8 +153,9 @@ impl Engine {
 }
 
 /// The ETag the server holds for `key` now, if it can be asked.
-pub(super) async fn object_etag(client: &Client, bucket: &str, key: &str) -> Option<String> {
-    let head = client.head_object().bucket(bucket).key(key).send().await;
+pub(super) async fn object_etag(s3: &s3::Requests, bucket: &str, key: &str) -> Option<String> {
+    let what = format!("look up s3://{bucket}/{key}");
+    let head = s3.head_object(&what, bucket, key).await;
     head.ok().and_then(|h| h.e_tag().map(str::to_string))
 }
 

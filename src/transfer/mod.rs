@@ -82,6 +82,41 @@ impl RetryPolicy {
     }
 }
 
+/// The one retry loop, for parts and for every other S3 request alike: runs `f` until it succeeds,
+/// fails for good, or `token` is cancelled. Retryable failures ([`Error::is_retryable`]) wait with
+/// exponential backoff and jitter between attempts, up to `policy.attempts` tries.
+pub async fn retrying<T, F, Fut>(
+    policy: &RetryPolicy,
+    token: &CancellationToken,
+    what: &str,
+    mut f: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let r = tokio::select! {
+            _ = token.cancelled() => return Err(Error::interrupted()),
+            r = f() => r,
+        };
+        match r {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && attempt < policy.attempts => {
+                let wait = policy.backoff(attempt);
+                tracing::warn!(what, attempt, ?wait, error = %e, "retrying");
+                tokio::select! {
+                    _ = token.cancelled() => return Err(Error::interrupted()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// What one transfer needs to run.
 pub struct Ctx {
     pub store: Arc<Store>,
@@ -145,33 +180,16 @@ impl Ctx {
         crate::config::MEMORY_BUDGET_MIB as u64
     }
 
-    /// Runs `f` until it succeeds, fails for good, or the transfer is stopped. Retryable failures wait
-    /// with exponential backoff and jitter between attempts.
-    pub async fn retrying<T, F, Fut>(&self, what: &str, mut f: F) -> Result<T>
+    /// Runs `f` until it succeeds, fails for good, or the transfer is stopped (see [`retrying`]).
+    pub async fn retrying<T, F, Fut>(&self, what: &str, f: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let r = tokio::select! {
-                _ = self.token.cancelled() => return Err(Error::interrupted()),
-                r = f() => r,
-            };
-            match r {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
-                    let wait = self.retry.backoff(attempt);
-                    tracing::warn!(transfer = %self.row.id, what, attempt, ?wait, error = %e, "retrying");
-                    tokio::select! {
-                        _ = self.token.cancelled() => return Err(Error::interrupted()),
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        use tracing::Instrument;
+        retrying(&self.retry, &self.token, what, f)
+            .instrument(tracing::info_span!("transfer", id = %self.row.id))
+            .await
     }
 
     /// Runs one try of a part, abandoning it when `progress` (bytes this try sent or wrote) has not

@@ -75,6 +75,27 @@ impl ServerFaults {
         self.add("get_object", key, first, failure, times);
     }
 
+    /// The next `times` requests of operation `op` (e.g. "list_objects_v2", "delete_objects") aimed
+    /// at `target` (the listed prefix, the bucket of a delete) fail with `failure`.
+    pub fn on_request(&self, op: &'static str, target: &str, failure: Failure, times: usize) {
+        self.add(op, target, 0, failure, times);
+    }
+
+    /// Fails a request that a scripted fault names (never a random one: those hit data requests).
+    fn scripted_error(&self, op: &str, target: &str) -> S3Result<()> {
+        match self.scripted(op, target, 0) {
+            Some(Failure::Internal) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(InternalError, "injected by the test"))
+            }
+            Some(Failure::SlowDown) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(SlowDown, "injected by the test"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn add(&self, op: &'static str, key: &str, at: u64, failure: Failure, times: usize) {
         self.script.lock().unwrap().push(Scripted {
             op,
@@ -222,6 +243,7 @@ macro_rules! faulty_s3 {
                 req: S3Request<ListObjectsV2Input>,
             ) -> S3Result<S3Response<ListObjectsV2Output>> {
                 let prefix = req.input.prefix.clone().unwrap_or_default();
+                self.faults.scripted_error("list_objects_v2", &prefix)?;
                 let mut resp = self.inner.list_objects_v2(req).await?;
                 let phantoms = self.faults.phantoms.lock().unwrap().clone();
                 if !phantoms.is_empty() {
@@ -252,6 +274,14 @@ macro_rules! faulty_s3 {
                     e_tag: Some(phantom_etag(&bytes)),
                     ..Default::default()
                 }))
+            }
+
+            async fn delete_objects(
+                &self,
+                req: S3Request<DeleteObjectsInput>,
+            ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                self.faults.scripted_error("delete_objects", &req.input.bucket)?;
+                self.inner.delete_objects(req).await
             }
 
             async fn get_object(
@@ -300,7 +330,6 @@ faulty_s3! {
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
-    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     copy_object(CopyObjectInput) -> CopyObjectOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;

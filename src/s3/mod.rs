@@ -6,6 +6,10 @@
 //! credentials registered in the engine at run time (accounts whose secret lives in the keychain), or
 //! from the embedded endpoint's key file.
 
+mod requests;
+
+pub use requests::{Page, Requests};
+
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;

@@ -1,0 +1,165 @@
+//! The one door for the engine's own S3 requests: listings, HEADs, deletes and bucket calls.
+//!
+//! Each passes through [`Requests::send`], which retries transient failures (network, 5xx,
+//! SlowDown) under the engine's [`RetryPolicy`] on top of the SDK's quick retries, and maps the
+//! SDK's errors to Ferry's kinds the same way for every request, so a listing or a delete survives
+//! an outage as a part does. Transfers' part requests go through the same loop
+//! ([`crate::transfer::retrying`]) with their own cancellation.
+
+use std::future::Future;
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::transfer::{retrying, RetryPolicy};
+
+/// A client with the retry policy and error mapping every request of the engine goes through.
+#[derive(Clone)]
+pub struct Requests {
+    client: Client,
+    retry: RetryPolicy,
+    /// Ends waits between tries when the engine shuts down.
+    stop: CancellationToken,
+}
+
+/// One page of a listing: objects and sub-prefixes, and the token of the next page.
+pub struct Page {
+    pub output: ListObjectsV2Output,
+    pub next: Option<String>,
+}
+
+impl Requests {
+    pub fn new(client: Client, retry: RetryPolicy, stop: CancellationToken) -> Requests {
+        Requests {
+            client,
+            retry,
+            stop,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends the request `f` builds, again while it fails transiently; `what` names it in errors.
+    pub async fn send<T, E, F, Fut>(&self, what: &str, mut f: F) -> Result<T>
+    where
+        F: FnMut(&Client) -> Fut,
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        retrying(&self.retry, &self.stop, what, || {
+            let sent = f(&self.client);
+            async move { sent.await.map_err(|e| Error::from_sdk(what, e)) }
+        })
+        .await
+    }
+
+    /// Whether `bucket` exists and can be reached; a missing one says how to create it.
+    pub async fn head_bucket(&self, bucket: &str) -> Result<()> {
+        let what = format!("open the bucket `{bucket}`");
+        match self
+            .send(&what, |c| c.head_bucket().bucket(bucket).send())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Err(Error::not_found(format!(
+                "the bucket `{bucket}` does not exist; create it with `ferry mb s3://{bucket}` or check the name"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of the objects under `prefix` (one level when `delimiter` is given), from `token`.
+    pub async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Page> {
+        let what = format!("list s3://{bucket}/{prefix}");
+        let output = self
+            .send(&what, |c| {
+                c.list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .set_delimiter(delimiter.map(str::to_string))
+                    .set_continuation_token(token.map(str::to_string))
+                    .send()
+            })
+            .await?;
+        let next = output
+            .is_truncated()
+            .unwrap_or(false)
+            .then(|| output.next_continuation_token().map(str::to_string))
+            .flatten();
+        Ok(Page { output, next })
+    }
+
+    pub async fn head_object(
+        &self,
+        what: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<HeadObjectOutput> {
+        self.send(what, |c| c.head_object().bucket(bucket).key(key).send())
+            .await
+    }
+
+    pub async fn list_buckets(&self) -> Result<Vec<String>> {
+        let out = self
+            .send("list buckets", |c| c.list_buckets().send())
+            .await?;
+        Ok(out
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect())
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) -> Result<()> {
+        let what = format!("create the bucket `{bucket}`");
+        self.send(&what, |c| c.create_bucket().bucket(bucket).send())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes up to 1,000 keys in one request; a key the server refused fails the whole call.
+    pub async fn delete_keys(&self, bucket: &str, keys: &[String]) -> Result<()> {
+        let ids = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let delete = Delete::builder()
+            .set_objects(Some(ids))
+            .quiet(true)
+            .build()
+            .map_err(|e| Error::internal(e.to_string()))?;
+        let what = format!("delete from s3://{bucket}");
+        let out = self
+            .send(&what, |c| {
+                c.delete_objects()
+                    .bucket(bucket)
+                    .delete(delete.clone())
+                    .send()
+            })
+            .await?;
+        if let Some(err) = out.errors().first() {
+            return Err(crate::error::from_service(
+                &format!("delete s3://{bucket}/{}", err.key().unwrap_or_default()),
+                403,
+                err.code(),
+                err.message(),
+            ));
+        }
+        Ok(())
+    }
+}
