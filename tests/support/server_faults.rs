@@ -83,17 +83,7 @@ impl ServerFaults {
 
     /// Fails a request that a scripted fault names (never a random one: those hit data requests).
     fn scripted_error(&self, op: &str, target: &str) -> S3Result<()> {
-        match self.scripted(op, target, 0) {
-            Some(Failure::Internal) => {
-                self.errors.fetch_add(1, Ordering::SeqCst);
-                Err(s3_error!(InternalError, "injected by the test"))
-            }
-            Some(Failure::SlowDown) => {
-                self.errors.fetch_add(1, Ordering::SeqCst);
-                Err(s3_error!(SlowDown, "injected by the test"))
-            }
-            _ => Ok(()),
-        }
+        self.answer(self.scripted(op, target, 0)).map(|_| ())
     }
 
     fn add(&self, op: &'static str, key: &str, at: u64, failure: Failure, times: usize) {
@@ -147,7 +137,12 @@ impl ServerFaults {
 
     /// Fails the request if a 500/503 is due; returns whether its body should be damaged.
     fn decide(&self, op: &str, key: &str, at: u64) -> S3Result<bool> {
-        match self.scripted(op, key, at).or_else(|| self.random()) {
+        self.answer(self.scripted(op, key, at).or_else(|| self.random()))
+    }
+
+    /// The answer a due failure gives: an error for a 500/503, `true` when the body is to be damaged.
+    fn answer(&self, failure: Option<Failure>) -> S3Result<bool> {
+        match failure {
             Some(Failure::Internal) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
                 Err(s3_error!(InternalError, "injected by the test"))
