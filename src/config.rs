@@ -50,8 +50,6 @@ pub struct EngineConfig {
     pub local_port: u16,
     /// Where account secrets live; the OS keychain unless a test says otherwise.
     pub secrets: Arc<dyn SecretStore>,
-    /// How long a watched file must stay unchanged before it is uploaded.
-    pub watch_settle: Duration,
     /// Retries, the stall watchdog and waits between runs after an outage.
     pub retry: RetryPolicy,
 }
@@ -66,7 +64,6 @@ impl EngineConfig {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(crate::local::DEFAULT_PORT),
             secrets: Arc::new(Keychain),
-            watch_settle: crate::watch::DEFAULT_SETTLE,
             retry: RetryPolicy::default(),
         }
     }

@@ -11,7 +11,7 @@ use ferry::format::{human_bytes, human_duration, parse_duration, short_id};
 use ferry::plan::parse_size;
 use ferry::{
     Connection, DownloadOptions, Engine, EngineConfig, Enqueued, Error, ErrorKind, IfExists,
-    Limits, RunStats, S3Url, State, UploadOptions,
+    Limits, RunStats, S3Url, State, UploadOptions, Watches,
 };
 
 #[derive(Parser)]
@@ -658,12 +658,12 @@ fn print_watched(f: &ferry::WatchedFolder) {
 }
 
 async fn watch(g: &Global, state_dir: PathBuf, cmd: &WatchCommand) -> Result<ExitCode, Error> {
-    let mut cfg = EngineConfig::new(state_dir);
-    if let WatchCommand::Run { settle_ms, .. } = cmd {
-        cfg.watch_settle = Duration::from_millis(*settle_ms);
-    }
-    let engine = Engine::open(cfg).await?;
-    let watches = engine.watches();
+    let settle = match cmd {
+        WatchCommand::Run { settle_ms, .. } => Duration::from_millis(*settle_ms),
+        _ => ferry::watch::DEFAULT_SETTLE,
+    };
+    let engine = Engine::open(EngineConfig::new(state_dir)).await?;
+    let watches = Watches::new(&engine, settle);
     let show = |f: &ferry::WatchedFolder| {
         if g.json {
             println!("{}", serde_json::to_string(f).expect("a folder serialises"));

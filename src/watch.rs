@@ -126,8 +126,8 @@ pub struct NewWatchedFolder {
     pub mirror_deletes: bool,
 }
 
-/// The engine's part of watching: running watchers and the change broadcast.
-pub(crate) struct Registry {
+/// What one process's watching holds: running watchers and the change broadcast.
+struct Registry {
     running: Mutex<HashMap<String, Watcher>>,
     /// Set by `start_all`: this process runs watchers, so adding or resuming one starts it here.
     active: AtomicBool,
@@ -136,7 +136,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(settle: Duration) -> Registry {
+    fn new(settle: Duration) -> Registry {
         Registry {
             running: Mutex::new(HashMap::new()),
             active: AtomicBool::new(false),
@@ -150,11 +150,13 @@ impl Registry {
     }
 }
 
-/// Watched folders: add, list, pause, resume, remove, and run their watchers. A cheap handle from
-/// [`Engine::watches`].
+/// Watched folders: add, list, pause, resume, remove, and run their watchers. A client of the
+/// engine, composed by the shells (one per process: clones share the running watchers); the engine
+/// knows nothing of it.
 #[derive(Clone)]
 pub struct Watches {
     engine: Engine,
+    registry: std::sync::Arc<Registry>,
 }
 
 fn view(engine: &Engine, row: &FolderRow) -> Result<WatchedFolder> {
@@ -184,10 +186,10 @@ fn view(engine: &Engine, row: &FolderRow) -> Result<WatchedFolder> {
 }
 
 /// Announces a folder's current state and recent uploads to subscribers.
-fn publish(engine: &Engine, id: &str) {
+fn publish(engine: &Engine, events: &broadcast::Sender<WatchedFolder>, id: &str) {
     match table::folder(engine.store(), id).and_then(|r| r.map(|r| view(engine, &r)).transpose()) {
         Ok(Some(v)) => {
-            let _ = engine.watch_registry().events.send(v);
+            let _ = events.send(v);
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(folder = %id, error = %e, "cannot read a watched folder"),
@@ -211,12 +213,22 @@ fn normalize_prefix(prefix: &str) -> Result<String> {
 }
 
 impl Watches {
-    pub(crate) fn new(engine: Engine) -> Watches {
-        Watches { engine }
+    /// Watched folders over `engine`, whose files upload once unchanged for `settle`
+    /// ([`DEFAULT_SETTLE`] unless a test or `ferry watch run --settle-ms` says otherwise).
+    pub fn new(engine: &Engine, settle: Duration) -> Watches {
+        Watches {
+            engine: engine.clone(),
+            registry: std::sync::Arc::new(Registry::new(settle)),
+        }
+    }
+
+    /// The engine the uploads go through.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     fn registry(&self) -> &Registry {
-        self.engine.watch_registry()
+        &self.registry
     }
 
     /// Checks and saves a watched folder (it is watched here if this process runs watchers).
@@ -278,7 +290,7 @@ impl Watches {
             let _ = self.start_here(&row);
         }
         let v = self.get(&row.id)?;
-        publish(&self.engine, &row.id);
+        publish(&self.engine, &self.registry.events, &row.id);
         Ok(v)
     }
 
@@ -316,7 +328,7 @@ impl Watches {
         let row = table::find_folder(self.engine.store(), id)?;
         table::set_state(self.engine.store(), &row.id, WatchState::Paused)?;
         self.registry().running().remove(&row.id);
-        publish(&self.engine, &row.id);
+        publish(&self.engine, &self.registry.events, &row.id);
         self.get(&row.id)
     }
 
@@ -330,7 +342,7 @@ impl Watches {
             let row = table::find_folder(self.engine.store(), &row.id)?;
             let _ = self.start_here(&row);
         }
-        publish(&self.engine, &row.id);
+        publish(&self.engine, &self.registry.events, &row.id);
         self.get(&row.id)
     }
 
@@ -409,7 +421,13 @@ impl Watches {
         if running.get(&row.id).is_some_and(|w| !w.is_stopped()) {
             return Ok(());
         }
-        match folder::start(&self.engine, row, reg.settle, &self.engine.shutdown_token()) {
+        match folder::start(
+            &self.engine,
+            &reg.events,
+            row,
+            reg.settle,
+            &self.engine.shutdown_token(),
+        ) {
             Ok(w) => {
                 running.insert(row.id.clone(), w);
                 Ok(())
@@ -423,7 +441,7 @@ impl Watches {
                     WatchState::Error,
                     Some(&e.message),
                 )?;
-                publish(&self.engine, &row.id);
+                publish(&self.engine, &self.registry.events, &row.id);
                 Err(e)
             }
         }

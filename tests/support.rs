@@ -299,13 +299,14 @@ impl Harness {
         e
     }
 
-    /// An engine whose watched files upload once unchanged for `settle`.
-    pub async fn watching_engine(&self, settle: Duration) -> Engine {
-        let mut cfg = EngineConfig::new(self.state.path());
-        cfg.watch_settle = settle;
-        let e = Engine::open(cfg).await.unwrap();
+    /// An engine and its watched folders, whose files upload once unchanged for `settle`.
+    pub async fn watching_engine(&self, settle: Duration) -> (Engine, ferry::Watches) {
+        let e = Engine::open(EngineConfig::new(self.state.path()))
+            .await
+            .unwrap();
         e.register_credentials(ACCOUNT, self.credentials()).await;
-        e
+        let watches = ferry::Watches::new(&e, settle);
+        (e, watches)
     }
 
     /// A read-only look at the state database, for the tables no public API exposes whole.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-use ferry::{Engine, NewWatchedFolder, State, WatchState, WatchedFolder};
+use ferry::{Engine, NewWatchedFolder, State, WatchState, WatchedFolder, Watches};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::support::{data, wait_until, Harness, BUCKET, MIB};
@@ -91,11 +91,10 @@ async fn watching(
     name: &str,
     prefix: &str,
     ignore: &[&str],
-) -> (Engine, WatchedFolder, PathBuf) {
+) -> (Engine, Watches, WatchedFolder, PathBuf) {
     let dir = h.work.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let engine = h.watching_engine(settle).await;
-    let watches = engine.watches();
+    let (engine, watches) = h.watching_engine(settle).await;
     watches.start_all().unwrap();
     let f = watches
         .add(&h.conn(), &folder(&dir, prefix, ignore))
@@ -105,14 +104,14 @@ async fn watching(
         watches.get(&f.id).unwrap().state == WatchState::Watching
     })
     .await;
-    (engine, f, dir)
+    (engine, watches, f, dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_slowly_is_uploaded_once_complete_after_it_settles() {
     let h = Harness::new().await;
     // Pieces 100 ms apart, well inside the settle time: the file is never seen as finished early.
-    let (engine, f, dir) = watching(&h, Duration::from_secs(1), "inbox", "in/", &[]).await;
+    let (engine, watches, f, dir) = watching(&h, Duration::from_secs(1), "inbox", "in/", &[]).await;
     let bytes = data(300_000, 1);
     let path = dir.join("report.pdf");
     let mut file = std::fs::File::create(&path).unwrap();
@@ -142,7 +141,7 @@ async fn a_file_written_slowly_is_uploaded_once_complete_after_it_settles() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].key, "in/report.pdf");
     assert_eq!(rows[0].state, State::Completed);
-    let shown = engine.watches().get(&f.id).unwrap();
+    let shown = watches.get(&f.id).unwrap();
     assert_eq!(shown.recent.len(), 1);
     assert_eq!(shown.recent[0].key, "in/report.pdf");
     assert_eq!(shown.recent[0].size, bytes.len() as u64);
@@ -152,7 +151,7 @@ async fn a_file_written_slowly_is_uploaded_once_complete_after_it_settles() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_500_files_all_arrive_once_and_ignored_files_never_do() {
     let h = Harness::new().await;
-    let (engine, f, dir) = watching(
+    let (engine, watches, f, dir) = watching(
         &h,
         Duration::from_millis(300),
         "burst",
@@ -160,7 +159,7 @@ async fn a_burst_of_500_files_all_arrive_once_and_ignored_files_never_do() {
         &["*.log", "scratch/"],
     )
     .await;
-    let mut changes = engine.watches().subscribe();
+    let mut changes = watches.subscribe();
     let ignored = [
         ".hidden",
         ".DS_Store",
@@ -205,7 +204,7 @@ async fn a_burst_of_500_files_all_arrive_once_and_ignored_files_never_do() {
             "{name} was uploaded"
         );
     }
-    let shown = engine.watches().get(&f.id).unwrap();
+    let shown = watches.get(&f.id).unwrap();
     assert_eq!(shown.state, WatchState::Watching);
     assert_eq!(shown.recent.len(), 20);
     assert!(shown
@@ -228,7 +227,8 @@ async fn a_burst_of_500_files_all_arrive_once_and_ignored_files_never_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_file_is_sent_again_and_a_touched_one_is_not() {
     let h = Harness::new().await;
-    let (engine, _f, dir) = watching(&h, Duration::from_millis(300), "docs", "", &[]).await;
+    let (engine, _watches, _f, dir) =
+        watching(&h, Duration::from_millis(300), "docs", "", &[]).await;
     let a = dir.join("a.txt");
     let b = dir.join("notes/b.txt");
     std::fs::create_dir_all(b.parent().unwrap()).unwrap();
@@ -270,7 +270,8 @@ async fn a_changed_file_is_sent_again_and_a_touched_one_is_not() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_changed_during_its_upload_is_sent_again_with_the_new_content() {
     let h = Harness::new().await;
-    let (engine, _f, dir) = watching(&h, Duration::from_millis(300), "edits", "e/", &[]).await;
+    let (engine, _watches, _f, dir) =
+        watching(&h, Duration::from_millis(300), "edits", "e/", &[]).await;
     let path = dir.join("big.bin");
     // Parts of 8, 8 and 1 MiB (files up to 16 MiB go whole); the second is held while the file
     // changes.
@@ -304,7 +305,8 @@ async fn a_file_changed_during_its_upload_is_sent_again_with_the_new_content() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
     let h = Harness::new().await;
-    let (engine, f, dir) = watching(&h, Duration::from_millis(300), "camera", "cam/", &[]).await;
+    let (engine, _watches, f, dir) =
+        watching(&h, Duration::from_millis(300), "camera", "cam/", &[]).await;
     std::fs::write(dir.join("one.jpg"), data(1000, 1)).unwrap();
     wait_until("one.jpg uploaded", || record(&h, "cam/one.jpg").is_some()).await;
     engine.shutdown().await;
@@ -313,9 +315,9 @@ async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
     std::fs::create_dir(dir.join("2024")).unwrap();
     std::fs::write(dir.join("2024/three.jpg"), data(3000, 3)).unwrap();
 
-    let engine = h.watching_engine(Duration::from_millis(300)).await;
-    let mut changes = engine.watches().subscribe();
-    assert_eq!(engine.watches().start_all().unwrap(), 1);
+    let (engine, watches) = h.watching_engine(Duration::from_millis(300)).await;
+    let mut changes = watches.subscribe();
+    assert_eq!(watches.start_all().unwrap(), 1);
     wait_until("the missed files are uploaded", || {
         record(&h, "cam/two.jpg").is_some() && record(&h, "cam/2024/three.jpg").is_some()
     })
@@ -324,7 +326,7 @@ async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
     assert_eq!(h.object("cam/2024/three.jpg"), data(3000, 3));
     assert_eq!(h.log.put_count("cam/one.jpg"), 1);
     wait_until("watching again", || {
-        engine.watches().get(&f.id).unwrap().state == WatchState::Watching
+        watches.get(&f.id).unwrap().state == WatchState::Watching
     })
     .await;
     let mut states = Vec::new();
@@ -342,8 +344,8 @@ async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_stops_uploads_and_resume_catches_up() {
     let h = Harness::new().await;
-    let (engine, f, dir) = watching(&h, Duration::from_millis(300), "paused", "p/", &[]).await;
-    let watches = engine.watches();
+    let (engine, watches, f, dir) =
+        watching(&h, Duration::from_millis(300), "paused", "p/", &[]).await;
     let paused = watches.pause(&f.id).unwrap();
     assert_eq!(paused.state, WatchState::Paused);
     std::fs::write(dir.join("while-paused.txt"), b"later").unwrap();
@@ -368,8 +370,9 @@ async fn pause_stops_uploads_and_resume_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pause_and_resume_from_the_cli_reach_the_watching_process() {
     let h = Harness::new().await;
-    let (engine, f, dir) = watching(&h, Duration::from_millis(300), "shared", "s/", &[]).await;
-    let mut changes = engine.watches().subscribe();
+    let (engine, watches, f, dir) =
+        watching(&h, Duration::from_millis(300), "shared", "s/", &[]).await;
+    let mut changes = watches.subscribe();
     let short = ferry::format::short_id(&f.id).to_string();
     let mut states = Vec::new();
     let mut heard = |changes: &mut tokio::sync::broadcast::Receiver<WatchedFolder>| {
@@ -411,8 +414,7 @@ async fn deletes_are_mirrored_only_when_asked_and_only_for_uploaded_objects() {
     std::fs::create_dir(&dir).unwrap();
     let plain_dir = h.work.path().join("plain");
     std::fs::create_dir(&plain_dir).unwrap();
-    let engine = h.watching_engine(Duration::from_millis(300)).await;
-    let watches = engine.watches();
+    let (engine, watches) = h.watching_engine(Duration::from_millis(300)).await;
     watches.start_all().unwrap();
     let mut mirrored = folder(&dir, "m/", &[]);
     mirrored.mirror_deletes = true;
@@ -446,19 +448,19 @@ async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_delet
     let settle = Duration::from_millis(300);
     let dir = h.work.path().join("m");
     std::fs::create_dir(&dir).unwrap();
-    let engine = h.watching_engine(settle).await;
-    engine.watches().start_all().unwrap();
+    let (engine, watches) = h.watching_engine(settle).await;
+    watches.start_all().unwrap();
     let mut new = folder(&dir, "m/", &[]);
     new.mirror_deletes = true;
-    let f = engine.watches().add(&h.conn(), &new).await.unwrap();
+    let f = watches.add(&h.conn(), &new).await.unwrap();
     std::fs::write(dir.join("a.txt"), b"a").unwrap();
     std::fs::write(dir.join("b.txt"), b"b").unwrap();
     wait_until("both uploaded", || record_count(&h) == 2).await;
     engine.shutdown().await;
 
     std::fs::remove_file(dir.join("a.txt")).unwrap();
-    let engine = h.watching_engine(settle).await;
-    engine.watches().start_all().unwrap();
+    let (engine, watches) = h.watching_engine(settle).await;
+    watches.start_all().unwrap();
     wait_until("a.txt deleted by the catch-up", || {
         !h.object_exists("m/a.txt") && record(&h, "m/a.txt").is_none()
     })
@@ -468,9 +470,9 @@ async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_delet
 
     // Emptied while stopped (an unmounted disk looks the same): nothing is deleted.
     std::fs::remove_file(dir.join("b.txt")).unwrap();
-    let engine = h.watching_engine(settle).await;
-    let mut changes = engine.watches().subscribe();
-    engine.watches().start_all().unwrap();
+    let (engine, watches) = h.watching_engine(settle).await;
+    let mut changes = watches.subscribe();
+    watches.start_all().unwrap();
     let mut states = Vec::new();
     wait_until("the catch-up ends", || {
         while let Ok(v) = changes.try_recv() {
@@ -486,10 +488,7 @@ async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_delet
         "an emptied folder deleted its objects"
     );
     assert!(record(&h, "m/b.txt").is_some());
-    assert_eq!(
-        engine.watches().get(&f.id).unwrap().state,
-        WatchState::Watching
-    );
+    assert_eq!(watches.get(&f.id).unwrap().state, WatchState::Watching);
     engine.shutdown().await;
 }
 

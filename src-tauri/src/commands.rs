@@ -189,7 +189,7 @@ pub async fn set_settings(state: State<'_, AppState>, settings: Settings) -> Res
 
 #[tauri::command]
 pub async fn list_watched(state: State<'_, AppState>) -> Result<Vec<WatchedFolder>> {
-    state.engine.watches().list()
+    state.watches.list()
 }
 
 #[tauri::command]
@@ -198,22 +198,22 @@ pub async fn add_watched(
     folder: NewWatchedFolder,
 ) -> Result<WatchedFolder> {
     let conn = state.engine.connection(&folder.account)?;
-    state.engine.watches().add(&conn, &folder).await
+    state.watches.add(&conn, &folder).await
 }
 
 #[tauri::command]
 pub async fn pause_watched(state: State<'_, AppState>, id: String) -> Result<WatchedFolder> {
-    state.engine.watches().pause(&id)
+    state.watches.pause(&id)
 }
 
 #[tauri::command]
 pub async fn resume_watched(state: State<'_, AppState>, id: String) -> Result<WatchedFolder> {
-    state.engine.watches().resume(&id)
+    state.watches.resume(&id)
 }
 
 #[tauri::command]
 pub async fn remove_watched(state: State<'_, AppState>, id: String) -> Result<()> {
-    state.engine.watches().remove(&id)
+    state.watches.remove(&id)
 }
 
 /// Streams progress snapshots to the UI over one channel until the window goes away.

@@ -15,13 +15,15 @@ mod commands;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use ferry::{Engine, EngineConfig};
+use ferry::{Engine, EngineConfig, Watches};
 use tauri::{Emitter, Manager, RunEvent};
 use tauri_plugin_notification::NotificationExt;
 
 /// What every command reaches through `State`.
 pub struct AppState {
     pub engine: Engine,
+    /// This process's watched folders (the app is the process that watches).
+    pub watches: Watches,
     /// Keeps the log file writer alive for the life of the app.
     _log_guard: Mutex<Option<ferry::logging::Guard>>,
 }
@@ -69,18 +71,20 @@ pub fn run() {
                     Err(e) => tracing::warn!(error = %e, "could not clean up abandoned uploads"),
                 }
             });
-            let watches = engine.watches();
+            let watches = Watches::new(&engine, ferry::watch::DEFAULT_SETTLE);
+            let w = watches.clone();
             tauri::async_runtime::spawn(async move {
-                match watches.start_all() {
+                match w.start_all() {
                     Ok(n) => tracing::info!(count = n, "watching folders"),
                     Err(e) => tracing::warn!(error = %e, "could not start the watched folders"),
                 }
             });
             forward_events(app.handle().clone(), &engine);
-            forward_watched(app.handle().clone(), &engine);
+            forward_watched(app.handle().clone(), &watches);
             notify_batches(app.handle().clone(), &engine);
             app.manage(AppState {
                 engine,
+                watches,
                 _log_guard: Mutex::new(guard),
             });
             Ok(())
@@ -144,8 +148,8 @@ fn forward_events(app: tauri::AppHandle, engine: &Engine) {
 }
 
 /// Watched folders' state and recent uploads to the UI as `watch://state` events.
-fn forward_watched(app: tauri::AppHandle, engine: &Engine) {
-    let mut rx = engine.watches().subscribe();
+fn forward_watched(app: tauri::AppHandle, watches: &Watches) {
+    let mut rx = watches.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
             match rx.recv().await {

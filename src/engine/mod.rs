@@ -101,8 +101,6 @@ struct Inner {
     progress: Progress,
     events: broadcast::Sender<Event>,
     shutdown: CancellationToken,
-    /// Watched folders running in this process.
-    watching: crate::watch::Registry,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,7 +144,6 @@ impl Engine {
             progress: Progress::default(),
             events,
             shutdown: CancellationToken::new(),
-            watching: crate::watch::Registry::new(config.watch_settle),
         });
         spawn_background(Arc::downgrade(&inner), inner.shutdown.clone());
         Ok(Engine { inner })
@@ -156,17 +153,9 @@ impl Engine {
         &self.inner.state_dir
     }
 
-    /// Watched folders: folders whose new and changed files are uploaded through this queue.
-    pub fn watches(&self) -> crate::watch::Watches {
-        crate::watch::Watches::new(self.clone())
-    }
-
-    pub(crate) fn watch_registry(&self) -> &crate::watch::Registry {
-        &self.inner.watching
-    }
-
-    /// Cancelled by [`Engine::shutdown`]; what runs in the background hangs its tokens from it.
-    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+    /// Cancelled by [`Engine::shutdown`]: clients that run tasks of their own (watched folders)
+    /// hang their tokens from it.
+    pub fn shutdown_token(&self) -> CancellationToken {
         self.inner.shutdown.clone()
     }
 

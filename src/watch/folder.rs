@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{broadcast, mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::rules::Rules;
 use super::table::{self, FileRecord, FolderRow};
-use super::{publish, WatchState};
+use super::{publish, WatchState, WatchedFolder};
 use crate::engine::{Engine, UploadOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::s3::{Connection, S3Url};
@@ -54,6 +54,8 @@ impl Drop for Watcher {
 /// What upload tasks share.
 struct Shared {
     engine: Engine,
+    /// Where the folder's changes are announced (the owning `Watches`' broadcast).
+    events: broadcast::Sender<WatchedFolder>,
     id: String,
     conn: Connection,
     conn_json: String,
@@ -99,6 +101,7 @@ struct Folder {
 /// Starts watching `row`'s folder under `parent` (the engine's shutdown token).
 pub(crate) fn start(
     engine: &Engine,
+    events: &broadcast::Sender<WatchedFolder>,
     row: &FolderRow,
     settle: Duration,
     parent: &CancellationToken,
@@ -125,6 +128,7 @@ pub(crate) fn start(
     let folder = Folder {
         shared: Arc::new(Shared {
             engine: engine.clone(),
+            events: events.clone(),
             id: row.id.clone(),
             conn_json: conn.to_json(),
             conn,
@@ -183,7 +187,7 @@ async fn run(
                     if !f.still_wanted() {
                         tracing::info!(folder = %f.shared.id, "paused or removed elsewhere; stopping");
                         // Subscribers (the app's window) learn of a pause made by another process.
-                        publish(&f.shared.engine, &f.shared.id);
+                        publish(&f.shared.engine, &f.shared.events, &f.shared.id);
                         break;
                     }
                 }
@@ -433,7 +437,7 @@ impl Folder {
                             tracing::warn!(folder = %s.id, error = %e, "cannot forget a deleted key");
                         }
                     }
-                    publish(&s.engine, &s.id);
+                    publish(&s.engine, &s.events, &s.id);
                 }
                 Err(e) => {
                     tracing::warn!(folder = %s.id, error = %e, "could not delete objects of deleted files")
@@ -547,7 +551,7 @@ impl Folder {
                 false
             });
         if wrote || changed {
-            publish(&self.shared.engine, self.id());
+            publish(&self.shared.engine, &self.shared.events, self.id());
         }
     }
 
