@@ -1,0 +1,123 @@
+//! `ferry cp`: an upload or a download, by which side is an S3 URL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use ferry::plan::parse_size;
+use ferry::{DownloadOptions, Error, IfExists, Limits, S3Url, UploadOptions};
+
+use crate::output::drive;
+use crate::{open, Global};
+
+#[derive(Args)]
+pub(crate) struct CpArgs {
+    /// A local path (any bytes the OS allows) or s3://bucket/key.
+    pub(crate) src: std::ffi::OsString,
+    pub(crate) dst: std::ffi::OsString,
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+    #[command(flatten)]
+    pub(crate) tuning: Tuning,
+    /// When a download's destination exists.
+    #[arg(long, value_enum, default_value = "error")]
+    pub(crate) if_exists: IfExistsArg,
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct Tuning {
+    /// Part size for multipart uploads and ranged downloads, e.g. 16MiB (default: automatic).
+    #[arg(long)]
+    pub(crate) part_size: Option<String>,
+    /// Transfers running at once.
+    #[arg(long)]
+    pub(crate) concurrency: Option<usize>,
+    /// Parts in flight per transfer.
+    #[arg(long)]
+    pub(crate) parts: Option<usize>,
+    /// Bandwidth limit across all transfers, e.g. 10MiB (per second).
+    #[arg(long)]
+    pub(crate) limit_rate: Option<String>,
+}
+
+impl Tuning {
+    pub(crate) fn limits(&self) -> Result<Limits, Error> {
+        let mut l = Limits::default();
+        if let Some(c) = self.concurrency {
+            l.transfers = c;
+        }
+        if let Some(p) = self.parts {
+            l.parts_in_flight = p;
+        }
+        if let Some(r) = &self.limit_rate {
+            l.rate_limit = Some(parse_size(r)?);
+        }
+        Ok(l)
+    }
+
+    pub(crate) fn part_size(&self) -> Result<Option<u64>, Error> {
+        self.part_size.as_deref().map(parse_size).transpose()
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum IfExistsArg {
+    Error,
+    Skip,
+    Overwrite,
+    Rename,
+}
+
+impl From<IfExistsArg> for IfExists {
+    fn from(v: IfExistsArg) -> Self {
+        match v {
+            IfExistsArg::Error => IfExists::Error,
+            IfExistsArg::Skip => IfExists::Skip,
+            IfExistsArg::Overwrite => IfExists::Overwrite,
+            IfExistsArg::Rename => IfExists::Rename,
+        }
+    }
+}
+
+/// Enqueues the copy and runs it with a progress display.
+pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result<ExitCode, Error> {
+    let engine = open(state_dir, args.tuning.limits()?).await?;
+    let conn = g.connection_for(&engine)?;
+    let part_size = args.tuning.part_size()?;
+    let s3_side = |arg: &std::ffi::OsStr| -> Result<Option<S3Url>, Error> {
+        match arg.to_str() {
+            Some(s) if S3Url::is_s3(s) => S3Url::parse(s).map(Some),
+            _ => Ok(None),
+        }
+    };
+    let enq = match (s3_side(&args.src)?, s3_side(&args.dst)?) {
+        (None, Some(dst)) => {
+            let opts = UploadOptions {
+                recursive: args.recursive,
+                part_size,
+            };
+            engine
+                .enqueue_upload(&conn, args.src.as_ref(), &dst, &opts)
+                .await?
+        }
+        (Some(src), None) => {
+            let opts = DownloadOptions {
+                recursive: args.recursive,
+                part_size,
+                if_exists: args.if_exists.into(),
+            };
+            engine
+                .enqueue_download(&conn, &src, args.dst.as_ref(), &opts)
+                .await?
+        }
+        (Some(_), Some(_)) => return Err(Error::invalid(
+            "copying between two S3 locations is not supported yet; one side must be a local path",
+        )),
+        (None, None) => {
+            return Err(Error::invalid(
+                "one side must be an S3 location (s3://bucket/key)",
+            ))
+        }
+    };
+    drive(&engine, enq, g.json).await
+}

@@ -1,0 +1,203 @@
+//! `ferry`: the command-line shell over the engine. It parses arguments, calls the engine, and prints;
+//! no transfer logic lives here. One module per subcommand (`cmd/`), the progress display and
+//! summary of a run in `output.rs`.
+
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use ferry::{Connection, Engine, EngineConfig, Error, ErrorKind, Limits};
+
+use cmd::account::AccountCommand;
+use cmd::cp::CpArgs;
+use cmd::transfers::{ResumeArgs, Target};
+use cmd::watch::WatchCommand;
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Resumable, parallel transfers to S3 and S3-compatible storage"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Folder holding the transfer database, logs and the local endpoint's data.
+    #[arg(long, global = true, env = "FERRY_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// `local` for the embedded endpoint; otherwise the AWS configuration (environment, ~/.aws) is used.
+    #[arg(long, global = true, value_name = "NAME")]
+    account: Option<String>,
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000 (also AWS_ENDPOINT_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    endpoint_url: Option<String>,
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// A profile from ~/.aws/config (SSO profiles included).
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// Path-style addressing; on by default when --endpoint-url is given.
+    #[arg(long, global = true, value_name = "BOOL")]
+    path_style: Option<bool>,
+    /// Print JSON instead of text (one object per progress tick, then a summary).
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log output on stderr (-v, -vv, -vvv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy a file or folder to S3, or an object or prefix from S3. Running it again resumes it.
+    Cp(CpArgs),
+    /// List buckets, or the objects and prefixes under s3://bucket/prefix.
+    Ls { target: Option<String> },
+    /// Create a bucket.
+    Mb { target: String },
+    /// Print a presigned GET link to an object.
+    Presign {
+        target: String,
+        /// How long the link works: 15m, 1h, 1d, 7d (at most 7 days).
+        #[arg(long, default_value = "1h")]
+        expires_in: String,
+    },
+    /// List the persisted transfers and their states.
+    Transfers,
+    /// Pause transfers (here or in another ferry process); completed parts are kept.
+    Pause(Target),
+    /// Resume paused, failed or interrupted transfers and run them to the end.
+    Resume(ResumeArgs),
+    /// Cancel transfers: abort partial uploads on the server and delete partial downloads.
+    Cancel(Target),
+    /// Abort the partial uploads Ferry abandoned: of cancelled transfers, and of paused or failed ones
+    /// untouched for a while. Other clients' uploads are never touched.
+    CleanUploads {
+        /// Paused or failed uploads untouched for this long are abandoned: 1h, 1d, 7d.
+        #[arg(long, default_value = "7d")]
+        older_than: String,
+    },
+    /// Run the embedded S3 endpoint in the foreground and print its endpoint and keys.
+    ServeLocal,
+    /// Saved accounts (secrets in the OS keychain), usable as `--account NAME` here and in the app.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Watched folders: new and changed files in a folder are uploaded under a prefix (by the app, or
+    /// by `ferry watch run`).
+    #[command(subcommand)]
+    Watch(WatchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let state_dir = cli
+        .global
+        .state_dir
+        .clone()
+        .unwrap_or_else(default_state_dir);
+    let _guard = ferry::logging::init(&state_dir, cli.global.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferry: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json = cli.global.json;
+    match rt.block_on(run(cli, state_dir)) {
+        Ok(code) => code,
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"type": "error", "kind": e.kind, "message": e.message})
+                );
+            } else {
+                eprintln!("ferry: {}", e.message);
+            }
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind {
+        ErrorKind::InvalidInput | ErrorKind::AlreadyExists => 2,
+        ErrorKind::Interrupted => 130,
+        _ => 1,
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    directories::ProjectDirs::from("dev", "ferry", "ferry")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+impl Global {
+    /// The server to talk to: a named account (`local`, a saved one, `profile:NAME`), or the AWS
+    /// configuration with the endpoint flags.
+    fn connection_for(&self, engine: &Engine) -> Result<Connection, Error> {
+        match self.account.as_deref() {
+            Some(name) if name != "default" && self.endpoint_url.is_none() => {
+                engine.connection(name)
+            }
+            _ => Ok(self.connection()),
+        }
+    }
+
+    fn connection(&self) -> Connection {
+        if self.account.as_deref() == Some(ferry::s3::LOCAL_ACCOUNT) {
+            return Connection::local();
+        }
+        Connection {
+            account: self.account.clone().unwrap_or_else(|| "default".into()),
+            endpoint: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            path_style: self.path_style.unwrap_or(
+                self.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some(),
+            ),
+        }
+    }
+}
+
+async fn open(state_dir: PathBuf, limits: Limits) -> Result<Engine, Error> {
+    let mut cfg = EngineConfig::new(state_dir);
+    cfg.limits = limits;
+    Engine::open(cfg).await
+}
+
+async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
+        Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
+        Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
+        Command::Presign { target, expires_in } => {
+            cmd::objects::presign(g, state_dir, target, expires_in).await
+        }
+        Command::CleanUploads { older_than } => {
+            cmd::transfers::clean_uploads(state_dir, older_than).await
+        }
+        Command::Transfers => cmd::transfers::list(g, state_dir).await,
+        Command::Pause(t) => cmd::transfers::pause(state_dir, t).await,
+        Command::Resume(args) => cmd::transfers::resume(g, state_dir, args).await,
+        Command::Cancel(t) => cmd::transfers::cancel(state_dir, t).await,
+        Command::Account(c) => cmd::account::run(g, state_dir, c).await,
+        Command::Watch(c) => cmd::watch::run(g, state_dir, c).await,
+        Command::ServeLocal => cmd::serve::run(g, state_dir).await,
+    }
+}
