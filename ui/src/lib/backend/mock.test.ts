@@ -92,6 +92,27 @@ describe('MockBackend transfers', () => {
     expect((await state(id)).state).toBe('completed');
   });
 
+  it('retries like the shell resumes: a queued or running transfer is left alone, a finished one refused', async () => {
+    const { events } = setup();
+    mock.addLocalFile('/tmp/r', 100 * MIB);
+    const [id] = (await mock.uploadPaths('local', 'ferry', '', ['/tmp/r'])).ids;
+    await mock.retry(id);
+    expect((await state(id)).state).toBe('queued');
+    mock.advance(1000);
+    const before = events.length;
+    await mock.retry(id);
+    const running = await state(id);
+    expect(running.state).toBe('running');
+    expect(events).toHaveLength(before);
+    mock.advance(1000);
+    expect((await state(id)).bytesDone).toBeGreaterThan(running.bytesDone);
+    const [waiting] = mock.addTransfers(1, 'waiting_retry');
+    await mock.retry(waiting);
+    expect((await state(waiting)).state).toBe('queued');
+    await mock.cancel(id);
+    await expect(mock.retry(id)).rejects.toMatchObject({ kind: 'invalid_input' });
+  });
+
   it('runs at most the configured number of transfers at once', async () => {
     setup();
     await mock.setSettings({ ...(await mock.getSettings()), concurrentTransfers: 2 });

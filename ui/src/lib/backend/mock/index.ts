@@ -203,8 +203,9 @@ export class MockBackend implements Backend {
   cancel(id: string): Promise<void> {
     return this.#call('cancel', () => this.#transfers.cancel(id));
   }
+  /** The shell's retry is its resume (src-tauri/src/commands.rs). */
   retry(id: string): Promise<void> {
-    return this.#call('retry', () => this.#transfers.retry(id));
+    return this.#call('retry', () => this.#transfers.resume(id));
   }
   pauseAll(): Promise<void> {
     return this.#call('pauseAll', () => this.#transfers.pauseAll());

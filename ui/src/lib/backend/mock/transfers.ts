@@ -1,6 +1,8 @@
 // Transfers in the mock, with the engine's rules as the Tauri shell exposes them: uploads and downloads
 // queue, then run oldest first under the concurrency limit and the bandwidth limit, one virtual-clock
-// tick at a time; pause keeps the bytes done; cancel and completion are final. An upload that completes lands in its bucket.
+// tick at a time; pause keeps the bytes done; resume and retry (one command in the shell) queue a
+// paused, failed or waiting transfer again and leave a queued or running one alone; cancel and
+// completion are final. An upload that completes lands in its bucket.
 import { baseName } from '../../browse/paths';
 import { backendError } from '../errors';
 import type { BackendError, Enqueued, ProgressSnapshot, Transfer, TransferState } from '../types';
@@ -115,18 +117,11 @@ export class MockTransfers {
     this.#pause(this.#find(id));
   }
 
+  /** The shell's resume, and its retry too (the same command there). */
   resume(id: string): void {
     const t = this.#find(id);
     if (isTerminal(t.state)) throw backendError('invalid_input', `transfer ${short(id)} is ${t.state}; there is nothing to resume`);
-    if (t.state === 'paused' || t.state === 'failed') this.#requeue(t);
-  }
-
-  retry(id: string): void {
-    const t = this.#find(id);
-    if (t.state !== 'failed' && t.state !== 'paused' && t.state !== 'waiting_retry') {
-      throw backendError('invalid_input', `transfer ${short(id)} is ${t.state}; only a failed transfer can be retried`);
-    }
-    this.#requeue(t);
+    if (t.state === 'paused' || t.state === 'failed' || t.state === 'waiting_retry') this.#requeue(t);
   }
 
   cancel(id: string): void {
