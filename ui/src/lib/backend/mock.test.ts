@@ -30,12 +30,13 @@ describe('MockBackend transfers', () => {
     mock.advance(100);
     expect(events.map((e) => e.state)).toEqual(['queued', 'running']);
     expect(batches).toHaveLength(1);
-    expect(batches[0][0]).toMatchObject({ id: ids[0], bytesTotal: 10 * MIB, speed: 4 * MIB });
+    expect(batches[0][0]).toMatchObject({ id: ids[0], bytesTotal: 10 * MIB, speed: 4 * MIB, ended: false });
     mock.advance(3000);
     const t = await state(ids[0]);
     expect(t.state).toBe('completed');
     expect(t.bytesDone).toBe(10 * MIB);
     expect(events.at(-1)).toEqual({ id: ids[0], state: 'completed', error: null });
+    expect(batches.at(-1)).toEqual([expect.objectContaining({ id: ids[0], bytesDone: 10 * MIB, ended: true })]);
     const listing = await mock.listObjects('local', 'ferry', 'photos/');
     expect(listing.objects.map((o) => o.key)).toContain('photos/a.bin');
   });

@@ -184,18 +184,16 @@ export class MockTransfers {
       const t = w.transfers.get(id)!;
       t.bytesDone = Math.min(t.bytesTotal, t.bytesDone + step);
       t.speed = perTransfer;
-      if (t.failAt !== null && t.bytesDone >= t.failAt) {
-        t.bytesDone = t.failAt;
-        finished.push(t);
-      } else if (t.bytesDone >= t.bytesTotal) {
-        finished.push(t);
-      }
+      if (t.failAt !== null && t.bytesDone >= t.failAt) t.bytesDone = t.failAt;
+      const ended = t.bytesDone === t.failAt || t.bytesDone >= t.bytesTotal;
+      if (ended) finished.push(t);
       batch.push({
         id: t.id,
         bytesDone: t.bytesDone,
         bytesTotal: t.bytesTotal,
         speed: t.speed,
         etaSecs: Math.ceil((t.bytesTotal - t.bytesDone) / t.speed),
+        ended,
       });
     }
     for (const h of w.progressHandlers) h(batch);
