@@ -11,7 +11,7 @@ APT_BUILD := build-essential pkg-config libdbus-1-dev libwebkit2gtk-4.1-dev liba
 APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11
 TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: run test lint deps test-deps rust-tools ui-deps ui app test-engine test-ui test-desktop bench
+.PHONY: run test lint types-check deps test-deps rust-tools ui-deps ui app test-engine test-ui test-desktop bench
 
 define apt_install
 	@if command -v apt-get >/dev/null 2>&1; then \
@@ -73,10 +73,21 @@ test-ui: ui
 test-desktop: app
 	npm --prefix tests/desktop test
 
-lint: ui
+lint: ui types-check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	npm --prefix ui run check
+
+# The UI's types in ui/src/lib/backend/generated are written from the Rust types by ts-rs when the
+# engine's unit tests run (.cargo/config.toml says where): written again from scratch here, they must
+# match what is committed, so a changed Rust type cannot leave the UI compiling against an old shape.
+types-check:
+	rm -rf ui/src/lib/backend/generated
+	cargo test --locked --workspace --lib export_bindings_
+	@if [ -n "$$(git status --porcelain -- ui/src/lib/backend/generated)" ]; then \
+		git status --short -- ui/src/lib/backend/generated; git diff -- ui/src/lib/backend/generated; \
+		echo "ui/src/lib/backend/generated is not what the Rust types give: commit the regenerated files"; exit 1; \
+	fi
 
 run: app
 	target/debug/ferry-app

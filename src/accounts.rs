@@ -95,6 +95,7 @@ impl SecretStore for SessionSecrets {
     }
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
@@ -107,6 +108,7 @@ pub enum AccountKind {
 }
 
 /// An account as the UI shows it.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
@@ -118,10 +120,12 @@ pub struct Account {
     pub access_key_id: Option<String>,
     pub profile: Option<String>,
     /// `keychain`, `session` or `none`.
+    #[cfg_attr(test, ts(type = r#""keychain" | "session" | "none""#))]
     pub secret: String,
 }
 
 /// What the user types to add an account.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAccount {

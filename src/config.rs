@@ -70,6 +70,7 @@ impl EngineConfig {
 }
 
 /// The app's settings, persisted in the state database.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
@@ -81,6 +82,7 @@ pub struct Settings {
     pub bandwidth_limit_mibps: Option<f64>,
     pub default_link_expiry_secs: u64,
     /// `system`, `light` or `dark`.
+    #[cfg_attr(test, ts(type = r#""system" | "light" | "dark""#))]
     pub theme: String,
 }
 

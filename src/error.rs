@@ -9,6 +9,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 
 /// What went wrong, coarse enough for a UI to choose an icon and a next step.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -64,6 +65,7 @@ impl ErrorKind {
 }
 
 /// An engine error: `kind` for programs, `message` for people.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export, rename = "BackendError"))]
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct Error {

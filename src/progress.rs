@@ -64,6 +64,7 @@ impl Counter {
 }
 
 /// What the UI and CLI see of one transfer at one moment.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {

@@ -116,6 +116,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -164,6 +165,7 @@ impl State {
     }
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {

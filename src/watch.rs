@@ -46,6 +46,7 @@ const ADOPT_EVERY: Duration = Duration::from_secs(2);
 /// How long a file's size and mtime must stay the same before it is uploaded, unless configured.
 pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WatchState {
@@ -78,6 +79,7 @@ impl WatchState {
 }
 
 /// One upload of a watched folder.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WatchedUpload {
@@ -88,6 +90,7 @@ pub struct WatchedUpload {
 }
 
 /// A watched folder as the UI and the CLI show it.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WatchedFolder {
@@ -111,6 +114,7 @@ pub struct WatchedFolder {
 }
 
 /// What a person asks to watch.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewWatchedFolder {

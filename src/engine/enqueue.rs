@@ -32,6 +32,7 @@ pub struct DownloadOptions {
 }
 
 /// Something an enqueue request left out, and why.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
     pub what: String,
@@ -39,6 +40,7 @@ pub struct Skipped {
 }
 
 /// The transfers one request created or continued.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Enqueued {
     /// In the order the files were found.

@@ -3,6 +3,7 @@
 use super::*;
 
 /// A presigned GET link and when it really stops working.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Link {
@@ -12,6 +13,7 @@ pub struct Link {
     pub expires_in_secs: u64,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectInfo {
@@ -22,6 +24,7 @@ pub struct ObjectInfo {
     pub etag: Option<String>,
 }
 
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Listing {
     /// Sub-prefixes ("folders"), each ending in `/`.

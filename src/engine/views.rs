@@ -17,6 +17,7 @@ pub struct BatchFinished {
 }
 
 /// A transfer as the UI shows it.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferView {
@@ -35,6 +36,7 @@ pub struct TransferView {
     pub finished_at: Option<i64>,
     /// `waiting_retry`: when it runs again by itself (unix ms).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub next_attempt_at: Option<i64>,
 }
 
@@ -78,6 +80,7 @@ impl From<&TransferRow> for TransferView {
 }
 
 /// A lifecycle change of one transfer, for the UI's event stream.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub id: String,

@@ -1,5 +1,7 @@
-// `npm run test:browser`: builds ui/dist when it is missing or older than the sources, serves it on
-// 127.0.0.1 at a random port, and runs the Playwright tests with node's test runner against it.
+// `npm run test:browser`: builds the UI with the mock backend inside (`vite build --mode mock`, into
+// ui/dist-mock, apart from the app's ui/dist, which has no mock) when that build is missing or older than
+// the sources, serves it on 127.0.0.1 at a random port, and runs the Playwright tests with node's test
+// runner against it.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from './server.mjs';
 
 const ui = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(ui, 'dist', 'index.html');
+const outDir = join(ui, 'dist-mock');
+const dist = join(outDir, 'index.html');
 
 /** @param {string} path @returns {number} */
 function newest(path) {
@@ -18,13 +21,14 @@ function newest(path) {
 
 const sources = ['src', 'public', 'index.html', 'vite.config.ts', 'svelte.config.js', 'package-lock.json'].map((p) => join(ui, p)).filter(existsSync);
 if (!existsSync(dist) || Math.max(...sources.map(newest)) > statSync(dist).mtimeMs) {
-  console.log('building ui/dist…');
-  const build = spawnSync(process.execPath, [join(ui, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: ui, stdio: 'inherit' });
+  console.log('building ui/dist-mock…');
+  const vite = join(ui, 'node_modules', 'vite', 'bin', 'vite.js');
+  const build = spawnSync(process.execPath, [vite, 'build', '--mode', 'mock', '--outDir', outDir], { cwd: ui, stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
 
-const server = await serve(join(ui, 'dist'));
-console.log(`serving ui/dist at ${server.url}`);
+const server = await serve(outDir);
+console.log(`serving ui/dist-mock at ${server.url}`);
 // Asynchronously: this process keeps serving while the tests run.
 const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', join(ui, 'e2e', 'browser.test.mjs')], {
   cwd: ui,

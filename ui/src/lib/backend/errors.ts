@@ -1,16 +1,14 @@
-import type { BackendError } from './types';
+import type { BackendError, ErrorKind } from './types';
 
-const KINDS = new Set<BackendError['kind']>([
-  'invalid_input', 'not_found', 'already_exists', 'access_denied', 'network', 'server', 'changed',
-  'corrupt', 'upload_gone', 'busy', 'storage', 'interrupted', 'internal', 'keychain_unavailable',
-]);
-
-/** True for the {kind, message} objects that backend calls reject with. */
+/**
+ * True for the {kind, message} objects that backend calls reject with. Their kinds come from the
+ * engine's ErrorKind (generated/ErrorKind.ts), so any string kind beside a message counts.
+ */
 export function isBackendError(e: unknown): e is BackendError {
   return (
     typeof e === 'object' && e !== null &&
     typeof (e as BackendError).message === 'string' &&
-    KINDS.has((e as BackendError).kind)
+    typeof (e as BackendError).kind === 'string'
   );
 }
 
@@ -22,6 +20,6 @@ export function messageOf(e: unknown): string {
   return 'Something went wrong.';
 }
 
-export function backendError(kind: BackendError['kind'], message: string): BackendError {
+export function backendError(kind: ErrorKind, message: string): BackendError {
   return { kind, message };
 }

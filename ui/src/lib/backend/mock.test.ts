@@ -30,12 +30,13 @@ describe('MockBackend transfers', () => {
     mock.advance(100);
     expect(events.map((e) => e.state)).toEqual(['queued', 'running']);
     expect(batches).toHaveLength(1);
-    expect(batches[0][0]).toMatchObject({ id: ids[0], bytesTotal: 10 * MIB, speed: 4 * MIB });
+    expect(batches[0][0]).toMatchObject({ id: ids[0], bytesTotal: 10 * MIB, speed: 4 * MIB, ended: false });
     mock.advance(3000);
     const t = await state(ids[0]);
     expect(t.state).toBe('completed');
     expect(t.bytesDone).toBe(10 * MIB);
     expect(events.at(-1)).toEqual({ id: ids[0], state: 'completed', error: null });
+    expect(batches.at(-1)).toEqual([expect.objectContaining({ id: ids[0], bytesDone: 10 * MIB, ended: true })]);
     const listing = await mock.listObjects('local', 'ferry', 'photos/');
     expect(listing.objects.map((o) => o.key)).toContain('photos/a.bin');
   });
@@ -90,6 +91,27 @@ describe('MockBackend transfers', () => {
     await mock.retry(id);
     mock.advance(2000);
     expect((await state(id)).state).toBe('completed');
+  });
+
+  it('retries like the shell resumes: a queued or running transfer is left alone, a finished one refused', async () => {
+    const { events } = setup();
+    mock.addLocalFile('/tmp/r', 100 * MIB);
+    const [id] = (await mock.uploadPaths('local', 'ferry', '', ['/tmp/r'])).ids;
+    await mock.retry(id);
+    expect((await state(id)).state).toBe('queued');
+    mock.advance(1000);
+    const before = events.length;
+    await mock.retry(id);
+    const running = await state(id);
+    expect(running.state).toBe('running');
+    expect(events).toHaveLength(before);
+    mock.advance(1000);
+    expect((await state(id)).bytesDone).toBeGreaterThan(running.bytesDone);
+    const [waiting] = mock.addTransfers(1, 'waiting_retry');
+    await mock.retry(waiting);
+    expect((await state(waiting)).state).toBe('queued');
+    await mock.cancel(id);
+    await expect(mock.retry(id)).rejects.toMatchObject({ kind: 'invalid_input' });
   });
 
   it('runs at most the configured number of transfers at once', async () => {

@@ -2,146 +2,46 @@
 // used in browser tests. Every Tauri command below is implemented in src-tauri/src/commands.rs with
 // exactly these argument names (camelCase in JS, snake_case in Rust; Tauri converts) and shapes.
 
-/** Errors cross the boundary as {kind, message}: branch on kind, show message. */
-export interface BackendError {
-  kind:
-    | 'invalid_input' | 'not_found' | 'already_exists' | 'access_denied' | 'network' | 'server'
-    | 'changed' | 'corrupt' | 'upload_gone' | 'busy' | 'storage' | 'interrupted' | 'internal'
-    | 'keychain_unavailable';
-  message: string;
-}
+// The shapes that cross the boundary are generated from the Rust types by ts-rs into ./generated
+// (`cargo test -p ferry --lib export_bindings_`; `make lint` checks they are current). This file gives
+// them the names the UI uses and adds what only the front end has: drag-and-drop events and the
+// Backend interface itself.
+import type { Account } from './generated/Account';
+import type { AccountKind } from './generated/AccountKind';
+import type { BackendError } from './generated/BackendError';
+import type { Enqueued } from './generated/Enqueued';
+import type { ErrorKind } from './generated/ErrorKind';
+import type { Event } from './generated/Event';
+import type { Link } from './generated/Link';
+import type { Listing } from './generated/Listing';
+import type { NewAccount } from './generated/NewAccount';
+import type { NewWatchedFolder } from './generated/NewWatchedFolder';
+import type { ObjectInfo } from './generated/ObjectInfo';
+import type { Settings } from './generated/Settings';
+import type { Skipped } from './generated/Skipped';
+import type { Snapshot } from './generated/Snapshot';
+import type { State } from './generated/State';
+import type { TransferView } from './generated/TransferView';
+import type { WatchedFolder } from './generated/WatchedFolder';
+import type { WatchedUpload } from './generated/WatchedUpload';
+import type { WatchState } from './generated/WatchState';
 
-export type AccountKind = 'local' | 's3' | 'aws_profile';
+/** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
+export type {
+  Account, AccountKind, BackendError, Enqueued, ErrorKind, Link, Listing, NewAccount, NewWatchedFolder, ObjectInfo,
+  Settings, Skipped, WatchedFolder, WatchedUpload,
+};
 
-export interface Account {
-  name: string;              // unique; "local" is the built-in embedded endpoint
-  kind: AccountKind;
-  endpoint: string | null;   // null for AWS
-  region: string | null;
-  pathStyle: boolean;
-  accessKeyId: string | null;       // shown, never the secret
-  profile: string | null;           // for aws_profile accounts
-  secret: 'keychain' | 'session' | 'none';  // where the secret lives ("session" = forgotten on quit)
-}
-
-export interface NewAccount {
-  name: string;
-  endpoint: string | null;
-  region: string | null;
-  pathStyle: boolean;
-  accessKeyId: string;
-  secretAccessKey: string;
-  /** Keep the secret only for this session (when no keychain is available, or by choice). */
-  sessionOnly: boolean;
-}
-
-export interface ObjectInfo {
-  key: string;
-  size: number;
-  lastModified: number | null; // unix seconds
-  etag: string | null;
-}
-
-export interface Listing {
-  prefixes: string[];  // each ends with '/'
-  objects: ObjectInfo[];
-}
-
-export type TransferState =
-  | 'queued' | 'running' | 'paused' | 'waiting_retry' | 'completed' | 'failed' | 'cancelled';
-
-export interface Transfer {
-  id: string;
-  direction: 'upload' | 'download';
-  state: TransferState;
-  account: string;
-  bucket: string;
-  key: string;
-  localPath: string;
-  name: string;          // what to show: the file name
-  bytesDone: number;
-  bytesTotal: number;
-  error: BackendError | null;
-  createdAt: number;     // unix ms
-  finishedAt: number | null;
-  nextAttemptAt?: number; // unix ms; only while waiting_retry
-}
-
+export type TransferState = State;
+/** A transfer as the engine lists it (Rust: `TransferView`). */
+export type Transfer = TransferView;
 /** Coalesced progress, at most ~10 batches per second, only transfers that changed. */
-export interface ProgressSnapshot {
-  id: string;
-  bytesDone: number;
-  bytesTotal: number;
-  speed: number;          // bytes per second (moving average)
-  etaSecs: number | null;
-  ended?: boolean;        // the run ended: the last snapshot until it runs again
-}
-
-/** A lifecycle change of one transfer (queued, running, completed, failed, paused, cancelled). */
-export interface TransferEvent {
-  id: string;
-  state: TransferState;
-  error: BackendError | null;
-}
-
-export interface Enqueued {
-  ids: string[];
-  resumed: number;
-  skipped: { what: string; reason: string }[];
-}
-
-export interface Link {
-  url: string;
-  expiresAt: number;      // unix seconds: when the link really stops working
-  expiresInSecs: number;
-}
-
-export type Theme = 'system' | 'light' | 'dark';
-
-export interface Settings {
-  concurrentTransfers: number;      // default 16
-  partsInFlight: number;            // default 8
-  partSizeMib: number | null;       // null = automatic
-  bandwidthLimitMibps: number | null; // null = unlimited (MiB per second)
-  defaultLinkExpirySecs: number;    // one of 900, 3600, 86400, 604800; default 3600
-  theme: Theme;
-}
-
+export type ProgressSnapshot = Snapshot;
+/** A lifecycle change of one transfer (Rust: `engine::views::Event`, the "transfer://state" event). */
+export type TransferEvent = Event;
+export type Theme = Settings['theme'];
 /** What a watched folder is doing (snake_case, like TransferState). */
-export type WatchedState = 'watching' | 'paused' | 'catching_up' | 'error';
-
-/** A file a watched folder uploaded. */
-export interface WatchedUpload {
-  key: string;
-  size: number;
-  uploadedAt: number;    // unix ms
-}
-
-/** A local folder whose new and changed files Ferry uploads by itself. */
-export interface WatchedFolder {
-  id: string;
-  path: string;          // absolute local folder
-  account: string;
-  bucket: string;
-  prefix: string;        // '' or ends with '/'
-  /** The person's patterns (gitignore syntax); hidden and temporary files are ignored regardless. */
-  ignore: string[];
-  /** Files deleted locally are deleted from the bucket too (off unless chosen). */
-  mirrorDeletes: boolean;
-  state: WatchedState;
-  error: string | null;  // set when state is 'error': a sentence a person can act on
-  createdAt: number;     // unix ms
-  recent: WatchedUpload[]; // newest first, at most 20
-}
-
-export interface NewWatchedFolder {
-  path: string;
-  account: string;
-  bucket: string;
-  prefix: string;
-  ignore: string[];
-  mirrorDeletes: boolean;
-}
+export type WatchedState = WatchState;
 
 export type DragDropEvent =
   | { type: 'enter'; paths: string[] }

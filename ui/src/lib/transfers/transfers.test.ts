@@ -57,7 +57,7 @@ describe('TransfersState', () => {
     const applied = vi.spyOn(TransferItem.prototype, 'applySnapshot');
     const list = vi.spyOn(mock, 'listTransfers');
     const ids = [store.items[0].id, store.items[5000].id, store.items[9999].id];
-    store.applyProgress(ids.map((id) => ({ id, bytesDone: 10, bytesTotal: store.get(id)!.bytesTotal, speed: 0, etaSecs: null })));
+    store.applyProgress(ids.map((id) => ({ id, bytesDone: 10, bytesTotal: store.get(id)!.bytesTotal, speed: 0, etaSecs: null, ended: false })));
     expect(applied).toHaveBeenCalledTimes(3);
     expect(store.items).toBe(itemsBefore);
     expect(list).not.toHaveBeenCalled();
@@ -87,7 +87,7 @@ describe('TransfersState', () => {
 
   it('never shows more than 100%', () => {
     const item = new TransferItem(transfer());
-    item.applySnapshot({ id: 'a', bytesDone: 250, bytesTotal: 100, speed: 5, etaSecs: 0 });
+    item.applySnapshot({ id: 'a', bytesDone: 250, bytesTotal: 100, speed: 5, etaSecs: 0, ended: false });
     expect(item.bytesDone).toBe(100);
     expect(item.progress).toBe(1);
     const listed = new TransferItem(transfer({ bytesDone: 999 }));
@@ -97,7 +97,7 @@ describe('TransfersState', () => {
   it('drops the speed of a transfer that stopped, even if a late snapshot says otherwise', () => {
     const item = new TransferItem(transfer());
     item.applyEvent({ id: 'a', state: 'paused', error: null });
-    item.applySnapshot({ id: 'a', bytesDone: 40, bytesTotal: 100, speed: 1000, etaSecs: 3 });
+    item.applySnapshot({ id: 'a', bytesDone: 40, bytesTotal: 100, speed: 1000, etaSecs: 3, ended: false });
     expect(item.bytesDone).toBe(40);
     expect(item.speed).toBe(0);
     expect(item.etaSecs).toBeNull();

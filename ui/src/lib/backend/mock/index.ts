@@ -1,0 +1,288 @@
+// An in-memory Backend that behaves like the engine behind the Tauri shell, for the tests and the
+// browser harness; the app never loads it (backend/index.ts imports it dynamically, outside production
+// builds). Each domain lives in its own file: accounts.ts, objects.ts, transfers.ts, watch.ts, over the
+// shared state in world.ts. Time is a virtual clock (one tick per 100 ms of real time unless held).
+// Tests drive it through `window.__ferryMock`; its public fields and methods below that are not part of
+// Backend are the test helpers.
+import { backendError } from '../errors';
+import type {
+  Account, Backend, BackendError, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder,
+  ProgressSnapshot, Settings, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
+} from '../types';
+import { MockAccounts } from './accounts';
+import { MockObjects } from './objects';
+import { MockTransfers, publicTransfer } from './transfers';
+import { MockWatch } from './watch';
+import { TICK_MS, World, type Method } from './world';
+
+export { sizeFromName } from './world';
+
+export interface MockOptions {
+  /** Advance the clock by itself every 100 ms (the app); tests of the mock call advance() instead. */
+  autoTick?: boolean;
+  /** Wall-clock time in unix ms, for deterministic dates in tests. */
+  now?: () => number;
+}
+
+export class MockBackend implements Backend {
+  /** The last text given to copyText. */
+  clipboard: string | null = null;
+  /** What the next pickFiles / pickFolder return (null = the person cancelled). */
+  nextPickedFiles: string[] | null = ['/home/you/Pictures/harbour.jpg', '/home/you/Documents/notes.md'];
+  nextPickedFolder: string | null = '/home/you/Downloads';
+
+  readonly #w: World;
+  readonly #accounts: MockAccounts;
+  readonly #objects: MockObjects;
+  readonly #transfers: MockTransfers;
+  readonly #watch: MockWatch;
+  #dragHandlers = new Set<(event: DragDropEvent) => void>();
+  #heldDrop: string[] | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #clockHeld = false;
+
+  constructor(opts: MockOptions = {}) {
+    this.#w = new World(opts.now ?? (() => Date.now()));
+    this.#accounts = new MockAccounts(this.#w);
+    this.#objects = new MockObjects(this.#w);
+    this.#transfers = new MockTransfers(this.#w);
+    this.#watch = new MockWatch(this.#w, this.#transfers);
+    if (opts.autoTick) this.#timer = setInterval(() => this.#clockHeld || this.advance(TICK_MS), TICK_MS);
+  }
+
+  // ————— test helpers —————
+
+  /** When false, saving a secret in the keychain fails like on a Linux box without a secret service. */
+  get keychainAvailable(): boolean {
+    return this.#accounts.keychainAvailable;
+  }
+  set keychainAvailable(available: boolean) {
+    this.#accounts.keychainAvailable = available;
+  }
+  /** Bytes per second of each running transfer. */
+  get speed(): number {
+    return this.#transfers.speed;
+  }
+  /** Folders that addWatched reports as not existing. */
+  get missingFolders(): Set<string> {
+    return this.#watch.missingFolders;
+  }
+
+  /** Moves the virtual clock on, one 100 ms tick at a time, emitting a progress batch per tick. */
+  advance(ms: number): void {
+    for (let t = 0; t < ms; t += TICK_MS) {
+      this.#watch.tick();
+      this.#transfers.tick(Math.min(TICK_MS, ms - t));
+    }
+  }
+  /** Stops the automatic clock (screenshots, exact assertions); releaseClock() starts it again. */
+  holdClock(): void {
+    this.#clockHeld = true;
+  }
+  releaseClock(): void {
+    this.#clockHeld = false;
+  }
+  setSpeed(bytesPerSec: number): void {
+    this.#transfers.speed = Math.max(1, bytesPerSec);
+  }
+  /** Gives a local file a size; other paths get one derived from their name. */
+  addLocalFile(path: string, size: number): void {
+    this.#w.localFiles.set(path, size);
+  }
+  /** The next transfer to start fails halfway with this error. */
+  failNext(kind: BackendError['kind'], message: string): void {
+    this.#transfers.failNext(backendError(kind, message));
+  }
+  /** The next call of this Backend method rejects with {kind, message}. */
+  failCall(method: Method, kind: BackendError['kind'], message: string): void {
+    this.#w.failCalls.set(method, backendError(kind, message));
+  }
+  /** A whole drag over the window: enter, over, then drop (after holdMs, or when finishDrop() is called). */
+  async dropFiles(paths: string[], opts: { hold?: boolean; holdMs?: number } = {}): Promise<void> {
+    this.dragEnter(paths);
+    this.#emitDrag({ type: 'over' });
+    if (opts.hold) {
+      this.#heldDrop = paths;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, opts.holdMs ?? 250));
+    this.#emitDrag({ type: 'drop', paths });
+  }
+  /** Releases a drop started with dropFiles(paths, {hold: true}). */
+  finishDrop(): void {
+    const paths = this.#heldDrop;
+    this.#heldDrop = null;
+    if (paths) this.#emitDrag({ type: 'drop', paths });
+  }
+  dragEnter(paths: string[]): void {
+    this.#emitDrag({ type: 'enter', paths });
+  }
+  dragLeave(): void {
+    this.#heldDrop = null;
+    this.#emitDrag({ type: 'leave' });
+  }
+  /**
+   * Adds `count` transfers at once (as if a big folder had been dropped), named file-00001.bin…, in the
+   * given state, and announces each with a lifecycle event. Returns their ids.
+   */
+  addTransfers(count: number, state: TransferState = 'queued', opts: { bucket?: string } = {}): string[] {
+    return this.#transfers.addMany(count, state, opts.bucket ?? 'ferry');
+  }
+  /** A copy of every transfer as the engine would list it, with its current speed. */
+  transferList(): (Transfer & { speed: number })[] {
+    return [...this.#w.transfers.values()].map((t) => ({ ...publicTransfer(t), speed: t.speed }));
+  }
+  /**
+   * A file appears (or changes) at `path`. Every watched folder that contains it and does not ignore it
+   * uploads it through the queue (a paused or stopped folder when it resumes). Returns how many will.
+   */
+  watchedFileAppears(path: string, size?: number): number {
+    if (size !== undefined) this.addLocalFile(path, size);
+    return this.#watch.fileAppears(path);
+  }
+  /** A file in watched folders is deleted: those that mirror deletions (and are not paused) delete its object. Returns how many did. */
+  watchedFileDeleted(path: string): number {
+    return this.#watch.fileDeleted(path);
+  }
+  /** The watched folder stops with this reason, as when its folder vanishes or the bucket refuses writes. */
+  failWatched(id: string, reason: string): void {
+    this.#watch.fail(id, reason);
+  }
+  /** Stops the automatic clock for good. */
+  dispose(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  // ————— Backend: each call passes the gate (asynchronous, fails once on failCall), then its domain —————
+
+  listAccounts(): Promise<Account[]> {
+    return this.#call('listAccounts', () => this.#accounts.list());
+  }
+  addAccount(account: NewAccount): Promise<Account> {
+    return this.#call('addAccount', () => this.#accounts.add(account));
+  }
+  removeAccount(name: string): Promise<void> {
+    return this.#call('removeAccount', () => this.#accounts.remove(name));
+  }
+  testConnection(account: NewAccount): Promise<number> {
+    return this.#call('testConnection', () => this.#accounts.testConnection(account));
+  }
+
+  listBuckets(account: string): Promise<string[]> {
+    return this.#call('listBuckets', () => this.#objects.listBuckets(account));
+  }
+  createBucket(account: string, bucket: string): Promise<void> {
+    return this.#call('createBucket', () => this.#objects.createBucket(account, bucket));
+  }
+  listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
+    return this.#call('listObjects', () => this.#objects.list(account, bucket, prefix));
+  }
+  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number> {
+    return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes));
+  }
+  presign(account: string, bucket: string, key: string, expiresSecs: number): Promise<Link> {
+    return this.#call('presign', () => this.#objects.presign(account, bucket, key, expiresSecs));
+  }
+
+  uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued> {
+    return this.#call('uploadPaths', () => this.#transfers.upload(account, bucket, prefix, paths));
+  }
+  download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
+    return this.#call('download', () => this.#transfers.download(account, bucket, keys, prefixes, destDir));
+  }
+  listTransfers(): Promise<Transfer[]> {
+    return this.#call('listTransfers', () => this.#transfers.list());
+  }
+  pause(id: string): Promise<void> {
+    return this.#call('pause', () => this.#transfers.pause(id));
+  }
+  resume(id: string): Promise<void> {
+    return this.#call('resume', () => this.#transfers.resume(id));
+  }
+  cancel(id: string): Promise<void> {
+    return this.#call('cancel', () => this.#transfers.cancel(id));
+  }
+  /** The shell's retry is its resume (src-tauri/src/commands.rs). */
+  retry(id: string): Promise<void> {
+    return this.#call('retry', () => this.#transfers.resume(id));
+  }
+  pauseAll(): Promise<void> {
+    return this.#call('pauseAll', () => this.#transfers.pauseAll());
+  }
+  resumeAll(): Promise<void> {
+    return this.#call('resumeAll', () => this.#transfers.resumeAll());
+  }
+  clearFinished(): Promise<number> {
+    return this.#call('clearFinished', () => this.#transfers.clearFinished());
+  }
+
+  copyText(text: string): Promise<void> {
+    return this.#call('copyText', () => {
+      this.clipboard = text;
+    });
+  }
+
+  getSettings(): Promise<Settings> {
+    return this.#call('getSettings', () => ({ ...this.#w.settings }));
+  }
+  setSettings(settings: Settings): Promise<Settings> {
+    return this.#call('setSettings', () => {
+      if (!(settings.concurrentTransfers >= 1) || !(settings.partsInFlight >= 1)) {
+        throw backendError('invalid_input', 'concurrent transfers and parts in flight must be at least 1');
+      }
+      this.#w.settings = { ...settings };
+      return { ...this.#w.settings };
+    });
+  }
+
+  listWatched(): Promise<WatchedFolder[]> {
+    return this.#call('listWatched', () => this.#watch.list());
+  }
+  addWatched(folder: NewWatchedFolder): Promise<WatchedFolder> {
+    return this.#call('addWatched', () => this.#watch.add(folder));
+  }
+  pauseWatched(id: string): Promise<WatchedFolder> {
+    return this.#call('pauseWatched', () => this.#watch.pause(id));
+  }
+  resumeWatched(id: string): Promise<WatchedFolder> {
+    return this.#call('resumeWatched', () => this.#watch.resume(id));
+  }
+  removeWatched(id: string): Promise<void> {
+    return this.#call('removeWatched', () => this.#watch.remove(id));
+  }
+
+  async onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
+    return subscribe(this.#watch.handlers, handler);
+  }
+  async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {
+    return subscribe(this.#w.progressHandlers, handler);
+  }
+  async onTransferEvent(handler: (event: TransferEvent) => void): Promise<Unsubscribe> {
+    return subscribe(this.#w.eventHandlers, handler);
+  }
+  async onDragDrop(handler: (event: DragDropEvent) => void): Promise<Unsubscribe> {
+    return subscribe(this.#dragHandlers, handler);
+  }
+
+  pickFiles(): Promise<string[] | null> {
+    return this.#call('pickFiles', () => (this.nextPickedFiles ? [...this.nextPickedFiles] : null));
+  }
+  pickFolder(_title: string): Promise<string | null> {
+    return this.#call('pickFolder', () => this.nextPickedFolder);
+  }
+
+  async #call<T>(method: Method, run: () => T): Promise<T> {
+    await this.#w.gate(method);
+    return run();
+  }
+
+  #emitDrag(event: DragDropEvent): void {
+    for (const h of this.#dragHandlers) h(event);
+  }
+}
+
+function subscribe<T>(handlers: Set<T>, handler: T): Unsubscribe {
+  handlers.add(handler);
+  return () => handlers.delete(handler);
+}
