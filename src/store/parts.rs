@@ -1,0 +1,83 @@
+//! The `parts` table: a part or range is recorded only once the server (upload) or the disk
+//! (download) holds it.
+
+use rusqlite::params;
+
+use super::{now_ms, Cached, Store};
+use crate::error::Result;
+
+/// A part the server (upload) or the disk (download) is known to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRow {
+    pub number: u32,
+    pub offset: u64,
+    pub len: u64,
+    pub etag: Option<String>,
+    pub checksum: Option<String>,
+}
+
+impl Store {
+    pub fn parts(&self, id: &str) -> Result<Vec<PartRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT number, offset, len, etag, checksum FROM parts WHERE transfer_id = ?1 ORDER BY number",
+            )?;
+            let rows = st
+                .query_map([id], |r| {
+                    Ok(PartRow {
+                        number: r.get::<_, i64>(0)? as u32,
+                        offset: r.get::<_, i64>(1)? as u64,
+                        len: r.get::<_, i64>(2)? as u64,
+                        etag: r.get(3)?,
+                        checksum: r.get(4)?,
+                    })
+                })?
+                .collect();
+            rows
+        })
+    }
+
+    /// Commits a finished part and the transfer's byte count in one transaction.
+    pub fn record_part(&self, id: &str, part: &PartRow) -> Result<()> {
+        self.record_part_of(id, part, None)
+    }
+
+    /// [`Store::record_part`], and the object's ETag when it is first learnt with this part (a
+    /// whole-object download of an object listed without one): one transaction instead of two.
+    pub fn record_part_of(&self, id: &str, part: &PartRow, etag: Option<&str>) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.exec(
+            "INSERT OR REPLACE INTO parts (transfer_id, number, offset, len, etag, checksum)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id,
+                part.number as i64,
+                part.offset as i64,
+                part.len as i64,
+                part.etag,
+                part.checksum
+            ],
+        )?;
+        tx.exec(
+            "UPDATE transfers SET bytes_done = (SELECT COALESCE(SUM(len), 0) FROM parts WHERE transfer_id = ?1),
+                etag = COALESCE(?3, etag), updated_at = ?2 WHERE id = ?1",
+            params![id, now_ms(), etag],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets the parts of a transfer (the upload id is gone, or the object changed).
+    pub fn clear_parts(&self, id: &str) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.exec("DELETE FROM parts WHERE transfer_id = ?1", [id])?;
+        tx.exec(
+            "UPDATE transfers SET bytes_done = 0, updated_at = ?2 WHERE id = ?1",
+            params![id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The schema: append-only migrations, and how a database we cannot use is reported.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::now_ms;
+use crate::error::{Error, Result};
+
+/// Append-only: never edit a shipped entry; add a new one with a later number.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2026112401,
+        "CREATE TABLE transfers (
+        id              TEXT PRIMARY KEY,
+        direction       TEXT NOT NULL CHECK (direction IN ('upload', 'download')),
+        state           TEXT NOT NULL,
+        connection      TEXT NOT NULL,
+        bucket          TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        local_path      TEXT NOT NULL,
+        size            INTEGER,
+        source_mtime_ns INTEGER,
+        part_size       INTEGER NOT NULL,
+        upload_id       TEXT,
+        etag            TEXT,
+        bytes_done      INTEGER NOT NULL DEFAULT 0,
+        overwrite       INTEGER NOT NULL DEFAULT 0,
+        error_kind      TEXT,
+        error_message   TEXT,
+        batch_id        TEXT NOT NULL,
+        owner           TEXT,
+        heartbeat_at    INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        finished_at     INTEGER
+    );
+    CREATE INDEX transfers_identity ON transfers (local_path, bucket, key);
+    CREATE INDEX transfers_state ON transfers (state);
+    CREATE TABLE parts (
+        transfer_id TEXT NOT NULL REFERENCES transfers (id) ON DELETE CASCADE,
+        number      INTEGER NOT NULL,
+        offset      INTEGER NOT NULL,
+        len         INTEGER NOT NULL,
+        etag        TEXT,
+        checksum    TEXT,
+        PRIMARY KEY (transfer_id, number)
+    );",
+    ),
+    (
+        2026112402,
+        "CREATE TABLE accounts (
+        name          TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        endpoint      TEXT,
+        region        TEXT,
+        path_style    INTEGER NOT NULL DEFAULT 1,
+        access_key_id TEXT,
+        profile       TEXT,
+        secret        TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+    ),
+    (
+        2026120201,
+        "CREATE TABLE watched_folders (
+        id             TEXT PRIMARY KEY,
+        path           TEXT NOT NULL,
+        connection     TEXT NOT NULL,
+        bucket         TEXT NOT NULL,
+        prefix         TEXT NOT NULL,
+        ignore         TEXT NOT NULL,
+        mirror_deletes INTEGER NOT NULL DEFAULT 0,
+        state          TEXT NOT NULL CHECK (state IN ('watching', 'paused', 'catching_up', 'error')),
+        error          TEXT,
+        created_at     INTEGER NOT NULL,
+        UNIQUE (path, bucket, prefix)
+    );
+    CREATE TABLE watched_files (
+        folder_id   TEXT NOT NULL REFERENCES watched_folders (id) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        mtime_ns    INTEGER NOT NULL,
+        crc32c      INTEGER NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, key)
+    );
+    CREATE INDEX watched_files_recent ON watched_files (folder_id, uploaded_at);",
+    ),
+    (
+        2026120202,
+        "ALTER TABLE transfers ADD COLUMN next_attempt_at INTEGER",
+    ),
+    (
+        // Each finished transfer counts its batch's states (for the batch notice): without an
+        // index that was a scan of the whole queue per transfer.
+        2026120203,
+        "CREATE INDEX transfers_batch ON transfers (batch_id, state)",
+    ),
+];
+
+pub(super) fn damaged(path: &Path, detail: &str) -> Error {
+    Error::storage(format!(
+        "the state database {} is damaged ({detail}); Ferry will not replace it. Move it aside to start \
+         with an empty queue, or restore it from a backup",
+        path.display()
+    ))
+}
+
+pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let newest_known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    let newest_applied: Option<i64> =
+        conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })?;
+    if let Some(v) = newest_applied {
+        if v > newest_known {
+            return Err(Error::storage(format!(
+                "the state database {} was written by a newer version of Ferry (schema {v}, this one knows up \
+                 to {newest_known}); update Ferry, or use another --state-dir",
+                path.display()
+            )));
+        }
+    }
+    for (version, sql) in MIGRATIONS {
+        // Checked inside the write transaction: two processes opening a new database at once apply
+        // each migration exactly once.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied: rusqlite::Result<bool> = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        );
+        let result = match applied {
+            Ok(true) => Ok(()),
+            Ok(false) => conn.execute_batch(&format!(
+                "{sql}; INSERT INTO schema_migrations (version, applied_at) VALUES ({version}, {});",
+                now_ms()
+            )),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! Unit tests of the store against a real SQLite file.
+
+use super::*;
+use crate::error::ErrorKind;
+
+fn new(id: &str) -> NewTransfer {
+    NewTransfer {
+        id: id.into(),
+        direction: Direction::Upload,
+        connection: "{}".into(),
+        bucket: "b".into(),
+        key: "k".into(),
+        local_path: "/tmp/x".into(),
+        size: Some(10),
+        source_mtime_ns: Some(1),
+        part_size: 5,
+        etag: None,
+        overwrite: false,
+        batch_id: "batch".into(),
+    }
+}
+
+#[test]
+fn parts_and_byte_counts_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let s = Store::open(&path).unwrap();
+        s.insert_transfers(&[new("t1")]).unwrap();
+        let part = PartRow {
+            number: 1,
+            offset: 0,
+            len: 5,
+            etag: Some("e1".into()),
+            checksum: None,
+        };
+        s.record_part("t1", &part).unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.get("t1").unwrap().unwrap().bytes_done, 5);
+    assert_eq!(s.parts("t1").unwrap()[0].etag.as_deref(), Some("e1"));
+}
+
+#[test]
+fn a_live_lease_refuses_a_second_driver_and_a_dead_one_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("s.db")).unwrap();
+    s.insert_transfers(&[new("t1")]).unwrap();
+    s.claim("t1", "1-a", |_| true).unwrap();
+    let e = s.claim("t1", "2-b", |_| true).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Busy);
+    let row = s.claim("t1", "2-b", |_| false).unwrap();
+    assert_eq!(row.owner.as_deref(), Some("2-b"));
+    // The first owner no longer holds the lease, so its end-of-run write is ignored.
+    assert!(!s.finish_run("t1", "1-a", State::Failed, None).unwrap());
+    assert!(s.finish_run("t1", "2-b", State::Paused, None).unwrap());
+    assert_eq!(s.get("t1").unwrap().unwrap().state, State::Paused);
+}
+
+#[test]
+fn a_transfer_waiting_to_retry_keeps_its_lease_and_its_next_attempt_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("s.db")).unwrap();
+    s.insert_transfers(&[new("t1")]).unwrap();
+    s.claim("t1", "1-a", |_| true).unwrap();
+    let e = Error::new(ErrorKind::Network, "down");
+    assert!(s.wait_retry("t1", "1-a", &e, 12345).unwrap());
+    let row = s.get("t1").unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.next_attempt_at),
+        (State::WaitingRetry, Some(12345))
+    );
+    // Still its owner's: the heartbeat keeps it, and another live process may not take it.
+    assert!(s.heartbeat("1-a", &["t1".into()]).unwrap().is_empty());
+    assert_eq!(
+        s.claim("t1", "2-b", |_| true).unwrap_err().kind,
+        ErrorKind::Busy
+    );
+    let row = s.claim("t1", "1-a", |_| true).unwrap();
+    assert_eq!((row.state, row.next_attempt_at), (State::Running, None));
+    assert!(s.wait_retry("t1", "1-a", &e, 999).unwrap());
+    s.set_state("t1", State::Paused, None).unwrap();
+    let row = s.get("t1").unwrap().unwrap();
+    assert_eq!((row.state, row.next_attempt_at), (State::Paused, None));
+    // A pause wins over a run that ends later.
+    assert!(!s.wait_retry("t1", "1-a", &e, 1).unwrap());
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(Store::open(&path).unwrap());
+    let c = Connection::open(&path).unwrap();
+    c.execute("INSERT INTO schema_migrations VALUES (2099010101, 0)", [])
+        .unwrap();
+    drop(c);
+    let e = Store::open(&path).err().unwrap();
+    assert!(
+        e.message.contains("newer version of Ferry"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_damaged_database_is_reported_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    std::fs::write(&path, b"this is not a database, but it is someone's file").unwrap();
+    let e = Store::open(&path).err().unwrap();
+    assert!(e.message.contains("damaged"), "{}", e.message);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"this is not a database, but it is someone's file"
+    );
+}

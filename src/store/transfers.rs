@@ -1,0 +1,432 @@
+//! The `transfers` table: one row per transfer, its state and progress, and the queries the enqueue
+//! decisions ask (the same files' unfinished or completed transfer, a batch's states).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use super::{now_ms, path_text, Cached, Store};
+use crate::error::{Error, Result};
+
+/// A transfer's lifecycle. `Running` rows whose owner died are resumed like `Queued` ones.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Queued,
+    Running,
+    Paused,
+    WaitingRetry,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::WaitingRetry => "waiting_retry",
+            State::Completed => "completed",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<State> {
+        Ok(match s {
+            "queued" => State::Queued,
+            "running" => State::Running,
+            "paused" => State::Paused,
+            "waiting_retry" => State::WaitingRetry,
+            "completed" => State::Completed,
+            "failed" => State::Failed,
+            "cancelled" => State::Cancelled,
+            other => {
+                return Err(Error::storage(format!(
+                    "unknown transfer state `{other}` in the database"
+                )))
+            }
+        })
+    }
+
+    /// Finished for good: nothing more will happen unless the user retries.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, State::Completed | State::Cancelled)
+    }
+}
+
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upload => "upload",
+            Direction::Download => "download",
+        }
+    }
+}
+
+/// One row of the transfers table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferRow {
+    pub id: String,
+    pub direction: Direction,
+    pub state: State,
+    /// JSON of [`crate::s3::Connection`]; never holds a secret.
+    pub connection: String,
+    pub bucket: String,
+    pub key: String,
+    pub local_path: PathBuf,
+    pub size: Option<u64>,
+    pub source_mtime_ns: Option<i64>,
+    pub part_size: u64,
+    pub upload_id: Option<String>,
+    pub etag: Option<String>,
+    pub bytes_done: u64,
+    /// Downloads: the user chose to replace an existing file.
+    pub overwrite: bool,
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    pub batch_id: String,
+    pub owner: Option<String>,
+    pub heartbeat_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    /// `waiting_retry`: when the next run starts (unix ms).
+    pub next_attempt_at: Option<i64>,
+}
+
+/// What enqueue writes for a new transfer.
+#[derive(Debug, Clone)]
+pub struct NewTransfer {
+    pub id: String,
+    pub direction: Direction,
+    pub connection: String,
+    pub bucket: String,
+    pub key: String,
+    pub local_path: PathBuf,
+    pub size: Option<u64>,
+    pub source_mtime_ns: Option<i64>,
+    pub part_size: u64,
+    pub etag: Option<String>,
+    pub overwrite: bool,
+    pub batch_id: String,
+}
+
+pub(super) const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
+     part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message, batch_id, owner, heartbeat_at, \
+     created_at, updated_at, finished_at, next_attempt_at";
+
+pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
+    let direction: String = r.get(1)?;
+    let state: String = r.get(2)?;
+    let path: String = r.get(6)?;
+    Ok(TransferRow {
+        id: r.get(0)?,
+        direction: if direction == "upload" {
+            Direction::Upload
+        } else {
+            Direction::Download
+        },
+        state: State::parse(&state).unwrap_or(State::Failed),
+        connection: r.get(3)?,
+        bucket: r.get(4)?,
+        key: r.get(5)?,
+        local_path: PathBuf::from(path),
+        size: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+        source_mtime_ns: r.get(8)?,
+        part_size: r.get::<_, i64>(9)? as u64,
+        upload_id: r.get(10)?,
+        etag: r.get(11)?,
+        bytes_done: r.get::<_, i64>(12)? as u64,
+        overwrite: r.get(13)?,
+        error_kind: r.get(14)?,
+        error_message: r.get(15)?,
+        batch_id: r.get(16)?,
+        owner: r.get(17)?,
+        heartbeat_at: r.get(18)?,
+        created_at: r.get(19)?,
+        updated_at: r.get(20)?,
+        finished_at: r.get(21)?,
+        next_attempt_at: r.get(22)?,
+    })
+}
+
+impl Store {
+    /// Inserts many transfers in one transaction: all or none.
+    pub fn insert_transfers(&self, rows: &[NewTransfer]) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, size,
+                    source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at)
+                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            )?;
+            let now = now_ms();
+            for r in rows {
+                st.execute(params![
+                    r.id,
+                    r.direction.as_str(),
+                    r.connection,
+                    r.bucket,
+                    r.key,
+                    path_text(&r.local_path)?,
+                    r.size.map(|v| v as i64),
+                    r.source_mtime_ns,
+                    r.part_size as i64,
+                    r.etag,
+                    r.overwrite,
+                    r.batch_id,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The bytes done and the total size of the transfers `ids`, summed without loading their rows.
+    pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT bytes_done, COALESCE(size, 0) FROM transfers WHERE id = ?1",
+            )?;
+            let (mut done, mut total) = (0u64, 0u64);
+            for id in ids {
+                if let Some((d, t)) = st
+                    .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()?
+                {
+                    let t = t.max(0) as u64;
+                    done += (d.max(0) as u64).min(t);
+                    total += t;
+                }
+            }
+            Ok((done, total))
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<TransferRow>> {
+        self.with(|c| {
+            c.row(
+                &format!("SELECT {COLUMNS} FROM transfers WHERE id = ?1"),
+                [id],
+                row_to_transfer,
+            )
+            .optional()
+        })
+    }
+
+    /// Finds a transfer by full id or by a unique prefix of it (as printed by `ferry transfers`).
+    pub fn find(&self, id_or_prefix: &str) -> Result<TransferRow> {
+        if let Some(t) = self.get(id_or_prefix)? {
+            return Ok(t);
+        }
+        let pattern = format!("{}%", id_or_prefix.replace(['%', '_'], ""));
+        let rows = self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers WHERE id LIKE ?1 LIMIT 2"
+            ))?;
+            let rows = st
+                .query_map([pattern], row_to_transfer)?
+                .collect::<rusqlite::Result<Vec<_>>>();
+            rows
+        })?;
+        match rows.len() {
+            1 => Ok(rows.into_iter().next().expect("one row")),
+            0 => Err(Error::not_found(format!(
+                "no transfer `{id_or_prefix}`; `ferry transfers` lists them"
+            ))),
+            _ => Err(Error::invalid(format!(
+                "`{id_or_prefix}` matches several transfers; give more of the id"
+            ))),
+        }
+    }
+
+    /// Every transfer, oldest first.
+    pub fn list(&self) -> Result<Vec<TransferRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map([], row_to_transfer)?.collect();
+            rows
+        })
+    }
+
+    /// The unfinished transfer (if any) that moves the same bytes between the same places, so that running
+    /// the same command again continues it instead of starting over.
+    pub fn find_unfinished(
+        &self,
+        direction: Direction,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        local_path: &Path,
+    ) -> Result<Option<TransferRow>> {
+        self.find_same(
+            "state NOT IN ('completed', 'cancelled')",
+            direction,
+            connection,
+            bucket,
+            key,
+            local_path,
+        )
+    }
+
+    /// The latest completed transfer that moved the same bytes between the same places, so that
+    /// running the same command again after a crash does not send finished files a second time.
+    pub fn find_completed(
+        &self,
+        direction: Direction,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        local_path: &Path,
+    ) -> Result<Option<TransferRow>> {
+        self.find_same(
+            "state = 'completed'",
+            direction,
+            connection,
+            bucket,
+            key,
+            local_path,
+        )
+    }
+
+    pub(super) fn find_same(
+        &self,
+        states: &str,
+        direction: Direction,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        local_path: &Path,
+    ) -> Result<Option<TransferRow>> {
+        let lp = path_text(local_path)?.to_string();
+        self.with(|c| {
+            c.row(
+                &format!(
+                    "SELECT {COLUMNS} FROM transfers WHERE local_path = ?1 AND bucket = ?2 AND key = ?3
+                     AND direction = ?4 AND connection = ?5 AND {states}
+                     ORDER BY created_at DESC LIMIT 1"
+                ),
+                params![lp, bucket, key, direction.as_str(), connection],
+                row_to_transfer,
+            )
+            .optional()
+        })
+    }
+
+    /// Sets the state of a transfer, with an error for `failed`/`paused`/`waiting_retry`.
+    pub fn set_state(&self, id: &str, state: State, error: Option<&Error>) -> Result<()> {
+        self.with(|c| {
+            let now = now_ms();
+            let finished = if state.is_terminal() { Some(now) } else { None };
+            c.exec(
+                "UPDATE transfers SET state = ?2, error_kind = ?3, error_message = ?4, updated_at = ?5,
+                    finished_at = COALESCE(?6, finished_at), next_attempt_at = NULL,
+                    owner = CASE WHEN ?2 = 'running' THEN owner ELSE NULL END
+                 WHERE id = ?1",
+                params![
+                    id,
+                    state.as_str(),
+                    error.map(|e| e.kind.as_str()),
+                    error.map(|e| e.message.as_str()),
+                    now,
+                    finished
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn set_upload_id(&self, id: &str, upload_id: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.exec(
+                "UPDATE transfers SET upload_id = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, upload_id, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records what the object looks like (download: from HEAD; upload: the final ETag).
+    pub fn set_object(&self, id: &str, size: u64, etag: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.exec(
+                "UPDATE transfers SET size = ?2, etag = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, size as i64, etag, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Marks a transfer completed with its final byte count.
+    pub fn complete(&self, id: &str, owner: &str, size: u64, etag: Option<&str>) -> Result<bool> {
+        self.with(|c| {
+            let now = now_ms();
+            let n = c.exec(
+                "UPDATE transfers SET state = 'completed', bytes_done = ?3, size = ?3, etag = COALESCE(?4, etag),
+                    error_kind = NULL, error_message = NULL, updated_at = ?5, finished_at = ?5, owner = NULL
+                 WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+                params![id, owner, size as i64, etag, now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Whether a batch still has transfers that may run (queued, running, waiting or paused): one
+    /// index probe, where counting the batch's states is a walk over all of its rows.
+    pub fn batch_open(&self, batch_id: &str) -> Result<bool> {
+        self.with(|c| {
+            c.row(
+                "SELECT EXISTS (SELECT 1 FROM transfers WHERE batch_id = ?1
+                    AND state IN ('queued', 'running', 'waiting_retry', 'paused'))",
+                [batch_id],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    /// Counts a batch's transfers by state.
+    pub fn batch_states(&self, batch_id: &str) -> Result<Vec<(State, usize)>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT state, COUNT(*) FROM transfers WHERE batch_id = ?1 GROUP BY state",
+            )?;
+            let rows = st
+                .query_map([batch_id], |r| {
+                    let s: String = r.get(0)?;
+                    Ok((
+                        State::parse(&s).unwrap_or(State::Failed),
+                        r.get::<_, i64>(1)? as usize,
+                    ))
+                })?
+                .collect();
+            rows
+        })
+    }
+
+    /// Deletes finished (completed or cancelled) transfers; returns how many.
+    pub fn clear_finished(&self) -> Result<usize> {
+        self.with(|c| {
+            c.exec(
+                "DELETE FROM transfers WHERE state IN ('completed', 'cancelled')",
+                [],
+            )
+        })
+    }
+}
