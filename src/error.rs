@@ -5,6 +5,8 @@
 //! call sites. Messages never carry secrets: they are built from operation names, buckets, keys and
 //! server error codes only.
 
+use std::sync::Arc;
+
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 
@@ -71,6 +73,10 @@ impl ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// What caused it (an I/O or SQLite error), for logs and for classifying by code, never by text.
+    #[source]
+    #[serde(skip)]
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -80,7 +86,38 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error, remembering what caused it.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// A write refused by a UNIQUE or PRIMARY KEY constraint of the state database (the row exists).
+    pub fn is_unique_violation(&self) -> bool {
+        let code = self
+            .source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<rusqlite::Error>())
+            .and_then(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) => Some(f.extended_code),
+                _ => None,
+            });
+        matches!(
+            code,
+            Some(
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            )
+        )
+    }
+
+    /// The local I/O error behind this one, if that is what caused it.
+    pub fn io_source(&self) -> Option<&std::io::Error> {
+        self.source.as_deref()?.downcast_ref::<std::io::Error>()
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -119,7 +156,7 @@ impl Error {
             std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
             _ => ErrorKind::Storage,
         };
-        Error::new(kind, format!("{what} {}: {err}", path.display()))
+        Error::new(kind, format!("{what} {}: {err}", path.display())).with_source(err)
     }
 
     /// Maps an S3 SDK error to a kind and a message that says what to do next.
@@ -127,10 +164,10 @@ impl Error {
     /// `what` names the operation and its target, e.g. `upload s3://b/k`.
     pub fn from_sdk<E, R>(what: &str, err: SdkError<E, R>) -> Self
     where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug + HttpStatus,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + HttpStatus + Send + Sync + 'static,
     {
-        match &err {
+        let mapped = match &err {
             SdkError::ConstructionFailure(_) => {
                 Error::invalid(format!("{what}: the request could not be built ({})", source_text(&err)))
             }
@@ -159,7 +196,8 @@ impl Error {
                 from_service(what, status, e.code(), e.message())
             }
             _ => Error::internal(format!("{what}: {}", source_text(&err))),
-        }
+        };
+        mapped.with_source(err)
     }
 }
 
@@ -245,7 +283,7 @@ pub fn from_service(what: &str, status: u16, code: Option<&str>, message: Option
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::storage(format!("state database: {e}"))
+        Error::storage(format!("state database: {e}")).with_source(e)
     }
 }
 
@@ -269,5 +307,43 @@ mod tests {
         assert_eq!(from_service("x", 412, None, None).kind, ErrorKind::Changed);
         let e = from_service("upload s3://b/k", 404, Some("NoSuchBucket"), None);
         assert!(e.message.contains("ferry mb"), "{}", e.message);
+    }
+
+    #[test]
+    fn errors_keep_their_source_and_are_classified_by_its_code() {
+        let io = Error::io(
+            "cannot write",
+            std::path::Path::new("/x"),
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert_eq!(io.kind, ErrorKind::Storage);
+        assert_eq!(
+            io.io_source().map(|e| e.kind()),
+            Some(std::io::ErrorKind::StorageFull)
+        );
+        assert!(std::error::Error::source(&io).is_some());
+
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        db.execute_batch("CREATE TABLE t (name TEXT PRIMARY KEY); INSERT INTO t VALUES ('a');")
+            .unwrap();
+        let dup: Error = db
+            .execute("INSERT INTO t VALUES ('a')", [])
+            .unwrap_err()
+            .into();
+        assert!(dup.is_unique_violation());
+        let other: Error = db
+            .execute("INSERT INTO nope VALUES (1)", [])
+            .unwrap_err()
+            .into();
+        assert!(!other.is_unique_violation());
+        // The source never reaches the shells: they get {kind, message}.
+        assert_eq!(
+            serde_json::to_value(&dup)
+                .unwrap()
+                .as_object()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

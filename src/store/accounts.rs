@@ -86,7 +86,7 @@ impl Store {
             )
         });
         match r {
-            Err(e) if e.message.contains("UNIQUE") => Err(Error::new(
+            Err(e) if e.is_unique_violation() => Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!(
                     "an account named `{}` already exists; choose another name",

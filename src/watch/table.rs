@@ -89,7 +89,7 @@ pub(crate) fn insert_folder(store: &Store, f: &FolderRow) -> Result<()> {
         )
     });
     match r {
-        Err(e) if e.message.contains("UNIQUE") => Err(Error::new(
+        Err(e) if e.is_unique_violation() => Err(Error::new(
             ErrorKind::AlreadyExists,
             format!(
                 "{} is already watched into s3://{}/{}; `ferry watch list` shows it",
