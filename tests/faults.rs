@@ -10,8 +10,8 @@ use ferry::{DownloadOptions, Limits, RetryPolicy, S3Url, State, UploadOptions};
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, put_multipart, put_multipart_with_full_checksum, quick_retries, run_in_background,
-    wait_until, Harness, BUCKET, MIB,
+    data, put_multipart, put_multipart_with_full_checksum, put_multipart_with_part_checksums,
+    quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB,
 };
 
 fn url(key: &str) -> S3Url {
@@ -707,4 +707,140 @@ async fn a_damaged_small_object_without_a_checksum_is_caught_by_its_md5_etag_and
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     assert_eq!(h.log.get_count(key), 2);
     assert_eq!(stats.verified, Some("MD5 ETag"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_endpoint_keeps_part_checksums_gives_a_composite_and_serves_parts_by_number() {
+    use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let client = h.client().await;
+    for (i, algo) in [Algorithm::Crc32, Algorithm::Crc32c]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("composite-{}.bin", algo.name());
+        let bytes = data(3 * PART + 1234, 90 + i as u64);
+        let values = put_multipart_with_part_checksums(&h, &key, &bytes, algo, PART).await;
+        // Computed here from the definition: the CRC of the parts' big-endian CRCs, then "-N".
+        let mut raw = Vec::new();
+        for v in &values {
+            raw.extend_from_slice(&(*v as u32).to_be_bytes());
+        }
+        let mut d = algo.digest();
+        d.update(&raw);
+        let expected = format!("{}-4", algo.encode(d.value()));
+
+        let head = |part: Option<i32>| {
+            client
+                .head_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .set_part_number(part)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+        };
+        let crc = |crc32: Option<&str>, crc32c: Option<&str>| {
+            match algo {
+                Algorithm::Crc32 => crc32,
+                _ => crc32c,
+            }
+            .map(str::to_string)
+        };
+        let whole = head(None).await.unwrap();
+        assert_eq!(
+            crc(whole.checksum_crc32(), whole.checksum_crc32_c()),
+            Some(expected.clone())
+        );
+        assert_eq!(whole.checksum_type(), Some(&ChecksumType::Composite));
+        assert_eq!(whole.content_length(), Some(bytes.len() as i64));
+        assert_eq!(whole.parts_count(), None);
+        for n in 1..=4 {
+            let part = head(Some(n)).await.unwrap();
+            let len = if n == 4 { 1234 } else { PART as i64 };
+            assert_eq!(part.content_length(), Some(len), "part {n}");
+            assert_eq!(part.parts_count(), Some(4));
+            assert_eq!(
+                crc(part.checksum_crc32(), part.checksum_crc32_c()),
+                Some(algo.encode(values[n as usize - 1])),
+                "part {n}"
+            );
+        }
+        assert!(head(Some(5)).await.is_err());
+
+        // GET by part number serves that part's bytes; a whole GET carries the composite.
+        let got = client
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .part_number(2)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.parts_count(), Some(4));
+        let body = got.body.collect().await.unwrap().into_bytes();
+        assert!(body[..] == bytes[PART..2 * PART], "part 2's bytes");
+        let got = client
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            crc(got.checksum_crc32(), got.checksum_crc32_c()),
+            Some(expected)
+        );
+        assert_eq!(got.checksum_type(), Some(&ChecksumType::Composite));
+    }
+
+    // A part whose bytes do not match the checksum sent with it is refused, as on S3.
+    let id = client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let err = client
+        .upload_part()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .part_number(1)
+        .checksum_crc32(Algorithm::Crc32.encode(1))
+        .body(data(1000, 3).into())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("BadDigest"), "{err:?}");
+    // A good one is kept, and ListParts shows its checksum (a resumed upload completes with it).
+    let good = data(1000, 4);
+    let mut d = Algorithm::Crc32.digest();
+    d.update(&good);
+    let sum = Algorithm::Crc32.encode(d.value());
+    client
+        .upload_part()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .part_number(1)
+        .checksum_crc32(&sum)
+        .body(good.into())
+        .send()
+        .await
+        .unwrap();
+    let listed = client
+        .list_parts()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts()[0].checksum_crc32(), Some(sum.as_str()));
 }

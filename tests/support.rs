@@ -533,13 +533,52 @@ pub async fn put_multipart(
     part: usize,
     checksum: Option<(ferry::transfer::checksum::Algorithm, String)>,
 ) -> Result<(), String> {
-    use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
+    multipart_upload(h, key, bytes, part, None, checksum).await
+}
+
+/// Uploads `bytes` in parts of `part` bytes declaring `algo` at CreateMultipartUpload and sending
+/// each part's own checksum, with no whole-object one, as the aws CLI and SDKs do by default for
+/// CRC32/CRC32C multipart uploads: the server gives the object a COMPOSITE checksum. Returns the
+/// parts' checksums, computed here.
+pub async fn put_multipart_with_part_checksums(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    algo: ferry::transfer::checksum::Algorithm,
+    part: usize,
+) -> Vec<u64> {
+    multipart_upload(h, key, bytes, part, Some(algo), None)
+        .await
+        .unwrap();
+    bytes
+        .chunks(part)
+        .map(|c| {
+            let mut d = algo.digest();
+            d.update(c);
+            d.value()
+        })
+        .collect()
+}
+
+async fn multipart_upload(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    part: usize,
+    per_part: Option<ferry::transfer::checksum::Algorithm>,
+    full: Option<(ferry::transfer::checksum::Algorithm, String)>,
+) -> Result<(), String> {
+    use aws_sdk_s3::types::{
+        ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    };
     use ferry::transfer::checksum::Algorithm;
     let client = h.client().await;
     let id = client
         .create_multipart_upload()
         .bucket(BUCKET)
         .key(key)
+        .set_checksum_algorithm(per_part.map(|a| ChecksumAlgorithm::from(a.name())))
+        .set_checksum_type(per_part.map(|_| ChecksumType::Composite))
         .send()
         .await
         .unwrap()
@@ -548,12 +587,24 @@ pub async fn put_multipart(
     let mut done = Vec::new();
     for (i, chunk) in bytes.chunks(part).enumerate() {
         let n = i as i32 + 1;
+        let value = per_part.map(|algo| {
+            let mut d = algo.digest();
+            d.update(chunk);
+            algo.encode(d.value())
+        });
+        let (crc32, crc32c) = match per_part {
+            Some(Algorithm::Crc32) => (value, None),
+            Some(Algorithm::Crc32c) => (None, value),
+            _ => (None, None),
+        };
         let out = client
             .upload_part()
             .bucket(BUCKET)
             .key(key)
             .upload_id(&id)
             .part_number(n)
+            .set_checksum_crc32(crc32.clone())
+            .set_checksum_crc32_c(crc32c.clone())
             .body(chunk.to_vec().into())
             .send()
             .await
@@ -562,6 +613,8 @@ pub async fn put_multipart(
             CompletedPart::builder()
                 .part_number(n)
                 .set_e_tag(out.e_tag)
+                .set_checksum_crc32(crc32)
+                .set_checksum_crc32_c(crc32c)
                 .build(),
         );
     }
@@ -575,7 +628,7 @@ pub async fn put_multipart(
                 .set_parts(Some(done))
                 .build(),
         );
-    let req = match checksum {
+    let req = match full {
         None => req,
         Some((algo, value)) => {
             let req = req.checksum_type(ChecksumType::FullObject);
