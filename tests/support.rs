@@ -40,6 +40,8 @@ pub struct Log {
     pub puts: Mutex<Vec<String>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
+    /// (key, part number) of every HeadObject request with a part number, in arrival order.
+    pub part_heads: Mutex<Vec<(String, i32)>>,
     /// UploadPart requests with a part number at or above this are held until the gate opens.
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
@@ -55,6 +57,7 @@ impl Log {
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
+            part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
             hold_ranges_from: AtomicU64::new(u64::MAX),
             open,
@@ -119,6 +122,17 @@ impl Log {
             .iter()
             .filter(|k| *k == key)
             .count()
+    }
+
+    /// The part numbers HEAD requests of `key` asked for, in order.
+    pub fn part_heads(&self, key: &str) -> Vec<i32> {
+        self.part_heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .collect()
     }
 
     /// How many GETs `key` got, whole or ranged.
@@ -186,6 +200,13 @@ impl S3Access for Hook {
 
     async fn head_object(&self, req: &mut S3Request<HeadObjectInput>) -> S3Result<()> {
         self.0.heads.lock().unwrap().push(req.input.key.clone());
+        if let Some(n) = req.input.part_number {
+            self.0
+                .part_heads
+                .lock()
+                .unwrap()
+                .push((req.input.key.clone(), n));
+        }
         Ok(())
     }
 
