@@ -132,6 +132,13 @@ struct UploadIndex {
     checksum_type: Option<String>,
 }
 
+impl UploadIndex {
+    /// The CRC algorithm the upload declared.
+    fn algorithm(&self) -> Option<Algorithm> {
+        Algorithm::from_name(self.checksum_algorithm.as_deref()?)
+    }
+}
+
 impl LocalS3 {
     pub fn new(root: &Path) -> Result<LocalS3> {
         std::fs::create_dir_all(root).map_err(|e| Error::io("cannot create", root, e))?;
@@ -367,10 +374,7 @@ impl S3 for LocalS3 {
             req.input.checksum_crc32c.as_deref(),
             req.input.checksum_crc64nvme.as_deref(),
         );
-        let declared = self
-            .index(&id)
-            .and_then(|i| i.checksum_algorithm)
-            .and_then(|a| Algorithm::from_name(&a));
+        let declared = self.index(&id).and_then(|i| i.algorithm());
         let mut resp = self.fs.upload_part(req).await?;
         let kept = self.keep_part_checksum(&id, n, declared, &sent)?;
         parts::set_checksum(crc_fields!(resp.output), kept);
@@ -387,10 +391,7 @@ impl S3 for LocalS3 {
         let id = req.input.upload_id.clone();
         let index = self.index(&id);
         let declared = (
-            index
-                .as_ref()
-                .and_then(|i| i.checksum_algorithm.as_deref())
-                .and_then(Algorithm::from_name),
+            index.as_ref().and_then(UploadIndex::algorithm),
             index.as_ref().and_then(|i| i.checksum_type.as_deref()),
         );
         let done = self.complete_parts(&req.input, declared)?;
@@ -429,6 +430,7 @@ impl S3 for LocalS3 {
         let marker = input.part_number_marker.unwrap_or(0);
         let max = input.max_parts.unwrap_or(1000).clamp(1, 1000) as usize;
         let (root, id) = (self.root.clone(), input.upload_id.clone());
+        let declared = self.index(&id).and_then(|i| i.algorithm());
         let listed = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<Part>, bool)> {
             let mut found: Vec<(i32, PathBuf)> = Vec::new();
             for entry in std::fs::read_dir(&root)? {
@@ -455,7 +457,7 @@ impl S3 for LocalS3 {
                     last_modified: meta.modified().ok().map(Timestamp::from),
                     ..Default::default()
                 };
-                let kept = parts::kept_part_checksum(&root, &id, n);
+                let kept = parts::listed_part_checksum(&root, &id, n, declared);
                 parts::set_checksum(crc_fields!(part), kept);
                 parts.push(part);
             }

@@ -933,6 +933,43 @@ async fn an_object_with_a_composite_checksum_damaged_on_every_try_fails_as_corru
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_by_ferry_is_verified_by_its_composite_crc32c_on_download() {
+    let h = Harness::new().await;
+    let key = "ferry-made.bin";
+    let bytes = data(3 * PART + 777, 46);
+    let src = h.file("upload/ferry-made.bin", &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    let head = h
+        .client()
+        .await
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.checksum_crc32_c().is_some_and(|c| c.ends_with("-4")),
+        "{head:?}"
+    );
+
+    let fourth = 3 * PART as u64;
+    let stats = download_damaged_once(&h, &engine, key, &bytes, fourth, &eight_mib_ranges()).await;
+    assert_eq!(stats.verified, Some("composite CRC32C"));
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts(key),
+        counts(&starts, &[(3 * PART as u64, 1)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_download_of_an_object_with_a_composite_checksum_resumes_with_its_parts_checked() {
     use ferry::transfer::checksum::Algorithm;
     let h = Harness::new().await;

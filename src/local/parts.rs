@@ -126,18 +126,35 @@ pub(super) fn set_checksum(
     }
 }
 
+/// Where s3s-fs 0.14.1 keeps part `n` of an upload.
+fn part_path(root: &std::path::Path, upload_id: &str, n: i32) -> PathBuf {
+    root.join(format!(".upload_id-{upload_id}.part-{n}"))
+}
+
 fn part_checksum_path(root: &std::path::Path, upload_id: &str, n: i32) -> PathBuf {
     root.join(format!(".ferry-mpu-{upload_id}.part-{n}"))
 }
 
-/// The checksum kept for part `n` of an upload, if any (for ListParts).
-pub(super) fn kept_part_checksum(
+/// Part `n`'s checksum for ListParts: the one kept at UploadPart, else (a request cut between
+/// storing the part and keeping its checksum) the declared algorithm's, computed from its bytes, as
+/// S3 never holds a part without its checksum.
+pub(super) fn listed_part_checksum(
     root: &std::path::Path,
     upload_id: &str,
     n: i32,
+    declared: Option<Algorithm>,
 ) -> Option<(Algorithm, String)> {
-    let text = std::fs::read_to_string(part_checksum_path(root, upload_id, n)).ok()?;
-    let (algo, value) = checksum::parse_part(&text)?;
+    let kept = std::fs::read_to_string(part_checksum_path(root, upload_id, n))
+        .ok()
+        .and_then(|t| checksum::parse_part(&t));
+    let (algo, value) = match (kept, declared) {
+        (Some(kept), _) => kept,
+        (None, Some(algo)) => {
+            let part = part_path(root, upload_id, n);
+            (algo, algo.of_file(&part).ok()?)
+        }
+        (None, None) => return None,
+    };
     Some((algo, algo.encode(value)))
 }
 
@@ -213,7 +230,7 @@ impl LocalS3 {
     }
 
     fn part_path(&self, upload_id: &str, n: i32) -> PathBuf {
-        self.root.join(format!(".upload_id-{upload_id}.part-{n}"))
+        part_path(&self.root, upload_id, n)
     }
 
     fn part_checksum_path(&self, upload_id: &str, n: i32) -> PathBuf {
