@@ -10,10 +10,16 @@
 //! - ListMultipartUploads (s3s-fs: NotImplemented), from an index written beside the data;
 //! - UploadPart and ListParts on an unknown upload id answer NoSuchUpload (s3s-fs: AccessDenied);
 //! - GetObject honours `If-Match` (s3s-fs ignores it);
-//! - CompleteMultipartUpload keeps the full-object CRC32, CRC32C or CRC64NVME the client sent, after
-//!   checking it against the parts (BadDigest on a mismatch, before anything is assembled), and drops
-//!   the checksums an earlier object of the same key left behind (s3s-fs keeps those), so HEAD and
-//!   whole GETs answer with the checksum of the bytes they serve, like S3.
+//! - UploadPart keeps the part's checksum (s3s-fs ignores it); CompleteMultipartUpload keeps the
+//!   full-object CRC the client sent (checked against the parts), or gives the object the COMPOSITE
+//!   or FULL_OBJECT checksum S3 would, and drops the checksums an earlier object of the same key left
+//!   behind (s3s-fs keeps those), so HEAD and whole GETs answer with the checksum of the bytes they
+//!   serve, and its type, like S3;
+//! - HEAD and GET with `partNumber` serve that part, with the parts count and the part's checksum
+//!   (s3s-fs ignores the parameter). See [`parts`].
+
+#[macro_use]
+mod parts;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -34,7 +40,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::transfer::checksum::{self, Algorithm, FullChecksum};
+use crate::transfer::checksum::Algorithm;
 
 /// The port the embedded endpoint listens on unless `FERRY_LOCAL_PORT` says otherwise.
 pub const DEFAULT_PORT: u16 = 9799;
@@ -119,6 +125,18 @@ struct UploadIndex {
     bucket: String,
     key: String,
     initiated_ms: i64,
+    /// The checksum algorithm and type CreateMultipartUpload declared.
+    #[serde(default)]
+    checksum_algorithm: Option<String>,
+    #[serde(default)]
+    checksum_type: Option<String>,
+}
+
+impl UploadIndex {
+    /// The CRC algorithm the upload declared.
+    fn algorithm(&self) -> Option<Algorithm> {
+        Algorithm::from_name(self.checksum_algorithm.as_deref()?)
+    }
 }
 
 impl LocalS3 {
@@ -140,102 +158,10 @@ impl LocalS3 {
     fn index_path(&self, upload_id: &str) -> PathBuf {
         self.root.join(format!(".ferry-mpu-{upload_id}.json"))
     }
-}
 
-/// The full-object checksum a CompleteMultipartUpload carries, if any (a composite `…-N` is not one).
-fn full_checksum_sent(input: &CompleteMultipartUploadInput) -> Option<FullChecksum> {
-    let kind = input
-        .checksum_type
-        .as_ref()
-        .map(|t| aws_sdk_s3::types::ChecksumType::from(t.as_str()));
-    checksum::full_object(
-        input.checksum_crc32.as_deref(),
-        input.checksum_crc32c.as_deref(),
-        input.checksum_crc64nvme.as_deref(),
-        kind.as_ref(),
-    )
-}
-
-impl LocalS3 {
-    /// Refuses a full-object checksum the listed parts do not add up to.
-    fn check_parts_against(
-        &self,
-        input: &CompleteMultipartUploadInput,
-        full: &FullChecksum,
-    ) -> S3Result<()> {
-        let mut ranges = Vec::new();
-        for part in input
-            .multipart_upload
-            .iter()
-            .flat_map(|m| m.parts.iter().flatten())
-        {
-            let n = part.part_number.unwrap_or(0);
-            let path = self
-                .root
-                .join(format!(".upload_id-{}.part-{n}", input.upload_id));
-            let len = std::fs::metadata(&path)
-                .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?
-                .len();
-            let value = full
-                .algo
-                .of_file(&path)
-                .map_err(|e| s3_error!(InternalError, "{e}"))?;
-            ranges.push((value, len));
-        }
-        if full
-            .algo
-            .encode(checksum::combine_values(full.algo, ranges))
-            != full.value
-        {
-            return Err(s3_error!(
-                BadDigest,
-                "The {} you specified did not match the calculated checksum.",
-                full.algo.name()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Rewrites the object's internal record (where s3s-fs keeps ETag and checksums) with only the
-    /// checksum of the object just completed. The record's name follows s3s-fs 0.14.1's layout
-    /// (pinned in Cargo.toml), which it does not expose.
-    fn keep_checksum(
-        &self,
-        bucket: &str,
-        key: &str,
-        full: Option<&FullChecksum>,
-    ) -> std::io::Result<()> {
-        let url = |s: &str| {
-            aws_smithy_types::base64::encode(s)
-                .trim_end_matches('=')
-                .replace('+', "-")
-                .replace('/', "_")
-        };
-        let path = self.root.join(format!(
-            ".bucket-{}.object-{}.internal.json",
-            url(bucket),
-            url(key)
-        ));
-        let mut info: serde_json::Map<String, serde_json::Value> = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
-            Err(e) => return Err(e),
-        };
-        info.retain(|k, _| !k.starts_with("checksum_"));
-        if let Some(full) = full {
-            let field = match full.algo {
-                Algorithm::Crc32 => "checksum_crc32",
-                Algorithm::Crc32c => "checksum_crc32c",
-                Algorithm::Crc64Nvme => "checksum_crc64nvme",
-            };
-            info.insert(field.into(), full.value.clone().into());
-        }
-        let temp = path.with_extension("json.ferry-tmp");
-        std::fs::write(
-            &temp,
-            serde_json::to_vec(&info).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(temp, path)
+    fn index(&self, upload_id: &str) -> Option<UploadIndex> {
+        let bytes = std::fs::read(self.index_path(upload_id)).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 
@@ -327,7 +253,14 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.fs.head_object(req).await
+        let (bucket, key, part) = (
+            req.input.bucket.clone(),
+            req.input.key.clone(),
+            req.input.part_number,
+        );
+        let mut resp = self.fs.head_object(req).await?;
+        self.answer_head(&bucket, &key, part, &mut resp.output)?;
+        Ok(resp)
     }
 
     async fn delete_object(
@@ -388,7 +321,11 @@ impl S3 for LocalS3 {
                 ));
             }
         }
-        self.fs.get_object(req).await
+        let mut req = req;
+        let (parts, slice) = self.part_as_range(&mut req.input)?;
+        let mut resp = self.fs.get_object(req).await?;
+        parts::answer_get(&mut resp.output, parts, slice);
+        Ok(resp)
     }
 
     async fn create_multipart_upload(
@@ -396,12 +333,26 @@ impl S3 for LocalS3 {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let resp = self.fs.create_multipart_upload(req).await?;
+        let checksum_algorithm = req
+            .input
+            .checksum_algorithm
+            .as_ref()
+            .map(|a| a.as_str().to_string());
+        let checksum_type = req
+            .input
+            .checksum_type
+            .as_ref()
+            .map(|t| t.as_str().to_string());
+        let mut resp = self.fs.create_multipart_upload(req).await?;
+        resp.output.checksum_algorithm = checksum_algorithm.clone().map(ChecksumAlgorithm::from);
+        resp.output.checksum_type = checksum_type.clone().map(ChecksumType::from);
         if let Some(id) = &resp.output.upload_id {
             let entry = UploadIndex {
                 bucket,
                 key,
                 initiated_ms: crate::store::now_ms(),
+                checksum_algorithm,
+                checksum_type,
             };
             let text = serde_json::to_vec(&entry).map_err(|e| s3_error!(InternalError, "{e}"))?;
             std::fs::write(self.index_path(id), text)
@@ -417,7 +368,17 @@ impl S3 for LocalS3 {
         if !self.upload_exists(&req.input.upload_id) {
             return Err(no_such_upload());
         }
-        self.fs.upload_part(req).await
+        let (id, n) = (req.input.upload_id.clone(), req.input.part_number);
+        let sent = parts::sent_checksums(
+            req.input.checksum_crc32.as_deref(),
+            req.input.checksum_crc32c.as_deref(),
+            req.input.checksum_crc64nvme.as_deref(),
+        );
+        let declared = self.index(&id).and_then(|i| i.algorithm());
+        let mut resp = self.fs.upload_part(req).await?;
+        let kept = self.keep_part_checksum(&id, n, declared, &sent)?;
+        parts::set_checksum(crc_fields!(resp.output), kept);
+        Ok(resp)
     }
 
     async fn complete_multipart_upload(
@@ -427,15 +388,18 @@ impl S3 for LocalS3 {
         if !self.upload_exists(&req.input.upload_id) {
             return Err(no_such_upload());
         }
-        let index = self.index_path(&req.input.upload_id);
-        let full = full_checksum_sent(&req.input);
-        if let Some(full) = &full {
-            self.check_parts_against(&req.input, full)?;
-        }
+        let id = req.input.upload_id.clone();
+        let index = self.index(&id);
+        let declared = (
+            index.as_ref().and_then(UploadIndex::algorithm),
+            index.as_ref().and_then(|i| i.checksum_type.as_deref()),
+        );
+        let done = self.complete_parts(&req.input, declared)?;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let resp = self.fs.complete_multipart_upload(req).await?;
-        let _ = std::fs::remove_file(index);
-        self.keep_checksum(&bucket, &key, full.as_ref())
+        let _ = std::fs::remove_file(self.index_path(&id));
+        self.forget_part_checksums(&id);
+        self.keep_completion(&bucket, &key, &done)
             .map_err(|e| s3_error!(InternalError, "cannot record the object's checksum: {e}"))?;
         Ok(resp)
     }
@@ -447,9 +411,10 @@ impl S3 for LocalS3 {
         if !self.upload_exists(&req.input.upload_id) {
             return Err(no_such_upload());
         }
-        let index = self.index_path(&req.input.upload_id);
+        let id = req.input.upload_id.clone();
         let resp = self.fs.abort_multipart_upload(req).await?;
-        let _ = std::fs::remove_file(index);
+        let _ = std::fs::remove_file(self.index_path(&id));
+        self.forget_part_checksums(&id);
         Ok(resp)
     }
 
@@ -464,7 +429,8 @@ impl S3 for LocalS3 {
         let prefix = format!(".upload_id-{}.part-", input.upload_id);
         let marker = input.part_number_marker.unwrap_or(0);
         let max = input.max_parts.unwrap_or(1000).clamp(1, 1000) as usize;
-        let root = self.root.clone();
+        let (root, id) = (self.root.clone(), input.upload_id.clone());
+        let declared = self.index(&id).and_then(|i| i.algorithm());
         let listed = tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<Part>, bool)> {
             let mut found: Vec<(i32, PathBuf)> = Vec::new();
             for entry in std::fs::read_dir(&root)? {
@@ -484,13 +450,16 @@ impl S3 for LocalS3 {
             let mut parts = Vec::with_capacity(found.len());
             for (n, path) in found {
                 let meta = std::fs::metadata(&path)?;
-                parts.push(Part {
+                let mut part = Part {
                     part_number: Some(n),
                     size: Some(meta.len() as i64),
                     e_tag: Some(ETag::Strong(md5_file(&path)?)),
                     last_modified: meta.modified().ok().map(Timestamp::from),
                     ..Default::default()
-                });
+                };
+                let kept = parts::listed_part_checksum(&root, &id, n, declared);
+                parts::set_checksum(crc_fields!(part), kept);
+                parts.push(part);
             }
             Ok((parts, truncated))
         })

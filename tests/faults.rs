@@ -10,8 +10,8 @@ use ferry::{DownloadOptions, Limits, RetryPolicy, S3Url, State, UploadOptions};
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, put_multipart, put_multipart_with_full_checksum, quick_retries, run_in_background,
-    wait_until, Harness, BUCKET, MIB,
+    data, put_multipart, put_multipart_with_full_checksum, put_multipart_with_part_checksums,
+    quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB,
 };
 
 fn url(key: &str) -> S3Url {
@@ -42,6 +42,33 @@ fn counts<K: Ord + Copy>(keys: &[K], again: &[(K, usize)]) -> BTreeMap<K, usize>
             (*k, 1 + extra)
         })
         .collect()
+}
+
+/// Downloads `key` into the work folder with one byte of the range starting at `at` damaged once on
+/// its way out; checks that the damage happened and that the file arrived as `bytes` all the same.
+async fn download_damaged_once(
+    h: &Harness,
+    engine: &ferry::Engine,
+    key: &str,
+    bytes: &[u8],
+    at: u64,
+    opts: &DownloadOptions,
+) -> ferry::RunStats {
+    let before = h.faults.corrupted_gets.load(Ordering::SeqCst);
+    h.faults.on_range(key, at, Failure::Corrupt, 1);
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, opts)
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), before + 1);
+    assert!(std::fs::read(&dest).unwrap() == bytes, "{key} differs");
+    assert_eq!(
+        engine.transfer(&enq.ids[0]).unwrap().state,
+        State::Completed
+    );
+    stats
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -586,28 +613,15 @@ async fn a_damaged_range_of_a_multipart_object_is_caught_by_its_full_checksum_of
             .await
             .unwrap();
         assert!(head.e_tag().unwrap().contains("-5"), "{:?}", head.e_tag());
-        let before = h.faults.corrupted_gets.load(Ordering::SeqCst);
         // One byte of the third range is damaged on its way out; nothing else is wrong.
-        h.faults
-            .on_range(&key, 2 * PART as u64, Failure::Corrupt, 1);
-        let dest = h.work.path().join(&key);
-        let enq = engine
-            .enqueue_download(&h.conn(), &url(&key), &dest, &five_mib_ranges())
-            .await
-            .unwrap();
-        let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
-
-        assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), before + 1);
-        assert_eq!(std::fs::read(&dest).unwrap(), bytes, "{}", algo.name());
+        let third = 2 * PART as u64;
+        let stats =
+            download_damaged_once(&h, &engine, &key, &bytes, third, &five_mib_ranges()).await;
         assert_eq!(stats.verified, Some(algo.name()));
         // The whole-object checksum cannot say which range was damaged: every range came twice.
         let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
         let twice: Vec<(u64, usize)> = starts.iter().map(|&s| (s, 1)).collect();
         assert_eq!(h.log.range_counts(&key), counts(&starts, &twice));
-        assert_eq!(
-            engine.transfer(&enq.ids[0]).unwrap().state,
-            State::Completed
-        );
     }
 }
 
@@ -618,24 +632,29 @@ async fn a_multipart_object_damaged_on_every_try_fails_as_corrupt_and_leaves_no_
     let key = "always-damaged.bin";
     let bytes = data(3 * PART + 10, 44);
     put_multipart_with_full_checksum(&h, key, &bytes, Algorithm::Crc32, PART).await;
-    h.faults.on_range(key, PART as u64, Failure::Corrupt, 100);
+    download_damaged_always(&h, key, PART as u64, &five_mib_ranges(), "CRC32 checksum").await;
+}
+
+/// Downloads `key` with the range starting at `at` damaged on every try: the download must fail as
+/// Corrupt, its message naming `against`, and leave neither the file nor its temporary file.
+async fn download_damaged_always(
+    h: &Harness,
+    key: &str,
+    at: u64,
+    opts: &DownloadOptions,
+    against: &str,
+) {
+    h.faults.on_range(key, at, Failure::Corrupt, 100);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
     let dest = h.work.path().join(key);
     let enq = engine
-        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .enqueue_download(&h.conn(), &url(key), &dest, opts)
         .await
         .unwrap();
     let err = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
     assert_eq!(err.kind, ferry::ErrorKind::Corrupt, "{}", err.message);
-    assert!(err.message.contains("CRC32 checksum"), "{}", err.message);
-    assert!(!dest.exists());
-    let left: Vec<_> = std::fs::read_dir(h.work.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .filter(|n| n.to_string_lossy().contains("always-damaged"))
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(err.message.contains(against), "{}", err.message);
+    assert!(files_named(h, key).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -707,4 +726,309 @@ async fn a_damaged_small_object_without_a_checksum_is_caught_by_its_md5_etag_and
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     assert_eq!(h.log.get_count(key), 2);
     assert_eq!(stats.verified, Some("MD5 ETag"));
+}
+
+/// Ranges of 8 MiB: a download of an object with a composite checksum must follow the object's own
+/// 5 MiB parts instead.
+fn eight_mib_ranges() -> DownloadOptions {
+    DownloadOptions {
+        part_size: Some(8 * MIB as u64),
+        ..Default::default()
+    }
+}
+
+/// Files in the test's work folder whose name contains `name` (the download and its temporary file).
+fn files_named(h: &Harness, name: &str) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(h.work.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().contains(name))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_endpoint_keeps_part_checksums_gives_a_composite_and_serves_parts_by_number() {
+    use aws_sdk_s3::types::{ChecksumMode, ChecksumType};
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let client = h.client().await;
+    for (i, algo) in [Algorithm::Crc32, Algorithm::Crc32c]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("composite-{}.bin", algo.name());
+        let bytes = data(3 * PART + 1234, 90 + i as u64);
+        let values = put_multipart_with_part_checksums(&h, &key, &bytes, algo, PART).await;
+        // Computed here from the definition: the CRC of the parts' big-endian CRCs, then "-N".
+        let mut raw = Vec::new();
+        for v in &values {
+            raw.extend_from_slice(&(*v as u32).to_be_bytes());
+        }
+        let mut d = algo.digest();
+        d.update(&raw);
+        let expected = format!("{}-4", algo.encode(d.value()));
+
+        let head = |part: Option<i32>| {
+            client
+                .head_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .set_part_number(part)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+        };
+        let crc = |crc32: Option<&str>, crc32c: Option<&str>| {
+            match algo {
+                Algorithm::Crc32 => crc32,
+                _ => crc32c,
+            }
+            .map(str::to_string)
+        };
+        let whole = head(None).await.unwrap();
+        assert_eq!(
+            crc(whole.checksum_crc32(), whole.checksum_crc32_c()),
+            Some(expected.clone())
+        );
+        assert_eq!(whole.checksum_type(), Some(&ChecksumType::Composite));
+        assert_eq!(whole.content_length(), Some(bytes.len() as i64));
+        assert_eq!(whole.parts_count(), None);
+        for n in 1..=4 {
+            let part = head(Some(n)).await.unwrap();
+            let len = if n == 4 { 1234 } else { PART as i64 };
+            assert_eq!(part.content_length(), Some(len), "part {n}");
+            assert_eq!(part.parts_count(), Some(4));
+            assert_eq!(
+                crc(part.checksum_crc32(), part.checksum_crc32_c()),
+                Some(algo.encode(values[n as usize - 1])),
+                "part {n}"
+            );
+        }
+        assert!(head(Some(5)).await.is_err());
+
+        // GET by part number serves that part's bytes; a whole GET carries the composite.
+        let got = client
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .part_number(2)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.parts_count(), Some(4));
+        let body = got.body.collect().await.unwrap().into_bytes();
+        assert!(body[..] == bytes[PART..2 * PART], "part 2's bytes");
+        let got = client
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            crc(got.checksum_crc32(), got.checksum_crc32_c()),
+            Some(expected)
+        );
+        assert_eq!(got.checksum_type(), Some(&ChecksumType::Composite));
+    }
+
+    // A part whose bytes do not match the checksum sent with it is refused, as on S3.
+    let id = client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap()
+        .upload_id
+        .unwrap();
+    let err = client
+        .upload_part()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .part_number(1)
+        .checksum_crc32(Algorithm::Crc32.encode(1))
+        .body(data(1000, 3).into())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("BadDigest"), "{err:?}");
+    // A good one is kept, and ListParts shows its checksum (a resumed upload completes with it).
+    let good = data(1000, 4);
+    let mut d = Algorithm::Crc32.digest();
+    d.update(&good);
+    let sum = Algorithm::Crc32.encode(d.value());
+    client
+        .upload_part()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .part_number(1)
+        .checksum_crc32(&sum)
+        .body(good.into())
+        .send()
+        .await
+        .unwrap();
+    let listed = client
+        .list_parts()
+        .bucket(BUCKET)
+        .key("bad-part.bin")
+        .upload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.parts()[0].checksum_crc32(), Some(sum.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_part_of_an_object_with_a_composite_checksum_is_fetched_again_alone() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    for (i, algo) in [Algorithm::Crc32, Algorithm::Crc32c]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("composite-{}.bin", algo.name());
+        let bytes = data(4 * PART + 4321, 80 + i as u64);
+        put_multipart_with_part_checksums(&h, &key, &bytes, algo, PART).await;
+        // One byte of the third part is damaged on its way out; nothing else is wrong.
+        let third = 2 * PART as u64;
+        let stats =
+            download_damaged_once(&h, &engine, &key, &bytes, third, &eight_mib_ranges()).await;
+        assert_eq!(stats.verified, Some(algo.composite_name()));
+        // One range per 5 MiB part (not per 8 MiB), and only the damaged part came twice: the
+        // server's per-part checksums said which one it was.
+        let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
+        assert_eq!(
+            h.log.range_counts(&key),
+            counts(&starts, &[(2 * PART as u64, 1)])
+        );
+        assert_eq!((stats.parts_total, stats.parts_sent), (5, 6));
+        // Its first and last parts (so the parts are equal), then each part's own checksum.
+        assert_eq!(h.log.part_heads(&key), [1, 5, 1, 2, 3, 4, 5]);
+        assert_eq!(files_named(&h, &key), [key.as_str()]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_with_a_composite_checksum_damaged_on_every_try_fails_as_corrupt_and_leaves_no_file(
+) {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let key = "always-damaged-composite.bin";
+    let bytes = data(3 * PART + 10, 45);
+    put_multipart_with_part_checksums(&h, key, &bytes, Algorithm::Crc32c, PART).await;
+    let (second, opts) = (PART as u64, eight_mib_ranges());
+    download_damaged_always(&h, key, second, &opts, "composite CRC32C checksum").await;
+    // The damaged part was fetched once and three times again; the others once.
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts(key),
+        counts(&starts, &[(PART as u64, 3)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_by_ferry_is_verified_by_its_composite_crc32c_on_download() {
+    let h = Harness::new().await;
+    let key = "ferry-made.bin";
+    let bytes = data(3 * PART + 777, 46);
+    let src = h.file("upload/ferry-made.bin", &bytes);
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    let head = h
+        .client()
+        .await
+        .head_object()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.checksum_crc32_c().is_some_and(|c| c.ends_with("-4")),
+        "{head:?}"
+    );
+
+    let fourth = 3 * PART as u64;
+    let stats = download_damaged_once(&h, &engine, key, &bytes, fourth, &eight_mib_ranges()).await;
+    assert_eq!(stats.verified, Some("composite CRC32C"));
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    assert_eq!(
+        h.log.range_counts(key),
+        counts(&starts, &[(3 * PART as u64, 1)])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_download_of_an_object_with_a_composite_checksum_resumes_with_its_parts_checked() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    let key = "composite-resumed.bin";
+    let bytes = data(4 * PART + 99, 47);
+    put_multipart_with_part_checksums(&h, key, &bytes, Algorithm::Crc32, PART).await;
+    let limits = Limits {
+        parts_in_flight: 2,
+        ..Limits::default()
+    };
+    let engine = h.engine_with(limits, quick_retries()).await;
+    let dest = h.work.path().join(key);
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &eight_mib_ranges())
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    h.log.hold_ranges_from(2 * PART as u64);
+    let run = run_in_background(&engine, &enq.ids);
+    let store = h.store();
+    wait_until("parts 1-2 committed", || {
+        store.parts(&id).unwrap().len() == 2
+    })
+    .await;
+    engine.pause(&id).unwrap();
+    run.await.unwrap();
+    h.log.release();
+
+    // The third part is damaged when the download goes on: the two parts committed before the pause
+    // are kept, and their committed checksums count in the composite.
+    h.faults.on_range(key, 3 * PART as u64, Failure::Corrupt, 1);
+    engine.resume(&id).unwrap();
+    let stats = engine
+        .run(std::slice::from_ref(&id))
+        .await
+        .remove(0)
+        .result
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(stats.verified, Some("composite CRC32"));
+    assert_eq!(stats.parts_reused, 2);
+    let ranges = h.log.range_counts(key);
+    assert_eq!((ranges[&0], ranges[&(PART as u64)]), (1, 1));
+    assert_eq!(ranges[&(4 * PART as u64)], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_object_with_a_composite_checksum_fetched_whole_is_checked_and_fetched_again() {
+    use ferry::transfer::checksum::Algorithm;
+    let h = Harness::new().await;
+    // 5 MiB + 1 MiB: two parts, yet within one 8 MiB range, so it comes in one GET without a HEAD.
+    let key = "small-composite.bin";
+    let bytes = data(PART + MIB, 48);
+    put_multipart_with_part_checksums(&h, key, &bytes, Algorithm::Crc32c, PART).await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let stats = download_damaged_once(&h, &engine, key, &bytes, 0, &eight_mib_ranges()).await;
+    assert_eq!(stats.verified, Some("composite CRC32C"));
+    // The damaged whole GET, then one range per part.
+    assert_eq!(h.log.get_count(key), 3);
+    assert_eq!(h.log.range_counts(key), counts(&[0, PART as u64], &[]));
 }

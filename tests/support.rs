@@ -40,6 +40,8 @@ pub struct Log {
     pub puts: Mutex<Vec<String>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
+    /// (key, part number) of every HeadObject request with a part number, in arrival order.
+    pub part_heads: Mutex<Vec<(String, i32)>>,
     /// UploadPart requests with a part number at or above this are held until the gate opens.
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
@@ -55,6 +57,7 @@ impl Log {
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
+            part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
             hold_ranges_from: AtomicU64::new(u64::MAX),
             open,
@@ -119,6 +122,17 @@ impl Log {
             .iter()
             .filter(|k| *k == key)
             .count()
+    }
+
+    /// The part numbers HEAD requests of `key` asked for, in order.
+    pub fn part_heads(&self, key: &str) -> Vec<i32> {
+        self.part_heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .collect()
     }
 
     /// How many GETs `key` got, whole or ranged.
@@ -186,6 +200,13 @@ impl S3Access for Hook {
 
     async fn head_object(&self, req: &mut S3Request<HeadObjectInput>) -> S3Result<()> {
         self.0.heads.lock().unwrap().push(req.input.key.clone());
+        if let Some(n) = req.input.part_number {
+            self.0
+                .part_heads
+                .lock()
+                .unwrap()
+                .push((req.input.key.clone(), n));
+        }
         Ok(())
     }
 
@@ -534,13 +555,52 @@ pub async fn put_multipart(
     part: usize,
     checksum: Option<(ferry::transfer::checksum::Algorithm, String)>,
 ) -> Result<(), String> {
-    use aws_sdk_s3::types::{ChecksumType, CompletedMultipartUpload, CompletedPart};
+    multipart_upload(h, key, bytes, part, None, checksum).await
+}
+
+/// Uploads `bytes` in parts of `part` bytes declaring `algo` at CreateMultipartUpload and sending
+/// each part's own checksum, with no whole-object one, as the aws CLI and SDKs do by default for
+/// CRC32/CRC32C multipart uploads: the server gives the object a COMPOSITE checksum. Returns the
+/// parts' checksums, computed here.
+pub async fn put_multipart_with_part_checksums(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    algo: ferry::transfer::checksum::Algorithm,
+    part: usize,
+) -> Vec<u64> {
+    multipart_upload(h, key, bytes, part, Some(algo), None)
+        .await
+        .unwrap();
+    bytes
+        .chunks(part)
+        .map(|c| {
+            let mut d = algo.digest();
+            d.update(c);
+            d.value()
+        })
+        .collect()
+}
+
+async fn multipart_upload(
+    h: &Harness,
+    key: &str,
+    bytes: &[u8],
+    part: usize,
+    per_part: Option<ferry::transfer::checksum::Algorithm>,
+    full: Option<(ferry::transfer::checksum::Algorithm, String)>,
+) -> Result<(), String> {
+    use aws_sdk_s3::types::{
+        ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    };
     use ferry::transfer::checksum::Algorithm;
     let client = h.client().await;
     let id = client
         .create_multipart_upload()
         .bucket(BUCKET)
         .key(key)
+        .set_checksum_algorithm(per_part.map(|a| ChecksumAlgorithm::from(a.name())))
+        .set_checksum_type(per_part.map(|_| ChecksumType::Composite))
         .send()
         .await
         .unwrap()
@@ -549,12 +609,24 @@ pub async fn put_multipart(
     let mut done = Vec::new();
     for (i, chunk) in bytes.chunks(part).enumerate() {
         let n = i as i32 + 1;
+        let value = per_part.map(|algo| {
+            let mut d = algo.digest();
+            d.update(chunk);
+            algo.encode(d.value())
+        });
+        let (crc32, crc32c) = match per_part {
+            Some(Algorithm::Crc32) => (value, None),
+            Some(Algorithm::Crc32c) => (None, value),
+            _ => (None, None),
+        };
         let out = client
             .upload_part()
             .bucket(BUCKET)
             .key(key)
             .upload_id(&id)
             .part_number(n)
+            .set_checksum_crc32(crc32.clone())
+            .set_checksum_crc32_c(crc32c.clone())
             .body(chunk.to_vec().into())
             .send()
             .await
@@ -563,6 +635,8 @@ pub async fn put_multipart(
             CompletedPart::builder()
                 .part_number(n)
                 .set_e_tag(out.e_tag)
+                .set_checksum_crc32(crc32)
+                .set_checksum_crc32_c(crc32c)
                 .build(),
         );
     }
@@ -576,7 +650,7 @@ pub async fn put_multipart(
                 .set_parts(Some(done))
                 .build(),
         );
-    let req = match checksum {
+    let req = match full {
         None => req,
         Some((algo, value)) => {
             let req = req.checksum_type(ChecksumType::FullObject);

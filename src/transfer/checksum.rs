@@ -10,6 +10,12 @@
 //!
 //! A range's value is stored in the part row as text: plain base64 for CRC32C (the form earlier
 //! versions wrote), `crc32:…` or `crc64nvme:…` for the others.
+//!
+//! A multipart object may instead carry a COMPOSITE checksum (`…-N`, what S3 and Garage give a
+//! multipart upload with per-part CRC32 or CRC32C): the algorithm over the concatenated big-endian
+//! checksums of its N parts, a checksum of checksums. It says nothing about a range that is not a
+//! whole part, so such a download fetches one range per part ([`super::verify`]); [`Composite::of`]
+//! computes the value from the parts' values.
 
 use aws_sdk_s3::types::ChecksumType;
 use crc_fast::CrcAlgorithm;
@@ -48,15 +54,38 @@ impl Algorithm {
         }
     }
 
-    /// The base64 of the value's big-endian bytes, as S3 writes it.
-    pub fn encode(self, value: u64) -> String {
+    /// What the summary says a download was verified against when the object's checksum is a
+    /// composite one of this kind.
+    pub fn composite_name(self) -> &'static str {
         match self {
-            Algorithm::Crc64Nvme => aws_smithy_types::base64::encode(value.to_be_bytes()),
-            _ => aws_smithy_types::base64::encode((value as u32).to_be_bytes()),
+            Algorithm::Crc32 => "composite CRC32",
+            Algorithm::Crc32c => "composite CRC32C",
+            Algorithm::Crc64Nvme => "composite CRC64NVME",
         }
     }
 
-    fn decode(self, text: &str) -> Option<u64> {
+    /// The algorithm S3 calls `name` (`x-amz-checksum-algorithm`), if it is one of these.
+    pub fn from_name(name: &str) -> Option<Algorithm> {
+        [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme]
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The value's big-endian bytes (4 or 8).
+    fn be_bytes(self, value: u64) -> Vec<u8> {
+        match self {
+            Algorithm::Crc64Nvme => value.to_be_bytes().to_vec(),
+            _ => (value as u32).to_be_bytes().to_vec(),
+        }
+    }
+
+    /// The base64 of the value's big-endian bytes, as S3 writes it.
+    pub fn encode(self, value: u64) -> String {
+        aws_smithy_types::base64::encode(self.be_bytes(value))
+    }
+
+    /// The value S3 writes as `text` (base64 of the big-endian bytes).
+    pub fn decode(self, text: &str) -> Option<u64> {
         let bytes = aws_smithy_types::base64::decode(text).ok()?;
         match self {
             Algorithm::Crc64Nvme => Some(u64::from_be_bytes(bytes.try_into().ok()?)),
@@ -130,6 +159,32 @@ pub struct FullChecksum {
     pub value: String,
 }
 
+/// The checksum fields of an answer by algorithm, the strongest first.
+fn fields<'a>(
+    crc32: Option<&'a str>,
+    crc32c: Option<&'a str>,
+    crc64nvme: Option<&'a str>,
+) -> impl Iterator<Item = (Algorithm, Option<&'a str>)> {
+    [
+        (Algorithm::Crc64Nvme, crc64nvme),
+        (Algorithm::Crc32c, crc32c),
+        (Algorithm::Crc32, crc32),
+    ]
+    .into_iter()
+}
+
+/// What a HEAD or whole GET says the object's checksum is: a full-object one, else a composite.
+pub fn of_answer(
+    crc32: Option<&str>,
+    crc32c: Option<&str>,
+    crc64nvme: Option<&str>,
+    kind: Option<&ChecksumType>,
+) -> (Option<FullChecksum>, Option<Composite>) {
+    let full = full_object(crc32, crc32c, crc64nvme, kind);
+    let composite = composite(crc32, crc32c, crc64nvme, kind).filter(|_| full.is_none());
+    (full, composite)
+}
+
 /// The full-object checksum among those a HEAD or whole GET answered with. A composite checksum
 /// (`…-N`, or type COMPOSITE) is a checksum of the parts' checksums, not of the bytes: not returned.
 pub fn full_object(
@@ -141,18 +196,67 @@ pub fn full_object(
     if kind == Some(&ChecksumType::Composite) {
         return None;
     }
-    [
-        (Algorithm::Crc64Nvme, crc64nvme),
-        (Algorithm::Crc32c, crc32c),
-        (Algorithm::Crc32, crc32),
-    ]
-    .into_iter()
-    .find_map(|(algo, v)| {
+    fields(crc32, crc32c, crc64nvme).find_map(|(algo, v)| {
         v.filter(|v| !v.contains('-') && algo.decode(v).is_some())
             .map(|v| FullChecksum {
                 algo,
                 value: v.to_string(),
             })
+    })
+}
+
+/// A composite checksum a server keeps for a multipart object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composite {
+    pub algo: Algorithm,
+    /// Base64 of the checksum of the parts' checksums, without the `-N`.
+    pub value: String,
+    /// N, when the value said it (`…-N`); otherwise the server's parts count tells.
+    pub parts: Option<u32>,
+}
+
+impl Composite {
+    /// The composite value of parts whose checksums are `values`, in order, as S3 writes it:
+    /// base64 of the algorithm over their big-endian bytes, then `-N`.
+    pub fn of(algo: Algorithm, values: &[u64]) -> String {
+        let mut d = algo.digest();
+        for v in values {
+            d.update(&algo.be_bytes(*v));
+        }
+        format!("{}-{}", algo.encode(d.value()), values.len())
+    }
+
+    /// Whether parts with checksums `values` make up this composite.
+    pub fn matches(&self, values: &[u64]) -> bool {
+        self.parts.is_none_or(|n| n as usize == values.len())
+            && Composite::of(self.algo, values) == format!("{}-{}", self.value, values.len())
+    }
+}
+
+/// The composite checksum among those a HEAD answered with: a value written `…-N`, or one the
+/// server calls COMPOSITE. (SHA-1 and SHA-256 composites are not checked.)
+pub fn composite(
+    crc32: Option<&str>,
+    crc32c: Option<&str>,
+    crc64nvme: Option<&str>,
+    kind: Option<&ChecksumType>,
+) -> Option<Composite> {
+    if kind == Some(&ChecksumType::FullObject) {
+        return None;
+    }
+    fields(crc32, crc32c, crc64nvme).find_map(|(algo, v)| {
+        let v = v?;
+        let (value, parts) = match v.rsplit_once('-') {
+            Some((value, n)) => (value, Some(n.parse::<u32>().ok().filter(|n| *n > 0)?)),
+            None if kind == Some(&ChecksumType::Composite) => (v, None),
+            None => return None,
+        };
+        algo.decode(value)?;
+        Some(Composite {
+            algo,
+            value: value.to_string(),
+            parts,
+        })
     })
 }
 
@@ -237,6 +341,64 @@ mod tests {
             part_text(Algorithm::Crc32c, 0xE306_9283),
             crate::transfer::crc32c_b64(b"123456789")
         );
+    }
+
+    #[test]
+    fn a_composite_is_the_checksum_of_the_parts_big_endian_checksums() {
+        let parts: Vec<Vec<u8>> = vec![data(5000), data(5000), data(123)];
+        for algo in [Algorithm::Crc32, Algorithm::Crc32c, Algorithm::Crc64Nvme] {
+            let values: Vec<u64> = parts
+                .iter()
+                .map(|p| {
+                    let mut d = algo.digest();
+                    d.update(p);
+                    d.value()
+                })
+                .collect();
+            // Spelled out: the checksum of the concatenated raw checksums, then "-N".
+            let mut raw = Vec::new();
+            for v in &values {
+                match algo {
+                    Algorithm::Crc64Nvme => raw.extend_from_slice(&v.to_be_bytes()),
+                    _ => raw.extend_from_slice(&(*v as u32).to_be_bytes()),
+                }
+            }
+            let mut d = algo.digest();
+            d.update(&raw);
+            let text = Composite::of(algo, &values);
+            assert_eq!(text, format!("{}-3", algo.encode(d.value())), "{algo:?}");
+            let (crc32, crc32c, crc64) = match algo {
+                Algorithm::Crc32 => (Some(text.as_str()), None, None),
+                Algorithm::Crc32c => (None, Some(text.as_str()), None),
+                Algorithm::Crc64Nvme => (None, None, Some(text.as_str())),
+            };
+            let c = composite(crc32, crc32c, crc64, None).unwrap();
+            assert_eq!((c.algo, c.parts), (algo, Some(3)));
+            assert!(c.matches(&values));
+            assert!(!c.matches(&values[..2]));
+            assert!(!c.matches(&[values[0], values[1], values[2] ^ 1]));
+        }
+        // Full-object values are not composites; a value the server calls COMPOSITE without "-N"
+        // leaves the count to the server's parts count.
+        assert_eq!(composite(Some("AAAAAA=="), None, None, None), None);
+        assert_eq!(
+            composite(
+                Some("AAAAAA==-2"),
+                None,
+                None,
+                Some(&ChecksumType::FullObject)
+            ),
+            None
+        );
+        assert_eq!(
+            composite(Some("AAAAAA=="), None, None, Some(&ChecksumType::Composite)),
+            Some(Composite {
+                algo: Algorithm::Crc32,
+                value: "AAAAAA==".into(),
+                parts: None
+            })
+        );
+        assert_eq!(composite(Some("AAAAAA==-x"), None, None, None), None);
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! is flushed, its size checked, and it is renamed into place, so the destination is either absent or
 //! complete, never truncated. If the object changes on the server (its ETag differs, or `If-Match`
 //! fails), the download says so in the log and starts over against the new version.
+//!
+//! Every download is checked against what the server keeps: a full-object CRC from the ranges'
+//! values combined ([`checksum`]), a composite one from one range per part ([`super::verify`]), or a
+//! whole single-part object's MD5 ETag. Damaged data is fetched again (only the damaged parts when
+//! the server can tell which), at most [`RESTARTS`] times, then the download fails as Corrupt and
+//! keeps no file.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -17,7 +23,8 @@ use std::sync::{Arc, OnceLock};
 use aws_sdk_s3::types::ChecksumMode;
 use md5::Digest as _;
 
-use super::checksum::{self, Algorithm, FullChecksum};
+use super::checksum::{self, Algorithm, Composite, FullChecksum};
+use super::verify::{self, Verdict};
 use super::{for_each_part, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
@@ -27,7 +34,8 @@ use crate::store::PartRow;
 /// per such download in flight).
 const SMALL_OBJECT: u64 = 512 * 1024;
 
-/// How many times a download restarts because the object changed under it before giving up.
+/// How many times a download starts over (the object changed under it, or the data arrived damaged)
+/// or fetches damaged parts again before giving up.
 const RESTARTS: u32 = 3;
 
 /// The temporary file a download writes before renaming it into place.
@@ -43,7 +51,7 @@ pub fn temp_path(dest: &Path, id: &str) -> PathBuf {
 pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     let mut restarts = 0;
     loop {
-        match attempt(ctx.clone(), restarts == 0).await {
+        match attempt(ctx.clone(), restarts == 0, &mut restarts).await {
             Err(e)
                 if matches!(e.kind, ErrorKind::Changed | ErrorKind::Corrupt)
                     && restarts < RESTARTS =>
@@ -67,8 +75,9 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
 }
 
 /// One pass over the object. `first`: the first pass of this run, when the size and ETag recorded at
-/// enqueue (from the listing) may stand in for a HEAD.
-async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
+/// enqueue (from the listing) may stand in for a HEAD. `restarts` counts the fetches again so far;
+/// fetching damaged parts again counts as one.
+async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunStats> {
     let row = &ctx.row;
     let what = format!("download s3://{}/{}", row.bucket, row.key);
     // The first pass starts from the row as claimed; a later one from what the previous pass wrote.
@@ -94,8 +103,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
         }
         _ => None,
     };
-    let (size, etag, expected) = match listed {
-        Some((size, etag)) => (size, etag, None),
+    let (size, etag, expected, composite) = match listed {
+        Some((size, etag)) => (size, etag, None, None),
         None => {
             let head = ctx
                 .retrying(&what, || {
@@ -111,7 +120,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
                 .await?;
             // A full-object checksum (not a composite "xxx-N" of part checksums) is checked end to
             // end from the ranges' values.
-            let expected = checksum::full_object(
+            // A composite one ("xxx-N") is checked part by part (see `verify`).
+            let (expected, composite) = checksum::of_answer(
                 head.checksum_crc32(),
                 head.checksum_crc32_c(),
                 head.checksum_crc64_nvme(),
@@ -121,6 +131,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
                 head.content_length().unwrap_or(0).max(0) as u64,
                 head.e_tag().map(str::to_string),
                 expected,
+                composite,
             )
         }
     };
@@ -171,16 +182,33 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     }
     let file = Arc::new(file);
 
-    let planned = plan::parts(size, row.part_size);
-    let done: HashSet<u32> = ctx
-        .store
-        .parts(&row.id)?
-        .into_iter()
-        .filter(|p| {
-            planned
-                .get(p.number as usize - 1)
-                .is_some_and(|q| q.offset == p.offset && q.len == p.len)
-        })
+    // An object with a composite checksum is fetched one range per part, when the server says
+    // what its parts are; otherwise in ranges of the download's part size.
+    let by_parts = match &composite {
+        Some(c) => verify::part_ranges(&ctx, &what, etag.as_deref(), size, c).await?,
+        None => None,
+    };
+    let composite = composite.filter(|_| by_parts.is_some());
+    let planned = by_parts.unwrap_or_else(|| plan::parts(size, row.part_size));
+    let committed = ctx.store.parts(&row.id)?;
+    let fits = |p: &PartRow| {
+        planned
+            .get(p.number as usize - 1)
+            .is_some_and(|q| match &composite {
+                Some(c) => verify::part_value(p, q, c.algo).is_some(),
+                None => q.offset == p.offset && q.len == p.len,
+            })
+    };
+    // Ranges committed under another plan cannot give the parts' values: start over (see `verify`).
+    let committed = if composite.is_some() && !committed.iter().all(fits) {
+        ctx.store.clear_parts(&row.id)?;
+        Vec::new()
+    } else {
+        committed
+    };
+    let done: HashSet<u32> = committed
+        .iter()
+        .filter(|p| fits(p))
         .map(|p| p.number)
         .collect();
     let reused = done.len() as u64;
@@ -193,55 +221,82 @@ async fn attempt(ctx: Arc<Ctx>, first: bool) -> Result<RunStats> {
     );
 
     let etag = Arc::new(etag);
-    let todo: Vec<Part> = planned
+    let mut todo: Vec<Part> = planned
         .iter()
         .filter(|p| !done.contains(&p.number))
         .copied()
         .collect();
-    let sent = todo.len() as u64;
-    let writer = file.clone();
+    let mut sent = 0;
     let whole = planned.len() == 1;
     // Each range computes the algorithm the object's checksum uses (CRC32C when it has none, for
     // recognising a finished file later).
-    let algo = expected.as_ref().map_or(Algorithm::Crc32c, |e| e.algo);
-    // A whole GET whose answer carried the object's checksum notes here which one it checked.
-    let checked = Arc::new(OnceLock::new());
-    let noted = checked.clone();
-    // Ranges stream to disk as they arrive: they take a connection but no buffer.
-    for_each_part(
-        &ctx,
-        todo,
-        |_| 0,
-        move |ctx, part| {
-            let (file, etag, noted) = (writer.clone(), etag.clone(), noted.clone());
-            let range = Range { part, whole, algo };
-            async move { fetch_range(&ctx, &file, etag.as_deref(), range, &noted).await }
-        },
-    )
-    .await?;
-
-    let file =
-        Arc::try_unwrap(file).map_err(|_| Error::internal("range writers still hold the file"))?;
-    file.sync_all()
-        .map_err(|e| Error::io("cannot flush", &temp, e))?;
-    let on_disk = file
-        .metadata()
-        .map_err(|e| Error::io("cannot read", &temp, e))?
-        .len();
-    if on_disk != size {
-        return Err(Error::storage(format!(
-            "{what}: the temporary file has {on_disk} bytes, expected {size}; it will be fetched again"
-        )));
+    let algo = expected
+        .as_ref()
+        .map(|e| e.algo)
+        .or(composite.as_ref().map(|c| c.algo))
+        .unwrap_or(Algorithm::Crc32c);
+    // What a whole GET's answer said of the object's checksum.
+    let checked = Arc::new(Noted::default());
+    loop {
+        sent += todo.len() as u64;
+        let (writer, noted, tag) = (file.clone(), checked.clone(), etag.clone());
+        // Ranges stream to disk as they arrive: they take a connection but no buffer.
+        for_each_part(
+            &ctx,
+            std::mem::take(&mut todo),
+            |_| 0,
+            move |ctx, part| {
+                let (file, etag, noted) = (writer.clone(), tag.clone(), noted.clone());
+                let range = Range { part, whole, algo };
+                async move { fetch_range(&ctx, &file, etag.as_deref(), range, &noted).await }
+            },
+        )
+        .await?;
+        file.sync_all()
+            .map_err(|e| Error::io("cannot flush", &temp, e))?;
+        let on_disk = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read", &temp, e))?
+            .len();
+        if on_disk != size {
+            return Err(Error::storage(format!(
+                "{what}: the temporary file has {on_disk} bytes, expected {size}; it will be fetched again"
+            )));
+        }
+        let Some(c) = &composite else { break };
+        match verify::check(&ctx, &what, etag.as_deref(), c, &planned, &temp).await? {
+            Verdict::Verified => break,
+            Verdict::Refetch(parts) if *restarts < RESTARTS => {
+                *restarts += 1;
+                let numbers: Vec<u32> = parts.iter().map(|p| p.number).collect();
+                tracing::warn!(transfer = %row.id, parts = ?numbers, "damaged parts; fetching them again");
+                ctx.counter.sub(parts.iter().map(|p| p.len).sum());
+                todo = parts;
+            }
+            _ => return Err(mismatch_composite(&what, c)),
+        }
     }
     drop(file);
-    let verified = match expected {
-        Some(expected) => {
+    let verified = match (expected, &composite) {
+        (Some(expected), _) => {
             verify(&expected, &ctx.store.parts(&row.id)?, &temp, &what)?;
             Some(expected.algo.name())
         }
+        (None, Some(c)) => Some(c.algo.composite_name()),
         // One whole GET: the SDK checked the object's checksum if the answer carried one (and the
-        // range recorded that algorithm), or the range checked the MD5 its ETag is.
-        None => checked.get().copied(),
+        // range recorded that algorithm), or the range checked the MD5 its ETag is; a composite
+        // one it carried is checked from the file, once the server says what the parts are.
+        (None, None) => match (checked.checked.get(), checked.composite.get()) {
+            (Some(name), _) => Some(*name),
+            (None, Some(c)) => {
+                match verify::check_file(&ctx, &what, etag.as_deref(), c, size, &temp).await? {
+                    Some(true) => Some(c.algo.composite_name()),
+                    Some(false) => return Err(mismatch_composite(&what, c)),
+                    None => None,
+                }
+            }
+            (None, None) => None,
+        },
     };
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
     if dest.exists() && !overwrite_allowed(&ctx) {
@@ -301,6 +356,10 @@ fn mismatch(what: &str, algo: Algorithm) -> Error {
     corrupt(what, &format!("{} checksum", algo.name()))
 }
 
+fn mismatch_composite(what: &str, c: &Composite) -> Error {
+    corrupt(what, &format!("{} checksum", c.algo.composite_name()))
+}
+
 /// The bytes received are not the object's, by `against` (e.g. "CRC32 checksum").
 fn corrupt(what: &str, against: &str) -> Error {
     Error::new(
@@ -318,12 +377,13 @@ fn corrupt(what: &str, against: &str) -> Error {
 /// instead of downloading again into a place that is now taken.
 fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>> {
     let parts = ctx.store.parts(&ctx.row.id)?;
-    let planned = plan::parts(size, ctx.row.part_size);
-    let all_committed = parts.len() == planned.len()
-        && parts
-            .iter()
-            .zip(&planned)
-            .all(|(p, q)| p.number == q.number && p.offset == q.offset && p.len == q.len);
+    // Committed ranges that cover the object once, in order, whatever plan cut them.
+    let mut next = 0;
+    let all_committed = parts.iter().zip(1..).all(|(p, n)| {
+        let follows = p.number == n && p.offset == next;
+        next += p.len;
+        follows
+    }) && next == size;
     let on_disk = std::fs::metadata(dest).map(|m| m.len()).ok();
     if size == 0 || !all_committed || on_disk != Some(size) {
         return Ok(None);
@@ -348,8 +408,8 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
         .complete(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref())?;
     Ok(Some(RunStats {
         bytes_total: size,
-        parts_total: planned.len() as u64,
-        parts_reused: planned.len() as u64,
+        parts_total: parts.len() as u64,
+        parts_reused: parts.len() as u64,
         download: true,
         ..Default::default()
     }))
@@ -372,6 +432,15 @@ fn etag_is_md5(tag: &str, out: &aws_sdk_s3::operation::get_object::GetObjectOutp
             Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
         )
         && out.sse_customer_algorithm().is_none()
+}
+
+/// What whole GETs' answers said of the object's checksum.
+#[derive(Default)]
+struct Noted {
+    /// The checksum the bytes were checked against as they arrived.
+    checked: OnceLock<&'static str>,
+    /// A composite checksum the answer carried (checked once the file is whole).
+    composite: OnceLock<Composite>,
 }
 
 /// One range to fetch: where it lies, whether it is the whole object, and the CRC it records.
@@ -407,7 +476,7 @@ async fn fetch_range(
     file: &File,
     etag: Option<&str>,
     range: Range,
-    noted: &OnceLock<&'static str>,
+    noted: &Noted,
 ) -> Result<()> {
     let Range { part, whole, algo } = range;
     let what = format!(
@@ -454,18 +523,24 @@ async fn fetch_range(
                     None
                 };
                 // A whole-object GET may carry the object's full checksum: the SDK checks it as the
-                // body arrives (see `body_error`), and the range records that algorithm's value.
-                let expected = if whole {
-                    checksum::full_object(
+                // body arrives (see `body_error`), and the range records that algorithm's value. A
+                // composite one is noted, to be checked once the file is whole.
+                let (expected, composite) = if whole {
+                    checksum::of_answer(
                         out.checksum_crc32(),
                         out.checksum_crc32_c(),
                         out.checksum_crc64_nvme(),
                         out.checksum_type(),
                     )
                 } else {
-                    None
+                    (None, None)
                 };
-                let mut digest = expected.as_ref().map_or(algo, |e| e.algo).digest();
+                let mut digest = expected
+                    .as_ref()
+                    .map(|e| e.algo)
+                    .or(composite.as_ref().map(|c| c.algo))
+                    .unwrap_or(algo)
+                    .digest();
                 // With no checksum, a whole single-part object's ETag is the MD5 of its bytes
                 // (not under SSE-KMS or SSE-C, where it is not): checked as they arrive.
                 let mut md5 = match (&expected, out.e_tag()) {
@@ -528,14 +603,17 @@ async fn fetch_range(
                     if expected.algo.encode(digest.value()) != expected.value {
                         return Err(mismatch(&what, expected.algo));
                     }
-                    let _ = noted.set(expected.algo.name());
+                    let _ = noted.checked.set(expected.algo.name());
                 }
                 if let Some((h, want)) = md5 {
                     let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
                     if got != want {
                         return Err(corrupt(&what, "MD5 (its ETag)"));
                     }
-                    let _ = noted.set("MD5 ETag");
+                    let _ = noted.checked.set("MD5 ETag");
+                }
+                if let Some(c) = composite {
+                    let _ = noted.composite.set(c);
                 }
                 Ok((digest.part_text(), learnt))
             };

@@ -1,4 +1,5 @@
-//! The state machines of one transfer: [`upload`] and [`download`].
+//! The state machines of one transfer: [`upload`] and [`download`] (checked against the server's
+//! checksums by [`checksum`] and [`verify`]).
 //!
 //! Both follow the same rules: the transfer row and (for multipart) the upload id are in SQLite before
 //! the first byte moves; a part counts as done only once it is committed; parts run in parallel under
@@ -14,6 +15,7 @@ pub mod buffers;
 pub mod checksum;
 pub mod download;
 pub mod upload;
+pub mod verify;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -148,8 +150,9 @@ pub struct RunStats {
     pub parts_reused: u64,
     pub parts_sent: u64,
     /// The server's whole-object checksum a download was verified against ("CRC32", "CRC32C",
-    /// "CRC64NVME", or "MD5 ETag" for a whole single-part object); `None` when it had none Ferry could
-    /// check.
+    /// "CRC64NVME", "composite CRC32" / "composite CRC32C" for a multipart object's checksum of its
+    /// parts' checksums, or "MD5 ETag" for a whole single-part object); `None` when it had none Ferry
+    /// could check.
     pub verified: Option<&'static str>,
     /// The run was a download (so `verified: None` means the object could not be checked).
     pub download: bool,

@@ -131,7 +131,12 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
 }
 
 /// Parts the server holds for `upload_id`: number → (size, ETag). Follows every page.
-async fn server_parts(ctx: &Ctx, upload_id: &str) -> Result<HashMap<u32, (u64, Option<String>)>> {
+/// The parts the server holds: number → (size, ETag, CRC32C).
+#[allow(clippy::type_complexity)]
+async fn server_parts(
+    ctx: &Ctx,
+    upload_id: &str,
+) -> Result<HashMap<u32, (u64, Option<String>, Option<String>)>> {
     let mut parts = HashMap::new();
     let mut marker: Option<String> = None;
     loop {
@@ -158,6 +163,7 @@ async fn server_parts(ctx: &Ctx, upload_id: &str) -> Result<HashMap<u32, (u64, O
                     (
                         p.size().unwrap_or(-1).max(0) as u64,
                         p.e_tag().map(str::to_string),
+                        p.checksum_crc32_c().map(str::to_string),
                     ),
                 );
             }
@@ -210,7 +216,7 @@ async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashM
         .collect();
     let mut done = HashMap::new();
     for part in planned {
-        let Some((size, server_etag)) = server.get(&part.number) else {
+        let Some((size, server_etag, server_crc)) = server.get(&part.number) else {
             continue;
         };
         if *size != part.len {
@@ -225,12 +231,20 @@ async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashM
             (None, Some(l)) => l,
             (None, None) => continue,
         };
+        // Complete must list each part's CRC32C (the upload declared it): a part whose CRC32C
+        // neither side knows is sent again.
+        let Some(checksum) = local_row
+            .and_then(|p| p.checksum.clone())
+            .or_else(|| server_crc.clone())
+        else {
+            continue;
+        };
         let row = PartRow {
             number: part.number,
             offset: part.offset,
             len: part.len,
             etag: Some(etag),
-            checksum: local_row.and_then(|p| p.checksum.clone()),
+            checksum: Some(checksum),
         };
         if local_row.is_none() {
             ctx.store.record_part(&ctx.row.id, &row)?;

@@ -1,8 +1,8 @@
 //! A fault-injecting wrapper around the embedded endpoint ([`LocalS3`]), as the test server.
 //!
 //! Every operation is delegated to s3s-fs (through Ferry's gap-filling wrapper). On top:
-//! - UploadPart verifies `x-amz-checksum-crc32c` against the body it received, like real S3 (s3s-fs
-//!   0.14.1 ignores checksums on parts), answers BadDigest on a mismatch and returns the checksum;
+//! - UploadPart verifies `x-amz-checksum-crc32c` against the body it received, like real S3 (and
+//!   [`LocalS3`] beneath it), answers BadDigest on a mismatch, counts it and returns the checksum;
 //! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part or range, damage a
 //!   part's body on its way in (the check above then refuses it), damage a GET body on its way out;
 //! - seeded random 500/503 answers to data requests, bounded in count, for the soak test;
