@@ -625,9 +625,8 @@ async fn fetch_range(
         Err(e) => {
             ctx.counter.sub(written.swap(0, Ordering::Relaxed));
             return Err(match e.kind {
-                ErrorKind::Storage | ErrorKind::AccessDenied
-                    if e.message.contains("cannot write") =>
-                {
+                // The local disk refused the bytes (full, read-only, permissions): not the server.
+                ErrorKind::Storage | ErrorKind::AccessDenied if e.io_source().is_some() => {
                     Error::storage(format!(
                         "{}; free some space or choose another folder, then resume",
                         e.message
