@@ -1,0 +1,224 @@
+//! Upload requests: the sources found (a file, or a folder walked in order), checked, and each
+//! continued, replaced, skipped or added by [`upload_decision`].
+
+use super::*;
+
+/// A file found for upload, and its key.
+type Found = (PathBuf, String);
+
+/// A file to upload, as found and measured at enqueue.
+struct Source {
+    path: PathBuf,
+    key: String,
+    size: u64,
+    mtime: i64,
+    part_size: u64,
+}
+
+impl Engine {
+    /// Validates an upload request and writes its transfers to the queue as `queued`, in one
+    /// transaction. Unfinished transfers of the same files to the same keys are continued, not
+    /// duplicated. Nothing is written when the request is refused.
+    pub async fn enqueue_upload(
+        &self,
+        conn: &Connection,
+        src: &Path,
+        dst: &S3Url,
+        opts: &UploadOptions,
+    ) -> Result<Enqueued> {
+        self.enqueue_upload_in(conn, src, dst, opts, &new_batch())
+            .await
+    }
+
+    pub(in crate::engine) async fn enqueue_upload_in(
+        &self,
+        conn: &Connection,
+        src: &Path,
+        dst: &S3Url,
+        opts: &UploadOptions,
+        batch: &str,
+    ) -> Result<Enqueued> {
+        conn.validate()?;
+        let (files, skipped) = upload_sources(src, dst, opts)?;
+        let sources = measure(files, opts)?;
+        let s3 = self.requests(conn).await?;
+        self.require_bucket(&s3, &dst.bucket).await?;
+
+        let conn_json = conn.to_json();
+        let mut out = Enqueued {
+            skipped,
+            ..Default::default()
+        };
+        let mut new = Vec::new();
+        for s in sources {
+            let (store, up) = (&self.inner.store, Direction::Upload);
+            let unfinished = store.find_unfinished(up, &conn_json, &dst.bucket, &s.key, &s.path)?;
+            let completed = match unfinished {
+                Some(_) => None,
+                None => store.find_completed(up, &conn_json, &dst.bucket, &s.key, &s.path)?,
+            };
+            match upload_decision(unfinished.as_ref(), completed.as_ref(), s.size, s.mtime) {
+                UploadDecision::Continue(id) => {
+                    if let Some(row) = &unfinished {
+                        self.continue_unfinished(row)?;
+                    }
+                    out.ids.push(id);
+                    out.resumed += 1;
+                    continue;
+                }
+                UploadDecision::Replace(id) => {
+                    // Its parts belong to the old version: cancelled (its multipart upload
+                    // aborted), and the new content starts fresh.
+                    tracing::info!(transfer = %id, "the source changed; replacing the unfinished upload");
+                    self.cancel(&id).await?;
+                }
+                UploadDecision::SkipIfObjectIs(etag) => {
+                    if object_etag(&s3, &dst.bucket, &s.key).await.as_deref() == Some(&etag) {
+                        out.skipped.push(Skipped {
+                            what: s.path.display().to_string(),
+                            reason: format!(
+                                "already uploaded to s3://{}/{}; neither the file nor the object changed since",
+                                dst.bucket, s.key
+                            ),
+                        });
+                        continue;
+                    }
+                }
+                UploadDecision::New => {}
+            }
+            let id = uuid::Uuid::now_v7().to_string();
+            out.ids.push(id.clone());
+            new.push(NewTransfer {
+                id,
+                direction: Direction::Upload,
+                connection: conn_json.clone(),
+                bucket: dst.bucket.clone(),
+                key: s.key,
+                local_path: s.path,
+                size: Some(s.size),
+                source_mtime_ns: Some(s.mtime),
+                part_size: s.part_size,
+                etag: None,
+                overwrite: false,
+                batch_id: batch.to_string(),
+            });
+        }
+        self.insert_new(&new)?;
+        Ok(out)
+    }
+}
+
+/// The files a request names, with their keys: the file itself, or everything under a folder
+/// (with `recursive`). Refuses what cannot be uploaded, saying what to do instead.
+fn upload_sources(
+    src: &Path,
+    dst: &S3Url,
+    opts: &UploadOptions,
+) -> Result<(Vec<Found>, Vec<Skipped>)> {
+    let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound if std::fs::symlink_metadata(src).is_ok() => {
+            Error::not_found(format!(
+                "{} is a symbolic link to a file that does not exist; fix the link or upload its target",
+                src.display()
+            ))
+        }
+        std::io::ErrorKind::NotFound => Error::not_found(format!(
+            "no such file or folder: {}; check the path",
+            src.display()
+        )),
+        _ => unreadable(src, e),
+    })?;
+    if !meta.is_dir() && !meta.is_file() {
+        return Err(Error::invalid(format!(
+            "{} is not a regular file (a pipe, socket or device); upload a file or a folder",
+            src.display()
+        )));
+    }
+    let src = std::path::absolute(src).map_err(|e| Error::io("cannot resolve", src, e))?;
+    let mut skipped = Vec::new();
+    let mut files = Vec::new();
+    if meta.is_dir() {
+        if !opts.recursive {
+            return Err(Error::invalid(format!(
+                "{} is a folder; add --recursive to upload it with everything inside",
+                src.display()
+            )));
+        }
+        let mut prefix = dst.key.clone();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        walk(&src, &prefix, &mut files, &mut skipped)?;
+    } else {
+        let key = if dst.key.is_empty() || dst.key.ends_with('/') {
+            format!("{}{}", dst.key, file_name_utf8(&src)?)
+        } else {
+            dst.key.clone()
+        };
+        files.push((src, key));
+    }
+    Ok((files, skipped))
+}
+
+/// Checks each key and opens each file once: its size, mtime and part size as of now.
+fn measure(files: Vec<Found>, opts: &UploadOptions) -> Result<Vec<Source>> {
+    let mut out = Vec::with_capacity(files.len());
+    for (path, key) in files {
+        check_key(&key)?;
+        let f = std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
+        let m = f
+            .metadata()
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        out.push(Source {
+            part_size: plan::part_size(m.len(), opts.part_size)?,
+            size: m.len(),
+            mtime: transfer::mtime_ns(&m),
+            path,
+            key,
+        });
+    }
+    Ok(out)
+}
+
+/// Collects the files under `dir` (sorted, symlinked folders not followed) with their keys.
+pub(super) fn walk(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<Skipped>,
+) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("cannot read the folder", dir, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io("cannot read the folder", dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "the name is not valid UTF-8".into(),
+            });
+            continue;
+        };
+        let ft = entry
+            .file_type()
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        if ft.is_symlink() && path.is_dir() {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "symbolic links to folders are not followed".into(),
+            });
+        } else if path.is_dir() {
+            walk(&path, &format!("{prefix}{name}/"), out, skipped)?;
+        } else if path.is_file() {
+            out.push((path, format!("{prefix}{name}")));
+        } else {
+            skipped.push(Skipped {
+                what: path.display().to_string(),
+                reason: "not a regular file".into(),
+            });
+        }
+    }
+    Ok(())
+}
