@@ -284,17 +284,28 @@ impl Engine {
                 return Ok(RunEnd::Done(Err(e)));
             }
         };
+        let result = self.run_claimed(row, token, client).await;
+        self.record_outcome(id, &owner, outages, token, result)
+            .await
+    }
+
+    /// Runs a claimed transfer's state machine to its end, its progress tracked meanwhile.
+    async fn run_claimed(
+        &self,
+        row: TransferRow,
+        token: &CancellationToken,
+        client: Client,
+    ) -> (Result<RunStats>, Arc<Ctx>) {
         let counter = self
             .inner
             .progress
-            .track(id, row.size.unwrap_or(0), row.bytes_done);
+            .track(&row.id, row.size.unwrap_or(0), row.bytes_done);
         let direction = row.direction;
-        let batch_id = row.batch_id.clone();
         let ctx = Arc::new(Ctx {
             store: self.inner.store.clone(),
-            client: client.clone(),
+            client,
             row,
-            owner: owner.clone(),
+            owner: self.inner.owner.clone(),
             counter: counter.clone(),
             token: token.clone(),
             parts_per_transfer: self.limits().parts_in_flight,
@@ -309,6 +320,20 @@ impl Engine {
             Direction::Download => download::run(ctx.clone()).await,
         };
         self.inner.progress.end(&counter);
+        (result, ctx)
+    }
+
+    /// Writes what a run's result means for its transfer (the table of [`next_state`]) and tells
+    /// the shells; returns whether to wait and run again.
+    async fn record_outcome(
+        &self,
+        id: &str,
+        owner: &str,
+        outages: u32,
+        token: &CancellationToken,
+        (result, ctx): (Result<RunStats>, Arc<Ctx>),
+    ) -> Result<RunEnd> {
+        let direction = ctx.row.direction;
         match (
             next_state(direction, &result, token.is_cancelled()),
             &result,
@@ -322,7 +347,7 @@ impl Engine {
                 // the next start continues it.
                 self.inner
                     .store
-                    .finish_run(id, &owner, State::Queued, None)?;
+                    .finish_run(id, owner, State::Queued, None)?;
                 let state = self
                     .inner
                     .store
@@ -335,7 +360,7 @@ impl Engine {
             (Next::WaitRetry, Err(e)) => {
                 let wait = self.inner.retry.outage_wait(outages + 1);
                 let next = store::now_ms() + wait.as_millis() as i64;
-                if self.inner.store.wait_retry(id, &owner, e, next)? {
+                if self.inner.store.wait_retry(id, owner, e, next)? {
                     tracing::warn!(transfer = %id, error = %e, ?wait, "waiting to retry");
                     self.emit(id, State::WaitingRetry, Some(e.clone()));
                     return Ok(RunEnd::Wait(wait));
@@ -349,15 +374,15 @@ impl Engine {
                 Err(e),
             ) => {
                 if discard_upload {
-                    self.discard_upload(&client, &ctx.row).await;
+                    self.discard_upload(&ctx.client, &ctx.row).await;
                 }
                 tracing::warn!(transfer = %id, error = %e, "stopped with an error");
-                self.inner.store.finish_run(id, &owner, state, Some(e))?;
+                self.inner.store.finish_run(id, owner, state, Some(e))?;
                 self.emit(id, state, Some(e.clone()));
             }
             (next, _) => unreachable!("next_state gave {next:?} for {result:?}"),
         }
-        self.check_batch(&batch_id);
+        self.check_batch(&ctx.row.batch_id);
         Ok(RunEnd::Done(result))
     }
 

@@ -1,11 +1,14 @@
 //! What the CLI prints that is not one command's own: the progress display and summary of a run,
 //! and times.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use ferry::engine::Outcome;
 use ferry::format::{human_bytes, short_id};
+use ferry::progress::Snapshot;
 use ferry::{Engine, Enqueued, Error, ErrorKind, RunStats, State};
 
 use crate::exit_code;
@@ -21,95 +24,27 @@ pub(crate) fn format_time(unix: i64) -> String {
 
 /// Runs the enqueued transfers with a progress display, pausing cleanly on Ctrl-C.
 pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<ExitCode, Error> {
-    for s in &enq.skipped {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"type": "skipped", "what": s.what, "reason": s.reason})
-            );
-        } else {
-            eprintln!("ferry: skipped {}: {}", s.what, s.reason);
-        }
-    }
+    announce(&enq, json);
     if enq.ids.is_empty() {
-        if !json {
-            println!("nothing to transfer");
-        }
         return Ok(ExitCode::SUCCESS);
     }
-    if enq.resumed > 0 && !json {
-        eprintln!(
-            "resuming {} unfinished transfer{}",
-            enq.resumed,
-            if enq.resumed == 1 { "" } else { "s" }
-        );
-    }
     let started = Instant::now();
-    let mut progress = engine.subscribe_progress();
+    let mut snapshots = engine.subscribe_progress();
     let ids = enq.ids;
-    // Only what is needed for the bar and the summary is kept: totals, and a counter per transfer
-    // while it runs; nothing per queued file beyond its id.
     let (_, total) = engine.totals(&ids)?;
-    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            )
-            .expect("static template"),
-        );
-        bar
-    });
+    let mut bar = Bar::new(total, json);
     let mut outcomes = engine.run_each(ids.clone());
-    // Bytes done of the transfers running now, and of those whose run ended.
-    let mut live: std::collections::HashMap<String, u64> = Default::default();
-    let mut ended_done: u64 = 0;
+    let mut summary = Summary::default();
     let mut interrupted = false;
-    let mut stats = RunStats::default();
-    let mut ran = 0usize;
-    let mut failed = Vec::new();
-    let mut paused = Vec::new();
-    // Finished downloads by the server checksum they were verified against (None: nothing to check).
-    let mut verified: std::collections::BTreeMap<Option<&str>, usize> = Default::default();
     loop {
         tokio::select! {
-            outcome = outcomes.recv() => {
-                let Some(o) = outcome else { break };
-                ran += 1;
-                match o.result {
-                    Ok(s) => {
-                        if s.download {
-                            *verified.entry(s.verified).or_default() += 1;
-                        }
-                        stats.bytes_total += s.bytes_total;
-                        stats.bytes_sent += s.bytes_sent;
-                        stats.parts_total += s.parts_total;
-                        stats.parts_reused += s.parts_reused;
-                        stats.parts_sent += s.parts_sent;
-                    }
-                    Err(e) if e.kind == ErrorKind::Interrupted => paused.push(o.id),
-                    Err(e) => failed.push((o.id, e)),
-                }
-            }
-            snaps = progress.recv() => {
-                let Ok(snaps) = snaps else { continue };
-                let mut speed = 0.0;
-                for s in snaps.iter() {
-                    if s.ended {
-                        live.remove(&s.id);
-                        ended_done += s.bytes_done;
-                    } else {
-                        live.insert(s.id.clone(), s.bytes_done);
-                    }
-                    speed += s.speed;
-                }
-                let done = (ended_done + live.values().sum::<u64>()).min(total);
-                if json {
-                    println!("{}", serde_json::json!({"type": "progress", "bytes_done": done, "bytes_total": total,
-                        "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done) as f64 / speed) } else { None },
-                        "transfers": &*snaps}));
-                } else if let Some(b) = &bar {
-                    b.set_position(done);
+            outcome = outcomes.recv() => match outcome {
+                Some(o) => summary.add(o),
+                None => break,
+            },
+            snaps = snapshots.recv() => {
+                if let Ok(snaps) = snaps {
+                    bar.show(&snaps);
                 }
             }
             _ = tokio::signal::ctrl_c(), if !interrupted => {
@@ -121,23 +56,157 @@ pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<
             }
         }
     }
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     let secs = started.elapsed().as_secs_f64();
-    let completed = ran - failed.len() - paused.len();
     if json {
+        summary.print_json(&ids, secs);
+    } else {
+        summary.print_text(engine, secs);
+    }
+    Ok(summary.exit_code())
+}
+
+/// What was skipped, and that unfinished transfers are being continued.
+fn announce(enq: &Enqueued, json: bool) {
+    for s in &enq.skipped {
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"type": "skipped", "what": s.what, "reason": s.reason})
+            );
+        } else {
+            eprintln!("ferry: skipped {}: {}", s.what, s.reason);
+        }
+    }
+    if json {
+        return;
+    }
+    if enq.ids.is_empty() {
+        println!("nothing to transfer");
+    } else if enq.resumed > 0 {
+        eprintln!(
+            "resuming {} unfinished transfer{}",
+            enq.resumed,
+            if enq.resumed == 1 { "" } else { "s" }
+        );
+    }
+}
+
+/// The progress of a run as a whole: a bar on a terminal, or a JSON line per tick. Keeps only
+/// totals and a counter per transfer while it runs, nothing per queued file.
+struct Bar {
+    total: u64,
+    json: bool,
+    bar: Option<indicatif::ProgressBar>,
+    /// Bytes done of the transfers running now.
+    live: HashMap<String, u64>,
+    /// Bytes done of the transfers whose run ended.
+    ended_done: u64,
+}
+
+impl Bar {
+    fn new(total: u64, json: bool) -> Bar {
+        let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
+                )
+                .expect("static template"),
+            );
+            bar
+        });
+        Bar {
+            total,
+            json,
+            bar,
+            live: HashMap::new(),
+            ended_done: 0,
+        }
+    }
+
+    fn show(&mut self, snaps: &[Snapshot]) {
+        let mut speed = 0.0;
+        for s in snaps {
+            if s.ended {
+                self.live.remove(&s.id);
+                self.ended_done += s.bytes_done;
+            } else {
+                self.live.insert(s.id.clone(), s.bytes_done);
+            }
+            speed += s.speed;
+        }
+        let total = self.total;
+        let done = (self.ended_done + self.live.values().sum::<u64>()).min(total);
+        if self.json {
+            println!(
+                "{}",
+                serde_json::json!({"type": "progress", "bytes_done": done, "bytes_total": total,
+                "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done) as f64 / speed) } else { None },
+                "transfers": snaps})
+            );
+        } else if let Some(b) = &self.bar {
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// The outcomes of a run, folded as they arrive.
+#[derive(Default)]
+struct Summary {
+    ran: usize,
+    stats: RunStats,
+    failed: Vec<(String, Error)>,
+    paused: Vec<String>,
+    /// Finished downloads by the server checksum they were verified against (None: nothing to check).
+    verified: BTreeMap<Option<&'static str>, usize>,
+}
+
+impl Summary {
+    fn add(&mut self, o: Outcome) {
+        self.ran += 1;
+        match o.result {
+            Ok(s) => {
+                if s.download {
+                    *self.verified.entry(s.verified).or_default() += 1;
+                }
+                let t = &mut self.stats;
+                t.bytes_total += s.bytes_total;
+                t.bytes_sent += s.bytes_sent;
+                t.parts_total += s.parts_total;
+                t.parts_reused += s.parts_reused;
+                t.parts_sent += s.parts_sent;
+            }
+            Err(e) if e.kind == ErrorKind::Interrupted => self.paused.push(o.id),
+            Err(e) => self.failed.push((o.id, e)),
+        }
+    }
+
+    fn completed(&self) -> usize {
+        self.ran - self.failed.len() - self.paused.len()
+    }
+
+    fn print_json(&self, ids: &[String], secs: f64) {
+        let (stats, verified) = (&self.stats, &self.verified);
         println!(
             "{}",
-            serde_json::json!({"type": "summary", "completed": completed, "failed": failed.len(), "paused": paused.len(),
+            serde_json::json!({"type": "summary", "completed": self.completed(), "failed": self.failed.len(), "paused": self.paused.len(),
                 "bytes_total": stats.bytes_total, "bytes_sent": stats.bytes_sent, "parts_total": stats.parts_total,
                 "parts_reused": stats.parts_reused, "parts_sent": stats.parts_sent, "seconds": secs,
-                "verified": verified.iter().filter_map(|(k, n)| k.map(|k| (k, *n))).collect::<std::collections::BTreeMap<_, _>>(),
+                "verified": verified.iter().filter_map(|(k, n)| k.map(|k| (k, *n))).collect::<BTreeMap<_, _>>(),
                 "unverified": verified.get(&None).copied().unwrap_or(0),
-                "ids": ids, "errors": failed.iter().map(|(id, e)| serde_json::json!({"id": id, "kind": e.kind, "message": e.message})).collect::<Vec<_>>()})
+                "ids": ids, "errors": self.failed.iter().map(|(id, e)| serde_json::json!({"id": id, "kind": e.kind, "message": e.message})).collect::<Vec<_>>()})
         );
-    } else {
-        for (id, e) in &failed {
+    }
+
+    fn print_text(&self, engine: &Engine, secs: f64) {
+        for (id, e) in &self.failed {
             // A download that hit a local disk problem is paused, not failed: it continues where it
             // stopped once the problem is fixed.
             let how = match engine.transfer(id).map(|r| r.state) {
@@ -146,13 +215,16 @@ pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<
             };
             eprintln!("ferry: {} {how}: {}", short_id(id), e.message);
         }
+        let stats = &self.stats;
         let speed = if secs > 0.0 {
             stats.bytes_sent as f64 / secs
         } else {
             0.0
         };
         println!(
-            "{completed} of {ran} done: {} in {:.1}s ({}/s){}",
+            "{} of {} done: {} in {:.1}s ({}/s){}",
+            self.completed(),
+            self.ran,
             human_bytes(stats.bytes_total),
             secs,
             human_bytes(speed as u64),
@@ -162,34 +234,37 @@ pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<
                 String::new()
             }
         );
-        if let Some(line) = verification_line(&verified) {
+        if let Some(line) = verification_line(&self.verified) {
             println!("{line}");
         }
-        if !paused.is_empty() {
+        if let Some(first) = self.paused.first() {
             let state = engine
-                .transfer(&paused[0])
+                .transfer(first)
                 .map(|r| r.state)
                 .unwrap_or(State::Paused);
             println!(
                 "{} transfer{} {}. Run the same command again, or `ferry resume --all`, to continue where it stopped.",
-                paused.len(),
-                if paused.len() == 1 { "" } else { "s" },
+                self.paused.len(),
+                if self.paused.len() == 1 { "" } else { "s" },
                 state.as_str()
             );
         }
     }
-    Ok(if !failed.is_empty() {
-        ExitCode::from(exit_code(&failed[0].1))
-    } else if !paused.is_empty() {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+
+    fn exit_code(&self) -> ExitCode {
+        if let Some((_, e)) = self.failed.first() {
+            ExitCode::from(exit_code(e))
+        } else if !self.paused.is_empty() {
+            ExitCode::from(130)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 /// What the summary says of the finished downloads' verification, e.g. "checksums: 3 verified
 /// against the server's CRC32C; 1 not verified (the server keeps no whole-object checksum for it)".
-fn verification_line(verified: &std::collections::BTreeMap<Option<&str>, usize>) -> Option<String> {
+fn verification_line(verified: &BTreeMap<Option<&str>, usize>) -> Option<String> {
     if verified.is_empty() {
         return None;
     }
