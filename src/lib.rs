@@ -1,15 +1,18 @@
 //! Ferry's engine: resumable, parallel S3 transfers with their state in SQLite.
 //!
-//! The CLI (`src/main.rs`) and the desktop app (`src-tauri/`) are thin shells over [`Engine`].
+//! The CLI (`src/bin/ferry/`) and the desktop app (`src-tauri/`) are thin shells over [`Engine`]
+//! and [`Watches`]; what they use is re-exported here. The modules stay public for the shells'
+//! details (formatting, logging, the embedded endpoint) and for the integration tests, which reach
+//! the store and the checksum code to check outcomes; `error` and `paths` are internal.
 
 pub mod accounts;
 pub mod config;
 pub mod engine;
-pub mod error;
+mod error;
 pub mod format;
 pub mod local;
 pub mod logging;
-pub mod paths;
+pub(crate) mod paths;
 pub mod plan;
 pub mod progress;
 pub mod s3;

@@ -10,12 +10,12 @@
 //! abandoned and tried again (counted where its bytes are sent or written, so a connection that stays
 //! open but silent is caught, not only one that closes).
 
-pub mod body;
-pub mod buffers;
+pub(crate) mod body;
+pub(crate) mod buffers;
 pub mod checksum;
 pub mod download;
 pub mod upload;
-pub mod verify;
+pub(crate) mod verify;
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
