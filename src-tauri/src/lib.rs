@@ -79,8 +79,13 @@ pub fn run() {
                     Err(e) => tracing::warn!(error = %e, "could not start the watched folders"),
                 }
             });
-            forward_events(app.handle().clone(), &engine);
-            forward_watched(app.handle().clone(), &watches);
+            // Lifecycle changes, and watched folders' state and recent uploads.
+            forward(
+                app.handle().clone(),
+                engine.subscribe_events(),
+                "transfer://state",
+            );
+            forward(app.handle().clone(), watches.subscribe(), "watch://state");
             notify_batches(app.handle().clone(), &engine);
             app.manage(AppState {
                 engine,
@@ -90,33 +95,33 @@ pub fn run() {
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
-            commands::list_accounts,
-            commands::add_account,
-            commands::remove_account,
-            commands::test_connection,
-            commands::list_buckets,
-            commands::create_bucket,
-            commands::list_objects,
-            commands::delete_objects,
-            commands::upload_paths,
-            commands::download,
-            commands::list_transfers,
-            commands::pause,
-            commands::resume,
-            commands::cancel,
-            commands::retry,
-            commands::pause_all,
-            commands::resume_all,
-            commands::clear_finished,
-            commands::presign,
-            commands::get_settings,
-            commands::set_settings,
-            commands::subscribe_progress,
-            commands::list_watched,
-            commands::add_watched,
-            commands::pause_watched,
-            commands::resume_watched,
-            commands::remove_watched,
+            commands::accounts::list_accounts,
+            commands::accounts::add_account,
+            commands::accounts::remove_account,
+            commands::accounts::test_connection,
+            commands::objects::list_buckets,
+            commands::objects::create_bucket,
+            commands::objects::list_objects,
+            commands::objects::delete_objects,
+            commands::transfers::upload_paths,
+            commands::transfers::download,
+            commands::transfers::list_transfers,
+            commands::transfers::pause,
+            commands::transfers::resume,
+            commands::transfers::cancel,
+            commands::transfers::retry,
+            commands::transfers::pause_all,
+            commands::transfers::resume_all,
+            commands::transfers::clear_finished,
+            commands::objects::presign,
+            commands::settings::get_settings,
+            commands::settings::set_settings,
+            commands::transfers::subscribe_progress,
+            commands::watch::list_watched,
+            commands::watch::add_watched,
+            commands::watch::pause_watched,
+            commands::watch::resume_watched,
+            commands::watch::remove_watched,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri application could not be built");
@@ -131,30 +136,20 @@ pub fn run() {
     });
 }
 
-/// Lifecycle changes to the UI as `transfer://state` events.
-fn forward_events(app: tauri::AppHandle, engine: &Engine) {
-    let mut rx = engine.subscribe_events();
+/// Forwards an engine broadcast to the UI as `event` events, until the engine closes it. A UI that
+/// fell behind skips what it missed (the next message carries the current state).
+fn forward<T>(
+    app: tauri::AppHandle,
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    event: &'static str,
+) where
+    T: serde::Serialize + Clone + Send + 'static,
+{
     tauri::async_runtime::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(ev) => {
-                    let _ = app.emit("transfer://state", ev);
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => break,
-            }
-        }
-    });
-}
-
-/// Watched folders' state and recent uploads to the UI as `watch://state` events.
-fn forward_watched(app: tauri::AppHandle, watches: &Watches) {
-    let mut rx = watches.subscribe();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(folder) => {
-                    let _ = app.emit("watch://state", folder);
+                Ok(message) => {
+                    let _ = app.emit(event, message);
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,

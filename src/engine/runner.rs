@@ -315,9 +315,11 @@ impl Engine {
             limiter: Some(self.inner.limiter.clone()),
             retry: self.inner.retry,
         });
+        // Boxed: the state machines are deep futures; kept on the heap, they do not make every
+        // future that awaits a run (dispatch, drive) as deep and as large as they are.
         let result = match direction {
-            Direction::Upload => upload::run(ctx.clone()).await,
-            Direction::Download => download::run(ctx.clone()).await,
+            Direction::Upload => Box::pin(upload::run(ctx.clone())).await,
+            Direction::Download => Box::pin(download::run(ctx.clone())).await,
         };
         self.inner.progress.end(&counter);
         (result, ctx)

@@ -1,0 +1,72 @@
+//! Buckets and objects: list, create, delete, share links.
+
+use std::time::Duration;
+
+use ferry::engine::Listing;
+use ferry::Link;
+use tauri::State;
+
+use super::Result;
+use crate::AppState;
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn list_buckets(state: State<'_, AppState>, account: String) -> Result<Vec<String>> {
+    let conn = state.engine.connection(&account)?;
+    state.engine.list_buckets(&conn).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn create_bucket(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+) -> Result<()> {
+    let conn = state.engine.connection(&account)?;
+    state.engine.make_bucket(&conn, &bucket).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn list_objects(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    prefix: String,
+) -> Result<Listing> {
+    let conn = state.engine.connection(&account)?;
+    state.engine.list(&conn, &bucket, &prefix).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn delete_objects(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    keys: Vec<String>,
+    prefixes: Vec<String>,
+) -> Result<usize> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .delete_objects(&conn, &bucket, &keys, &prefixes)
+        .await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn presign(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    expires_secs: u64,
+) -> Result<Link> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .presign(&conn, &bucket, &key, Duration::from_secs(expires_secs))
+        .await
+}

@@ -1,0 +1,130 @@
+//! Transfers: enqueue drops and downloads, the queue, pause/resume/cancel, the progress channel.
+
+use std::path::PathBuf;
+
+use ferry::engine::TransferView;
+use ferry::progress::Snapshot;
+use ferry::Enqueued;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use super::Result;
+use crate::AppState;
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn upload_paths(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    prefix: String,
+    paths: Vec<PathBuf>,
+) -> Result<Enqueued> {
+    let conn = state.engine.connection(&account)?;
+    let enq = state
+        .engine
+        .enqueue_dropped(&conn, &paths, &bucket, &prefix)
+        .await?;
+    state.engine.start(&enq.ids);
+    Ok(enq)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn download(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    keys: Vec<String>,
+    prefixes: Vec<String>,
+    dest_dir: PathBuf,
+) -> Result<Enqueued> {
+    let conn = state.engine.connection(&account)?;
+    let enq = state
+        .engine
+        .enqueue_download_selection(&conn, &bucket, &keys, &prefixes, &dest_dir)
+        .await?;
+    state.engine.start(&enq.ids);
+    Ok(enq)
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn list_transfers(state: State<'_, AppState>) -> Result<Vec<TransferView>> {
+    Ok(state
+        .engine
+        .transfers()?
+        .iter()
+        .map(TransferView::from)
+        .collect())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn pause(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.engine.pause(&id).map(|_| ())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn resume(state: State<'_, AppState>, id: String) -> Result<()> {
+    let row = state.engine.resume(&id)?;
+    state.engine.start(&[row.id]);
+    Ok(())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn retry(state: State<'_, AppState>, id: String) -> Result<()> {
+    resume(state, id).await
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn cancel(state: State<'_, AppState>, id: String) -> Result<()> {
+    state.engine.cancel(&id).await.map(|_| ())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn pause_all(state: State<'_, AppState>) -> Result<()> {
+    state.engine.pause_all().map(|_| ())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn resume_all(state: State<'_, AppState>) -> Result<()> {
+    let ids = state.engine.resume_all()?;
+    state.engine.start(&ids);
+    Ok(())
+}
+
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn clear_finished(state: State<'_, AppState>) -> Result<usize> {
+    state.engine.clear_finished()
+}
+
+/// Streams progress snapshots to the UI over one channel until the window goes away.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn subscribe_progress(
+    state: State<'_, AppState>,
+    channel: Channel<Vec<Snapshot>>,
+) -> Result<()> {
+    let mut rx = state.engine.subscribe_progress();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(batch) => {
+                    if channel.send(batch.as_ref().clone()).is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+    Ok(())
+}
