@@ -502,3 +502,65 @@ async fn a_download_stopped_after_its_file_was_moved_into_place_is_recorded_comp
     assert_eq!(e.result.unwrap_err().kind, ferry::ErrorKind::AlreadyExists);
     assert_eq!(std::fs::read(dl.join("disk.img")).unwrap(), stranger);
 }
+
+/// Every upload carries the Content-Type of its name, so a shared PDF or image opens in the
+/// browser: single PUTs and multipart uploads alike, and octet-stream when the name says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_carry_the_content_type_of_their_name() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let types = [
+        ("report.pdf", "application/pdf"),
+        ("photo.png", "image/png"),
+        ("photo.JPG", "image/jpeg"),
+        ("page.html", "text/html"),
+        ("style.css", "text/css"),
+        ("app.js", "text/javascript"),
+        ("data.json", "application/json"),
+        ("notes.txt", "text/plain"),
+        ("README", "application/octet-stream"),
+    ];
+    for (name, _) in types {
+        h.file(&format!("site/{name}"), name.as_bytes());
+    }
+    h.file("site/movie.mp4", &data(11 * MIB, 7));
+    let enq = engine
+        .enqueue_upload(
+            &h.conn(),
+            &h.work.path().join("site"),
+            &url("site/"),
+            &UploadOptions {
+                recursive: true,
+                part_size: Some(5 * MIB as u64),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(engine.run(&enq.ids).await.iter().all(|o| o.result.is_ok()));
+    let client = h.client().await;
+    let head = |key: String| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .head_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            out.content_type().map(str::to_string)
+        }
+    };
+    for (name, want) in types.into_iter().chain([("movie.mp4", "video/mp4")]) {
+        assert_eq!(
+            head(format!("site/{name}")).await.as_deref(),
+            Some(want),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        h.log.part_counts("site/movie.mp4").len(),
+        3,
+        "the mp4 went multipart"
+    );
+}

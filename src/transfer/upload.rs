@@ -108,6 +108,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
             .bucket(&ctx.row.bucket)
             .key(&ctx.row.key)
             .content_length(size as i64)
+            .content_type(content_type(&ctx.row.key))
             .checksum_crc32_c(&checksum)
             .body(body);
         let what = what.clone();
@@ -191,6 +192,7 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
                 .create_multipart_upload()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
+                .content_type(content_type(&ctx.row.key))
                 .checksum_algorithm(ChecksumAlgorithm::Crc32C);
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
@@ -442,4 +444,13 @@ pub async fn abort(
             }
         }
     }
+}
+
+/// The Content-Type an object is uploaded with, from its name's extension (mime_guess), so that a
+/// shared PDF or image opens in the browser; `application/octet-stream` when the name says nothing.
+pub fn content_type(key: &str) -> String {
+    mime_guess::from_path(key)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_string()
 }
