@@ -14,17 +14,20 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
             "`{s}` is not a duration; write it like 15m, 1h or 7d"
         ))
     })?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+    let unit_secs: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
         _ => {
             return Err(Error::invalid(format!(
                 "`{s}` has an unknown unit; use s, m, h or d"
             )))
         }
     };
+    let secs = n
+        .checked_mul(unit_secs)
+        .ok_or_else(|| Error::invalid(format!("`{s}` is longer than any link can last")))?;
     Ok(Duration::from_secs(secs))
 }
 
@@ -79,5 +82,28 @@ mod tests {
         );
         assert!(parse_duration("1w").is_err());
         assert_eq!(human_duration(Duration::from_secs(3700)), "1h01m");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn durations_in_each_unit_parse_to_their_length(n in 1u64..=7, unit in 0usize..4) {
+            let (suffix, secs) = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)][unit];
+            let d = parse_duration(&format!("{n}{suffix}"));
+            match d {
+                Ok(d) => proptest::prop_assert_eq!(d, Duration::from_secs(n * secs)),
+                Err(e) => proptest::prop_assert!(false, "{n}{suffix}: {}", e.message),
+            }
+        }
+
+        #[test]
+        fn any_number_of_any_unit_parses_or_is_refused_never_panics(n: u64, unit in 0usize..4) {
+            let text = format!("{n}{}", ["s", "m", "h", "d"][unit]);
+            let _ = parse_duration(&text);
+        }
+
+        #[test]
+        fn a_duration_that_is_not_one_is_refused(s in "[a-z ]*[0-9]*[a-cefg-ln-rt-z]+") {
+            proptest::prop_assert!(parse_duration(&s).is_err(), "{s} parsed");
+        }
     }
 }

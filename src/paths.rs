@@ -112,4 +112,19 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// Whatever a server calls a key, its file lands inside the chosen folder, one plain path
+        /// component per segment, or the key is refused.
+        #[test]
+        fn no_key_ever_leaves_the_folder(key in "([a-z.\\\\/ ]|\\PC|[\\x00-\\x1f]){0,40}") {
+            let root = Path::new("/downloads/here");
+            if let Ok(p) = local_path_for_key(root, &key) {
+                proptest::prop_assert!(p.starts_with(root));
+                let rest = p.strip_prefix(root).unwrap();
+                proptest::prop_assert_eq!(rest.components().count(), key.split('/').count());
+                proptest::prop_assert!(rest.components().all(|c| matches!(c, Component::Normal(_))));
+            }
+        }
+    }
 }

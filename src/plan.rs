@@ -175,4 +175,68 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("3XB").is_err());
     }
+
+    /// The largest object S3 can hold: 10,000 parts of 5 GiB (about 53.7 TB).
+    const LARGEST: u64 = MAX_PARTS * MAX_PART_SIZE;
+
+    /// The parts cover the file exactly once, in order, none empty, none larger than the part size.
+    fn assert_covers(size: u64, part_size: u64) {
+        let parts = parts(size, part_size);
+        let mut next = 0;
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(p.number as usize, i + 1);
+            assert_eq!(p.offset, next);
+            assert!(p.len > 0 && p.len <= part_size);
+            next += p.len;
+        }
+        assert_eq!(next, size);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_size_up_to_the_largest_object_gets_parts_within_s3s_limits(size in 0..=LARGEST) {
+            let p = part_size(size, None).unwrap();
+            if size > MAX_SINGLE_PUT {
+                proptest::prop_assert!((MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p));
+                proptest::prop_assert!(size.div_ceil(p) <= MAX_PARTS);
+            } else {
+                proptest::prop_assert!(is_single_put(size, p));
+            }
+            assert_covers(size, p);
+        }
+
+        #[test]
+        fn a_requested_part_size_is_kept_or_refused_with_a_reason(
+            size in 0..=LARGEST,
+            requested in 0..=(2 * MAX_PART_SIZE),
+        ) {
+            match part_size(size, Some(requested)) {
+                Ok(p) => {
+                    proptest::prop_assert_eq!(p, requested);
+                    proptest::prop_assert!(size.div_ceil(p) <= MAX_PARTS);
+                    assert_covers(size, p);
+                }
+                Err(e) => proptest::prop_assert!(
+                    !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&requested)
+                        || size.div_ceil(requested) > MAX_PARTS,
+                    "refused a part size that fits: {}", e.message
+                ),
+            }
+        }
+
+        #[test]
+        fn sizes_parse_in_every_unit(n in 0u64..1_000_000, unit in 0usize..5) {
+            let (suffix, mult) = [("", 1), ("KiB", 1024), ("M", MIB), ("GB", GIB), ("tib", 1024 * GIB)][unit];
+            proptest::prop_assert_eq!(parse_size(&format!("{n}{suffix}")).unwrap(), n * mult);
+        }
+
+        #[test]
+        fn a_size_that_is_not_one_is_refused(s in "[0-9]*[a-zA-Z ]+[0-9a-z]*") {
+            if let Ok(n) = parse_size(&s) {
+                // Only a number with a known unit parses.
+                let unit = s.trim_start_matches(|c: char| c.is_ascii_digit()).trim().to_ascii_lowercase();
+                proptest::prop_assert!(["b", "k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib", "t", "tb", "tib"].contains(&unit.as_str()), "{s} parsed as {n}");
+            }
+        }
+    }
 }

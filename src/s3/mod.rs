@@ -245,4 +245,22 @@ mod tests {
         c.endpoint = Some("http://127.0.0.1:9000".into());
         c.validate().unwrap();
     }
+
+    proptest::proptest! {
+        /// A location that parses prints back as itself, with its bucket and key apart.
+        #[test]
+        fn s3_urls_round_trip(bucket in "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", key in "\\PC{0,60}") {
+            let text = format!("s3://{bucket}/{key}");
+            if let Ok(url) = S3Url::parse(&text) {
+                proptest::prop_assert_eq!(&url.bucket, &bucket);
+                proptest::prop_assert_eq!(&url.key, &key);
+                proptest::prop_assert_eq!(url.to_string(), text);
+            }
+        }
+
+        #[test]
+        fn anything_without_the_scheme_is_not_an_s3_location(s in "[^s]\\PC{0,40}") {
+            proptest::prop_assert!(S3Url::parse(&s).is_err());
+        }
+    }
 }
