@@ -5,7 +5,8 @@ use std::process::Output;
 
 use crate::support::{
     data, interrupt, kill, output, output_of, put_multipart_with_full_checksum, spawn, spawn_held,
-    stderr, summary, tree, wait_child, wait_part_sent, wait_until, Harness, Hold, BUCKET, MIB,
+    stderr, summary, tree, wait_child, wait_part_sent, wait_until, Harness, Hold, Xorshift, BUCKET,
+    MIB,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,14 +434,6 @@ async fn a_saved_account_round_trips_its_secret_through_the_real_keychain() {
     assert!(!db.windows(secret.len()).any(|w| w == secret));
 }
 
-/// The next number of a seeded xorshift sequence.
-fn next(rng: &mut u64) -> u64 {
-    *rng ^= *rng << 13;
-    *rng ^= *rng >> 7;
-    *rng ^= *rng << 17;
-    *rng
-}
-
 /// Runs `args` `kills` times, each killed with SIGKILL once `sent()` has grown by a seeded 1-5
 /// requests, then once more to the end, which must succeed, then again, which must send nothing.
 async fn kill_at_seeded_moments(
@@ -450,9 +443,9 @@ async fn kill_at_seeded_moments(
     kills: usize,
     sent: impl Fn() -> usize,
 ) {
-    let mut rng = seed | 1;
+    let mut rng = Xorshift::new(seed);
     for _ in 0..kills {
-        let target = sent() + 1 + (next(&mut rng) % 5) as usize;
+        let target = sent() + 1 + (rng.next() % 5) as usize;
         let mut child = spawn(h, args);
         let mut ended = false;
         wait_until("the seeded kill moment or the end of the run", || {

@@ -196,16 +196,7 @@ async fn a_damaged_download_is_caught_by_its_checksum_and_fetched_again() {
     let key = "damaged.bin";
     let bytes = data(4 * PART + 31, 15);
     // Stored with its CRC32C, as Ferry's single-part uploads are: the download checks it at the end.
-    h.client()
-        .await
-        .put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
-        .body(bytes.clone().into())
-        .send()
-        .await
-        .unwrap();
+    h.put_with_crc32c(key, bytes.clone()).await;
     let (second, third) = (PART as u64, 2 * PART as u64);
     h.faults.on_range(key, second, Failure::Corrupt, 1);
     h.faults.on_range(key, third, Failure::SlowDown, 1);
@@ -500,24 +491,8 @@ async fn a_small_file_fetched_whole_without_a_head_is_still_checked_and_a_damage
 ) {
     let h = Harness::new().await;
     let bytes = data(300 * 1024 + 7, 19);
-    let put = |key: &'static str| {
-        let bytes = bytes.clone();
-        let h = &h;
-        async move {
-            h.client()
-                .await
-                .put_object()
-                .bucket(BUCKET)
-                .key(key)
-                .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
-                .body(bytes.into())
-                .send()
-                .await
-                .unwrap();
-        }
-    };
-    put("small/clean.bin").await;
-    put("small/damaged.bin").await;
+    h.put_with_crc32c("small/clean.bin", bytes.clone()).await;
+    h.put_with_crc32c("small/damaged.bin", bytes.clone()).await;
     h.faults
         .on_range("small/damaged.bin", 0, Failure::Corrupt, 1);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
@@ -561,16 +536,7 @@ async fn a_damaged_range_of_a_multipart_object_is_caught_by_its_full_checksum_of
         let bytes = data(4 * PART + 4321, 40 + i as u64);
         put_multipart_with_full_checksum(&h, &key, &bytes, algo, PART).await;
         // The server keeps the checksum and shows it, as S3 does.
-        let head = h
-            .client()
-            .await
-            .head_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-            .send()
-            .await
-            .unwrap();
+        let head = h.head(&key).await;
         assert!(head.e_tag().unwrap().contains("-5"), "{:?}", head.e_tag());
         // One byte of the third range is damaged on its way out; nothing else is wrong.
         let third = 2 * PART as u64;
@@ -619,20 +585,11 @@ async fn download_damaged_always(
 async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced_objects_one() {
     use ferry::transfer::checksum::Algorithm;
     let h = Harness::new().await;
-    let client = h.client().await;
     let key = "replaced.bin";
     // First a single PUT with its CRC32C, then a multipart object without a checksum over it: the
     // old CRC32C must not be served for the new bytes.
     let old = data(1000, 1);
-    client
-        .put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_crc32_c(ferry::transfer::crc32c_b64(&old))
-        .body(old.into())
-        .send()
-        .await
-        .unwrap();
+    h.put_with_crc32c(key, old).await;
     let new = data(2 * PART + 5, 2);
     let wrong = (
         Algorithm::Crc32c,
@@ -643,14 +600,7 @@ async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced
         .unwrap_err();
     assert!(err.contains("BadDigest"), "{err}");
     put_multipart(&h, key, &new, PART, None).await.unwrap();
-    let head = client
-        .head_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head(key).await;
     assert_eq!(head.checksum_crc32_c(), None);
     assert_eq!(head.content_length(), Some(new.len() as i64));
 
@@ -897,16 +847,7 @@ async fn a_multipart_upload_by_ferry_is_verified_by_its_composite_crc32c_on_down
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
-    let head = h
-        .client()
-        .await
-        .head_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head(key).await;
     assert!(
         head.checksum_crc32_c().is_some_and(|c| c.ends_with("-4")),
         "{head:?}"

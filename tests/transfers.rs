@@ -402,16 +402,7 @@ async fn a_download_whose_bytes_do_not_match_the_object_checksum_is_never_accept
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
-    let head = h
-        .client()
-        .await
-        .head_object()
-        .bucket(BUCKET)
-        .key("ledger.db")
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head("ledger.db").await;
     assert!(
         head.checksum_crc32_c().is_some(),
         "the upload stored a CRC32C with the object"

@@ -2,17 +2,14 @@
 
 use std::path::Path;
 
-use super::{Harness, BUCKET};
+use super::{Harness, Xorshift, BUCKET};
 
 /// Deterministic pseudo-random bytes (xorshift), different for each seed.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut x = Xorshift::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
+        out.extend_from_slice(&x.next().to_le_bytes());
     }
     out.truncate(len);
     out

@@ -148,6 +148,33 @@ impl Harness {
             .unwrap();
     }
 
+    /// Stores an object with its CRC32C through the S3 API, as Ferry's single-part uploads are stored.
+    pub async fn put_with_crc32c(&self, key: &str, bytes: Vec<u8>) {
+        self.client()
+            .await
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
+            .body(bytes.into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// HEADs `key` through the S3 API with its checksums shown.
+    pub async fn head(&self, key: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+        self.client()
+            .await
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn file(&self, rel: &str, bytes: &[u8]) -> PathBuf {
         let p = self.work.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -9,7 +9,8 @@
 //! Every helper a test module uses lives here, one of each, re-exported so call sites say
 //! `use crate::support::{...}`: [`Harness`] (one test's server and folders), `gate` (the request log
 //! and its gate), `run` (transfer options and runs stopped at the gate), `cli` (the `ferry`
-//! binary), `data` (test bytes and objects put without Ferry), `state` (the only raw SQL, for what
+//! binary), `data` (test bytes and objects put without Ferry), `seeded` (xorshift for data and
+//! faults), `state` (the only raw SQL, for what
 //! no public API can do).
 
 pub mod proxy;
@@ -20,6 +21,7 @@ mod data;
 mod gate;
 mod harness;
 mod run;
+mod seeded;
 mod state;
 
 use std::time::Duration;
@@ -30,6 +32,7 @@ pub use gate::Log;
 pub use harness::Harness;
 pub use proxy::Proxy;
 pub use run::*;
+pub use seeded::{Chance, Xorshift};
 pub use server_faults::{FaultyS3, ServerFaults};
 pub use state::*;
 
