@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use ferry::accounts::{NewAccount, SecretStore, SessionSecrets};
-use ferry::{Engine, EngineConfig, ErrorKind, Limits, Settings, State, UploadOptions};
+use ferry::{Engine, EngineConfig, ErrorKind, Limits, Settings, State};
 
-use crate::support::{data, run_in_background, tree, wait_until, Harness, BUCKET, MIB};
+use crate::support::{data, parts_of, run_held, run_one, tree, url, Harness, Hold, BUCKET, MIB};
 
 /// A keychain stand-in that can also pretend there is no keychain at all.
 #[derive(Default)]
@@ -261,23 +261,12 @@ async fn quitting_mid_transfer_leaves_it_queued_and_the_next_start_finishes_it()
             ..Limits::default()
         })
         .await;
-    let opts = UploadOptions {
-        recursive: false,
-        part_size: Some(5 * MIB as u64),
-    };
-    let url = ferry::S3Url::parse(&format!("s3://{BUCKET}/big.bin")).unwrap();
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url, &opts)
+        .enqueue_upload(&h.conn(), &src, &url("big.bin"), &parts_of(5 * MIB))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_parts_from(3);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two parts committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(3), 2).await;
     engine.shutdown().await;
     run.await.unwrap();
     h.log.release();
@@ -286,12 +275,7 @@ async fn quitting_mid_transfer_leaves_it_queued_and_the_next_start_finishes_it()
 
     let engine = h.engine(Limits::default()).await;
     assert_eq!(engine.recover().unwrap(), vec![id.clone()]);
-    let stats = engine
-        .run(std::slice::from_ref(&id))
-        .await
-        .remove(0)
-        .result
-        .unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
     assert_eq!(stats.parts_reused, 2);
     assert_eq!(h.object("big.bin"), bytes);
 }

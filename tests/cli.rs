@@ -1,60 +1,13 @@
 //! The `ferry` binary as a user runs it: crash-resume after SIGKILL, control from a second process,
 //! and bad input.
 
-use std::process::{Child, Output, Stdio};
+use std::process::Output;
 
 use crate::support::{
-    data, put_multipart_with_full_checksum, tree, wait_until, Harness, BUCKET, MIB,
+    data, interrupt, kill, output, output_of, put_multipart_with_full_checksum, spawn, spawn_held,
+    stderr, summary, tree, wait_child, wait_part_sent, wait_until, Harness, Hold, Xorshift, BUCKET,
+    MIB,
 };
-
-fn spawn(h: &Harness, args: &[&str]) -> Child {
-    h.ferry()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-async fn output(h: &Harness, args: &[&str]) -> Output {
-    let mut cmd = h.ferry();
-    cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-async fn wait_child(child: Child) -> Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap()
-}
-
-/// The last JSON object `--json` printed (the summary).
-fn summary(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| l.contains("\"summary\""))
-        .unwrap_or_else(|| {
-            panic!(
-                "no summary in stdout:\n{text}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    serde_json::from_str(last).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
-
-/// SIGKILL, then reap, so the dead process cannot look alive to the next run.
-async fn kill(mut child: Child) {
-    child.kill().unwrap();
-    wait_child(child).await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_killed_mid_way_resumes_with_only_the_missing_parts() {
@@ -74,22 +27,8 @@ async fn an_upload_killed_mid_way_resumes_with_only_the_missing_parts() {
         "--json",
     ];
 
-    h.log.hold_parts_from(4);
-    let child = spawn(&h, &args);
-    let store = h.store_when_created().await;
-    wait_until("the transfer is queued", || {
-        store.list().unwrap().len() == 1
-    })
-    .await;
-    let id = store.list().unwrap()[0].id.clone();
-    wait_until("parts 1-3 committed", || {
-        store.parts(&id).unwrap().len() == 3
-    })
-    .await;
-    wait_until("part 4 in flight", || {
-        h.log.part_counts("db/dump.sql").contains_key(&4)
-    })
-    .await;
+    let (child, store, _) = spawn_held(&h, &args, Hold::PartsFrom(4), 3).await;
+    wait_part_sent(&h, "db/dump.sql", 4).await;
     kill(child).await;
     h.log.release();
     assert!(!h.object_exists("db/dump.sql"));
@@ -132,18 +71,7 @@ async fn a_download_killed_mid_way_resumes_with_only_the_missing_ranges() {
         "--json",
     ];
 
-    h.log.hold_ranges_from(15 * MIB as u64);
-    let child = spawn(&h, &args);
-    let store = h.store_when_created().await;
-    wait_until("the transfer is queued", || {
-        store.list().unwrap().len() == 1
-    })
-    .await;
-    let id = store.list().unwrap()[0].id.clone();
-    wait_until("ranges 1-3 committed", || {
-        store.parts(&id).unwrap().len() == 3
-    })
-    .await;
+    let (child, _, _) = spawn_held(&h, &args, Hold::RangesFrom(15 * MIB as u64), 3).await;
     kill(child).await;
     h.log.release();
     assert!(
@@ -176,28 +104,16 @@ async fn a_pause_from_another_process_stops_the_transfer_and_resume_finishes_it(
     let bytes = data(25 * MIB, 23);
     let src = h.file("photos.zip", &bytes);
     let dst = format!("s3://{BUCKET}/photos.zip");
-    h.log.hold_parts_from(3);
-    let child = spawn(
-        &h,
-        &[
-            "cp",
-            src.to_str().unwrap(),
-            &dst,
-            "--part-size",
-            "5MiB",
-            "--parts",
-            "2",
-        ],
-    );
-    let store = h.store_when_created().await;
-    wait_until("two parts committed", || {
-        store
-            .list()
-            .unwrap()
-            .first()
-            .is_some_and(|t| store.parts(&t.id).unwrap().len() == 2)
-    })
-    .await;
+    let args = [
+        "cp",
+        src.to_str().unwrap(),
+        &dst,
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "2",
+    ];
+    let (child, _, _) = spawn_held(&h, &args, Hold::PartsFrom(3), 2).await;
 
     let out = output(&h, &["pause", "--all"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -336,9 +252,7 @@ async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind()
     wrong
         .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
         .args(["cp", file, &good]);
-    let out = tokio::task::spawn_blocking(move || wrong.output().unwrap())
-        .await
-        .unwrap();
+    let out = output_of(wrong).await;
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -402,13 +316,7 @@ async fn ctrl_c_pauses_cleanly_and_the_same_command_continues() {
             .any(|t| t["bytes_done"].as_u64().unwrap() >= 10 * MIB as u64)
     })
     .await;
-    let pid = child.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = wait_child(child).await;
+    let out = interrupt(child).await;
     reader.join().unwrap();
     h.log.release();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
@@ -484,9 +392,7 @@ async fn with_keyring(h: &Harness, script: &str, vars: &[(&str, &str)]) -> Outpu
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .envs(vars.iter().copied());
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
+    output_of(cmd).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -528,14 +434,6 @@ async fn a_saved_account_round_trips_its_secret_through_the_real_keychain() {
     assert!(!db.windows(secret.len()).any(|w| w == secret));
 }
 
-/// The next number of a seeded xorshift sequence.
-fn next(rng: &mut u64) -> u64 {
-    *rng ^= *rng << 13;
-    *rng ^= *rng >> 7;
-    *rng ^= *rng << 17;
-    *rng
-}
-
 /// Runs `args` `kills` times, each killed with SIGKILL once `sent()` has grown by a seeded 1-5
 /// requests, then once more to the end, which must succeed, then again, which must send nothing.
 async fn kill_at_seeded_moments(
@@ -545,9 +443,9 @@ async fn kill_at_seeded_moments(
     kills: usize,
     sent: impl Fn() -> usize,
 ) {
-    let mut rng = seed | 1;
+    let mut rng = Xorshift::new(seed);
     for _ in 0..kills {
-        let target = sent() + 1 + (next(&mut rng) % 5) as usize;
+        let target = sent() + 1 + (rng.next() % 5) as usize;
         let mut child = spawn(h, args);
         let mut ended = false;
         wait_until("the seeded kill moment or the end of the run", || {

@@ -1,19 +1,11 @@
 //! Pause, resume and cancel, stopped at exact points with the server's gate.
 
-use ferry::{DownloadOptions, Limits, S3Url, State, UploadOptions};
+use ferry::{Limits, State, UploadOptions};
 
-use crate::support::{data, run_in_background, wait_until, Harness, BUCKET, MIB};
-
-fn url(key: &str) -> S3Url {
-    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
-}
-
-fn five_mib_parts() -> UploadOptions {
-    UploadOptions {
-        recursive: false,
-        part_size: Some(5 * MIB as u64),
-    }
-}
+use crate::support::{
+    data, parts_of, ranges_of, run_held, run_in_background, run_one, url, wait_part_sent, Harness,
+    Hold, MIB,
+};
 
 fn two_parts_at_a_time() -> Limits {
     Limits {
@@ -29,22 +21,13 @@ async fn pause_keeps_finished_parts_and_resume_sends_only_the_rest() {
     let src = h.file("movie.mkv", &bytes);
     let engine = h.engine(two_parts_at_a_time()).await;
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url("movie.mkv"), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url("movie.mkv"), &parts_of(5 * MIB))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
 
-    h.log.hold_parts_from(4);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("parts 1-3 committed", || {
-        store.parts(&id).unwrap().len() == 3
-    })
-    .await;
-    wait_until("part 4 is in flight", || {
-        h.log.part_counts("movie.mkv").contains_key(&4)
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(4), 3).await;
+    wait_part_sent(&h, "movie.mkv", 4).await;
     let row = engine.pause(&id).unwrap();
     assert_eq!(row.state, State::Paused);
     let outcome = run.await.unwrap().remove(0);
@@ -63,12 +46,7 @@ async fn pause_keeps_finished_parts_and_resume_sends_only_the_rest() {
     h.log.release();
 
     engine.resume(&id).unwrap();
-    let stats = engine
-        .run(std::slice::from_ref(&id))
-        .await
-        .remove(0)
-        .result
-        .unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
     assert_eq!(stats.parts_reused, 3);
     assert_eq!(stats.parts_sent, 5);
     assert_eq!(h.object("movie.mkv"), bytes);
@@ -86,17 +64,11 @@ async fn cancelling_an_upload_aborts_it_on_the_server() {
     let src = h.file("big.iso", &data(30 * MIB, 12));
     let engine = h.engine(two_parts_at_a_time()).await;
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url("big.iso"), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url("big.iso"), &parts_of(5 * MIB))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_parts_from(3);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two parts committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(3), 2).await;
     assert_eq!(h.open_uploads().await, vec!["big.iso".to_string()]);
 
     let row = engine.cancel(&id).await.unwrap();
@@ -113,7 +85,7 @@ async fn cancelling_an_upload_aborts_it_on_the_server() {
         "part data is still on the server"
     );
     assert!(!h.object_exists("big.iso"));
-    assert!(store.parts(&id).unwrap().is_empty());
+    assert!(h.store().parts(&id).unwrap().is_empty());
     assert_eq!(engine.transfer(&id).unwrap().state, State::Cancelled);
 }
 
@@ -123,22 +95,13 @@ async fn cancelling_a_download_removes_the_partial_file() {
     h.put("video.mp4", data(20 * MIB, 13)).await;
     let engine = h.engine(two_parts_at_a_time()).await;
     let dest = h.work.path().join("video.mp4");
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("video.mp4"), &dest, &opts)
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_ranges_from(10 * MIB as u64);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two ranges committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::RangesFrom(10 * MIB as u64), 2).await;
     let temp = ferry::transfer::download::temp_path(&dest, &id);
     assert!(
         temp.exists(),
@@ -160,22 +123,13 @@ async fn a_paused_download_resumes_with_only_the_missing_ranges() {
     h.put("data.tar", bytes.clone()).await;
     let engine = h.engine(two_parts_at_a_time()).await;
     let dest = h.work.path().join("data.tar");
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("data.tar"), &dest, &opts)
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_ranges_from(10 * MIB as u64);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two ranges committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::RangesFrom(10 * MIB as u64), 2).await;
     engine.pause(&id).unwrap();
     run.await.unwrap();
     h.log.release();
@@ -185,12 +139,7 @@ async fn a_paused_download_resumes_with_only_the_missing_ranges() {
     );
 
     engine.resume(&id).unwrap();
-    let stats = engine
-        .run(std::slice::from_ref(&id))
-        .await
-        .remove(0)
-        .result
-        .unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
     assert_eq!(stats.parts_reused, 2);
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     let ranges = h.log.range_counts("data.tar");
@@ -204,22 +153,13 @@ async fn an_object_replaced_during_a_download_restarts_it_and_never_mixes_versio
     h.put("report.pdf", data(20 * MIB, 15)).await;
     let engine = h.engine(two_parts_at_a_time()).await;
     let dest = h.work.path().join("report.pdf");
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("report.pdf"), &dest, &opts)
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_ranges_from(10 * MIB as u64);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two ranges of the first version committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::RangesFrom(10 * MIB as u64), 2).await;
 
     // Someone replaces the object (a different size too) while the last ranges are in flight.
     let replaced = data(18 * MIB + 3, 16);
@@ -227,7 +167,7 @@ async fn an_object_replaced_during_a_download_restarts_it_and_never_mixes_versio
     h.log.release();
     run.await.unwrap();
 
-    let row = store.get(&id).unwrap().unwrap();
+    let row = h.store().get(&id).unwrap().unwrap();
     assert_eq!(row.state, State::Completed, "{:?}", row.error_message);
     assert_eq!(
         std::fs::read(&dest).unwrap(),
@@ -263,7 +203,7 @@ async fn a_long_queue_waits_without_a_task_per_transfer_and_a_transfer_paused_in
     for name in ["big1.bin", "big2.bin"] {
         let src = h.file(name, &data(20 * MIB, 5));
         let enq = engine
-            .enqueue_upload(&h.conn(), &src, &url(name), &five_mib_parts())
+            .enqueue_upload(&h.conn(), &src, &url(name), &parts_of(5 * MIB))
             .await
             .unwrap();
         ids.extend(enq.ids);
@@ -286,15 +226,10 @@ async fn a_long_queue_waits_without_a_task_per_transfer_and_a_transfer_paused_in
     h.log.hold_parts_from(2);
     let run = run_in_background(&engine, &ids);
     let store = h.store();
-    wait_until(
-        "both large uploads hold their slot with part 2 in flight",
-        || {
-            ["big1.bin", "big2.bin"]
-                .iter()
-                .all(|k| h.log.part_counts(k).contains_key(&2))
-        },
-    )
-    .await;
+    // Both large uploads hold their slot with part 2 in flight.
+    for key in ["big1.bin", "big2.bin"] {
+        wait_part_sent(&h, key, 2).await;
+    }
     let waiting_tasks = metrics.num_alive_tasks().saturating_sub(tasks_before);
     assert!(
         waiting_tasks < 100,

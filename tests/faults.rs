@@ -5,34 +5,17 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use ferry::{DownloadOptions, Limits, RetryPolicy, S3Url, State, UploadOptions};
+use ferry::{DownloadOptions, Limits, RetryPolicy, State, UploadOptions};
 
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, put_multipart, put_multipart_with_full_checksum, put_multipart_with_part_checksums,
-    quick_retries, run_in_background, wait_until, Harness, BUCKET, MIB,
+    age_transfer, data, output, parts_of, put_multipart, put_multipart_with_full_checksum,
+    put_multipart_with_part_checksums, quick_retries, ranges_of, run_held, run_one, url,
+    wait_part_sent, wait_until, Harness, Hold, BUCKET, MIB,
 };
 
-fn url(key: &str) -> S3Url {
-    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
-}
-
 const PART: usize = 5 * MIB;
-
-fn five_mib_parts() -> UploadOptions {
-    UploadOptions {
-        recursive: false,
-        part_size: Some(PART as u64),
-    }
-}
-
-fn five_mib_ranges() -> DownloadOptions {
-    DownloadOptions {
-        part_size: Some(PART as u64),
-        ..Default::default()
-    }
-}
 
 /// `n` parts (or ranges) each asked for once, except those in `again`, asked for `1 + extra` times.
 fn counts<K: Ord + Copy>(keys: &[K], again: &[(K, usize)]) -> BTreeMap<K, usize> {
@@ -82,12 +65,7 @@ async fn an_upload_cut_mid_part_resends_only_the_cut_parts() {
     let src = h.file("cut.bin", &bytes);
     let engine = h.engine(Limits::default()).await;
     let enq = engine
-        .enqueue_upload(
-            &h.conn_via(&proxy),
-            &src,
-            &url("cut.bin"),
-            &five_mib_parts(),
-        )
+        .enqueue_upload(&h.conn_via(&proxy), &src, &url("cut.bin"), &parts_of(PART))
         .await
         .unwrap();
     let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -125,7 +103,7 @@ async fn a_download_cut_mid_range_refetches_only_the_cut_ranges() {
             &h.conn_via(&proxy),
             &url("cut.bin"),
             &dest,
-            &five_mib_ranges(),
+            &ranges_of(PART),
         )
         .await
         .unwrap();
@@ -153,7 +131,7 @@ async fn a_stalled_part_or_range_is_abandoned_and_sent_again() {
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
     let conn = h.conn_via(&proxy);
     let enq = engine
-        .enqueue_upload(&conn, &src, &url("stall.bin"), &five_mib_parts())
+        .enqueue_upload(&conn, &src, &url("stall.bin"), &parts_of(PART))
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -171,7 +149,7 @@ async fn a_stalled_part_or_range_is_abandoned_and_sent_again() {
     );
     let dest = h.work.path().join("stall-down.bin");
     let enq = engine
-        .enqueue_download(&conn, &url("stall.bin"), &dest, &five_mib_ranges())
+        .enqueue_download(&conn, &url("stall.bin"), &dest, &ranges_of(PART))
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -198,7 +176,7 @@ async fn server_errors_and_a_damaged_part_are_retried_per_part_and_never_stored(
     let src = h.file(key, &bytes);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url(key), &parts_of(PART))
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -218,23 +196,14 @@ async fn a_damaged_download_is_caught_by_its_checksum_and_fetched_again() {
     let key = "damaged.bin";
     let bytes = data(4 * PART + 31, 15);
     // Stored with its CRC32C, as Ferry's single-part uploads are: the download checks it at the end.
-    h.client()
-        .await
-        .put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
-        .body(bytes.clone().into())
-        .send()
-        .await
-        .unwrap();
+    h.put_with_crc32c(key, bytes.clone()).await;
     let (second, third) = (PART as u64, 2 * PART as u64);
     h.faults.on_range(key, second, Failure::Corrupt, 1);
     h.faults.on_range(key, third, Failure::SlowDown, 1);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
     let dest = h.work.path().join(key);
     let enq = engine
-        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .enqueue_download(&h.conn(), &url(key), &dest, &ranges_of(PART))
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -269,18 +238,16 @@ async fn a_long_outage_waits_in_waiting_retry_then_continues_by_itself() {
     };
     let engine = h.engine_with(limits, quick_retries()).await;
     let enq = engine
-        .enqueue_upload(&h.conn_via(&proxy), &src, &url(key), &five_mib_parts())
+        .enqueue_upload(&h.conn_via(&proxy), &src, &url(key), &parts_of(PART))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
     // Parts 1 and 2 are committed; 3 and 4 are held at the server when the server goes away.
-    h.log.hold_parts_from(3);
-    let run = run_in_background(&engine, &enq.ids);
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(3), 2).await;
+    for n in [3, 4] {
+        wait_part_sent(&h, key, n).await;
+    }
     let store = h.store();
-    wait_until("parts 1-2 committed and 3-4 in flight", || {
-        store.parts(&id).unwrap().len() == 2 && h.log.part_counts(key).len() == 4
-    })
-    .await;
     let before = ferry::store::now_ms();
     proxy.outage();
     h.log.release();
@@ -297,7 +264,7 @@ async fn a_long_outage_waits_in_waiting_retry_then_continues_by_itself() {
     let view = serde_json::to_value(ferry::TransferView::from(&row)).unwrap();
     assert_eq!(view["state"], "waiting_retry");
     assert_eq!(view["nextAttemptAt"], next);
-    let listed = h.ferry().arg("transfers").output().unwrap();
+    let listed = output(&h, &["transfers"]).await;
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(
         listed.contains("waiting_retry") && listed.contains("next attempt in"),
@@ -435,10 +402,7 @@ async fn a_slow_connection_that_keeps_moving_is_not_taken_for_a_stall() {
     };
     let engine = h.engine_with(limits, retry).await;
     let conn = h.conn_via(&proxy);
-    let opts = UploadOptions {
-        recursive: false,
-        part_size: Some(part as u64),
-    };
+    let opts = parts_of(part);
     let enq = engine
         .enqueue_upload(&conn, &src, &url(key), &opts)
         .await
@@ -448,10 +412,7 @@ async fn a_slow_connection_that_keeps_moving_is_not_taken_for_a_stall() {
     assert_eq!(h.log.part_counts(key), counts(&[1, 2], &[]));
 
     let dest = h.work.path().join("slow-down.bin");
-    let opts = DownloadOptions {
-        part_size: Some(part as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(part);
     let enq = engine
         .enqueue_download(&conn, &url(key), &dest, &opts)
         .await
@@ -486,16 +447,12 @@ async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched()
     for (i, name) in names.iter().enumerate() {
         let src = h.file(name, &data(2 * PART + 1, 20 + i as u64));
         let enq = engine
-            .enqueue_upload(&h.conn_via(&proxy), &src, &url(name), &five_mib_parts())
+            .enqueue_upload(&h.conn_via(&proxy), &src, &url(name), &parts_of(PART))
             .await
             .unwrap();
         let id = enq.ids[0].clone();
-        h.log.hold_parts_from(2);
-        let run = run_in_background(&engine, &enq.ids);
-        wait_until("part 1 committed, part 2 held", || {
-            store.parts(&id).unwrap().len() == 1 && h.log.part_counts(name).len() == 2
-        })
-        .await;
+        let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(2), 1).await;
+        wait_part_sent(&h, name, 2).await;
         engine.pause(&id).unwrap();
         run.await.unwrap();
         h.log.release();
@@ -506,14 +463,7 @@ async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched()
     assert!(engine.cancel(&ids[0]).await.is_err());
     proxy.restore();
     // The second was paused eight days ago.
-    let eight_days_ago = ferry::store::now_ms() - 8 * 24 * 3600 * 1000;
-    rusqlite::Connection::open(h.state.path().join("ferry.db"))
-        .unwrap()
-        .execute(
-            "UPDATE transfers SET updated_at = ?1 WHERE id = ?2",
-            rusqlite::params![eight_days_ago, ids[1]],
-        )
-        .unwrap();
+    age_transfer(&h, &ids[1], 8);
     assert_eq!(
         h.open_uploads().await,
         ["cancelled.bin", "old.bin", "others.bin", "recent.bin"]
@@ -532,7 +482,7 @@ async fn abandoned_uploads_are_aborted_and_other_clients_uploads_never_touched()
     // Nothing more is abandoned, and the old one resumed starts over and completes.
     assert_eq!(engine.abort_abandoned_uploads(week).await.unwrap(), 0);
     engine.resume(&ids[1]).unwrap();
-    engine.run(&ids[1..2]).await.remove(0).result.unwrap();
+    run_one(&engine, &ids[1]).await.unwrap();
     assert_eq!(h.object("old.bin"), data(2 * PART + 1, 21));
 }
 
@@ -541,24 +491,8 @@ async fn a_small_file_fetched_whole_without_a_head_is_still_checked_and_a_damage
 ) {
     let h = Harness::new().await;
     let bytes = data(300 * 1024 + 7, 19);
-    let put = |key: &'static str| {
-        let bytes = bytes.clone();
-        let h = &h;
-        async move {
-            h.client()
-                .await
-                .put_object()
-                .bucket(BUCKET)
-                .key(key)
-                .checksum_crc32_c(ferry::transfer::crc32c_b64(&bytes))
-                .body(bytes.into())
-                .send()
-                .await
-                .unwrap();
-        }
-    };
-    put("small/clean.bin").await;
-    put("small/damaged.bin").await;
+    h.put_with_crc32c("small/clean.bin", bytes.clone()).await;
+    h.put_with_crc32c("small/damaged.bin", bytes.clone()).await;
     h.faults
         .on_range("small/damaged.bin", 0, Failure::Corrupt, 1);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
@@ -602,21 +536,11 @@ async fn a_damaged_range_of_a_multipart_object_is_caught_by_its_full_checksum_of
         let bytes = data(4 * PART + 4321, 40 + i as u64);
         put_multipart_with_full_checksum(&h, &key, &bytes, algo, PART).await;
         // The server keeps the checksum and shows it, as S3 does.
-        let head = h
-            .client()
-            .await
-            .head_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-            .send()
-            .await
-            .unwrap();
+        let head = h.head(&key).await;
         assert!(head.e_tag().unwrap().contains("-5"), "{:?}", head.e_tag());
         // One byte of the third range is damaged on its way out; nothing else is wrong.
         let third = 2 * PART as u64;
-        let stats =
-            download_damaged_once(&h, &engine, &key, &bytes, third, &five_mib_ranges()).await;
+        let stats = download_damaged_once(&h, &engine, &key, &bytes, third, &ranges_of(PART)).await;
         assert_eq!(stats.verified, Some(algo.name()));
         // The whole-object checksum cannot say which range was damaged: every range came twice.
         let starts: Vec<u64> = (0..5).map(|i| i * PART as u64).collect();
@@ -632,7 +556,7 @@ async fn a_multipart_object_damaged_on_every_try_fails_as_corrupt_and_leaves_no_
     let key = "always-damaged.bin";
     let bytes = data(3 * PART + 10, 44);
     put_multipart_with_full_checksum(&h, key, &bytes, Algorithm::Crc32, PART).await;
-    download_damaged_always(&h, key, PART as u64, &five_mib_ranges(), "CRC32 checksum").await;
+    download_damaged_always(&h, key, PART as u64, &ranges_of(PART), "CRC32 checksum").await;
 }
 
 /// Downloads `key` with the range starting at `at` damaged on every try: the download must fail as
@@ -661,20 +585,11 @@ async fn download_damaged_always(
 async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced_objects_one() {
     use ferry::transfer::checksum::Algorithm;
     let h = Harness::new().await;
-    let client = h.client().await;
     let key = "replaced.bin";
     // First a single PUT with its CRC32C, then a multipart object without a checksum over it: the
     // old CRC32C must not be served for the new bytes.
     let old = data(1000, 1);
-    client
-        .put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_crc32_c(ferry::transfer::crc32c_b64(&old))
-        .body(old.into())
-        .send()
-        .await
-        .unwrap();
+    h.put_with_crc32c(key, old).await;
     let new = data(2 * PART + 5, 2);
     let wrong = (
         Algorithm::Crc32c,
@@ -685,14 +600,7 @@ async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced
         .unwrap_err();
     assert!(err.contains("BadDigest"), "{err}");
     put_multipart(&h, key, &new, PART, None).await.unwrap();
-    let head = client
-        .head_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head(key).await;
     assert_eq!(head.checksum_crc32_c(), None);
     assert_eq!(head.content_length(), Some(new.len() as i64));
 
@@ -700,7 +608,7 @@ async fn the_local_endpoint_refuses_a_wrong_full_checksum_and_forgets_a_replaced
     let engine = h.engine(Limits::default()).await;
     let dest = h.work.path().join(key);
     let enq = engine
-        .enqueue_download(&h.conn(), &url(key), &dest, &five_mib_ranges())
+        .enqueue_download(&h.conn(), &url(key), &dest, &ranges_of(PART))
         .await
         .unwrap();
     let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
@@ -728,14 +636,9 @@ async fn a_damaged_small_object_without_a_checksum_is_caught_by_its_md5_etag_and
     assert_eq!(stats.verified, Some("MD5 ETag"));
 }
 
-/// Ranges of 8 MiB: a download of an object with a composite checksum must follow the object's own
-/// 5 MiB parts instead.
-fn eight_mib_ranges() -> DownloadOptions {
-    DownloadOptions {
-        part_size: Some(8 * MIB as u64),
-        ..Default::default()
-    }
-}
+/// A range size of 8 MiB: a download of an object with a composite checksum must follow the
+/// object's own 5 MiB parts instead.
+const UNLIKE_PARTS: usize = 8 * MIB;
 
 /// Files in the test's work folder whose name contains `name` (the download and its temporary file).
 fn files_named(h: &Harness, name: &str) -> Vec<std::ffi::OsString> {
@@ -898,7 +801,7 @@ async fn a_damaged_part_of_an_object_with_a_composite_checksum_is_fetched_again_
         // One byte of the third part is damaged on its way out; nothing else is wrong.
         let third = 2 * PART as u64;
         let stats =
-            download_damaged_once(&h, &engine, &key, &bytes, third, &eight_mib_ranges()).await;
+            download_damaged_once(&h, &engine, &key, &bytes, third, &ranges_of(UNLIKE_PARTS)).await;
         assert_eq!(stats.verified, Some(algo.composite_name()));
         // One range per 5 MiB part (not per 8 MiB), and only the damaged part came twice: the
         // server's per-part checksums said which one it was.
@@ -922,7 +825,7 @@ async fn an_object_with_a_composite_checksum_damaged_on_every_try_fails_as_corru
     let key = "always-damaged-composite.bin";
     let bytes = data(3 * PART + 10, 45);
     put_multipart_with_part_checksums(&h, key, &bytes, Algorithm::Crc32c, PART).await;
-    let (second, opts) = (PART as u64, eight_mib_ranges());
+    let (second, opts) = (PART as u64, ranges_of(UNLIKE_PARTS));
     download_damaged_always(&h, key, second, &opts, "composite CRC32C checksum").await;
     // The damaged part was fetched once and three times again; the others once.
     let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
@@ -940,27 +843,19 @@ async fn a_multipart_upload_by_ferry_is_verified_by_its_composite_crc32c_on_down
     let src = h.file("upload/ferry-made.bin", &bytes);
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url(key), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url(key), &parts_of(PART))
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
-    let head = h
-        .client()
-        .await
-        .head_object()
-        .bucket(BUCKET)
-        .key(key)
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head(key).await;
     assert!(
         head.checksum_crc32_c().is_some_and(|c| c.ends_with("-4")),
         "{head:?}"
     );
 
     let fourth = 3 * PART as u64;
-    let stats = download_damaged_once(&h, &engine, key, &bytes, fourth, &eight_mib_ranges()).await;
+    let stats =
+        download_damaged_once(&h, &engine, key, &bytes, fourth, &ranges_of(UNLIKE_PARTS)).await;
     assert_eq!(stats.verified, Some("composite CRC32C"));
     let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
     assert_eq!(
@@ -983,17 +878,11 @@ async fn a_paused_download_of_an_object_with_a_composite_checksum_resumes_with_i
     let engine = h.engine_with(limits, quick_retries()).await;
     let dest = h.work.path().join(key);
     let enq = engine
-        .enqueue_download(&h.conn(), &url(key), &dest, &eight_mib_ranges())
+        .enqueue_download(&h.conn(), &url(key), &dest, &ranges_of(UNLIKE_PARTS))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_ranges_from(2 * PART as u64);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("parts 1-2 committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::RangesFrom(2 * PART as u64), 2).await;
     engine.pause(&id).unwrap();
     run.await.unwrap();
     h.log.release();
@@ -1002,12 +891,7 @@ async fn a_paused_download_of_an_object_with_a_composite_checksum_resumes_with_i
     // are kept, and their committed checksums count in the composite.
     h.faults.on_range(key, 3 * PART as u64, Failure::Corrupt, 1);
     engine.resume(&id).unwrap();
-    let stats = engine
-        .run(std::slice::from_ref(&id))
-        .await
-        .remove(0)
-        .result
-        .unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     assert_eq!(h.faults.corrupted_gets.load(Ordering::SeqCst), 1);
     assert_eq!(stats.verified, Some("composite CRC32"));
@@ -1026,7 +910,7 @@ async fn a_small_object_with_a_composite_checksum_fetched_whole_is_checked_and_f
     let bytes = data(PART + MIB, 48);
     put_multipart_with_part_checksums(&h, key, &bytes, Algorithm::Crc32c, PART).await;
     let engine = h.engine_with(Limits::default(), quick_retries()).await;
-    let stats = download_damaged_once(&h, &engine, key, &bytes, 0, &eight_mib_ranges()).await;
+    let stats = download_damaged_once(&h, &engine, key, &bytes, 0, &ranges_of(UNLIKE_PARTS)).await;
     assert_eq!(stats.verified, Some("composite CRC32C"));
     // The damaged whole GET, then one range per part.
     assert_eq!(h.log.get_count(key), 3);

@@ -6,23 +6,10 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Output;
 
-use ferry::{DownloadOptions, Limits, S3Url};
+use ferry::{DownloadOptions, Limits};
 
-use crate::support::{tree, Harness, BUCKET, MIB};
-
-async fn output(h: &Harness, args: &[impl AsRef<OsStr>]) -> Output {
-    let mut cmd = h.ferry();
-    cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
+use crate::support::{output, stderr, tree, url, Harness, BUCKET, MIB};
 
 /// Runs `args`, expecting a refusal whose message contains every one of `expect`.
 async fn refused(h: &Harness, args: &[impl AsRef<OsStr>], expect: &[&str]) {
@@ -40,22 +27,6 @@ async fn refused(h: &Harness, args: &[impl AsRef<OsStr>], expect: &[&str]) {
     for e in expect {
         assert!(err.contains(e), "expected `{e}` in:\n{err}");
     }
-}
-
-/// Keys the bucket holds, listed from outside Ferry.
-async fn bucket_keys(h: &Harness) -> Vec<String> {
-    let out = h
-        .client()
-        .await
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .send()
-        .await
-        .unwrap();
-    out.contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_string))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +165,7 @@ async fn unusable_sources_options_and_destinations_are_refused_and_leave_nothing
         h.store().list().unwrap().is_empty(),
         "a refused request left a transfer behind"
     );
-    assert_eq!(bucket_keys(&h).await, vec!["report.txt".to_string()]);
+    assert_eq!(h.object_keys().await, vec!["report.txt".to_string()]);
     assert!(h.open_uploads().await.is_empty());
 }
 
@@ -269,7 +240,7 @@ async fn keys_that_would_escape_the_download_folder_are_skipped_by_name_and_good
     let engine = h.engine(Limits::default()).await;
     let single = outer.join("single");
     std::fs::create_dir_all(&single).unwrap();
-    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a\\..\\..\\x")).unwrap();
+    let src = url("p/a\\..\\..\\x");
     let e = engine
         .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
         .await
@@ -279,7 +250,7 @@ async fn keys_that_would_escape_the_download_folder_are_skipped_by_name_and_good
         "{}",
         e.message
     );
-    let src = S3Url::parse(&format!("s3://{BUCKET}/p/a/../../x")).unwrap();
+    let src = url("p/a/../../x");
     let enq = engine
         .enqueue_download(&h.conn(), &src, &single, &DownloadOptions::default())
         .await

@@ -2,32 +2,13 @@
 //! attempts, and a destination disk that fills up during a download.
 
 use std::io::Write;
-use std::process::Output;
 
-use ferry::{ErrorKind, Limits, S3Url, State, UploadOptions};
+use ferry::{ErrorKind, Limits, State};
 
-use crate::support::{data, run_in_background, tree, wait_until, Harness, BUCKET, MIB};
-
-fn url(key: &str) -> S3Url {
-    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
-}
-
-fn five_mib_parts() -> UploadOptions {
-    UploadOptions {
-        recursive: false,
-        part_size: Some(5 * MIB as u64),
-    }
-}
-
-async fn output(mut cmd: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
-}
+use crate::support::{
+    data, output, parts_of, run_held, run_one, spawn_held, stderr, tree, url, wait_child, Harness,
+    Hold, BUCKET, MIB,
+};
 
 /// Appends to a file, so its size (and mtime) change whatever the clock's resolution.
 fn append(path: &std::path::Path, bytes: &[u8]) {
@@ -41,17 +22,11 @@ async fn a_source_changed_during_an_upload_stops_it_and_aborts_the_multipart_upl
     let engine = h.engine(Limits::default()).await;
     let src = h.file("log.bin", &data(30 * MIB, 31));
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url("log.bin"), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url("log.bin"), &parts_of(5 * MIB))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_parts_from(3);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two parts committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(3), 2).await;
     append(&src, b"a new line");
     h.log.release();
     let outcome = run.await.unwrap().remove(0);
@@ -75,17 +50,11 @@ async fn a_source_changed_between_attempts_is_refused_and_enqueueing_again_sends
     let engine = h.engine(Limits::default()).await;
     let src = h.file("notes.bin", &data(20 * MIB, 32));
     let enq = engine
-        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &parts_of(5 * MIB))
         .await
         .unwrap();
     let id = enq.ids[0].clone();
-    h.log.hold_parts_from(3);
-    let run = run_in_background(&engine, &enq.ids);
-    let store = h.store();
-    wait_until("two parts committed", || {
-        store.parts(&id).unwrap().len() == 2
-    })
-    .await;
+    let run = run_held(&h, &engine, &enq.ids, Hold::PartsFrom(3), 2).await;
     engine.pause(&id).unwrap();
     h.log.release();
     let paused = run.await.unwrap().remove(0);
@@ -95,14 +64,14 @@ async fn a_source_changed_between_attempts_is_refused_and_enqueueing_again_sends
     let new_bytes = data(20 * MIB + 5, 33);
     std::fs::write(&src, &new_bytes).unwrap();
     engine.resume(&id).unwrap();
-    let e = engine.run(std::slice::from_ref(&id)).await.remove(0);
-    assert_eq!(e.result.unwrap_err().kind, ErrorKind::Changed);
+    let e = run_one(&engine, &id).await;
+    assert_eq!(e.unwrap_err().kind, ErrorKind::Changed);
     assert!(h.open_uploads().await.is_empty());
     assert!(!h.object_exists("notes.bin"));
 
     // Asking again for the same upload sends the new content as a fresh transfer.
     let again = engine
-        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &five_mib_parts())
+        .enqueue_upload(&h.conn(), &src, &url("notes.bin"), &parts_of(5 * MIB))
         .await
         .unwrap();
     assert_eq!(again.resumed, 0);
@@ -129,23 +98,11 @@ async fn rerunning_ferry_cp_after_the_source_changed_uploads_the_new_version() {
         "--parts",
         "2",
     ];
-    h.log.hold_parts_from(3);
-    let mut first = h.ferry();
-    first.args(args);
-    let first = tokio::task::spawn_blocking(move || first.output().unwrap());
-    let store = h.store_when_created().await;
-    wait_until("two parts committed", || {
-        store
-            .list()
-            .unwrap()
-            .first()
-            .is_some_and(|t| store.parts(&t.id).unwrap().len() == 2)
-    })
-    .await;
+    let (first, store, _) = spawn_held(&h, &args, Hold::PartsFrom(3), 2).await;
     let new_bytes = data(31 * MIB, 35);
     std::fs::write(&src, &new_bytes).unwrap();
     h.log.release();
-    let out = first.await.unwrap();
+    let out = wait_child(first).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("changed since its upload started"),
@@ -155,9 +112,7 @@ async fn rerunning_ferry_cp_after_the_source_changed_uploads_the_new_version() {
     assert!(h.open_uploads().await.is_empty());
     assert!(!h.object_exists("db.dump"));
 
-    let mut second = h.ferry();
-    second.args(args);
-    let out = output(second).await;
+    let out = output(&h, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(h.object("db.dump"), new_bytes);
     let rows = store.list().unwrap();
@@ -212,9 +167,7 @@ async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finis
         "--part-size",
         "5MiB",
     ];
-    let mut first = h.ferry();
-    first.args(args);
-    let out = output(first).await;
+    let out = output(&h, &args).await;
     assert!(
         !out.status.success()
             && stderr(&out).contains("paused")
@@ -234,9 +187,7 @@ async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finis
     );
 
     std::fs::remove_file(&filler).unwrap();
-    let mut again = h.ferry();
-    again.args(args);
-    let out = output(again).await;
+    let out = output(&h, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         tree(&dl),

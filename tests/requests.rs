@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use ferry::{DownloadOptions, Limits};
 
 use crate::support::server_faults::Failure;
-use crate::support::{quick_retries, Harness, BUCKET};
+use crate::support::{quick_retries, url, Harness, BUCKET};
 
 /// More 503s in a row than the SDK tries a request (4): only the engine's retries get through.
 const OUTAGE: usize = 5;
@@ -35,7 +35,7 @@ async fn a_listing_and_a_delete_that_meet_a_run_of_503s_succeed() {
     let enq = engine
         .enqueue_download(
             &h.conn(),
-            &ferry::S3Url::parse(&format!("s3://{BUCKET}/docs/")).unwrap(),
+            &url("docs/"),
             &dest,
             &DownloadOptions {
                 recursive: true,

@@ -2,20 +2,11 @@
 
 use std::time::Duration;
 
-use ferry::{DownloadOptions, IfExists, Limits, S3Url, State, UploadOptions};
+use ferry::{DownloadOptions, IfExists, Limits, State, UploadOptions};
 
-use crate::support::{data, http_get, tree, Harness, BUCKET, MIB};
-
-fn url(key: &str) -> S3Url {
-    S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
-}
-
-fn parts_of(part_size: usize) -> UploadOptions {
-    UploadOptions {
-        recursive: false,
-        part_size: Some(part_size as u64),
-    }
-}
+use crate::support::{
+    data, http_get, parts_of, ranges_of, run_one, tree, url, Harness, BUCKET, MIB,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_and_downloads_are_byte_identical_at_and_around_part_boundaries() {
@@ -47,10 +38,7 @@ async fn uploads_and_downloads_are_byte_identical_at_and_around_part_boundaries(
         assert_eq!(stats.bytes_total, size as u64);
 
         let dest = h.work.path().join(format!("out/f{i}.bin"));
-        let opts = DownloadOptions {
-            part_size: Some(p as u64),
-            ..Default::default()
-        };
+        let opts = ranges_of(p);
         let enq = engine
             .enqueue_download(&h.conn(), &url(&key), &dest, &opts)
             .await
@@ -175,10 +163,7 @@ async fn a_large_object_downloads_in_parallel_ranges() {
     h.put("big.bin", bytes.clone()).await;
     let engine = h.engine(Limits::default()).await;
     let dest = h.work.path().join("big.bin");
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("big.bin"), &dest, &opts)
         .await
@@ -417,16 +402,7 @@ async fn a_download_whose_bytes_do_not_match_the_object_checksum_is_never_accept
         .await
         .unwrap();
     engine.run(&enq.ids).await.remove(0).result.unwrap();
-    let head = h
-        .client()
-        .await
-        .head_object()
-        .bucket(BUCKET)
-        .key("ledger.db")
-        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-        .send()
-        .await
-        .unwrap();
+    let head = h.head("ledger.db").await;
     assert!(
         head.checksum_crc32_c().is_some(),
         "the upload stored a CRC32C with the object"
@@ -439,10 +415,7 @@ async fn a_download_whose_bytes_do_not_match_the_object_checksum_is_never_accept
     std::fs::write(&on_disk, &damaged).unwrap();
 
     let dest = h.work.path().join("restore/ledger.db");
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("ledger.db"), &dest, &opts)
         .await
@@ -468,10 +441,7 @@ async fn a_download_stopped_after_its_file_was_moved_into_place_is_recorded_comp
     let engine = h.engine(Limits::default()).await;
     let dl = h.work.path().join("dl");
     std::fs::create_dir(&dl).unwrap();
-    let opts = DownloadOptions {
-        part_size: Some(5 * MIB as u64),
-        ..Default::default()
-    };
+    let opts = ranges_of(5 * MIB);
     let enq = engine
         .enqueue_download(&h.conn(), &url("disk.img"), &dl, &opts)
         .await
@@ -482,8 +452,7 @@ async fn a_download_stopped_after_its_file_was_moved_into_place_is_recorded_comp
     // committed, and the row not yet completed (crash recovery makes it queued).
     h.store().set_state(&id, State::Queued, None).unwrap();
     let gets = h.log.gets.lock().unwrap().len();
-    let stats = engine.run(std::slice::from_ref(&id)).await.remove(0);
-    let stats = stats.result.unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
     assert_eq!(stats.parts_reused, 3);
     assert_eq!(stats.bytes_sent, 0);
     assert_eq!(
@@ -498,8 +467,8 @@ async fn a_download_stopped_after_its_file_was_moved_into_place_is_recorded_comp
     let stranger = data(12 * MIB + 3, 42);
     std::fs::write(dl.join("disk.img"), &stranger).unwrap();
     h.store().set_state(&id, State::Queued, None).unwrap();
-    let e = engine.run(std::slice::from_ref(&id)).await.remove(0);
-    assert_eq!(e.result.unwrap_err().kind, ferry::ErrorKind::AlreadyExists);
+    let e = run_one(&engine, &id).await;
+    assert_eq!(e.unwrap_err().kind, ferry::ErrorKind::AlreadyExists);
     assert_eq!(std::fs::read(dl.join("disk.img")).unwrap(), stranger);
 }
 

@@ -4,13 +4,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 use ferry::{Engine, NewWatchedFolder, State, WatchState, WatchedFolder, Watches};
 use tokio::sync::broadcast::error::TryRecvError;
 
-use crate::support::{data, wait_until, Harness, BUCKET, MIB};
+use crate::support::{
+    data, interrupt, kill, output, spawn, stderr, wait_until, watched_file, watched_file_count,
+    Harness, BUCKET, MIB,
+};
 
 fn folder(dir: &Path, prefix: &str, ignore: &[&str]) -> NewWatchedFolder {
     NewWatchedFolder {
@@ -21,57 +23,6 @@ fn folder(dir: &Path, prefix: &str, ignore: &[&str]) -> NewWatchedFolder {
         ignore: ignore.iter().map(|s| s.to_string()).collect(),
         mirror_deletes: false,
     }
-}
-
-/// (size, mtime_ns, crc32c) remembered as last uploaded for `key`.
-fn record(h: &Harness, key: &str) -> Option<(u64, i64, u32)> {
-    use rusqlite::OptionalExtension;
-    h.db()
-        .query_row(
-            "SELECT size, mtime_ns, crc32c FROM watched_files WHERE key = ?1",
-            [key],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)? as u64,
-                    r.get(1)?,
-                    r.get::<_, i64>(2)? as u32,
-                ))
-            },
-        )
-        .optional()
-        .unwrap()
-}
-
-fn record_count(h: &Harness) -> usize {
-    h.db()
-        .query_row("SELECT COUNT(*) FROM watched_files", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .unwrap() as usize
-}
-
-fn folder_rows(h: &Harness) -> Vec<(String, String, String, String, String, bool)> {
-    let db = h.db();
-    let mut st = db
-        .prepare(
-            "SELECT path, bucket, prefix, ignore, state, mirror_deletes FROM watched_folders ORDER BY created_at",
-        )
-        .unwrap();
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .unwrap()
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .unwrap();
-    rows
 }
 
 fn mtime_ns(p: &Path) -> i64 {
@@ -123,7 +74,7 @@ async fn a_file_written_slowly_is_uploaded_once_complete_after_it_settles() {
     drop(file);
 
     wait_until("the upload is recorded", || {
-        record(&h, "in/report.pdf").is_some()
+        watched_file(&h, "in/report.pdf").is_some()
     })
     .await;
     assert_eq!(h.object("in/report.pdf"), bytes);
@@ -132,7 +83,7 @@ async fn a_file_written_slowly_is_uploaded_once_complete_after_it_settles() {
         1,
         "a half-written version was sent"
     );
-    let (size, mtime, crc) = record(&h, "in/report.pdf").unwrap();
+    let (size, mtime, crc) = watched_file(&h, "in/report.pdf").unwrap();
     assert_eq!(size, bytes.len() as u64);
     assert_eq!(mtime, mtime_ns(&path));
     assert_eq!(crc, crc32c::crc32c(&bytes));
@@ -183,7 +134,7 @@ async fn a_burst_of_500_files_all_arrive_once_and_ignored_files_never_do() {
         std::fs::write(&p, data(100 + i, i as u64)).unwrap();
     }
 
-    wait_until("500 uploads recorded", || record_count(&h) == 500).await;
+    wait_until("500 uploads recorded", || watched_file_count(&h) == 500).await;
     for i in 0..500 {
         assert_eq!(h.object(&key(i)), data(100 + i, i as u64), "{}", key(i));
         assert_eq!(
@@ -235,7 +186,7 @@ async fn a_changed_file_is_sent_again_and_a_touched_one_is_not() {
     std::fs::write(&a, b"first version").unwrap();
     std::fs::write(&b, b"stays the same").unwrap();
     wait_until("both uploaded", || {
-        record(&h, "a.txt").is_some() && record(&h, "notes/b.txt").is_some()
+        watched_file(&h, "a.txt").is_some() && watched_file(&h, "notes/b.txt").is_some()
     })
     .await;
     assert_eq!(h.object("a.txt"), b"first version");
@@ -250,11 +201,11 @@ async fn a_changed_file_is_sent_again_and_a_touched_one_is_not() {
         .unwrap();
     let touched = mtime_ns(&b);
     wait_until("the new version is recorded", || {
-        record(&h, "a.txt").is_some_and(|r| r.0 == 26)
+        watched_file(&h, "a.txt").is_some_and(|r| r.0 == 26)
     })
     .await;
     wait_until("the touch is noticed", || {
-        record(&h, "notes/b.txt").is_some_and(|r| r.1 == touched)
+        watched_file(&h, "notes/b.txt").is_some_and(|r| r.1 == touched)
     })
     .await;
     assert_eq!(h.object("a.txt"), b"the second, longer version");
@@ -286,7 +237,7 @@ async fn a_file_changed_during_its_upload_is_sent_again_with_the_new_content() {
     h.log.release();
 
     wait_until("the new version is recorded", || {
-        record(&h, "e/big.bin").is_some_and(|r| r.0 == v2.len() as u64)
+        watched_file(&h, "e/big.bin").is_some_and(|r| r.0 == v2.len() as u64)
     })
     .await;
     assert_eq!(h.object("e/big.bin"), v2, "a mix of versions was stored");
@@ -308,7 +259,10 @@ async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
     let (engine, _watches, f, dir) =
         watching(&h, Duration::from_millis(300), "camera", "cam/", &[]).await;
     std::fs::write(dir.join("one.jpg"), data(1000, 1)).unwrap();
-    wait_until("one.jpg uploaded", || record(&h, "cam/one.jpg").is_some()).await;
+    wait_until("one.jpg uploaded", || {
+        watched_file(&h, "cam/one.jpg").is_some()
+    })
+    .await;
     engine.shutdown().await;
 
     std::fs::write(dir.join("two.jpg"), data(2000, 2)).unwrap();
@@ -319,7 +273,8 @@ async fn files_added_while_nobody_watched_are_found_on_the_next_start() {
     let mut changes = watches.subscribe();
     assert_eq!(watches.start_all().unwrap(), 1);
     wait_until("the missed files are uploaded", || {
-        record(&h, "cam/two.jpg").is_some() && record(&h, "cam/2024/three.jpg").is_some()
+        watched_file(&h, "cam/two.jpg").is_some()
+            && watched_file(&h, "cam/2024/three.jpg").is_some()
     })
     .await;
     assert_eq!(h.object("cam/two.jpg"), data(2000, 2));
@@ -352,14 +307,18 @@ async fn pause_stops_uploads_and_resume_catches_up() {
     let resumed = watches.resume(&f.id).unwrap();
     assert_ne!(resumed.state, WatchState::Paused);
     wait_until("uploaded after resume", || {
-        record(&h, "p/while-paused.txt").is_some()
+        watched_file(&h, "p/while-paused.txt").is_some()
     })
     .await;
     assert_eq!(h.object("p/while-paused.txt"), b"later");
 
     watches.remove(&f.id).unwrap();
-    assert!(folder_rows(&h).is_empty());
-    assert_eq!(record_count(&h), 0, "the folder's records outlived it");
+    assert!(watches.list().unwrap().is_empty());
+    assert_eq!(
+        watched_file_count(&h),
+        0,
+        "the folder's records outlived it"
+    );
     assert!(
         h.object_exists("p/while-paused.txt"),
         "removing deleted objects"
@@ -394,7 +353,7 @@ async fn a_pause_and_resume_from_the_cli_reach_the_watching_process() {
     let out = output(&h, &["watch", "resume", &short]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     wait_until("uploaded after the resume", || {
-        record(&h, "s/during-pause.txt").is_some()
+        watched_file(&h, "s/during-pause.txt").is_some()
     })
     .await;
     assert_eq!(h.object("s/during-pause.txt"), b"written while paused");
@@ -426,7 +385,7 @@ async fn deletes_are_mirrored_only_when_asked_and_only_for_uploaded_objects() {
     std::fs::write(dir.join("gone.txt"), b"x").unwrap();
     std::fs::write(plain_dir.join("kept.txt"), b"y").unwrap();
     wait_until("both uploaded", || {
-        record(&h, "m/gone.txt").is_some() && record(&h, "plain/kept.txt").is_some()
+        watched_file(&h, "m/gone.txt").is_some() && watched_file(&h, "plain/kept.txt").is_some()
     })
     .await;
 
@@ -434,12 +393,15 @@ async fn deletes_are_mirrored_only_when_asked_and_only_for_uploaded_objects() {
     std::fs::remove_file(plain_dir.join("kept.txt")).unwrap();
     // The object goes first, then the folder's record of it.
     wait_until("the mirrored delete", || {
-        !h.object_exists("m/gone.txt") && record(&h, "m/gone.txt").is_none()
+        !h.object_exists("m/gone.txt") && watched_file(&h, "m/gone.txt").is_none()
     })
     .await;
     // Deleting a file in the plain folder leaves its object; the foreign object stays as well.
     std::fs::write(dir.join("marker.txt"), b"z").unwrap();
-    wait_until("a later upload", || record(&h, "m/marker.txt").is_some()).await;
+    wait_until("a later upload", || {
+        watched_file(&h, "m/marker.txt").is_some()
+    })
+    .await;
     assert!(h.object_exists("plain/kept.txt"));
     assert!(h.object_exists("m/not-ours.txt"));
     engine.shutdown().await;
@@ -458,14 +420,14 @@ async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_delet
     let f = watches.add(&h.conn(), &new).await.unwrap();
     std::fs::write(dir.join("a.txt"), b"a").unwrap();
     std::fs::write(dir.join("b.txt"), b"b").unwrap();
-    wait_until("both uploaded", || record_count(&h) == 2).await;
+    wait_until("both uploaded", || watched_file_count(&h) == 2).await;
     engine.shutdown().await;
 
     std::fs::remove_file(dir.join("a.txt")).unwrap();
     let (engine, watches) = h.watching_engine(settle).await;
     watches.start_all().unwrap();
     wait_until("a.txt deleted by the catch-up", || {
-        !h.object_exists("m/a.txt") && record(&h, "m/a.txt").is_none()
+        !h.object_exists("m/a.txt") && watched_file(&h, "m/a.txt").is_none()
     })
     .await;
     assert!(h.object_exists("m/b.txt"));
@@ -485,35 +447,14 @@ async fn deletes_while_stopped_are_mirrored_on_start_but_an_emptied_folder_delet
     })
     .await;
     std::fs::write(dir.join("c.txt"), b"c").unwrap();
-    wait_until("a later upload", || record(&h, "m/c.txt").is_some()).await;
+    wait_until("a later upload", || watched_file(&h, "m/c.txt").is_some()).await;
     assert!(
         h.object_exists("m/b.txt"),
         "an emptied folder deleted its objects"
     );
-    assert!(record(&h, "m/b.txt").is_some());
+    assert!(watched_file(&h, "m/b.txt").is_some());
     assert_eq!(watches.get(&f.id).unwrap().state, WatchState::Watching);
     engine.shutdown().await;
-}
-
-fn spawn(h: &Harness, args: &[&str]) -> Child {
-    h.ferry()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-async fn output(h: &Harness, args: &[&str]) -> Output {
-    let mut cmd = h.ferry();
-    cmd.args(args);
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -569,27 +510,15 @@ async fn watching_survives_a_sigkill_without_losing_or_duplicating_uploads() {
             .all(|(n, _)| h.log.part_counts(&format!("shoot/{n}")).contains_key(&2))
     })
     .await;
-    let mut child = child;
-    child.kill().unwrap();
-    tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    kill(child).await;
     h.log.release();
     // A file that arrives while nothing watches.
     let late = data(7_000, 999);
     std::fs::write(dir.join("late.raw"), &late).unwrap();
 
     let child = spawn(&h, &args);
-    wait_until("everything recorded", || record_count(&h) == 24).await;
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    wait_until("everything recorded", || watched_file_count(&h) == 24).await;
+    let out = interrupt(child).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("stopped"), "{}", stderr(&out));
 
@@ -620,6 +549,9 @@ async fn watching_survives_a_sigkill_without_losing_or_duplicating_uploads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() {
     let h = Harness::new().await;
+    // Not watching here: only to read the folders the CLI saves.
+    let (engine, watches) = h.watching_engine(Duration::from_secs(2)).await;
+    let folders = || watches.list().unwrap();
     let dir = h.work.path().join("reports");
     std::fs::create_dir(&dir).unwrap();
     let dir_s = dir.to_str().unwrap();
@@ -640,15 +572,15 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let rows = folder_rows(&h);
+    let rows = folders();
     assert_eq!(rows.len(), 1);
     let canonical = std::fs::canonicalize(&dir).unwrap();
-    assert_eq!(rows[0].0, canonical.to_str().unwrap());
-    assert_eq!(rows[0].1, BUCKET);
-    assert_eq!(rows[0].2, "reports/");
-    assert_eq!(rows[0].3, r#"["*.log","build/"]"#);
-    assert_eq!(rows[0].4, "watching");
-    assert!(rows[0].5);
+    assert_eq!(rows[0].path, canonical.to_str().unwrap());
+    assert_eq!(rows[0].bucket, BUCKET);
+    assert_eq!(rows[0].prefix, "reports/");
+    assert_eq!(rows[0].ignore, ["*.log", "build/"]);
+    assert_eq!(rows[0].state, WatchState::Watching);
+    assert!(rows[0].mirror_deletes);
 
     let out = output(&h, &["watch", "list", "--json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -661,7 +593,7 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
 
     let out = output(&h, &["watch", "pause", &short]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(folder_rows(&h)[0].4, "paused");
+    assert_eq!(folders()[0].state, WatchState::Paused);
     let out = output(&h, &["watch", "list"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -670,16 +602,16 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
     );
     let out = output(&h, &["watch", "resume", &short]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(folder_rows(&h)[0].4, "watching");
+    assert_eq!(folders()[0].state, WatchState::Watching);
 
     let out = output(&h, &["watch", "add", dir_s, &format!("{target}/")]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already watched"), "{}", stderr(&out));
-    assert_eq!(folder_rows(&h).len(), 1);
+    assert_eq!(folders().len(), 1);
 
     let out = output(&h, &["watch", "remove", &id]).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(folder_rows(&h).is_empty());
+    assert!(folders().is_empty());
 
     let file = h.file("single.txt", b"x");
     let missing = h.work.path().join("missing");
@@ -742,6 +674,7 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
             err.contains(expect),
             "{all:?}: expected `{expect}` in:\n{err}"
         );
-        assert!(folder_rows(&h).is_empty(), "{all:?} left a row behind");
+        assert!(folders().is_empty(), "{all:?} left a row behind");
     }
+    engine.shutdown().await;
 }

@@ -18,6 +18,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::Chance;
+
 /// What a request looks like to the proxy.
 #[derive(Debug, Clone)]
 pub struct Head {
@@ -89,17 +91,11 @@ struct Rule {
     times: usize,
 }
 
-/// Seeded random cuts of request bodies, for the soak test.
-struct RandomCuts {
-    rng: u64,
-    per_mille: u64,
-    left: usize,
-}
-
 struct Shared {
     upstream: SocketAddr,
     rules: Mutex<Vec<Rule>>,
-    random: Mutex<Option<RandomCuts>>,
+    /// Seeded random cuts of request bodies, for the soak test.
+    random: Mutex<Option<Chance>>,
     /// Bytes per second in each direction of each connection; 0 for no limit.
     throttle: AtomicU64,
     refusing: watch::Sender<bool>,
@@ -155,11 +151,7 @@ impl Proxy {
 
     /// Cuts request bodies at a random point with probability `per_mille`/1000, at most `budget` times.
     pub fn random_cuts(&self, seed: u64, per_mille: u64, budget: usize) {
-        *self.shared.random.lock().unwrap() = Some(RandomCuts {
-            rng: seed | 1,
-            per_mille,
-            left: budget,
-        });
+        *self.shared.random.lock().unwrap() = Some(Chance::new(seed, per_mille, budget));
     }
 
     /// Limits every connection to `bytes_per_sec` in each direction (`None`: no limit).
@@ -323,18 +315,11 @@ impl Shared {
         }
         drop(rules);
         let mut random = self.random.lock().unwrap();
-        let r = random.as_mut()?;
-        if head.content_length < 2 || r.left == 0 {
+        if head.content_length < 2 {
             return None;
         }
-        r.rng ^= r.rng << 13;
-        r.rng ^= r.rng >> 7;
-        r.rng ^= r.rng << 17;
-        if r.rng % 1000 >= r.per_mille {
-            return None;
-        }
-        r.left -= 1;
-        Some(Action::CutRequest((r.rng >> 20) % head.content_length))
+        let roll = random.as_mut()?.strike()?;
+        Some(Action::CutRequest((roll >> 20) % head.content_length))
     }
 
     async fn pace(&self, n: usize) {

@@ -16,6 +16,8 @@ use ferry::local::LocalS3;
 use s3s::dto::*;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result, S3};
 
+use super::Chance;
+
 /// A transient failure the server may answer with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -36,16 +38,10 @@ struct Scripted {
     times: usize,
 }
 
-struct RandomErrors {
-    rng: u64,
-    per_mille: u64,
-    left: usize,
-}
-
 #[derive(Default)]
 pub struct ServerFaults {
     script: Mutex<Vec<Scripted>>,
-    random: Mutex<Option<RandomErrors>>,
+    random: Mutex<Option<Chance>>,
     /// 500 and 503 answers given.
     pub errors: AtomicUsize,
     /// Parts refused because their body did not match the checksum sent with it.
@@ -99,11 +95,7 @@ impl ServerFaults {
     /// Answers PutObject, UploadPart and GetObject with a 500 or 503 with chance `per_mille`/1000,
     /// at most `budget` times.
     pub fn random_errors(&self, seed: u64, per_mille: u64, budget: usize) {
-        *self.random.lock().unwrap() = Some(RandomErrors {
-            rng: seed | 1,
-            per_mille,
-            left: budget,
-        });
+        *self.random.lock().unwrap() = Some(Chance::new(seed, per_mille, budget));
     }
 
     fn scripted(&self, op: &str, key: &str, at: u64) -> Option<Failure> {
@@ -117,18 +109,8 @@ impl ServerFaults {
 
     fn random(&self) -> Option<Failure> {
         let mut random = self.random.lock().unwrap();
-        let r = random.as_mut()?;
-        if r.left == 0 {
-            return None;
-        }
-        r.rng ^= r.rng << 13;
-        r.rng ^= r.rng >> 7;
-        r.rng ^= r.rng << 17;
-        if r.rng % 1000 >= r.per_mille {
-            return None;
-        }
-        r.left -= 1;
-        Some(if (r.rng >> 32) % 2 == 0 {
+        let roll = random.as_mut()?.strike()?;
+        Some(if (roll >> 32) % 2 == 0 {
             Failure::Internal
         } else {
             Failure::SlowDown

@@ -1,0 +1,197 @@
+//! The server's side of the harness: an access hook that logs what the server saw and can hold
+//! requests (a "gate") for parts or ranges past a point, which lets tests stop a transfer at an exact
+//! place without timing guesses.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{GetObjectInput, HeadObjectInput, PutObjectInput, Range, UploadPartInput};
+use s3s::{S3Request, S3Result};
+use tokio::sync::watch;
+
+/// What the server saw, and the gate that can hold requests.
+pub struct Log {
+    /// (key, part number) of every UploadPart request, in arrival order.
+    pub upload_parts: Mutex<Vec<(String, i32)>>,
+    /// (key, first byte of the range or None) of every GetObject request.
+    pub gets: Mutex<Vec<(String, Option<u64>)>>,
+    pub puts: Mutex<Vec<String>>,
+    /// The key of every HeadObject request.
+    pub heads: Mutex<Vec<String>>,
+    /// (key, part number) of every HeadObject request with a part number, in arrival order.
+    pub part_heads: Mutex<Vec<(String, i32)>>,
+    /// UploadPart requests with a part number at or above this are held until the gate opens.
+    pub hold_parts_from: AtomicI32,
+    /// Ranged GETs starting at or past this offset wait for the gate to open.
+    pub hold_ranges_from: AtomicU64,
+    open: watch::Sender<bool>,
+}
+
+impl Log {
+    pub(super) fn new() -> Log {
+        let (open, _) = watch::channel(true);
+        Log {
+            upload_parts: Mutex::new(Vec::new()),
+            gets: Mutex::new(Vec::new()),
+            puts: Mutex::new(Vec::new()),
+            heads: Mutex::new(Vec::new()),
+            part_heads: Mutex::new(Vec::new()),
+            hold_parts_from: AtomicI32::new(i32::MAX),
+            hold_ranges_from: AtomicU64::new(u64::MAX),
+            open,
+        }
+    }
+
+    /// Holds parts numbered `from` and up until `release`.
+    pub fn hold_parts_from(&self, from: i32) {
+        self.open.send_replace(false);
+        self.hold_parts_from.store(from, Ordering::SeqCst);
+    }
+
+    /// Holds ranged GETs that start at `offset` or later until `release`.
+    pub fn hold_ranges_from(&self, offset: u64) {
+        self.open.send_replace(false);
+        self.hold_ranges_from.store(offset, Ordering::SeqCst);
+    }
+
+    pub fn release(&self) {
+        self.hold_parts_from.store(i32::MAX, Ordering::SeqCst);
+        self.hold_ranges_from.store(u64::MAX, Ordering::SeqCst);
+        self.open.send_replace(true);
+    }
+
+    /// Holds a request until the gate opens, then refuses it: its client gave up on it long ago, and
+    /// completing it late (its body may sit whole in the socket buffer) would make counts depend on timing.
+    async fn hold(&self) -> S3Result<()> {
+        let mut rx = self.open.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+        Err(s3s::s3_error!(
+            InternalError,
+            "a request held by the test gate"
+        ))
+    }
+
+    /// How many UploadPart requests each part number of `key` got.
+    pub fn part_counts(&self, key: &str) -> std::collections::BTreeMap<i32, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for (k, n) in self.upload_parts.lock().unwrap().iter() {
+            if k == key {
+                *m.entry(*n).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// How many PutObject requests `key` got.
+    pub fn put_count(&self, key: &str) -> usize {
+        self.puts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == key)
+            .count()
+    }
+
+    /// How many HeadObject requests `key` got.
+    pub fn head_count(&self, key: &str) -> usize {
+        self.heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| *k == key)
+            .count()
+    }
+
+    /// The part numbers HEAD requests of `key` asked for, in order.
+    pub fn part_heads(&self, key: &str) -> Vec<i32> {
+        self.part_heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
+    /// How many GETs `key` got, whole or ranged.
+    pub fn get_count(&self, key: &str) -> usize {
+        self.gets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k == key)
+            .count()
+    }
+
+    /// How many ranged GETs each starting offset of `key` got.
+    pub fn range_counts(&self, key: &str) -> std::collections::BTreeMap<u64, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for (k, first) in self.gets.lock().unwrap().iter() {
+            if let (true, Some(f)) = (k == key, first) {
+                *m.entry(*f).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+}
+
+/// The access hook that fills a [`Log`] and holds requests at its gate.
+pub(super) struct Hook(pub(super) Arc<Log>);
+
+#[async_trait::async_trait]
+impl S3Access for Hook {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        // The default rule: signed requests only.
+        match cx.credentials() {
+            Some(_) => Ok(()),
+            None => Err(s3s::s3_error!(AccessDenied, "Signature required")),
+        }
+    }
+
+    async fn upload_part(&self, req: &mut S3Request<UploadPartInput>) -> S3Result<()> {
+        let n = req.input.part_number;
+        self.0
+            .upload_parts
+            .lock()
+            .unwrap()
+            .push((req.input.key.clone(), n));
+        if n >= self.0.hold_parts_from.load(Ordering::SeqCst) {
+            return self.0.hold().await;
+        }
+        Ok(())
+    }
+
+    async fn get_object(&self, req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
+        let first = match req.input.range {
+            Some(Range::Int { first, .. }) => Some(first),
+            _ => None,
+        };
+        self.0
+            .gets
+            .lock()
+            .unwrap()
+            .push((req.input.key.clone(), first));
+        if first.is_some_and(|f| f >= self.0.hold_ranges_from.load(Ordering::SeqCst)) {
+            return self.0.hold().await;
+        }
+        Ok(())
+    }
+
+    async fn head_object(&self, req: &mut S3Request<HeadObjectInput>) -> S3Result<()> {
+        self.0.heads.lock().unwrap().push(req.input.key.clone());
+        if let Some(n) = req.input.part_number {
+            self.0
+                .part_heads
+                .lock()
+                .unwrap()
+                .push((req.input.key.clone(), n));
+        }
+        Ok(())
+    }
+
+    async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
+        self.0.puts.lock().unwrap().push(req.input.key.clone());
+        Ok(())
+    }
+}
