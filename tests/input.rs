@@ -264,3 +264,65 @@ async fn keys_that_would_escape_the_download_folder_are_skipped_by_name_and_good
     );
     assert!(!h.work.path().join("x").exists());
 }
+
+/// Keys that cannot be placed on this disk as they are (a file and a folder of one name, a name
+/// longer than the file system allows) fail by name with the true reason, never as "paused" or
+/// "appeared while downloading"; nothing is overwritten and the other keys arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_that_cannot_be_placed_fail_by_name_with_the_reason_and_the_rest_arrive() {
+    let h = Harness::new().await;
+    let long = format!("q/{}", "n".repeat(300));
+    for k in ["q/clash", "q/clash/inner.txt", long.as_str()] {
+        h.faults.phantom(k, format!("bytes of {k}").into_bytes());
+    }
+    h.put("q/ok.txt", b"ok".to_vec()).await;
+    let dl = h.work.path().join("dl");
+    std::fs::create_dir_all(&dl).unwrap();
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            &format!("s3://{BUCKET}/q/"),
+            dl.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "a key left behind fails the command:\n{err}"
+    );
+    assert!(
+        !err.contains("paused") && !err.contains("appeared"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("s3://{BUCKET}/{long}"))
+            && err.contains("too long for this file system"),
+        "{err}"
+    );
+    let file_won = dl.join("clash").is_file();
+    let (lost, why) = if file_won {
+        ("q/clash/inner.txt", "is in the way")
+    } else {
+        ("q/clash", "holds other keys")
+    };
+    assert!(
+        err.contains(&format!("s3://{BUCKET}/{lost} ")) && err.contains(why),
+        "{err}"
+    );
+    let landed = tree(&dl);
+    let names: Vec<&str> = landed.iter().map(|(p, _)| p.as_str()).collect();
+    let winner = if file_won { "clash" } else { "clash/inner.txt" };
+    assert_eq!(names, {
+        let mut v = vec![winner, "ok.txt"];
+        v.sort();
+        v
+    });
+    assert_eq!(
+        std::fs::read(dl.join(winner)).unwrap(),
+        format!("bytes of q/{winner}").into_bytes(),
+        "the key that was placed is whole"
+    );
+}

@@ -48,6 +48,32 @@ pub fn temp_path(dest: &Path, id: &str) -> PathBuf {
     dest.with_file_name(format!(".{name}.ferry-{short}.part"))
 }
 
+/// A key that cannot be placed on this disk as it is fails, naming the key and why: no retry can
+/// fix it (a name too long for the file system; a file where the key needs a folder, as when the
+/// bucket has both `a` and `a/b`). Other I/O errors keep their kind (a full disk pauses).
+fn unplaceable(ctx: &Ctx, dest: &Path, path: &Path, e: std::io::Error, what: &str) -> Error {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::InvalidFilename => clash(ctx, dest, "its name is too long for this file system"),
+        Io::NotADirectory | Io::AlreadyExists => clash(
+            ctx,
+            dest,
+            "a file of the same name as one of its folders is in the way (the bucket has both `a` and `a/…`)",
+        ),
+        _ => Error::io(what, path, e),
+    }
+}
+
+/// The download of this key fails for good: `why` it cannot be saved at `path`.
+fn clash(ctx: &Ctx, path: &Path, why: &str) -> Error {
+    Error::invalid(format!(
+        "s3://{}/{} cannot be saved as {}: {why}; it was not downloaded, and nothing was overwritten",
+        ctx.row.bucket,
+        ctx.row.key,
+        path.display()
+    ))
+}
+
 pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     let mut restarts = 0;
     loop {
@@ -154,7 +180,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     ctx.counter.set_total(size);
 
     if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create the folder", dir, e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| unplaceable(&ctx, &dest, dir, e, "cannot create the folder"))?;
     }
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -162,7 +189,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
         .create(true)
         .truncate(false)
         .open(&temp)
-        .map_err(|e| Error::io("cannot write", &temp, e))?;
+        .map_err(|e| unplaceable(&ctx, &dest, &temp, e, "cannot write"))?;
     if file
         .metadata()
         .map_err(|e| Error::io("cannot read", &temp, e))?
@@ -299,6 +326,10 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
         },
     };
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
+    if dest.is_dir() {
+        let _ = std::fs::remove_file(&temp);
+        return Err(clash(&ctx, &dest, "a folder of that name holds other keys"));
+    }
     if dest.exists() && !overwrite_allowed(&ctx) {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
