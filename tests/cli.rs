@@ -154,6 +154,54 @@ async fn ls_and_mb_show_what_the_server_holds() {
     assert!(text.lines().any(|l| l.ends_with("5  top.txt")), "{text}");
 }
 
+/// `ferry transfers` lists every transfer in queue order, as text and as the same JSON shape the
+/// app receives (read one row at a time), and says so when there are none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_lists_the_queue_as_text_and_as_the_apps_json() {
+    let h = Harness::new().await;
+    let out = output(&h, &["transfers", "--json"]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let out = output(&h, &["transfers"]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no transfers");
+
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        h.file(&format!("three/{name}"), name.as_bytes());
+    }
+    let src = h.work.path().join("three");
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            src.to_str().unwrap(),
+            &format!("s3://{BUCKET}/three/"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = output(&h, &["transfers", "--json"]).await;
+    let views: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let views = views.as_array().unwrap();
+    let names: Vec<&str> = views.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a.txt", "b.txt", "c.txt"]);
+    for v in views {
+        assert_eq!(v["state"], "completed");
+        assert_eq!(v["direction"], "upload");
+        assert_eq!(v["bytesDone"], v["bytesTotal"]);
+    }
+    let out = output(&h, &["transfers"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().count(),
+        4,
+        "a header and one line each:\n{text}"
+    );
+    assert!(
+        text.lines().skip(1).all(|l| l.contains("completed")),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind() {
     let h = Harness::new().await;

@@ -4,6 +4,12 @@
 use super::*;
 
 impl Engine {
+    /// Calls `f` with each transfer in queue order without loading them all (`ferry transfers`
+    /// over 100,000 rows holds one at a time).
+    pub fn each_transfer(&self, f: impl FnMut(TransferRow)) -> Result<()> {
+        self.inner.store.each(f)
+    }
+
     pub fn transfers(&self) -> Result<Vec<TransferRow>> {
         self.inner.store.list()
     }

@@ -266,6 +266,21 @@ impl Store {
         })
     }
 
+    /// Calls `f` with each transfer in the order they were queued, reading them one at a time: a
+    /// queue of any length costs one row of memory. The database stays locked meanwhile, so `f`
+    /// should only print or collect.
+    pub fn each(&self, mut f: impl FnMut(TransferRow)) -> Result<()> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers ORDER BY created_at, id"
+            ))?;
+            for row in st.query_map([], row_to_transfer)? {
+                f(row?);
+            }
+            Ok(())
+        })
+    }
+
     /// The unfinished transfer (if any) that moves the same bytes between the same places, so that running
     /// the same command again continues it instead of starting over.
     pub fn find_unfinished(

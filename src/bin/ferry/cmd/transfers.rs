@@ -32,56 +32,80 @@ fn target_id(t: &Target) -> Result<&str, Error> {
         .ok_or_else(|| Error::invalid("name a transfer id (see `ferry transfers`) or pass --all"))
 }
 
-/// Lists the persisted transfers and their states.
+/// Lists the persisted transfers and their states, one row at a time (a queue of any length prints
+/// with flat memory).
 pub(crate) async fn list(g: &Global, state_dir: PathBuf) -> Result<ExitCode, Error> {
+    use std::io::Write;
     let engine = open(state_dir, Limits::default()).await?;
-    let rows = engine.transfers()?;
-    if g.json {
-        // The same shape the app receives for each transfer.
-        let views: Vec<TransferView> = rows.iter().map(TransferView::from).collect();
-        println!(
-            "{}",
-            serde_json::to_string(&views).expect("views serialise")
-        );
-    } else if rows.is_empty() {
-        println!("no transfers");
-    } else {
-        println!(
-            "{:<8}  {:<8}  {:<13}  {:>21}  WHAT",
-            "ID", "DIR", "STATE", "PROGRESS"
-        );
-        for r in rows {
-            let size = r.size.unwrap_or(0);
-            let progress = format!(
-                "{} / {}",
-                human_bytes(r.bytes_done.min(size)),
-                human_bytes(size)
-            );
-            let what = match r.direction {
-                ferry::Direction::Upload => {
-                    format!("{} -> s3://{}/{}", r.local_path.display(), r.bucket, r.key)
-                }
-                ferry::Direction::Download => {
-                    format!("s3://{}/{} -> {}", r.bucket, r.key, r.local_path.display())
-                }
-            };
-            println!(
-                "{:<8}  {:<8}  {:<13}  {:>21}  {what}",
-                short_id(&r.id),
-                r.direction.as_str(),
-                r.state.as_str(),
-                progress
-            );
-            if let Some(m) = r.error_message {
-                println!("{:<8}  {m}", "");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut n = 0usize;
+    let mut failed = None;
+    engine.each_transfer(|r| {
+        let written = if g.json {
+            // A JSON array of the same shape the app receives for each transfer.
+            let view = serde_json::to_string(&TransferView::from(&r)).expect("views serialise");
+            write!(out, "{}{view}", if n == 0 { "[" } else { "," })
+        } else {
+            if n == 0 {
+                let _ = writeln!(
+                    out,
+                    "{:<8}  {:<8}  {:<13}  {:>21}  WHAT",
+                    "ID", "DIR", "STATE", "PROGRESS"
+                );
             }
-            if let (ferry::State::WaitingRetry, Some(at)) = (r.state, r.next_attempt_at) {
-                let secs = (at - ferry::store::now_ms()).max(0) as u64 / 1000;
-                println!("{:<8}  next attempt in {secs}s (at {at} unix ms)", "");
-            }
+            write_row(&mut out, &r)
+        };
+        n += 1;
+        if let Err(e) = written {
+            failed.get_or_insert(e);
         }
+    })?;
+    let end = match (g.json, n) {
+        (true, 0) => writeln!(out, "[]"),
+        (true, _) => writeln!(out, "]"),
+        (false, 0) => writeln!(out, "no transfers"),
+        (false, _) => Ok(()),
+    };
+    match failed.map_or(end.and_then(|_| out.flush()), Err) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A closed pipe (`ferry transfers | head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(Error::invalid(format!("cannot print the transfers: {e}"))),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// One transfer as a line of `ferry transfers` (and its error or next attempt below it).
+fn write_row(out: &mut impl std::io::Write, r: &ferry::TransferRow) -> std::io::Result<()> {
+    let size = r.size.unwrap_or(0);
+    let progress = format!(
+        "{} / {}",
+        human_bytes(r.bytes_done.min(size)),
+        human_bytes(size)
+    );
+    let what = match r.direction {
+        ferry::Direction::Upload => {
+            format!("{} -> s3://{}/{}", r.local_path.display(), r.bucket, r.key)
+        }
+        ferry::Direction::Download => {
+            format!("s3://{}/{} -> {}", r.bucket, r.key, r.local_path.display())
+        }
+    };
+    writeln!(
+        out,
+        "{:<8}  {:<8}  {:<13}  {:>21}  {what}",
+        short_id(&r.id),
+        r.direction.as_str(),
+        r.state.as_str(),
+        progress
+    )?;
+    if let Some(m) = &r.error_message {
+        writeln!(out, "{:<8}  {m}", "")?;
+    }
+    if let (ferry::State::WaitingRetry, Some(at)) = (r.state, r.next_attempt_at) {
+        let secs = (at - ferry::store::now_ms()).max(0) as u64 / 1000;
+        writeln!(out, "{:<8}  next attempt in {secs}s (at {at} unix ms)", "")?;
+    }
+    Ok(())
 }
 
 /// Pauses one transfer or all.
