@@ -232,8 +232,8 @@ pub fn local_account() -> Account {
     }
 }
 
-/// Profiles named in the AWS config and credentials files, as accounts `profile:NAME`.
-pub fn aws_profiles() -> Vec<Account> {
+/// The AWS config and credentials files, where the AWS tools look for them.
+pub fn aws_config_files() -> (Option<PathBuf>, Option<PathBuf>) {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let config = std::env::var_os("AWS_CONFIG_FILE")
         .map(PathBuf::from)
@@ -241,6 +241,29 @@ pub fn aws_profiles() -> Vec<Account> {
     let creds = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
         .map(PathBuf::from)
         .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials")));
+    (config, creds)
+}
+
+/// Refuses a profile that neither AWS file names, saying where Ferry looked and how to create it.
+pub fn check_profile(profile: &str) -> Result<()> {
+    if aws_profiles()
+        .iter()
+        .any(|a| a.profile.as_deref() == Some(profile))
+    {
+        return Ok(());
+    }
+    let (config, creds) = aws_config_files();
+    let shown = |p: Option<PathBuf>| p.map_or("(no HOME)".to_string(), |p| p.display().to_string());
+    Err(Error::invalid(format!(
+        "there is no profile `{profile}` in {} or {}; create it with `aws configure --profile {profile}` (or `aws configure sso`), or choose another profile",
+        shown(config),
+        shown(creds)
+    )))
+}
+
+/// Profiles named in the AWS config and credentials files, as accounts `profile:NAME`.
+pub fn aws_profiles() -> Vec<Account> {
+    let (config, creds) = aws_config_files();
     let mut names: Vec<String> = Vec::new();
     for (path, prefixed) in [(config, true), (creds, false)] {
         let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use ferry::{DownloadOptions, Limits};
 
-use crate::support::{output, stderr, tree, url, Harness, BUCKET, MIB};
+use crate::support::{output, output_of, stderr, tree, url, Harness, BUCKET, MIB};
 
 /// Runs `args`, expecting a refusal whose message contains every one of `expect`.
 async fn refused(h: &Harness, args: &[impl AsRef<OsStr>], expect: &[&str]) {
@@ -325,4 +325,72 @@ async fn keys_that_cannot_be_placed_fail_by_name_with_the_reason_and_the_rest_ar
         format!("bytes of q/{winner}").into_bytes(),
         "the key that was placed is whole"
     );
+}
+
+/// Bad configuration gets the care of bad input: an endpoint URL without a scheme or with a path,
+/// and a profile no AWS file names, each refused with what to do, naming the flag or the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_configuration_is_refused_naming_the_flag_or_file_and_what_to_do() {
+    let h = Harness::new().await;
+    // The harness's own command names the test server's endpoint; these choose their own.
+    let run = |args: Vec<String>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
+        cmd.env_clear()
+            .env("HOME", h.work.path())
+            .env("FERRY_STATE_DIR", h.state.path())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", h.work.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                h.work.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(args);
+        output_of(cmd)
+    };
+    let out = run(vec![
+        "--endpoint-url".into(),
+        "s3.example.com".into(),
+        "ls".into(),
+    ])
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not an endpoint URL; write it like https://"),
+        "{}",
+        stderr(&out)
+    );
+
+    let with_path = format!("{}/{BUCKET}", h.server.endpoint());
+    let out = run(vec!["--endpoint-url".into(), with_path, "ls".into()]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("has a path (`/"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("s3://bucket/key"), "{}", stderr(&out));
+
+    let config = h.work.path().join("no-aws-config");
+    std::fs::write(&config, "[profile other]\nregion = us-east-1\n").unwrap();
+    let endpoint = h.server.endpoint();
+    let out = run(vec![
+        "--endpoint-url".into(),
+        endpoint.clone(),
+        "--profile".into(),
+        "nope".into(),
+        "ls".into(),
+    ])
+    .await;
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no profile `nope`") && err.contains(&config.display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("aws configure --profile nope"), "{err}");
+    // The profile that exists is accepted (its requests then go to the test server).
+    let out = h
+        .ferry()
+        .args(["--profile", "other", "ls"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -82,6 +82,16 @@ impl Connection {
                     "`{ep}` is not an endpoint URL; write it like https://s3.example.com or http://127.0.0.1:9000"
                 )));
             }
+            let path = ep
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| u.path_and_query().map(|p| p.as_str().to_string()))
+                .unwrap_or_default();
+            if !path.is_empty() && path != "/" {
+                return Err(Error::invalid(format!(
+                    "the endpoint URL `{ep}` has a path (`{path}`); give the server alone (like https://s3.example.com) and the bucket in s3://bucket/key"
+                )));
+            }
         }
         Ok(())
     }
@@ -114,6 +124,7 @@ pub async fn client(
     conn.validate()?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(p) = &conn.profile {
+        crate::accounts::check_profile(p)?;
         loader = loader.profile_name(p);
     }
     if let Some(r) = &conn.region {
