@@ -46,7 +46,7 @@ impl Engine {
     /// Pauses every unfinished transfer; returns how many changed.
     pub fn pause_all(&self) -> Result<usize> {
         let mut n = 0;
-        for row in self.inner.store.list()? {
+        for row in self.inner.store.unfinished()? {
             if matches!(
                 row.state,
                 State::Queued | State::Running | State::WaitingRetry
@@ -120,7 +120,7 @@ impl Engine {
         Ok(self
             .inner
             .store
-            .list()?
+            .unfinished()?
             .into_iter()
             .filter(|r| !r.state.is_terminal())
             .collect())
@@ -181,7 +181,8 @@ impl Engine {
         let now = store::now_ms();
         let max_age = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
         let mut aborted = 0;
-        for row in self.inner.store.list()? {
+        let store = &self.inner.store;
+        for row in store.cancelled_with_upload()?.into_iter().chain(store.unfinished()?) {
             let Some(upload_id) = row.upload_id.as_deref() else {
                 continue;
             };

@@ -424,7 +424,7 @@ impl Engine {
         Ok(self
             .inner
             .store
-            .list()?
+            .unfinished()?
             .into_iter()
             .filter(|r| match r.state {
                 State::Queued => true,

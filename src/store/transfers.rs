@@ -266,6 +266,33 @@ impl Store {
         })
     }
 
+    /// The transfers that have not ended (not completed, not cancelled), in queue order: what pause
+    /// all, resume all, recovery and the cleanup of abandoned uploads look at, without reading
+    /// the finished history.
+    pub fn unfinished(&self) -> Result<Vec<TransferRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers WHERE state NOT IN ('completed', 'cancelled')
+                 ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map([], row_to_transfer)?.collect();
+            rows
+        })
+    }
+
+    /// Cancelled uploads that still name a multipart upload (a cancel that could not reach the
+    /// server), for the cleanup of abandoned uploads.
+    pub fn cancelled_with_upload(&self) -> Result<Vec<TransferRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM transfers WHERE state = 'cancelled' AND upload_id IS NOT NULL
+                 ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map([], row_to_transfer)?.collect();
+            rows
+        })
+    }
+
     /// Calls `f` with each transfer in the order they were queued, reading them one at a time: a
     /// queue of any length costs one row of memory. The database stays locked meanwhile, so `f`
     /// should only print or collect.
