@@ -258,21 +258,7 @@ async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashM
 
 async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     let planned = plan::parts(size, ctx.row.part_size);
-    let (upload_id, done) = match ctx.row.upload_id.clone() {
-        Some(id) => match reconcile(&ctx, &id, &planned).await {
-            Ok(done) => (id, done),
-            Err(e) if e.kind == ErrorKind::UploadGone => {
-                tracing::warn!(transfer = %ctx.row.id, "the multipart upload is gone from the server; starting over");
-                ctx.store.clear_parts(&ctx.row.id)?;
-                (create_upload(&ctx).await?, HashMap::new())
-            }
-            Err(e) => return Err(e),
-        },
-        None => {
-            ctx.store.clear_parts(&ctx.row.id)?;
-            (create_upload(&ctx).await?, HashMap::new())
-        }
-    };
+    let (upload_id, done) = resume_or_create(&ctx, &planned).await?;
     let reused = done.len() as u64;
     ctx.counter.set_done(done.values().map(|p| p.len).sum());
     tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused, "multipart upload");
@@ -296,13 +282,56 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     .await?;
 
     check_source(&ctx)?;
+    let etag = complete_upload(&ctx, &upload_id, size, planned.len()).await?;
+    ctx.store
+        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
+    Ok(RunStats {
+        bytes_total: size,
+        bytes_sent: ctx.counter.sent(),
+        parts_total: planned.len() as u64,
+        parts_reused: reused,
+        parts_sent: sent,
+        verified: None,
+        download: false,
+    })
+}
+
+/// The upload id to send parts under and the parts the server already holds: the recorded upload
+/// when it is still there, otherwise a new one (forgetting parts committed under the old one).
+async fn resume_or_create(ctx: &Ctx, planned: &[Part]) -> Result<(String, HashMap<u32, PartRow>)> {
+    match ctx.row.upload_id.clone() {
+        Some(id) => match reconcile(ctx, &id, planned).await {
+            Ok(done) => Ok((id, done)),
+            Err(e) if e.kind == ErrorKind::UploadGone => {
+                tracing::warn!(transfer = %ctx.row.id, "the multipart upload is gone from the server; starting over");
+                ctx.store.clear_parts(&ctx.row.id)?;
+                Ok((create_upload(ctx).await?, HashMap::new()))
+            }
+            Err(e) => Err(e),
+        },
+        None => {
+            ctx.store.clear_parts(&ctx.row.id)?;
+            Ok((create_upload(ctx).await?, HashMap::new()))
+        }
+    }
+}
+
+/// Completes the upload from the parts committed (all `planned` of them, or it refuses) and returns
+/// the object's ETag. An upload the server no longer knows may be one a previous run completed
+/// before dying: an object of the right size at the key counts as that.
+async fn complete_upload(
+    ctx: &Ctx,
+    upload_id: &str,
+    size: u64,
+    planned: usize,
+) -> Result<Option<String>> {
     let parts = ctx.store.parts(&ctx.row.id)?;
-    if parts.len() != planned.len() {
+    if parts.len() != planned {
         return Err(Error::internal(format!(
             "{}: {} of {} parts are recorded; run it again to send the rest",
-            target(&ctx),
+            target(ctx),
             parts.len(),
-            planned.len()
+            planned
         )));
     }
     let completed = CompletedMultipartUpload::builder()
@@ -330,14 +359,14 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
                 .complete_multipart_upload()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
-                .upload_id(upload_id.as_str())
+                .upload_id(upload_id)
                 .multipart_upload(completed.clone());
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
         })
         .await;
-    let etag = match result {
-        Ok(out) => out.e_tag().map(str::to_string),
+    match result {
+        Ok(out) => Ok(out.e_tag().map(str::to_string)),
         Err(e) if e.kind == ErrorKind::UploadGone => {
             // A previous run may have completed it and died before recording that.
             let head = ctx
@@ -351,21 +380,10 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
             if head.content_length() != Some(size as i64) {
                 return Err(e);
             }
-            head.e_tag().map(str::to_string)
+            Ok(head.e_tag().map(str::to_string))
         }
-        Err(e) => return Err(e),
-    };
-    ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref())?;
-    Ok(RunStats {
-        bytes_total: size,
-        bytes_sent: ctx.counter.sent(),
-        parts_total: planned.len() as u64,
-        parts_reused: reused,
-        parts_sent: sent,
-        verified: None,
-        download: false,
-    })
+        Err(e) => Err(e),
+    }
 }
 
 async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {

@@ -579,17 +579,8 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
     {
         return Ok(Outcome::Skipped);
     }
-    let crc = {
-        let _permit = s.hashing.acquire().await;
-        let p = path.to_path_buf();
-        match tokio::task::spawn_blocking(move || crate::transfer::file_crc32c(&p))
-            .await
-            .map_err(|e| Error::internal(format!("checksumming {}: {e}", path.display())))?
-        {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::Gone),
-            Err(e) => return Err(io(e)),
-        }
+    let Some(crc) = crc32c(s, path).await? else {
+        return Ok(Outcome::Gone);
     };
     if stat(path).map_err(io)? != Some((size, mtime)) {
         return Ok(Outcome::Changed);
@@ -617,6 +608,33 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
         table::touch_record(store, &s.id, key, mtime)?;
         return Ok(Outcome::Skipped);
     }
+    send(s, path, key, &record).await
+}
+
+/// The file's CRC32C, read off the async threads and at most a few files at once (the `hashing`
+/// permits); `None` when it disappeared meanwhile.
+async fn crc32c(s: &Shared, path: &Path) -> Result<Option<u32>> {
+    let _permit = s.hashing.acquire().await;
+    let p = path.to_path_buf();
+    match tokio::task::spawn_blocking(move || crate::transfer::file_crc32c(&p))
+        .await
+        .map_err(|e| Error::internal(format!("checksumming {}: {e}", path.display())))?
+    {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("cannot read", path, e)),
+    }
+}
+
+/// Uploads the version `record` describes through the engine's queue and remembers it only if the
+/// transfer sent that very version (`record` takes the time the upload is recorded at).
+async fn send(
+    s: &Shared,
+    path: &Path,
+    key: &str,
+    record: &impl Fn(i64) -> FileRecord,
+) -> Result<Outcome> {
+    let store = s.engine.store();
     let part_size = s
         .engine
         .settings()?
@@ -644,12 +662,13 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
     match result {
         Ok(_) => {
             let row = s.engine.transfer(&id)?;
-            if row.size != Some(size) || row.source_mtime_ns != Some(mtime) {
+            let version = record(now_ms());
+            if row.size != Some(version.size) || row.source_mtime_ns != Some(version.mtime_ns) {
                 // It sent a version other than the one checksummed: look again.
                 return Ok(Outcome::Changed);
             }
-            table::put_record(store, &s.id, &record(now_ms()))?;
-            tracing::info!(folder = %s.id, key, size, "uploaded");
+            table::put_record(store, &s.id, &version)?;
+            tracing::info!(folder = %s.id, key, size = version.size, "uploaded");
             Ok(Outcome::Uploaded)
         }
         Err(e) if e.kind == ErrorKind::Changed => {

@@ -1,12 +1,13 @@
 //! `ferry watch`: watched folders, and `ferry watch run` to watch them in the foreground.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ferry::format::{human_bytes, short_id};
-use ferry::{Connection, Engine, EngineConfig, Error, S3Url, Watches};
+use ferry::{Connection, Engine, EngineConfig, Error, S3Url, WatchState, Watches};
 
 use crate::Global;
 
@@ -99,97 +100,142 @@ pub(crate) async fn run(
     };
     let engine = Engine::open(EngineConfig::new(state_dir)).await?;
     let watches = Watches::new(&engine, settle);
-    let show = |f: &ferry::WatchedFolder| {
-        if g.json {
-            println!("{}", serde_json::to_string(f).expect("a folder serialises"));
-        } else {
-            print_watched(f);
-        }
-    };
     match cmd {
-        WatchCommand::Add(args) => {
-            let conn = g.connection_for(&engine)?;
-            let f = watches.add(&conn, &args.new_folder(&conn)?).await?;
-            show(&f);
-            if !g.json {
-                println!(
-                    "the app watches it (within seconds if it runs); `ferry watch run {} {}` watches it from here",
-                    f.path, args.target
-                );
+        WatchCommand::Add(args) => add(g, &engine, &watches, args).await?,
+        WatchCommand::List => list(g, &watches)?,
+        WatchCommand::Pause { id } => show(g, &watches.pause(id)?),
+        WatchCommand::Resume { id } => show(g, &watches.resume(id)?),
+        WatchCommand::Remove { id } => remove(g, &watches, id)?,
+        WatchCommand::Run { args, .. } => watch_here(g, &engine, &watches, args).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One folder as `--json` asks: a JSON object per line, or the text row.
+fn show(g: &Global, f: &ferry::WatchedFolder) {
+    if g.json {
+        println!("{}", serde_json::to_string(f).expect("a folder serialises"));
+    } else {
+        print_watched(f);
+    }
+}
+
+async fn add(
+    g: &Global,
+    engine: &Engine,
+    watches: &Watches,
+    args: &WatchArgs,
+) -> Result<(), Error> {
+    let conn = g.connection_for(engine)?;
+    let f = watches.add(&conn, &args.new_folder(&conn)?).await?;
+    show(g, &f);
+    if !g.json {
+        println!(
+            "the app watches it (within seconds if it runs); `ferry watch run {} {}` watches it from here",
+            f.path, args.target
+        );
+    }
+    Ok(())
+}
+
+fn list(g: &Global, watches: &Watches) -> Result<(), Error> {
+    let all = watches.list()?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string(&all).expect("folders serialise")
+        );
+    } else if all.is_empty() {
+        println!("no watched folders; `ferry watch add DIR s3://bucket/prefix/` adds one");
+    } else {
+        all.iter().for_each(print_watched);
+    }
+    Ok(())
+}
+
+fn remove(g: &Global, watches: &Watches, id: &str) -> Result<(), Error> {
+    let f = watches.get(id)?;
+    watches.remove(&f.id)?;
+    if !g.json {
+        println!("stopped watching {}; objects already uploaded stay", f.path);
+    }
+    Ok(())
+}
+
+/// `ferry watch run`: watches the folder from this process until Ctrl-C, printing each upload and
+/// change of state as the folder's events report them.
+async fn watch_here(
+    g: &Global,
+    engine: &Engine,
+    watches: &Watches,
+    args: &WatchArgs,
+) -> Result<(), Error> {
+    let conn = g.connection_for(engine)?;
+    let new = args.new_folder(&conn)?;
+    let id = watches.find_or_add(&conn, &new).await?.id;
+    let mut changes = watches.subscribe();
+    let f = watches.watch(&id)?;
+    eprintln!(
+        "watching {} -> s3://{}/{} (folder {}); Ctrl-C stops",
+        f.path,
+        f.bucket,
+        f.prefix,
+        short_id(&f.id)
+    );
+    let mut seen: HashSet<(String, i64)> = f
+        .recent
+        .iter()
+        .map(|u| (u.key.clone(), u.uploaded_at))
+        .collect();
+    let mut state = f.state;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            change = changes.recv() => {
+                let f = match change {
+                    Ok(f) if f.id == id => f,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => break,
+                };
+                report(g, &f, &mut seen, &mut state);
             }
         }
-        WatchCommand::List => {
-            let all = watches.list()?;
+    }
+    engine.shutdown().await;
+    eprintln!("stopped; unfinished uploads continue the next time the folder is watched");
+    Ok(())
+}
+
+/// Prints what is new in the folder's latest event: uploads not `seen` before (oldest first), and
+/// its state when it differs from the last `state` printed.
+fn report(
+    g: &Global,
+    f: &ferry::WatchedFolder,
+    seen: &mut HashSet<(String, i64)>,
+    state: &mut WatchState,
+) {
+    for u in f.recent.iter().rev() {
+        if seen.insert((u.key.clone(), u.uploaded_at)) {
             if g.json {
                 println!(
                     "{}",
-                    serde_json::to_string(&all).expect("folders serialise")
+                    serde_json::json!({"type": "uploaded", "key": u.key, "size": u.size})
                 );
-            } else if all.is_empty() {
-                println!("no watched folders; `ferry watch add DIR s3://bucket/prefix/` adds one");
             } else {
-                all.iter().for_each(print_watched);
+                println!(
+                    "uploaded s3://{}/{} ({})",
+                    f.bucket,
+                    u.key,
+                    human_bytes(u.size)
+                );
             }
-        }
-        WatchCommand::Pause { id } => show(&watches.pause(id)?),
-        WatchCommand::Resume { id } => show(&watches.resume(id)?),
-        WatchCommand::Remove { id } => {
-            let f = watches.get(id)?;
-            watches.remove(&f.id)?;
-            if !g.json {
-                println!("stopped watching {}; objects already uploaded stay", f.path);
-            }
-        }
-        WatchCommand::Run { args, .. } => {
-            let conn = g.connection_for(&engine)?;
-            let new = args.new_folder(&conn)?;
-            let id = watches.find_or_add(&conn, &new).await?.id;
-            let mut changes = watches.subscribe();
-            let f = watches.watch(&id)?;
-            eprintln!(
-                "watching {} -> s3://{}/{} (folder {}); Ctrl-C stops",
-                f.path,
-                f.bucket,
-                f.prefix,
-                short_id(&f.id)
-            );
-            let mut seen: std::collections::HashSet<(String, i64)> = f
-                .recent
-                .iter()
-                .map(|u| (u.key.clone(), u.uploaded_at))
-                .collect();
-            let mut state = f.state;
-            loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => break,
-                    change = changes.recv() => {
-                        let f = match change {
-                            Ok(f) if f.id == id => f,
-                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                            Err(_) => break,
-                        };
-                        for u in f.recent.iter().rev() {
-                            if seen.insert((u.key.clone(), u.uploaded_at)) {
-                                if g.json {
-                                    println!("{}", serde_json::json!({"type": "uploaded", "key": u.key, "size": u.size}));
-                                } else {
-                                    println!("uploaded s3://{}/{} ({})", f.bucket, u.key, human_bytes(u.size));
-                                }
-                            }
-                        }
-                        if f.state != state {
-                            state = f.state;
-                            match &f.error {
-                                Some(e) => eprintln!("ferry: {e}"),
-                                None => eprintln!("{}", state.as_str()),
-                            }
-                        }
-                    }
-                }
-            }
-            engine.shutdown().await;
-            eprintln!("stopped; unfinished uploads continue the next time the folder is watched");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if f.state != *state {
+        *state = f.state;
+        match &f.error {
+            Some(e) => eprintln!("ferry: {e}"),
+            None => eprintln!("{}", state.as_str()),
+        }
+    }
 }
