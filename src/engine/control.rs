@@ -182,7 +182,11 @@ impl Engine {
         let max_age = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
         let mut aborted = 0;
         let store = &self.inner.store;
-        for row in store.cancelled_with_upload()?.into_iter().chain(store.unfinished()?) {
+        for row in store
+            .cancelled_with_upload()?
+            .into_iter()
+            .chain(store.unfinished()?)
+        {
             let Some(upload_id) = row.upload_id.as_deref() else {
                 continue;
             };
