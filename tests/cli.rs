@@ -202,6 +202,80 @@ async fn transfers_lists_the_queue_as_text_and_as_the_apps_json() {
     );
 }
 
+/// `ferry stat` shows what the server keeps of an object; `ferry rm` deletes one object (and refuses
+/// one that is not there), or with --recursive a folder and nothing beside it, after a --dry-run that
+/// deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stat_shows_an_object_and_rm_deletes_an_object_or_a_folder() {
+    let h = Harness::new().await;
+    let src = h.file("report.pdf", b"%PDF-1.7 tiny");
+    let out = output(
+        &h,
+        &[
+            "cp",
+            src.to_str().unwrap(),
+            &format!("s3://{BUCKET}/docs/report.pdf"),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = output(
+        &h,
+        &["--json", "stat", &format!("s3://{BUCKET}/docs/report.pdf")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["size"], 13);
+    assert_eq!(p["contentType"], "application/pdf");
+    assert!(p["checksums"]["CRC32C"].is_string(), "{p}");
+    let out = output(&h, &["stat", &format!("s3://{BUCKET}/docs/report.pdf")]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("content type          application/pdf"),
+        "{text}"
+    );
+    let out = output(&h, &["stat", &format!("s3://{BUCKET}/docs/nope.pdf")]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no such object: s3://"),
+        "{}",
+        stderr(&out)
+    );
+
+    for k in ["photos/a.jpg", "photos/sub/b.jpg", "photos-old/c.jpg"] {
+        h.put(k, b"jpg".to_vec()).await;
+    }
+    let out = output(&h, &["rm", &format!("s3://{BUCKET}/docs/missing.txt")]).await;
+    assert!(!out.status.success(), "a missing object is an error");
+    let out = output(&h, &["rm", &format!("s3://{BUCKET}/photos/")]).await;
+    assert!(stderr(&out).contains("add --recursive"), "{}", stderr(&out));
+    let out = output(
+        &h,
+        &[
+            "rm",
+            "--recursive",
+            "--dry-run",
+            &format!("s3://{BUCKET}/photos"),
+        ],
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("would delete 2 objects"), "{text}");
+    assert!(h.object_exists("photos/a.jpg") && h.object_exists("photos/sub/b.jpg"));
+    let out = output(&h, &["rm", "--recursive", &format!("s3://{BUCKET}/photos")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("deleted 2 objects"));
+    assert!(!h.object_exists("photos/a.jpg") && !h.object_exists("photos/sub/b.jpg"));
+    assert!(
+        h.object_exists("photos-old/c.jpg"),
+        "the folder beside it stays"
+    );
+    let out = output(&h, &["rm", &format!("s3://{BUCKET}/docs/report.pdf")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!h.object_exists("docs/report.pdf"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind() {
     let h = Harness::new().await;

@@ -51,7 +51,7 @@ use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
-pub use objects::{Link, Listing, ObjectInfo};
+pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
 pub use views::{BatchFinished, Event, TransferView};
 

@@ -32,7 +32,97 @@ pub struct Listing {
     pub objects: Vec<ObjectInfo>,
 }
 
+/// What `ferry stat` and the app's properties show of one object (a HEAD, checksums included).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectProperties {
+    pub key: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub last_modified: Option<i64>,
+    pub etag: Option<String>,
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    pub storage_class: Option<String>,
+    pub server_side_encryption: Option<String>,
+    pub version_id: Option<String>,
+    /// The checksums the server keeps, by algorithm (`CRC32C` → base64, `-N` for composites).
+    pub checksums: std::collections::BTreeMap<String, String>,
+    pub checksum_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`).
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
 impl Engine {
+    /// One object's properties; a missing object says so by its full name.
+    pub async fn stat(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectProperties> {
+        let s3 = self.requests(conn).await?;
+        let what = format!("look up s3://{bucket}/{key}");
+        let h = s3
+            .send(&what, |c| {
+                c.head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                    .send()
+            })
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NotFound => {
+                    Error::not_found(format!("no such object: s3://{bucket}/{key}"))
+                }
+                _ => e,
+            })?;
+        let checksums = [
+            ("CRC32", h.checksum_crc32()),
+            ("CRC32C", h.checksum_crc32_c()),
+            ("CRC64NVME", h.checksum_crc64_nvme()),
+            ("SHA1", h.checksum_sha1()),
+            ("SHA256", h.checksum_sha256()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.to_string())))
+        .collect();
+        let text = |v: Option<&str>| v.map(str::to_string);
+        Ok(ObjectProperties {
+            key: key.to_string(),
+            size: h.content_length().unwrap_or(0).max(0) as u64,
+            last_modified: h.last_modified().map(|t| t.secs()),
+            etag: text(h.e_tag()),
+            content_type: text(h.content_type()),
+            cache_control: text(h.cache_control()),
+            content_disposition: text(h.content_disposition()),
+            content_encoding: text(h.content_encoding()),
+            storage_class: h.storage_class().map(|c| c.as_str().to_string()),
+            server_side_encryption: h.server_side_encryption().map(|c| c.as_str().to_string()),
+            version_id: text(h.version_id()),
+            checksums,
+            checksum_type: h.checksum_type().map(|c| c.as_str().to_string()),
+            metadata: h
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Every object under `prefix` (all levels), listed page by page.
+    pub async fn list_recursive(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<ObjectInfo>> {
+        let s3 = self.requests(conn).await?;
+        self.list_all(&s3, bucket, prefix).await
+    }
+
     pub(crate) async fn require_bucket(&self, s3: &s3::Requests, bucket: &str) -> Result<()> {
         s3.head_bucket(bucket).await
     }

@@ -64,6 +64,17 @@ enum Command {
     Ls { target: Option<String> },
     /// Create a bucket.
     Mb { target: String },
+    /// Show an object's properties: size, time, ETag, checksums, content type, metadata…
+    Stat { target: String },
+    /// Delete an object, or with --recursive everything under a prefix (--dry-run lists it first).
+    Rm {
+        target: String,
+        #[arg(long)]
+        recursive: bool,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print a presigned GET link to an object.
     Presign {
         target: String,
@@ -186,6 +197,12 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
         Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
+        Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,
+        Command::Rm {
+            target,
+            recursive,
+            dry_run,
+        } => cmd::objects::rm(g, state_dir, target, *recursive, *dry_run).await,
         Command::Presign { target, expires_in } => {
             cmd::objects::presign(g, state_dir, target, expires_in).await
         }

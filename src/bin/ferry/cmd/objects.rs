@@ -1,10 +1,10 @@
-//! `ferry ls`, `ferry mb`, `ferry presign`: buckets and objects.
+//! `ferry ls`, `mb`, `stat`, `rm`, `presign`: buckets and objects.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ferry::format::{human_duration, parse_duration};
+use ferry::format::{human_bytes, human_duration, parse_duration};
 use ferry::{Error, Limits, S3Url};
 
 use crate::output::format_time;
@@ -92,4 +92,122 @@ pub(crate) async fn presign(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints an object's properties.
+pub(crate) async fn stat(g: &Global, state_dir: PathBuf, target: &str) -> Result<ExitCode, Error> {
+    let engine = open(state_dir, Limits::default()).await?;
+    let url = object_url(target, "stat")?;
+    let p = engine
+        .stat(&g.connection_for(&engine)?, &url.bucket, &url.key)
+        .await?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string(&p).expect("properties serialise")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let line = |name: &str, value: Option<String>| {
+        if let Some(v) = value {
+            println!("{name:<22}{v}");
+        }
+    };
+    line("key", Some(format!("s3://{}/{}", url.bucket, p.key)));
+    line(
+        "size",
+        Some(format!("{} ({} bytes)", human_bytes(p.size), p.size)),
+    );
+    line("last modified", p.last_modified.map(format_time));
+    line("etag", p.etag);
+    line("content type", p.content_type);
+    line("cache control", p.cache_control);
+    line("content disposition", p.content_disposition);
+    line("content encoding", p.content_encoding);
+    line("storage class", p.storage_class);
+    line("encryption", p.server_side_encryption);
+    line("version id", p.version_id);
+    for (algo, value) in &p.checksums {
+        line(&format!("checksum {algo}"), Some(value.clone()));
+    }
+    line("checksum type", p.checksum_type);
+    for (k, v) in &p.metadata {
+        line(&format!("metadata {k}"), Some(v.clone()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes one object (refusing one that does not exist), or everything under a prefix.
+pub(crate) async fn rm(
+    g: &Global,
+    state_dir: PathBuf,
+    target: &str,
+    recursive: bool,
+    dry_run: bool,
+) -> Result<ExitCode, Error> {
+    let engine = open(state_dir, Limits::default()).await?;
+    let conn = g.connection_for(&engine)?;
+    let url = S3Url::parse(target)?;
+    let (keys, bytes) = if recursive {
+        // `photos` means the folder photos/, never photos-old/ beside it.
+        let mut prefix = url.key.clone();
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        let objects = engine.list_recursive(&conn, &url.bucket, &prefix).await?;
+        let bytes = objects.iter().map(|o| o.size).sum::<u64>();
+        (
+            objects.into_iter().map(|o| o.key).collect::<Vec<_>>(),
+            bytes,
+        )
+    } else {
+        let url = object_url(target, "rm")?;
+        let p = engine.stat(&conn, &url.bucket, &url.key).await?;
+        (vec![url.key], p.size)
+    };
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if dry_run {
+        for k in &keys {
+            println!("would delete s3://{}/{k}", url.bucket);
+        }
+        println!(
+            "would delete {} object{} ({}); nothing was deleted",
+            keys.len(),
+            plural(keys.len()),
+            human_bytes(bytes)
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let deleted = engine
+        .delete_objects(&conn, &url.bucket, &keys, &[])
+        .await?;
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"deleted": deleted, "bytes": bytes})
+        );
+    } else {
+        println!(
+            "deleted {deleted} object{} ({})",
+            plural(deleted),
+            human_bytes(bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An `s3://bucket/key` naming one object (not a bucket or a prefix).
+fn object_url(target: &str, verb: &str) -> Result<S3Url, Error> {
+    let url = S3Url::parse(target)?;
+    if url.key.is_empty() || url.key.ends_with('/') {
+        return Err(Error::invalid(format!(
+            "{target} is a bucket or a prefix; `ferry {verb}` takes one object (s3://bucket/key){}",
+            if verb == "rm" {
+                ", or add --recursive for everything under a prefix"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(url)
 }
