@@ -102,7 +102,7 @@ mod tests {
         }
 
         #[test]
-        fn a_duration_that_is_not_one_is_refused(s in "[a-z ]*[0-9]*[a-cefg-ln-rt-z]+") {
+        fn a_duration_that_is_not_one_is_refused(s in "[a-z ]*[0-9]*[a-ce-gi-ln-rt-z]+") {
             proptest::prop_assert!(parse_duration(&s).is_err(), "{s} parsed");
         }
     }

@@ -28,5 +28,6 @@ pub use engine::{
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};
 pub use store::{Direction, State, TransferRow};
+pub use transfer::upload::ObjectOptions;
 pub use transfer::{RetryPolicy, RunStats};
 pub use watch::{NewWatchedFolder, WatchState, WatchedFolder, WatchedUpload, Watches};

@@ -276,6 +276,118 @@ async fn stat_shows_an_object_and_rm_deletes_an_object_or_a_folder() {
     assert!(!h.object_exists("docs/report.pdf"));
 }
 
+/// What an upload is stored with can be chosen: content type, cache control, disposition, encoding,
+/// metadata and storage class reach the server for single and multipart uploads alike; what S3
+/// would refuse is refused before anything is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_take_content_type_cache_control_metadata_and_storage_class() {
+    let h = Harness::new().await;
+    h.file("out/notes.md", b"# notes");
+    h.file("out/big.bin", &data(11 * MIB, 3));
+    let src = h.work.path().join("out");
+    let dst = format!("s3://{BUCKET}/out/");
+    let out = output(
+        &h,
+        &[
+            "cp",
+            "--recursive",
+            src.to_str().unwrap(),
+            &dst,
+            "--part-size",
+            "5MiB",
+            "--content-type",
+            "text/markdown",
+            "--cache-control",
+            "max-age=60",
+            "--content-disposition",
+            "attachment; filename=\"x\"",
+            "--content-encoding",
+            "identity",
+            "--metadata",
+            "owner=ana",
+            "--metadata",
+            "project=ferry",
+            "--storage-class",
+            "STANDARD",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        h.log.part_counts("out/big.bin").len(),
+        3,
+        "big.bin went multipart"
+    );
+    let client = h.client().await;
+    for key in ["out/notes.md", "out/big.bin"] {
+        let head = client
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some("text/markdown"), "{key}");
+        assert_eq!(head.cache_control(), Some("max-age=60"), "{key}");
+        assert_eq!(
+            head.content_disposition(),
+            Some("attachment; filename=\"x\""),
+            "{key}"
+        );
+        assert_eq!(head.content_encoding(), Some("identity"), "{key}");
+        let meta = head.metadata().unwrap();
+        assert_eq!(meta.get("owner").map(String::as_str), Some("ana"), "{key}");
+        assert_eq!(
+            meta.get("project").map(String::as_str),
+            Some("ferry"),
+            "{key}"
+        );
+    }
+
+    let refused = [
+        (vec!["--metadata", "bad name=1"], "is not valid"),
+        (vec!["--metadata", "novalue"], "NAME=VALUE"),
+        (vec!["--storage-class", "FAST"], "is not a storage class"),
+        (
+            vec!["--content-type", "not a type"],
+            "is not a content type",
+        ),
+    ];
+    for (flags, says) in refused {
+        let refused_dst = format!("s3://{BUCKET}/refused/");
+        let mut args = vec!["cp", src.to_str().unwrap(), &refused_dst];
+        args.extend(flags);
+        args.push("--recursive");
+        let out = output(&h, &args).await;
+        assert!(
+            !out.status.success() && stderr(&out).contains(says),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        !h.object_exists("refused/notes.md"),
+        "nothing was queued or sent"
+    );
+    let into = h.work.path().join("back");
+    let out = output(
+        &h,
+        &[
+            "cp",
+            &format!("{dst}notes.md"),
+            into.to_str().unwrap(),
+            "--content-type",
+            "text/plain",
+        ],
+    )
+    .await;
+    assert!(
+        stderr(&out).contains("a download keeps what the object has"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind() {
     let h = Harness::new().await;

@@ -215,6 +215,7 @@ async fn a_long_queue_waits_without_a_task_per_transfer_and_a_transfer_paused_in
     let recursive = UploadOptions {
         recursive: true,
         part_size: None,
+        ..UploadOptions::default()
     };
     let enqueue_small = || engine.enqueue_upload(&conn, &small_folder, &small_url, &recursive);
     let small = enqueue_small().await.unwrap();

@@ -328,6 +328,7 @@ async fn soak_a_thousand_files_under_random_cuts_and_server_errors_arrive_whole(
     let opts = UploadOptions {
         recursive: true,
         part_size: Some(PART as u64),
+        ..UploadOptions::default()
     };
     let enq = engine
         .enqueue_upload(

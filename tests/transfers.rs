@@ -87,6 +87,7 @@ async fn files_up_to_16_mib_go_whole_by_default_and_larger_ones_in_8_mib_parts()
     let opts = UploadOptions {
         recursive: true,
         part_size: None,
+        ..UploadOptions::default()
     };
     let enq = engine
         .enqueue_upload(
@@ -198,6 +199,7 @@ async fn a_folder_keeps_its_structure_up_and_down_including_non_ascii_names() {
     let opts = UploadOptions {
         recursive: true,
         part_size: Some(5 * MIB as u64),
+        ..UploadOptions::default()
     };
     let enq = engine
         .enqueue_upload(
@@ -250,6 +252,7 @@ async fn many_small_files_run_concurrently() {
     let opts = UploadOptions {
         recursive: true,
         part_size: None,
+        ..UploadOptions::default()
     };
     let enq = engine
         .enqueue_upload(&h.conn(), &h.work.path().join("many"), &url("many/"), &opts)
@@ -501,6 +504,7 @@ async fn uploads_carry_the_content_type_of_their_name() {
             &UploadOptions {
                 recursive: true,
                 part_size: Some(5 * MIB as u64),
+                ..UploadOptions::default()
             },
         )
         .await

@@ -101,6 +101,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2026120203,
         "CREATE INDEX transfers_batch ON transfers (batch_id, state)",
     ),
+    (
+        // Uploads: what the object is stored with (content type, cache control, metadata...), as
+        // JSON, so a resumed upload creates the same object.
+        2026120301,
+        "ALTER TABLE transfers ADD COLUMN object_options TEXT",
+    ),
 ];
 
 pub(super) fn damaged(path: &Path, detail: &str) -> Error {

@@ -16,6 +16,7 @@ fn new(id: &str) -> NewTransfer {
         part_size: 5,
         etag: None,
         overwrite: false,
+        object_options: None,
         batch_id: "batch".into(),
     }
 }

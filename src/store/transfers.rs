@@ -105,6 +105,8 @@ pub struct TransferRow {
     pub finished_at: Option<i64>,
     /// `waiting_retry`: when the next run starts (unix ms).
     pub next_attempt_at: Option<i64>,
+    /// Uploads: JSON of the `ObjectOptions` the object is created with.
+    pub object_options: Option<String>,
 }
 
 /// What enqueue writes for a new transfer.
@@ -122,11 +124,13 @@ pub struct NewTransfer {
     pub etag: Option<String>,
     pub overwrite: bool,
     pub batch_id: String,
+    /// Uploads: JSON of the `ObjectOptions` the object is created with.
+    pub object_options: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
      part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message, batch_id, owner, heartbeat_at, \
-     created_at, updated_at, finished_at, next_attempt_at";
+     created_at, updated_at, finished_at, next_attempt_at, object_options";
 
 pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     let direction: String = r.get(1)?;
@@ -160,6 +164,7 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
         updated_at: r.get(20)?,
         finished_at: r.get(21)?,
         next_attempt_at: r.get(22)?,
+        object_options: r.get(23)?,
     })
 }
 
@@ -171,8 +176,9 @@ impl Store {
         {
             let mut st = tx.prepare_cached(
                 "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, size,
-                    source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at)
-                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                    source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at,
+                    object_options)
+                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
             )?;
             let now = now_ms();
             for r in rows {
@@ -189,7 +195,8 @@ impl Store {
                     r.etag,
                     r.overwrite,
                     r.batch_id,
-                    now
+                    now,
+                    r.object_options
                 ])?;
             }
         }

@@ -97,6 +97,7 @@ fn read_at(path: &Path, offset: u64, mut buf: Vec<u8>) -> Result<Vec<u8>> {
 }
 
 async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
+    let options = ObjectOptions::of(ctx.row.object_options.as_deref())?;
     let _permits = ctx.admit_part(size).await?;
     let data = read_part(ctx, 0, size).await?;
     let checksum = crc32c_b64(&data);
@@ -108,9 +109,9 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
             .bucket(&ctx.row.bucket)
             .key(&ctx.row.key)
             .content_length(size as i64)
-            .content_type(content_type(&ctx.row.key))
             .checksum_crc32_c(&checksum)
             .body(body);
+        let req = with_object_options!(req, options, &ctx.row.key);
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
@@ -181,6 +182,7 @@ async fn server_parts(
 
 /// Starts a multipart upload and commits its id before any part is sent.
 async fn create_upload(ctx: &Ctx) -> Result<String> {
+    let options = ObjectOptions::of(ctx.row.object_options.as_deref())?;
     let what = format!(
         "start the upload of s3://{}/{}",
         ctx.row.bucket, ctx.row.key
@@ -192,8 +194,8 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
                 .create_multipart_upload()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
-                .content_type(content_type(&ctx.row.key))
                 .checksum_algorithm(ChecksumAlgorithm::Crc32C);
+            let req = with_object_options!(req, options, &ctx.row.key);
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
         })
@@ -463,6 +465,97 @@ pub async fn abort(
         }
     }
 }
+
+/// What an uploaded object is stored with besides its bytes. Each field left out takes S3's
+/// default, except the Content-Type, which comes from the object's name when not given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectOptions {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_encoding: Option<String>,
+    /// User metadata (`x-amz-meta-NAME`).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`, `GLACIER_IR`, …
+    pub storage_class: Option<String>,
+}
+
+impl ObjectOptions {
+    /// Refuses what S3 would refuse, before anything is queued.
+    pub fn validate(&self) -> Result<()> {
+        for name in self.metadata.keys() {
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !ok {
+                return Err(Error::invalid(format!(
+                    "the metadata name `{name}` is not valid; use letters, digits, `-` and `_` (e.g. --metadata owner=ana)"
+                )));
+            }
+        }
+        if let Some(class) = &self.storage_class {
+            let known = aws_sdk_s3::types::StorageClass::values();
+            if !known.contains(&class.as_str()) {
+                return Err(Error::invalid(format!(
+                    "`{class}` is not a storage class; choose one of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        if let Some(t) = &self.content_type {
+            if t.parse::<mime_guess::mime::Mime>().is_err() {
+                return Err(Error::invalid(format!(
+                    "`{t}` is not a content type; write it like text/plain or image/png"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON stored with each transfer; `None` when nothing was chosen.
+    pub fn to_json(&self) -> Option<String> {
+        (self != &ObjectOptions::default())
+            .then(|| serde_json::to_string(self).expect("options serialise"))
+    }
+
+    /// The options stored with a transfer (none chosen when the column is empty).
+    pub fn of(stored: Option<&str>) -> Result<ObjectOptions> {
+        stored.map_or(Ok(ObjectOptions::default()), |s| {
+            serde_json::from_str(s)
+                .map_err(|e| Error::storage(format!("stored object options are unreadable: {e}")))
+        })
+    }
+
+    fn content_type_for(&self, key: &str) -> String {
+        self.content_type
+            .clone()
+            .unwrap_or_else(|| content_type(key))
+    }
+
+    fn metadata_map(&self) -> Option<HashMap<String, String>> {
+        (!self.metadata.is_empty()).then(|| self.metadata.clone().into_iter().collect())
+    }
+}
+
+/// Applies `ObjectOptions` to a PutObject or CreateMultipartUpload request (their builders share
+/// these setters but no trait).
+macro_rules! with_object_options {
+    ($req:expr, $o:expr, $key:expr) => {
+        $req.content_type($o.content_type_for($key))
+            .set_cache_control($o.cache_control.clone())
+            .set_content_disposition($o.content_disposition.clone())
+            .set_content_encoding($o.content_encoding.clone())
+            .set_metadata($o.metadata_map())
+            .set_storage_class(
+                $o.storage_class
+                    .as_deref()
+                    .map(aws_sdk_s3::types::StorageClass::from),
+            )
+    };
+}
+use with_object_options;
 
 /// The Content-Type an object is uploaded with, from its name's extension (mime_guess), so that a
 /// shared PDF or image opens in the browser; `application/octet-stream` when the name says nothing.

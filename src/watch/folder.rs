@@ -647,6 +647,7 @@ async fn send(
     let opts = UploadOptions {
         recursive: false,
         part_size,
+        ..UploadOptions::default()
     };
     let enq = s.engine.enqueue_upload(&s.conn, path, &dst, &opts).await?;
     let Some(id) = enq.ids.into_iter().next() else {

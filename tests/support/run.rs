@@ -45,6 +45,7 @@ pub fn parts_of(part_size: usize) -> UploadOptions {
     UploadOptions {
         recursive: false,
         part_size: Some(part_size as u64),
+        ..UploadOptions::default()
     }
 }
 

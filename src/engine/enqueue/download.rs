@@ -110,6 +110,7 @@ impl Engine {
                 etag: w.etag,
                 overwrite,
                 batch_id: batch.to_string(),
+                object_options: None,
             });
         }
         if !conflicts.is_empty() {

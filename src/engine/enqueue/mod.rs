@@ -27,6 +27,8 @@ pub enum IfExists {
 pub struct UploadOptions {
     pub recursive: bool,
     pub part_size: Option<u64>,
+    /// What each object is stored with (each file's own Content-Type unless one is given).
+    pub object: crate::transfer::upload::ObjectOptions,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -184,6 +186,7 @@ impl Engine {
             let opts = UploadOptions {
                 recursive: true,
                 part_size: settings.part_size_mib.map(|m| m * plan::MIB),
+                ..UploadOptions::default()
             };
             let one = self
                 .enqueue_upload_in(conn, path, &dst, &opts, &batch)
@@ -321,6 +324,7 @@ mod tests {
             updated_at: 0,
             finished_at: None,
             next_attempt_at: None,
+            object_options: None,
         }
     }
 

@@ -39,6 +39,8 @@ impl Engine {
         batch: &str,
     ) -> Result<Enqueued> {
         conn.validate()?;
+        opts.object.validate()?;
+        let object_options = opts.object.to_json();
         let (files, skipped) = upload_sources(src, dst, opts)?;
         let sources = measure(files, opts)?;
         let s3 = self.requests(conn).await?;
@@ -101,6 +103,7 @@ impl Engine {
                 etag: None,
                 overwrite: false,
                 batch_id: batch.to_string(),
+                object_options: object_options.clone(),
             });
         }
         self.insert_new(&new)?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use ferry::plan::parse_size;
-use ferry::{DownloadOptions, Error, IfExists, Limits, S3Url, UploadOptions};
+use ferry::{DownloadOptions, Error, IfExists, Limits, ObjectOptions, S3Url, UploadOptions};
 
 use crate::output::drive;
 use crate::{open, Global};
@@ -22,6 +22,51 @@ pub(crate) struct CpArgs {
     /// When a download's destination exists.
     #[arg(long, value_enum, default_value = "error")]
     pub(crate) if_exists: IfExistsArg,
+    #[command(flatten)]
+    pub(crate) object: ObjectArgs,
+}
+
+/// What uploaded objects are stored with (uploads only).
+#[derive(Args, Clone, Default)]
+pub(crate) struct ObjectArgs {
+    /// Content-Type of every object (default: from each file's name).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) content_type: Option<String>,
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) cache_control: Option<String>,
+    /// e.g. 'attachment; filename="report.pdf"'.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_disposition: Option<String>,
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_encoding: Option<String>,
+    /// User metadata, NAME=VALUE (repeatable).
+    #[arg(long = "metadata", value_name = "NAME=VALUE")]
+    pub(crate) metadata: Vec<String>,
+    /// STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, …
+    #[arg(long, value_name = "CLASS")]
+    pub(crate) storage_class: Option<String>,
+}
+
+impl ObjectArgs {
+    fn options(&self) -> Result<ObjectOptions, Error> {
+        let mut metadata = std::collections::BTreeMap::new();
+        for m in &self.metadata {
+            let (k, v) = m.split_once('=').ok_or_else(|| {
+                Error::invalid(format!(
+                    "--metadata `{m}` needs a value: write it as NAME=VALUE"
+                ))
+            })?;
+            metadata.insert(k.trim().to_string(), v.to_string());
+        }
+        Ok(ObjectOptions {
+            content_type: self.content_type.clone(),
+            cache_control: self.cache_control.clone(),
+            content_disposition: self.content_disposition.clone(),
+            content_encoding: self.content_encoding.clone(),
+            metadata,
+            storage_class: self.storage_class.clone(),
+        })
+    }
 }
 
 #[derive(Args, Clone)]
@@ -95,12 +140,18 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
             let opts = UploadOptions {
                 recursive: args.recursive,
                 part_size,
+                object: args.object.options()?,
             };
             engine
                 .enqueue_upload(&conn, args.src.as_ref(), &dst, &opts)
                 .await?
         }
         (Some(src), None) => {
+            if args.object.options()?.to_json().is_some() {
+                return Err(Error::invalid(
+                    "--content-type, --cache-control, --metadata and the like set how an upload is stored; a download keeps what the object has",
+                ));
+            }
             let opts = DownloadOptions {
                 recursive: args.recursive,
                 part_size,
