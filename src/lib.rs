@@ -22,8 +22,8 @@ pub mod watch;
 
 pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
-    BatchFinished, DownloadOptions, Engine, Enqueued, Event, IfExists, Link, TransferView,
-    UploadOptions,
+    BatchFinished, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event, IfExists, Link,
+    TransferView, UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};

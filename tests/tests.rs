@@ -9,6 +9,7 @@ mod control;
 mod faults;
 mod input;
 mod interference;
+mod objects;
 mod requests;
 mod transfers;
 mod watch;

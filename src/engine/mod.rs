@@ -21,6 +21,7 @@
 
 mod accounts;
 mod control;
+mod copy;
 mod enqueue;
 mod objects;
 mod runner;
@@ -50,6 +51,7 @@ use crate::s3::{self, check_key, Connection, S3Url};
 use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
+pub use copy::{Copied, CopyOptions};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;

@@ -253,6 +253,14 @@ macro_rules! faulty_s3 {
                 }))
             }
 
+            async fn copy_object(
+                &self,
+                req: S3Request<CopyObjectInput>,
+            ) -> S3Result<S3Response<CopyObjectOutput>> {
+                self.faults.scripted_error("copy_object", &req.input.key)?;
+                self.inner.copy_object(req).await
+            }
+
             async fn delete_objects(
                 &self,
                 req: S3Request<DeleteObjectsInput>,
@@ -307,7 +315,6 @@ faulty_s3! {
     head_bucket(HeadBucketInput) -> HeadBucketOutput;
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
-    copy_object(CopyObjectInput) -> CopyObjectOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
     complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;

@@ -58,12 +58,16 @@ struct Global {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Copy a file or folder to S3, or an object or prefix from S3. Running it again resumes it.
+    /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
+    /// between two S3 locations of one account (server-side).
     Cp(CpArgs),
     /// List buckets, or the objects and prefixes under s3://bucket/prefix.
     Ls { target: Option<String> },
     /// Create a bucket.
     Mb { target: String },
+    /// Move an object, or with --recursive a folder, to another S3 location of the same account
+    /// (server-side; each source is deleted only once its copy is verified).
+    Mv(cmd::cp::MvArgs),
     /// Show an object's properties: size, time, ETag, checksums, content type, metadata…
     Stat { target: String },
     /// Delete an object, or with --recursive everything under a prefix (--dry-run lists it first).
@@ -197,6 +201,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
         Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
+        Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,
         Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,
         Command::Rm {
             target,

@@ -161,9 +161,18 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                 .enqueue_download(&conn, &src, args.dst.as_ref(), &opts)
                 .await?
         }
-        (Some(_), Some(_)) => return Err(Error::invalid(
-            "copying between two S3 locations is not supported yet; one side must be a local path",
-        )),
+        (Some(src), Some(dst)) => {
+            return server_side(
+                g,
+                &engine,
+                &src,
+                &dst,
+                args.recursive,
+                args.if_exists,
+                false,
+            )
+            .await
+        }
         (None, None) => {
             return Err(Error::invalid(
                 "one side must be an S3 location (s3://bucket/key)",
@@ -171,4 +180,72 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
         }
     };
     drive(&engine, enq, g.json).await
+}
+
+/// `ferry mv SRC DST`: a server-side move between S3 locations of one account.
+pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<ExitCode, Error> {
+    let (src, dst) = match (S3Url::is_s3(&args.src), S3Url::is_s3(&args.dst)) {
+        (true, true) => (S3Url::parse(&args.src)?, S3Url::parse(&args.dst)?),
+        _ => {
+            return Err(Error::invalid(
+                "ferry mv moves between S3 locations (s3://bucket/key); for local files use ferry cp, then delete",
+            ))
+        }
+    };
+    let engine = open(state_dir, Limits::default()).await?;
+    server_side(g, &engine, &src, &dst, args.recursive, args.if_exists, true).await
+}
+
+#[derive(Args)]
+pub(crate) struct MvArgs {
+    pub(crate) src: String,
+    pub(crate) dst: String,
+    #[arg(short, long)]
+    pub(crate) recursive: bool,
+    /// When a destination exists (error, skip or overwrite).
+    #[arg(long, value_enum, default_value = "error")]
+    pub(crate) if_exists: IfExistsArg,
+}
+
+/// Copies or moves server-side and prints what was done.
+async fn server_side(
+    g: &Global,
+    engine: &ferry::Engine,
+    src: &S3Url,
+    dst: &S3Url,
+    recursive: bool,
+    if_exists: IfExistsArg,
+    delete_source: bool,
+) -> Result<ExitCode, Error> {
+    if matches!(if_exists, IfExistsArg::Rename) {
+        return Err(Error::invalid(
+            "--if-exists rename applies to downloads; choose error, skip or overwrite",
+        ));
+    }
+    let opts = ferry::CopyOptions {
+        recursive,
+        if_exists: if_exists.into(),
+        delete_source,
+    };
+    let done = engine
+        .copy_objects(&g.connection_for(engine)?, src, dst, &opts)
+        .await?;
+    for s in &done.skipped {
+        eprintln!("ferry: skipped {}: {}", s.what, s.reason);
+    }
+    if g.json {
+        println!(
+            "{}",
+            serde_json::to_string(&done).expect("a report serialises")
+        );
+    } else {
+        println!(
+            "{} {} object{} ({}) server-side",
+            if delete_source { "moved" } else { "copied" },
+            done.copied,
+            if done.copied == 1 { "" } else { "s" },
+            ferry::format::human_bytes(done.bytes)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
