@@ -207,18 +207,7 @@ impl Engine {
         key: &str,
     ) -> Result<HeadObjectOutput> {
         let what = format!("copy s3://{bucket}/{key}");
-        s3.send(&what, |c| {
-            c.head_object()
-                .bucket(bucket)
-                .key(key)
-                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-                .send()
-        })
-        .await
-        .map_err(|e| match e.kind {
-            ErrorKind::NotFound => Error::not_found(format!("no such object: s3://{bucket}/{key}")),
-            _ => e,
-        })
+        s3.head_with_checksums(&what, bucket, key).await
     }
 
     /// Copies one object server-side (metadata, content type and tags kept), verifies the copy, and

@@ -65,21 +65,7 @@ impl Engine {
     ) -> Result<ObjectProperties> {
         let s3 = self.requests(conn).await?;
         let what = format!("look up s3://{bucket}/{key}");
-        let h = s3
-            .send(&what, |c| {
-                c.head_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-                    .send()
-            })
-            .await
-            .map_err(|e| match e.kind {
-                ErrorKind::NotFound => {
-                    Error::not_found(format!("no such object: s3://{bucket}/{key}"))
-                }
-                _ => e,
-            })?;
+        let h = s3.head_with_checksums(&what, bucket, key).await?;
         let checksums = [
             ("CRC32", h.checksum_crc32()),
             ("CRC32C", h.checksum_crc32_c()),

@@ -113,6 +113,27 @@ impl Requests {
             .await
     }
 
+    /// An object's HEAD with the checksums the server keeps; a missing object says so by name.
+    pub async fn head_with_checksums(
+        &self,
+        what: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<HeadObjectOutput> {
+        self.send(what, |c| {
+            c.head_object()
+                .bucket(bucket)
+                .key(key)
+                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                .send()
+        })
+        .await
+        .map_err(|e| match e.kind {
+            ErrorKind::NotFound => Error::not_found(format!("no such object: s3://{bucket}/{key}")),
+            _ => e,
+        })
+    }
+
     pub async fn list_buckets(&self) -> Result<Vec<String>> {
         let out = self
             .send("list buckets", |c| c.list_buckets().send())
