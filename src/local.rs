@@ -323,8 +323,17 @@ impl S3 for LocalS3 {
         }
         let mut req = req;
         let (parts, slice) = self.part_as_range(&mut req.input)?;
+        // Like S3: a (presigned) request may choose the answer's Content-Disposition and type.
+        let disposition = req.input.response_content_disposition.clone();
+        let content_type = req.input.response_content_type.clone();
         let mut resp = self.fs.get_object(req).await?;
         parts::answer_get(&mut resp.output, parts, slice);
+        if disposition.is_some() {
+            resp.output.content_disposition = disposition;
+        }
+        if let Some(t) = content_type {
+            resp.output.content_type = Some(t);
+        }
         Ok(resp)
     }
 

@@ -4,7 +4,7 @@
 use ferry::{CopyOptions, ErrorKind, IfExists, Limits, S3Url};
 
 use crate::support::server_faults::Failure;
-use crate::support::{output, quick_retries, stderr, Harness, BUCKET};
+use crate::support::{http_get_with_head, output, quick_retries, stderr, Harness, BUCKET};
 
 fn s3(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -177,5 +177,46 @@ async fn ferry_mv_and_cp_between_s3_locations_work_from_the_cli() {
         !out.status.success() && stderr(&out).contains("--if-exists"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// A share link opens an object in the browser with its type; the "download as" link saves it under
+/// its name (Content-Disposition: attachment), non-ASCII names included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_links_open_inline_or_download_as_the_files_name() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let src = h.file("report final é.pdf", b"%PDF-1.7 report");
+    let enq = engine
+        .enqueue_upload(
+            &h.conn(),
+            &src,
+            &s3("docs/"),
+            &ferry::UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    let key = "docs/report final é.pdf";
+    let hour = std::time::Duration::from_secs(3600);
+
+    let inline = engine.presign(&h.conn(), BUCKET, key, hour).await.unwrap();
+    let (status, head, body) = http_get_with_head(&inline.url).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(body, b"%PDF-1.7 report");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("content-type: application/pdf"), "{head}");
+    assert!(!head.contains("content-disposition: attachment"), "{head}");
+
+    let download = engine
+        .presign_download(&h.conn(), BUCKET, key, hour)
+        .await
+        .unwrap();
+    let (status, head, body) = http_get_with_head(&download.url).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(body, b"%PDF-1.7 report");
+    assert!(
+        head.contains("attachment; filename=\"report final _.pdf\"; filename*=UTF-8''report%20final%20%C3%A9%2Epdf"),
+        "{head}"
     );
 }

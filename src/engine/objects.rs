@@ -173,6 +173,29 @@ impl Engine {
         key: &str,
         expires: Duration,
     ) -> Result<Link> {
+        self.presign_as(conn, bucket, key, expires, false).await
+    }
+
+    /// A presigned GET link that downloads the object as a file of its name (Content-Disposition:
+    /// attachment) instead of opening it in the browser.
+    pub async fn presign_download(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        key: &str,
+        expires: Duration,
+    ) -> Result<Link> {
+        self.presign_as(conn, bucket, key, expires, true).await
+    }
+
+    async fn presign_as(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        key: &str,
+        expires: Duration,
+        attachment: bool,
+    ) -> Result<Link> {
         if expires > MAX_LINK_EXPIRY {
             return Err(Error::invalid(format!(
                 "links can last at most 7 days (S3's limit for signed URLs), not {}; choose a shorter expiry",
@@ -193,6 +216,7 @@ impl Engine {
             .get_object()
             .bucket(bucket)
             .key(key)
+            .set_response_content_disposition(attachment.then(|| attachment_header(key)))
             .presigned(cfg)
             .await
             .map_err(|e| Error::from_sdk(&target, e))?;
@@ -245,4 +269,22 @@ pub(super) fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {
         last_modified: o.last_modified().map(|t| t.secs()),
         etag: o.e_tag().map(str::to_string),
     }
+}
+
+/// `attachment; filename="NAME"` for a key's last segment, with the UTF-8 name also given as
+/// RFC 6266 `filename*` so browsers keep names that are not plain ASCII.
+fn attachment_header(key: &str) -> String {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

@@ -17,6 +17,12 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 
 /// GETs `url` over plain HTTP/1.1 on loopback; returns (status, body).
 pub async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = http_get_with_head(url).await;
+    (status, body)
+}
+
+/// A GET over plain HTTP: the status, the response head (status line and headers) and the body.
+pub async fn http_get_with_head(url: &str) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -38,7 +44,7 @@ pub async fn http_get(url: &str) -> (u16, Vec<u8>) {
             .contains("transfer-encoding: chunked"),
         "chunked replies are not parsed here"
     );
-    (status, buf[head_end..].to_vec())
+    (status, head, buf[head_end..].to_vec())
 }
 
 /// Every file under `root`, as (relative path with `/`, bytes), sorted.

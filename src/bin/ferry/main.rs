@@ -85,6 +85,9 @@ enum Command {
         /// How long the link works: 15m, 1h, 1d, 7d (at most 7 days).
         #[arg(long, default_value = "1h")]
         expires_in: String,
+        /// The link downloads the object as a file of its name instead of opening it.
+        #[arg(long)]
+        download: bool,
     },
     /// List the persisted transfers and their states.
     Transfers,
@@ -208,9 +211,11 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
             recursive,
             dry_run,
         } => cmd::objects::rm(g, state_dir, target, *recursive, *dry_run).await,
-        Command::Presign { target, expires_in } => {
-            cmd::objects::presign(g, state_dir, target, expires_in).await
-        }
+        Command::Presign {
+            target,
+            expires_in,
+            download,
+        } => cmd::objects::presign(g, state_dir, target, expires_in, *download).await,
         Command::CleanUploads { older_than } => {
             cmd::transfers::clean_uploads(state_dir, older_than).await
         }

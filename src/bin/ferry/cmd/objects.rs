@@ -70,14 +70,21 @@ pub(crate) async fn presign(
     state_dir: PathBuf,
     target: &str,
     expires_in: &str,
+    download: bool,
 ) -> Result<ExitCode, Error> {
     let engine = open(state_dir, Limits::default()).await?;
     let url = S3Url::parse(target)?;
     let expires = parse_duration(expires_in)?;
     let conn = g.connection_for(&engine)?;
-    let link = engine
-        .presign(&conn, &url.bucket, &url.key, expires)
-        .await?;
+    let link = if download {
+        engine
+            .presign_download(&conn, &url.bucket, &url.key, expires)
+            .await?
+    } else {
+        engine
+            .presign(&conn, &url.bucket, &url.key, expires)
+            .await?
+    };
     if g.json {
         println!("{}", serde_json::to_string(&link).expect("link serialises"));
     } else {
