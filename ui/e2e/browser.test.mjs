@@ -207,6 +207,15 @@ describe('Ferry in a browser', () => {
     const url = await page.getByTestId('link-url').inputValue();
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/ferry\/quarterly-report\.pdf\?.*X-Amz-Expires=86400/);
     assert.equal(await page.evaluate(() => window.__ferryMock.clipboard), url);
+    assert.doesNotMatch(url, /response-content-disposition/, 'an ordinary link opens in the browser');
+    // "Download as file": a new link that saves the object under its name.
+    await page.getByTestId('link-download').check();
+    assert.equal(await page.getByTestId('link-copied').count(), 0, 'changing the kind asks for a new link');
+    await page.getByTestId('link-create').click();
+    await page.getByTestId('link-copied').waitFor(WAIT);
+    const asFile = await page.getByTestId('link-url').inputValue();
+    assert.match(asFile, /response-content-disposition=attachment%3B%20filename%3D%22quarterly-report\.pdf%22/);
+    assert.equal(await page.evaluate(() => window.__ferryMock.clipboard), asFile);
     await page.keyboard.press('Escape');
     await popover.waitFor({ state: 'hidden', ...WAIT });
     await app.close();

@@ -63,10 +63,13 @@ pub async fn presign(
     bucket: String,
     key: String,
     expires_secs: u64,
+    download: Option<bool>,
 ) -> Result<Link> {
     let conn = state.engine.connection(&account)?;
-    state
-        .engine
-        .presign(&conn, &bucket, &key, Duration::from_secs(expires_secs))
-        .await
+    let expires = Duration::from_secs(expires_secs);
+    if download.unwrap_or(false) {
+        state.engine.presign_download(&conn, &bucket, &key, expires).await
+    } else {
+        state.engine.presign(&conn, &bucket, &key, expires).await
+    }
 }

@@ -101,7 +101,7 @@ describe('TauriBackend', () => {
       { cmd: 'pause_all', args: undefined },
       { cmd: 'resume_all', args: undefined },
       { cmd: 'clear_finished', args: undefined },
-      { cmd: 'presign', args: { account: 'local', bucket: 'b', key: 'k', expiresSecs: 900 } },
+      { cmd: 'presign', args: { account: 'local', bucket: 'b', key: 'k', expiresSecs: 900, download: false } },
       { cmd: 'get_settings', args: undefined },
       { cmd: 'set_settings', args: { settings } },
     ]);

@@ -72,8 +72,8 @@ export class TauriBackend implements Backend {
     return invoke('clear_finished');
   }
 
-  presign(account: string, bucket: string, key: string, expiresSecs: number): Promise<Link> {
-    return invoke('presign', { account, bucket, key, expiresSecs });
+  presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Promise<Link> {
+    return invoke('presign', { account, bucket, key, expiresSecs, download });
   }
   copyText(text: string): Promise<void> {
     return writeText(text);

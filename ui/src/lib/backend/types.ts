@@ -85,8 +85,9 @@ export interface Backend {
   resumeAll(): Promise<void>;
   clearFinished(): Promise<number>;
 
-  // share links — presign {account, bucket, key, expiresSecs}; then the clipboard
-  presign(account: string, bucket: string, key: string, expiresSecs: number): Promise<Link>;
+  // share links — presign {account, bucket, key, expiresSecs, download}; then the clipboard.
+  // `download`: the link saves the object under its name instead of opening it in the browser.
+  presign(account: string, bucket: string, key: string, expiresSecs: number, download?: boolean): Promise<Link>;
   copyText(text: string): Promise<void>;
 
   // settings — get_settings, set_settings {settings}

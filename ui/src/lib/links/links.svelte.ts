@@ -17,6 +17,8 @@ export class LinkState {
   /** The element that opened the popover: it is placed beside it and focus returns to it. */
   anchor = $state.raw<HTMLElement | null>(null);
   expirySecs = $state(3600);
+  /** The link saves the object under its name instead of opening it in the browser. */
+  download = $state(false);
   busy = $state(false);
   link = $state.raw<Link | null>(null);
   error = $state<string | null>(null);
@@ -30,6 +32,7 @@ export class LinkState {
     this.target = target;
     this.anchor = anchor;
     this.expirySecs = this.#settings.current.defaultLinkExpirySecs;
+    this.download = false;
     this.link = null;
     this.error = null;
     this.busy = false;
@@ -47,6 +50,11 @@ export class LinkState {
     this.link = null;
   }
 
+  setDownload(download: boolean): void {
+    this.download = download;
+    this.link = null;
+  }
+
   /** Presigns with the chosen lifetime and puts the URL on the clipboard. */
   async copy(): Promise<void> {
     const t = this.target;
@@ -54,7 +62,7 @@ export class LinkState {
     this.busy = true;
     this.error = null;
     try {
-      const link = await this.#backend.presign(t.account, t.bucket, t.key, this.expirySecs);
+      const link = await this.#backend.presign(t.account, t.bucket, t.key, this.expirySecs, this.download);
       await this.#backend.copyText(link.url);
       if (this.target === t) this.link = link;
     } catch (e) {

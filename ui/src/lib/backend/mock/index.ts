@@ -181,8 +181,8 @@ export class MockBackend implements Backend {
   deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number> {
     return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes));
   }
-  presign(account: string, bucket: string, key: string, expiresSecs: number): Promise<Link> {
-    return this.#call('presign', () => this.#objects.presign(account, bucket, key, expiresSecs));
+  presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Promise<Link> {
+    return this.#call('presign', () => this.#objects.presign(account, bucket, key, expiresSecs, download));
   }
 
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued> {

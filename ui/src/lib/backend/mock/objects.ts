@@ -66,15 +66,19 @@ export class MockObjects {
     return n;
   }
 
-  presign(account: string, bucket: string, key: string, expiresSecs: number): Link {
+  presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Link {
     if (!this.#w.bucket(account, bucket).has(key)) throw backendError('not_found', `there is no object ${bucket}/${key}`);
     if (!(expiresSecs >= 1 && expiresSecs <= MAX_LINK_SECS)) {
       throw backendError('invalid_input', 'a link can last from 1 second to 7 days');
     }
     const now = Math.floor(this.#w.now() / 1000);
     const path = key.split('/').map(encodeURIComponent).join('/');
+    const name = key.split('/').pop() ?? key;
+    const asFile = download
+      ? `&response-content-disposition=${encodeURIComponent(`attachment; filename="${name}"`)}`
+      : '';
     return {
-      url: `http://127.0.0.1:9000/${bucket}/${path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=${expiresSecs}&X-Amz-Signature=mock${now.toString(16)}`,
+      url: `http://127.0.0.1:9000/${bucket}/${path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=${expiresSecs}${asFile}&X-Amz-Signature=mock${now.toString(16)}`,
       expiresAt: now + expiresSecs,
       expiresInSecs: expiresSecs,
     };
