@@ -270,3 +270,34 @@ async fn a_long_queue_waits_without_a_task_per_transfer_and_a_transfer_paused_in
     engine.run(&again.ids).await.remove(0).result.unwrap();
     assert_eq!(h.object("small/150.txt"), b"file 150");
 }
+
+/// A process killed after the server completed its multipart upload but before recording it: the
+/// next run finds the upload gone, recognises the object as the one its recorded parts make (size
+/// and composite CRC32C), and records it complete without sending a byte again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_completed_on_the_server_but_not_recorded_is_not_sent_again() {
+    let h = Harness::new().await;
+    let bytes = data(16 * MIB, 44);
+    let src = h.file("done.bin", &bytes);
+    let engine = h.engine(two_parts_at_a_time()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("done.bin"), &parts_of(5 * MIB))
+        .await
+        .unwrap();
+    let id = enq.ids[0].clone();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    let sent = h.log.part_counts("done.bin");
+    assert_eq!(sent.len(), 4);
+
+    crate::support::as_if_killed_after_complete(&h, &id);
+    let stats = engine
+        .run(std::slice::from_ref(&id))
+        .await
+        .remove(0)
+        .result
+        .unwrap();
+    assert_eq!(stats.parts_sent, 0, "nothing sent again");
+    assert_eq!(h.log.part_counts("done.bin"), sent);
+    assert_eq!(h.object("done.bin"), bytes);
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Completed);
+}

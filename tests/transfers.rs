@@ -537,3 +537,40 @@ async fn uploads_carry_the_content_type_of_their_name() {
         "the mp4 went multipart"
     );
 }
+
+/// A finished download remembers what it was verified against, and the app's view of it says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_download_records_what_it_was_verified_against() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let src = h.file("v/notes.txt", b"checked on arrival");
+    let up = engine
+        .enqueue_upload(
+            &h.conn(),
+            &src,
+            &url("v/notes.txt"),
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    engine.run(&up.ids).await.remove(0).result.unwrap();
+    let down = engine
+        .enqueue_download(
+            &h.conn(),
+            &url("v/notes.txt"),
+            &h.work.path().join("back.txt"),
+            &DownloadOptions::default(),
+        )
+        .await
+        .unwrap();
+    engine.run(&down.ids).await.remove(0).result.unwrap();
+    let row = engine.transfer(&down.ids[0]).unwrap();
+    assert_eq!(row.verified.as_deref(), Some("CRC32C"));
+    let view = ferry::TransferView::from(&row);
+    assert_eq!(view.verified.as_deref(), Some("CRC32C"));
+    assert_eq!(
+        engine.transfer(&up.ids[0]).unwrap().verified,
+        None,
+        "uploads carry no such note"
+    );
+}

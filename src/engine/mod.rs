@@ -226,6 +226,7 @@ impl Engine {
             id: id.to_string(),
             state,
             error,
+            verified: None,
         });
     }
 

@@ -342,7 +342,15 @@ impl Engine {
         ) {
             (Next::Completed, Ok(stats)) => {
                 tracing::info!(transfer = %id, ?stats, "completed");
-                self.emit(id, State::Completed, None);
+                if stats.download {
+                    self.inner.store.set_verified(id, stats.verified)?;
+                }
+                let _ = self.inner.events.send(Event {
+                    id: id.to_string(),
+                    state: State::Completed,
+                    error: None,
+                    verified: stats.verified.map(str::to_string),
+                });
             }
             (Next::Stopped, _) => {
                 // Whoever paused or cancelled wrote the state; an engine shutdown leaves it queued so

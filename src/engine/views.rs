@@ -38,6 +38,9 @@ pub struct TransferView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub next_attempt_at: Option<i64>,
+    /// Completed downloads: the server checksum the file was verified against (`CRC32C`,
+    /// `composite CRC32`, `MD5 ETag`); `null` when the server kept nothing to verify it with.
+    pub verified: Option<String>,
 }
 
 impl From<&TransferRow> for TransferView {
@@ -73,6 +76,7 @@ impl From<&TransferRow> for TransferView {
             bytes_total: r.size.unwrap_or(0),
             error,
             created_at: r.created_at,
+            verified: r.verified.clone(),
             finished_at: r.finished_at,
             next_attempt_at: r.next_attempt_at.filter(|_| r.state == State::WaitingRetry),
         }
@@ -86,4 +90,9 @@ pub struct Event {
     pub id: String,
     pub state: State,
     pub error: Option<Error>,
+    /// A download that just completed: what it was verified against (absent otherwise, and when
+    /// the server kept nothing to verify it with).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub verified: Option<String>,
 }

@@ -107,6 +107,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2026120301,
         "ALTER TABLE transfers ADD COLUMN object_options TEXT",
     ),
+    (
+        // Downloads: the server checksum the finished file was verified against (`CRC32C`,
+        // `composite CRC32`, `MD5 ETag`), or empty when the server kept none to check with.
+        2026120302,
+        "ALTER TABLE transfers ADD COLUMN verified TEXT",
+    ),
 ];
 
 pub(super) fn damaged(path: &Path, detail: &str) -> Error {

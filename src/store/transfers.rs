@@ -107,6 +107,8 @@ pub struct TransferRow {
     pub next_attempt_at: Option<i64>,
     /// Uploads: JSON of the `ObjectOptions` the object is created with.
     pub object_options: Option<String>,
+    /// Completed downloads: what the file was verified against (`None`: nothing to verify with).
+    pub verified: Option<String>,
 }
 
 /// What enqueue writes for a new transfer.
@@ -130,7 +132,7 @@ pub struct NewTransfer {
 
 pub(super) const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
      part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message, batch_id, owner, heartbeat_at, \
-     created_at, updated_at, finished_at, next_attempt_at, object_options";
+     created_at, updated_at, finished_at, next_attempt_at, object_options, verified";
 
 pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     let direction: String = r.get(1)?;
@@ -165,6 +167,7 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
         finished_at: r.get(21)?,
         next_attempt_at: r.get(22)?,
         object_options: r.get(23)?,
+        verified: r.get(24)?,
     })
 }
 
@@ -298,6 +301,17 @@ impl Store {
             let rows = st.query_map([], row_to_transfer)?.collect();
             rows
         })
+    }
+
+    /// Records what a completed download was verified against.
+    pub fn set_verified(&self, id: &str, verified: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.exec(
+                "UPDATE transfers SET verified = ?2 WHERE id = ?1",
+                params![id, verified],
+            )
+        })?;
+        Ok(())
     }
 
     /// Calls `f` with each transfer in the order they were queued, reading them one at a time: a

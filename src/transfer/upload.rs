@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 
-use super::{crc32c_b64, for_each_part, mtime_ns, send_counted, Ctx, RunStats};
+use super::{checksum, crc32c_b64, for_each_part, mtime_ns, send_counted, Ctx, RunStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::PartRow;
@@ -305,6 +306,12 @@ async fn resume_or_create(ctx: &Ctx, planned: &[Part]) -> Result<(String, HashMa
         Some(id) => match reconcile(ctx, &id, planned).await {
             Ok(done) => Ok((id, done)),
             Err(e) if e.kind == ErrorKind::UploadGone => {
+                // Every part recorded: a previous run may have completed the upload and died before
+                // recording it. Complete then recognises the object instead of sending it again.
+                let recorded = recorded_parts(ctx, planned)?;
+                if recorded.len() == planned.len() && completed_before(ctx, planned).await? {
+                    return Ok((id, recorded));
+                }
                 tracing::warn!(transfer = %ctx.row.id, "the multipart upload is gone from the server; starting over");
                 ctx.store.clear_parts(&ctx.row.id)?;
                 Ok((create_upload(ctx).await?, HashMap::new()))
@@ -316,6 +323,55 @@ async fn resume_or_create(ctx: &Ctx, planned: &[Part]) -> Result<(String, HashMa
             Ok((create_upload(ctx).await?, HashMap::new()))
         }
     }
+}
+
+/// The parts committed here that match the plan, with their CRC32C (what Complete lists).
+fn recorded_parts(ctx: &Ctx, planned: &[Part]) -> Result<HashMap<u32, PartRow>> {
+    Ok(ctx
+        .store
+        .parts(&ctx.row.id)?
+        .into_iter()
+        .filter(|p| {
+            p.checksum.is_some()
+                && planned
+                    .iter()
+                    .any(|q| q.number == p.number && q.offset == p.offset && q.len == p.len)
+        })
+        .map(|p| (p.number, p))
+        .collect())
+}
+
+/// Whether the object at the key is the one the recorded parts make (a previous run completed the
+/// upload and died before recording it).
+async fn completed_before(ctx: &Ctx, planned: &[Part]) -> Result<bool> {
+    let size = planned.last().map_or(0, |p| p.offset + p.len);
+    let head = ctx
+        .client
+        .head_object()
+        .bucket(&ctx.row.bucket)
+        .key(&ctx.row.key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await;
+    Ok(head
+        .is_ok_and(|h| is_our_upload(&h, size, &ctx.store.parts(&ctx.row.id).unwrap_or_default())))
+}
+
+/// Whether the object at the key is the one these recorded parts make: the right size, and, when
+/// the server keeps a composite CRC32C, exactly the composite of the parts' CRC32Cs.
+fn is_our_upload(head: &HeadObjectOutput, size: u64, parts: &[PartRow]) -> bool {
+    if head.content_length() != Some(size as i64) {
+        return false;
+    }
+    let Some(sum) = head.checksum_crc32_c().filter(|s| s.contains('-')) else {
+        return true;
+    };
+    let algo = checksum::Algorithm::Crc32c;
+    let values: Option<Vec<u64>> = parts
+        .iter()
+        .map(|p| p.checksum.as_deref().and_then(|c| algo.decode(c)))
+        .collect();
+    values.is_some_and(|v| checksum::Composite::of(algo, &v) == sum)
 }
 
 /// Completes the upload from the parts committed (all `planned` of them, or it refuses) and returns
@@ -376,10 +432,11 @@ async fn complete_upload(
                 .head_object()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
+                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
                 .send()
                 .await
                 .map_err(|_| e.clone())?;
-            if head.content_length() != Some(size as i64) {
+            if !is_our_upload(&head, size, &parts) {
                 return Err(e);
             }
             Ok(head.e_tag().map(str::to_string))

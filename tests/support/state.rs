@@ -4,6 +4,8 @@
 //! here, and why:
 //! - [`age_transfer`]: no API sets a transfer's `updated_at`, and a test cannot wait a week to make an
 //!   upload abandoned.
+//! - [`as_if_killed_after_complete`]: the moment between a server completing a multipart upload
+//!   and Ferry recording it cannot be hit with a signal reliably; the row is put back as it was.
 //! - [`watched_file`] and [`watched_file_count`]: the `watched_files` records (the size, mtime and
 //!   CRC32C remembered as last uploaded for a key) are kept private to `ferry::watch`;
 //!   [`ferry::WatchedFolder::recent`] shows only the newest few, without mtime or checksum.
@@ -26,6 +28,19 @@ pub fn age_transfer(h: &Harness, id: &str, days: i64) {
         )
         .unwrap();
     assert_eq!(changed, 1, "no transfer {id}");
+}
+
+/// Puts a completed transfer back as a process killed right after the server completed it left it:
+/// `running`, its lease held by a process that no longer exists, parts and upload id kept.
+pub fn as_if_killed_after_complete(h: &Harness, id: &str) {
+    let changed = db(h, rusqlite::OpenFlags::default())
+        .execute(
+            "UPDATE transfers SET state = 'running', owner = '999999999-gone', heartbeat_at = 0,
+                finished_at = NULL WHERE id = ?1 AND state = 'completed' AND upload_id IS NOT NULL",
+            [id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "no completed multipart transfer {id}");
 }
 
 /// (size, mtime_ns, crc32c) remembered as last uploaded for `key` of a watched folder.

@@ -334,6 +334,12 @@ describe('Ferry in a browser', () => {
     await transferRow(page, 'ferry-deck.jpg').waitFor(WAIT);
     assert.match((await transferRow(page, 'ferry-deck.jpg').textContent()) ?? '', /into \/home\/you\/Downloads\/photos\/2025\/ferry-deck\.jpg/);
     assert.equal(await page.getByTestId('transfer-row').count(), 3);
+    // Finished, each download says what it was verified against.
+    await page.evaluate(() => window.__ferryMock.advance(60_000));
+    const verified = transferRow(page, 'ferry-deck.jpg').getByTestId('transfer-verified');
+    await verified.waitFor(WAIT);
+    assert.match((await verified.textContent()) ?? '', /verified \(CRC32C\)/);
+    assert.equal(await verified.getAttribute('title'), "Verified against the server's CRC32C");
     await app.close();
   });
 

@@ -68,7 +68,10 @@ pub async fn presign(
     let conn = state.engine.connection(&account)?;
     let expires = Duration::from_secs(expires_secs);
     if download.unwrap_or(false) {
-        state.engine.presign_download(&conn, &bucket, &key, expires).await
+        state
+            .engine
+            .presign_download(&conn, &bucket, &key, expires)
+            .await
     } else {
         state.engine.presign(&conn, &bucket, &key, expires).await
     }

@@ -325,6 +325,7 @@ mod tests {
             finished_at: None,
             next_attempt_at: None,
             object_options: None,
+            verified: None,
         }
     }
 

@@ -28,6 +28,8 @@ export class TransferItem {
   etaSecs = $state<number | null>(null);
   error = $state<BackendError | null>(null);
   finishedAt = $state<number | null>(null);
+  /** Completed downloads: the server checksum the file was verified against; null when none. */
+  verified = $state<string | null>(null);
   /** 0…1, never more. */
   readonly progress = $derived(fraction(this.bytesDone, this.bytesTotal));
 
@@ -53,6 +55,7 @@ export class TransferItem {
     this.bytesDone = clampDone(t.bytesDone, this.bytesTotal);
     this.error = t.error;
     this.finishedAt = t.finishedAt;
+    this.verified = t.verified;
     if (t.state === 'completed') this.bytesDone = this.bytesTotal;
     if (t.state !== 'running') {
       this.speed = 0;
@@ -72,6 +75,7 @@ export class TransferItem {
   applyEvent(e: TransferEvent): void {
     this.state = e.state;
     this.error = e.error;
+    if (e.verified !== undefined) this.verified = e.verified;
     if (e.state !== 'running') {
       this.speed = 0;
       this.etaSecs = null;

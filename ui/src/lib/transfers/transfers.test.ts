@@ -27,7 +27,7 @@ async function settle() {
 function transfer(over: Partial<Transfer> = {}): Transfer {
   return {
     id: 'a', direction: 'upload', state: 'running', account: 'local', bucket: 'ferry', key: 'k', localPath: '/k',
-    name: 'k', bytesDone: 0, bytesTotal: 100, error: null, createdAt: 1, finishedAt: null, ...over,
+    name: 'k', bytesDone: 0, bytesTotal: 100, error: null, createdAt: 1, finishedAt: null, verified: null, ...over,
   };
 }
 
@@ -92,6 +92,17 @@ describe('TransfersState', () => {
     expect(item.progress).toBe(1);
     const listed = new TransferItem(transfer({ bytesDone: 999 }));
     expect(listed.progress).toBe(1);
+  });
+
+  it('keeps what a finished download was verified against, from its event or the list', () => {
+    const item = new TransferItem(transfer({ direction: 'download' }));
+    expect(item.verified).toBeNull();
+    item.applyEvent({ id: 'a', state: 'completed', error: null, verified: 'composite CRC32C' });
+    expect(item.verified).toBe('composite CRC32C');
+    item.applyEvent({ id: 'a', state: 'completed', error: null });
+    expect(item.verified).toBe('composite CRC32C');
+    const listed = new TransferItem(transfer({ direction: 'download', state: 'completed', verified: 'MD5 ETag' }));
+    expect(listed.verified).toBe('MD5 ETag');
   });
 
   it('drops the speed of a transfer that stopped, even if a late snapshot says otherwise', () => {

@@ -5,4 +5,9 @@ import type { State } from "./State";
 /**
  * A lifecycle change of one transfer, for the UI's event stream.
  */
-export type Event = { id: string, state: State, error: BackendError | null, };
+export type Event = { id: string, state: State, error: BackendError | null, 
+/**
+ * A download that just completed: what it was verified against (absent otherwise, and when
+ * the server kept nothing to verify it with).
+ */
+verified?: string, };

@@ -10,4 +10,9 @@ export type TransferView = { id: string, direction: Direction, state: State, acc
 /**
  * `waiting_retry`: when it runs again by itself (unix ms).
  */
-nextAttemptAt?: number, };
+nextAttemptAt?: number, 
+/**
+ * Completed downloads: the server checksum the file was verified against (`CRC32C`,
+ * `composite CRC32`, `MD5 ETag`); `null` when the server kept nothing to verify it with.
+ */
+verified: string | null, };

@@ -216,6 +216,9 @@ export class MockTransfers {
             lastModified: Math.floor(w.now() / 1000),
             etag: `"${t.id}"`,
           });
+        } else {
+          // Like the engine: a finished download says what it was checked against.
+          t.verified = 'CRC32C';
         }
       }
       w.emitEvent(t);
@@ -250,7 +253,7 @@ export class MockTransfers {
       id: this.#w.newId('mock'), direction, state: 'queued', account, bucket, key, localPath,
       name: baseName(direction === 'upload' ? localPath : key),
       bytesDone: 0, bytesTotal: size, error: null, createdAt: this.#w.now(), finishedAt: null,
-      speed: 0, failAt: null, failWith: null,
+      verified: null, speed: 0, failAt: null, failWith: null,
     };
     this.#w.transfers.set(t.id, t);
     return t;
@@ -269,5 +272,6 @@ export function publicTransfer(t: MockTransfer): Transfer {
     id: t.id, direction: t.direction, state: t.state, account: t.account, bucket: t.bucket, key: t.key,
     localPath: t.localPath, name: t.name, bytesDone: t.bytesDone, bytesTotal: t.bytesTotal,
     error: t.error ? { ...t.error } : null, createdAt: t.createdAt, finishedAt: t.finishedAt,
+    verified: t.verified,
   };
 }

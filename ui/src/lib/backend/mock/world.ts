@@ -77,6 +77,7 @@ export class World {
 
   emitEvent(t: MockTransfer): void {
     const event: TransferEvent = { id: t.id, state: t.state, error: t.error ? { ...t.error } : null };
+    if (t.state === 'completed' && t.verified) event.verified = t.verified;
     for (const h of this.eventHandlers) h(event);
   }
 }
