@@ -345,6 +345,12 @@ fn recorded_parts(ctx: &Ctx, planned: &[Part]) -> Result<HashMap<u32, PartRow>> 
 /// upload and died before recording it).
 async fn completed_before(ctx: &Ctx, planned: &[Part]) -> Result<bool> {
     let size = planned.last().map_or(0, |p| p.offset + p.len);
+    let parts = ctx.store.parts(&ctx.row.id)?;
+    Ok(object_made_of(ctx, size, &parts).await.is_some())
+}
+
+/// The object at the key, when it is the one `parts` make (see [`is_our_upload`]).
+async fn object_made_of(ctx: &Ctx, size: u64, parts: &[PartRow]) -> Option<HeadObjectOutput> {
     let head = ctx
         .client
         .head_object()
@@ -352,9 +358,9 @@ async fn completed_before(ctx: &Ctx, planned: &[Part]) -> Result<bool> {
         .key(&ctx.row.key)
         .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
         .send()
-        .await;
-    Ok(head
-        .is_ok_and(|h| is_our_upload(&h, size, &ctx.store.parts(&ctx.row.id).unwrap_or_default())))
+        .await
+        .ok()?;
+    is_our_upload(&head, size, parts).then_some(head)
 }
 
 /// Whether the object at the key is the one these recorded parts make: the right size, and, when
@@ -427,19 +433,10 @@ async fn complete_upload(
         Ok(out) => Ok(out.e_tag().map(str::to_string)),
         Err(e) if e.kind == ErrorKind::UploadGone => {
             // A previous run may have completed it and died before recording that.
-            let head = ctx
-                .client
-                .head_object()
-                .bucket(&ctx.row.bucket)
-                .key(&ctx.row.key)
-                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
-                .send()
-                .await
-                .map_err(|_| e.clone())?;
-            if !is_our_upload(&head, size, &parts) {
-                return Err(e);
+            match object_made_of(ctx, size, &parts).await {
+                Some(head) => Ok(head.e_tag().map(str::to_string)),
+                None => Err(e),
             }
-            Ok(head.e_tag().map(str::to_string))
         }
         Err(e) => Err(e),
     }
