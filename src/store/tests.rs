@@ -3,12 +3,12 @@
 use super::*;
 use crate::error::ErrorKind;
 
-fn new(id: &str) -> NewTransfer {
+fn new(id: &str) -> NewTransfer<'static> {
     NewTransfer {
         id: id.into(),
         direction: Direction::Upload,
-        connection: "{}".into(),
-        bucket: "b".into(),
+        connection: "{}",
+        bucket: "b",
         key: "k".into(),
         local_path: "/tmp/x".into(),
         size: Some(10),
@@ -17,7 +17,7 @@ fn new(id: &str) -> NewTransfer {
         etag: None,
         overwrite: false,
         object_options: None,
-        batch_id: "batch".into(),
+        batch_id: "batch",
     }
 }
 

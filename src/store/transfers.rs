@@ -113,11 +113,12 @@ pub struct TransferRow {
 
 /// What enqueue writes for a new transfer.
 #[derive(Debug, Clone)]
-pub struct NewTransfer {
+pub struct NewTransfer<'a> {
     pub id: String,
     pub direction: Direction,
-    pub connection: String,
-    pub bucket: String,
+    /// Shared by every transfer of a request: borrowed, not copied per file.
+    pub connection: &'a str,
+    pub bucket: &'a str,
     pub key: String,
     pub local_path: PathBuf,
     pub size: Option<u64>,
@@ -125,9 +126,9 @@ pub struct NewTransfer {
     pub part_size: u64,
     pub etag: Option<String>,
     pub overwrite: bool,
-    pub batch_id: String,
+    pub batch_id: &'a str,
     /// Uploads: JSON of the `ObjectOptions` the object is created with.
-    pub object_options: Option<String>,
+    pub object_options: Option<&'a str>,
 }
 
 pub(super) const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
@@ -173,7 +174,7 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
 
 impl Store {
     /// Inserts many transfers in one transaction: all or none.
-    pub fn insert_transfers(&self, rows: &[NewTransfer]) -> Result<()> {
+    pub fn insert_transfers(&self, rows: &[NewTransfer<'_>]) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
         {

@@ -100,8 +100,8 @@ impl Engine {
             new.push(NewTransfer {
                 id: uuid::Uuid::now_v7().to_string(),
                 direction: Direction::Download,
-                connection: conn_json.clone(),
-                bucket: src.bucket.clone(),
+                connection: &conn_json,
+                bucket: &src.bucket,
                 part_size: plan::part_size(w.size, opts.part_size)?,
                 key: w.key,
                 local_path: dest,
@@ -109,7 +109,7 @@ impl Engine {
                 source_mtime_ns: None,
                 etag: w.etag,
                 overwrite,
-                batch_id: batch.to_string(),
+                batch_id: batch,
                 object_options: None,
             });
         }

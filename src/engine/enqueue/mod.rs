@@ -115,7 +115,7 @@ pub(super) fn download_decision(if_exists: IfExists, unchanged: bool) -> Downloa
 
 impl Engine {
     /// Writes new transfers in one transaction and announces them.
-    fn insert_new(&self, new: &[NewTransfer]) -> Result<()> {
+    fn insert_new(&self, new: &[NewTransfer<'_>]) -> Result<()> {
         self.inner.store.insert_transfers(new)?;
         for t in new {
             self.emit(&t.id, State::Queued, None);

@@ -93,8 +93,8 @@ impl Engine {
             new.push(NewTransfer {
                 id,
                 direction: Direction::Upload,
-                connection: conn_json.clone(),
-                bucket: dst.bucket.clone(),
+                connection: &conn_json,
+                bucket: &dst.bucket,
                 key: s.key,
                 local_path: s.path,
                 size: Some(s.size),
@@ -102,8 +102,8 @@ impl Engine {
                 part_size: s.part_size,
                 etag: None,
                 overwrite: false,
-                batch_id: batch.to_string(),
-                object_options: object_options.clone(),
+                batch_id: batch,
+                object_options: object_options.as_deref(),
             });
         }
         self.insert_new(&new)?;
