@@ -752,10 +752,10 @@ async fn recursive_copies_killed_at_seeded_moments_finish_whole_sending_only_wor
     }
     let parts = h.log.upload_parts.lock().unwrap().clone();
     let puts = h.log.puts.lock().unwrap().clone();
-    let again = repeats(parts) + repeats(puts);
+    let again = repeats(parts.clone()) + repeats(puts.clone());
     assert!(
         again <= KILLS * IN_FLIGHT,
-        "{again} uploads were sent again, more than the {} that can be in flight at {KILLS} kills",
+        "{again} uploads were sent again, more than the {} that can be in flight at {KILLS} kills; parts in order: {parts:?}; puts in order: {puts:?}",
         KILLS * IN_FLIGHT
     );
 
