@@ -343,10 +343,25 @@ fn recorded_parts(ctx: &Ctx, planned: &[Part]) -> Result<HashMap<u32, PartRow>> 
 
 /// Whether the object at the key is the one the recorded parts make (a previous run completed the
 /// upload and died before recording it).
+///
+/// The server may still be assembling the object a killed run asked it to complete (the upload is
+/// gone, the object not there yet): it is looked for a few times, with the retry policy's backoff,
+/// before the upload starts over.
 async fn completed_before(ctx: &Ctx, planned: &[Part]) -> Result<bool> {
     let size = planned.last().map_or(0, |p| p.offset + p.len);
     let parts = ctx.store.parts(&ctx.row.id)?;
-    Ok(object_made_of(ctx, size, &parts).await.is_some())
+    for attempt in 1..=ctx.retry.attempts.max(1) {
+        if object_made_of(ctx, size, &parts).await.is_some() {
+            return Ok(true);
+        }
+        if attempt < ctx.retry.attempts {
+            tokio::select! {
+                _ = ctx.token.cancelled() => return Err(Error::interrupted()),
+                _ = tokio::time::sleep(ctx.retry.backoff(attempt)) => {}
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// The object at the key, when it is the one `parts` make (see [`is_our_upload`]).
