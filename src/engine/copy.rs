@@ -56,6 +56,11 @@ impl Engine {
         dst: &S3Url,
         opts: &CopyOptions,
     ) -> Result<Copied> {
+        if opts.if_exists == IfExists::Rename {
+            return Err(Error::invalid(
+                "--if-exists rename applies to downloads; choose error, skip or overwrite",
+            ));
+        }
         let s3 = self.requests(conn).await?;
         let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
         let mut out = Copied::default();
@@ -127,14 +132,7 @@ impl Engine {
             let size = head.content_length().unwrap_or(0).max(0) as u64;
             return Ok(vec![(src.key.clone(), to, size)]);
         }
-        let with_slash = |k: &str| {
-            if k.is_empty() || k.ends_with('/') {
-                k.to_string()
-            } else {
-                format!("{k}/")
-            }
-        };
-        let (from_prefix, to_prefix) = (with_slash(&src.key), with_slash(&dst.key));
+        let (from_prefix, to_prefix) = (s3::as_folder(&src.key), s3::as_folder(&dst.key));
         if src.bucket == dst.bucket && to_prefix.starts_with(&from_prefix) {
             return Err(Error::invalid(format!(
                 "s3://{}/{to_prefix} is inside s3://{}/{from_prefix}; choose a destination outside what is copied",
@@ -168,23 +166,11 @@ impl Engine {
         opts: &CopyOptions,
     ) -> Result<BTreeSet<String>> {
         if opts.recursive {
-            let prefix = pairs
-                .iter()
-                .map(|(_, to, _)| to.as_str())
-                .fold(None::<&str>, |common, to| {
-                    Some(common.map_or(to, |c| {
-                        let n = c
-                            .bytes()
-                            .zip(to.bytes())
-                            .take_while(|(a, b)| a == b)
-                            .count();
-                        &c[..n]
-                    }))
-                })
-                .unwrap_or("");
+            // Every destination key lies under the destination folder: one listing of it.
+            let prefix = s3::as_folder(&dst.key);
             let wanted: BTreeSet<&str> = pairs.iter().map(|(_, to, _)| to.as_str()).collect();
             return Ok(self
-                .list_all(s3, &dst.bucket, prefix)
+                .list_all(s3, &dst.bucket, &prefix)
                 .await?
                 .into_iter()
                 .filter(|o| wanted.contains(o.key.as_str()))

@@ -63,6 +63,11 @@ impl Engine {
         bucket: &str,
         key: &str,
     ) -> Result<ObjectProperties> {
+        if key.is_empty() || key.ends_with('/') {
+            return Err(Error::invalid(format!(
+                "s3://{bucket}/{key} is a bucket or a prefix; name one object (s3://bucket/key)"
+            )));
+        }
         let s3 = self.requests(conn).await?;
         let what = format!("look up s3://{bucket}/{key}");
         let h = s3.head_with_checksums(&what, bucket, key).await?;
@@ -96,6 +101,33 @@ impl Engine {
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
         })
+    }
+
+    /// What removing `url` would delete: the object it names (which must exist), or with
+    /// `recursive` everything under it taken as a folder (`photos` is `photos/`, never `photos-old/`).
+    pub async fn objects_to_remove(
+        &self,
+        conn: &Connection,
+        url: &S3Url,
+        recursive: bool,
+    ) -> Result<Vec<ObjectInfo>> {
+        if recursive {
+            return self
+                .list_recursive(conn, &url.bucket, &s3::as_folder(&url.key))
+                .await;
+        }
+        if url.key.is_empty() || url.key.ends_with('/') {
+            return Err(Error::invalid(format!(
+                "{url} is a bucket or a prefix; name one object (s3://bucket/key), or add --recursive for everything under a prefix"
+            )));
+        }
+        let p = self.stat(conn, &url.bucket, &url.key).await?;
+        Ok(vec![ObjectInfo {
+            key: p.key,
+            size: p.size,
+            last_modified: p.last_modified,
+            etag: p.etag,
+        }])
     }
 
     /// Every object under `prefix` (all levels), listed page by page.

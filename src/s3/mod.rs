@@ -191,6 +191,16 @@ impl std::fmt::Display for S3Url {
     }
 }
 
+/// A prefix as a folder: `photos` means `photos/` (never `photos-old/` beside it); `` stays the
+/// whole bucket.
+pub fn as_folder(key: &str) -> String {
+    if key.is_empty() || key.ends_with('/') {
+        key.to_string()
+    } else {
+        format!("{key}/")
+    }
+}
+
 /// S3's bucket naming rules, checked before any request.
 pub fn check_bucket(b: &str) -> Result<()> {
     let ok = (3..=63).contains(&b.len())

@@ -135,10 +135,7 @@ impl Engine {
         src: &S3Url,
         dst: &Path,
     ) -> Result<(Vec<Wanted>, Vec<Skipped>)> {
-        let mut prefix = src.key.clone();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
+        let prefix = s3::as_folder(&src.key);
         self.require_bucket(s3, &src.bucket).await?;
         if dst.exists() && !dst.is_dir() {
             return Err(Error::invalid(format!(

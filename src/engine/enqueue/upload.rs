@@ -147,11 +147,7 @@ fn upload_sources(
                 src.display()
             )));
         }
-        let mut prefix = dst.key.clone();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        walk(&src, &prefix, &mut files, &mut skipped)?;
+        walk(&src, &s3::as_folder(&dst.key), &mut files, &mut skipped)?;
     } else {
         let key = if dst.key.is_empty() || dst.key.ends_with('/') {
             format!("{}{}", dst.key, file_name_utf8(&src)?)

@@ -217,11 +217,6 @@ async fn server_side(
     if_exists: IfExistsArg,
     delete_source: bool,
 ) -> Result<ExitCode, Error> {
-    if matches!(if_exists, IfExistsArg::Rename) {
-        return Err(Error::invalid(
-            "--if-exists rename applies to downloads; choose error, skip or overwrite",
-        ));
-    }
     let opts = ferry::CopyOptions {
         recursive,
         if_exists: if_exists.into(),

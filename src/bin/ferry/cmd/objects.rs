@@ -104,7 +104,7 @@ pub(crate) async fn presign(
 /// Prints an object's properties.
 pub(crate) async fn stat(g: &Global, state_dir: PathBuf, target: &str) -> Result<ExitCode, Error> {
     let engine = open(state_dir, Limits::default()).await?;
-    let url = object_url(target, "stat")?;
+    let url = S3Url::parse(target)?;
     let p = engine
         .stat(&g.connection_for(&engine)?, &url.bucket, &url.key)
         .await?;
@@ -155,23 +155,9 @@ pub(crate) async fn rm(
     let engine = open(state_dir, Limits::default()).await?;
     let conn = g.connection_for(&engine)?;
     let url = S3Url::parse(target)?;
-    let (keys, bytes) = if recursive {
-        // `photos` means the folder photos/, never photos-old/ beside it.
-        let mut prefix = url.key.clone();
-        if !prefix.is_empty() && !prefix.ends_with('/') {
-            prefix.push('/');
-        }
-        let objects = engine.list_recursive(&conn, &url.bucket, &prefix).await?;
-        let bytes = objects.iter().map(|o| o.size).sum::<u64>();
-        (
-            objects.into_iter().map(|o| o.key).collect::<Vec<_>>(),
-            bytes,
-        )
-    } else {
-        let url = object_url(target, "rm")?;
-        let p = engine.stat(&conn, &url.bucket, &url.key).await?;
-        (vec![url.key], p.size)
-    };
+    let objects = engine.objects_to_remove(&conn, &url, recursive).await?;
+    let bytes = objects.iter().map(|o| o.size).sum::<u64>();
+    let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if dry_run {
         for k in &keys {
@@ -201,20 +187,4 @@ pub(crate) async fn rm(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// An `s3://bucket/key` naming one object (not a bucket or a prefix).
-fn object_url(target: &str, verb: &str) -> Result<S3Url, Error> {
-    let url = S3Url::parse(target)?;
-    if url.key.is_empty() || url.key.ends_with('/') {
-        return Err(Error::invalid(format!(
-            "{target} is a bucket or a prefix; `ferry {verb}` takes one object (s3://bucket/key){}",
-            if verb == "rm" {
-                ", or add --recursive for everything under a prefix"
-            } else {
-                ""
-            }
-        )));
-    }
-    Ok(url)
 }
