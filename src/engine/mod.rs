@@ -222,12 +222,17 @@ impl Engine {
     }
 
     pub(super) fn emit(&self, id: &str, state: State, error: Option<Error>) {
-        let _ = self.inner.events.send(Event {
+        self.publish(Event {
             id: id.to_string(),
             state,
             error,
             verified: None,
         });
+    }
+
+    /// Sends a lifecycle event to the shells (none listening is fine).
+    pub(super) fn publish(&self, event: Event) {
+        let _ = self.inner.events.send(event);
     }
 
     /// Stops every transfer of this process (they stay queued for the next start) and the background task.

@@ -345,7 +345,7 @@ impl Engine {
                 if stats.download {
                     self.inner.store.set_verified(id, stats.verified)?;
                 }
-                let _ = self.inner.events.send(Event {
+                self.publish(Event {
                     id: id.to_string(),
                     state: State::Completed,
                     error: None,

@@ -268,36 +268,28 @@ impl Store {
 
     /// Every transfer, oldest first.
     pub fn list(&self) -> Result<Vec<TransferRow>> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM transfers ORDER BY created_at, id"
-            ))?;
-            let rows = st.query_map([], row_to_transfer)?.collect();
-            rows
-        })
+        self.rows_where("1")
     }
 
     /// The transfers that have not ended (not completed, not cancelled), in queue order: what pause
     /// all, resume all, recovery and the cleanup of abandoned uploads look at, without reading
     /// the finished history.
     pub fn unfinished(&self) -> Result<Vec<TransferRow>> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM transfers WHERE state NOT IN ('completed', 'cancelled')
-                 ORDER BY created_at, id"
-            ))?;
-            let rows = st.query_map([], row_to_transfer)?.collect();
-            rows
-        })
+        self.rows_where("state NOT IN ('completed', 'cancelled')")
     }
 
     /// Cancelled uploads that still name a multipart upload (a cancel that could not reach the
     /// server), for the cleanup of abandoned uploads.
     pub fn cancelled_with_upload(&self) -> Result<Vec<TransferRow>> {
+        self.rows_where("state = 'cancelled' AND upload_id IS NOT NULL")
+    }
+
+    /// The transfers matching `filter` (an SQL condition written here, never user input), in
+    /// queue order.
+    fn rows_where(&self, filter: &str) -> Result<Vec<TransferRow>> {
         self.with(|c| {
             let mut st = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM transfers WHERE state = 'cancelled' AND upload_id IS NOT NULL
-                 ORDER BY created_at, id"
+                "SELECT {COLUMNS} FROM transfers WHERE {filter} ORDER BY created_at, id"
             ))?;
             let rows = st.query_map([], row_to_transfer)?.collect();
             rows
