@@ -342,9 +342,6 @@ impl Engine {
         ) {
             (Next::Completed, Ok(stats)) => {
                 tracing::info!(transfer = %id, ?stats, "completed");
-                if stats.download {
-                    self.inner.store.set_verified(id, stats.verified)?;
-                }
                 self.publish(Event {
                     id: id.to_string(),
                     state: State::Completed,

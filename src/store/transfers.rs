@@ -296,17 +296,6 @@ impl Store {
         })
     }
 
-    /// Records what a completed download was verified against.
-    pub fn set_verified(&self, id: &str, verified: Option<&str>) -> Result<()> {
-        self.with(|c| {
-            c.exec(
-                "UPDATE transfers SET verified = ?2 WHERE id = ?1",
-                params![id, verified],
-            )
-        })?;
-        Ok(())
-    }
-
     /// Calls `f` with each transfer in the order they were queued, reading them one at a time: a
     /// queue of any length costs one row of memory. The database stays locked meanwhile, so `f`
     /// should only print or collect.
@@ -431,14 +420,23 @@ impl Store {
     }
 
     /// Marks a transfer completed with its final byte count.
-    pub fn complete(&self, id: &str, owner: &str, size: u64, etag: Option<&str>) -> Result<bool> {
+    /// `verified`: for a download, the server checksum the file was checked against.
+    pub fn complete(
+        &self,
+        id: &str,
+        owner: &str,
+        size: u64,
+        etag: Option<&str>,
+        verified: Option<&str>,
+    ) -> Result<bool> {
         self.with(|c| {
             let now = now_ms();
             let n = c.exec(
                 "UPDATE transfers SET state = 'completed', bytes_done = ?3, size = ?3, etag = COALESCE(?4, etag),
-                    error_kind = NULL, error_message = NULL, updated_at = ?5, finished_at = ?5, owner = NULL
+                    error_kind = NULL, error_message = NULL, updated_at = ?5, finished_at = ?5, owner = NULL,
+                    verified = ?6
                  WHERE id = ?1 AND owner = ?2 AND state = 'running'",
-                params![id, owner, size as i64, etag, now],
+                params![id, owner, size as i64, etag, now, verified],
             )?;
             Ok(n == 1)
         })

@@ -150,7 +150,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
     place(&ctx, &dest, &temp)?;
     ctx.store
-        .complete(&row.id, &ctx.owner, size, recorded.as_deref())?;
+        .complete(&row.id, &ctx.owner, size, recorded.as_deref(), verified)?;
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: ctx.counter.sent(),
@@ -523,7 +523,7 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
     tracing::info!(transfer = %ctx.row.id, "the file was already in place; recording the completion");
     ctx.counter.set_done(size);
     ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref())?;
+        .complete(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref(), None)?;
     Ok(Some(RunStats {
         bytes_total: size,
         parts_total: parts.len() as u64,
