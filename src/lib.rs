@@ -15,6 +15,7 @@ pub mod logging;
 pub(crate) mod paths;
 pub mod plan;
 pub mod progress;
+pub(crate) mod rules;
 pub mod s3;
 pub mod store;
 pub mod transfer;
@@ -22,7 +23,8 @@ pub mod watch;
 
 pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
-    BatchFinished, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event, IfExists, Link,
+    BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event,
+    IfExists, Link, SyncAction, SyncItem, SyncOptions, SyncPlan, SyncSide, SyncTotals,
     TransferView, UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};

@@ -19,7 +19,6 @@
 //!   resumed elsewhere within a few.
 
 mod folder;
-mod rules;
 mod table;
 
 use std::collections::HashMap;
@@ -30,7 +29,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-pub use rules::DEFAULT_IGNORES;
+pub use crate::rules::DEFAULT_IGNORES;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -264,7 +263,7 @@ impl Watches {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        rules::Rules::new(&path, &prefix, &ignore)?;
+        crate::rules::Rules::new(&path, &prefix, &ignore)?;
         if table::folder_at(self.engine.store(), &path, &new.bucket, &prefix)?.is_some() {
             return Err(Error::new(
                 crate::ErrorKind::AlreadyExists,

@@ -11,5 +11,6 @@ mod input;
 mod interference;
 mod objects;
 mod requests;
+mod sync;
 mod transfers;
 mod watch;

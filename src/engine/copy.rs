@@ -199,7 +199,7 @@ impl Engine {
     /// Copies one object server-side (metadata, content type and tags kept), verifies the copy, and
     /// for a move deletes the source only then.
     #[allow(clippy::too_many_arguments)] // the two locations' parts and the size: no struct adds clarity
-    async fn copy_one(
+    pub(super) async fn copy_one(
         &self,
         s3: &s3::Requests,
         src: &S3Url,
@@ -246,7 +246,7 @@ impl Engine {
 /// same ETag. A multipart source's copy gets a new ETag (S3 computes it afresh), so there the
 /// full-object checksums are compared when both sides keep one of a kind, and the size alone
 /// decides when they keep none.
-fn same_object(source: &HeadObjectOutput, copy: &HeadObjectOutput) -> bool {
+pub(super) fn same_object(source: &HeadObjectOutput, copy: &HeadObjectOutput) -> bool {
     if source.content_length() != copy.content_length() {
         return false;
     }

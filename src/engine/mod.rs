@@ -8,6 +8,8 @@
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
 //! - `objects`: listing, buckets, deletes, presigned links;
+//! - `copy`: server-side copies and moves;
+//! - `sync`: a folder or prefix made to match another, planned first;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
@@ -25,6 +27,7 @@ mod copy;
 mod enqueue;
 mod objects;
 mod runner;
+mod sync;
 mod views;
 
 use std::collections::HashMap;
@@ -55,6 +58,10 @@ pub use copy::{Copied, CopyOptions};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
+pub use sync::{
+    Compare, SyncAction, SyncDeleted, SyncItem, SyncOptions, SyncPlan, SyncSide, SyncStarted,
+    SyncTotals,
+};
 pub use views::{BatchFinished, Event, TransferView};
 
 use objects::object_etag;

@@ -337,9 +337,54 @@ pub fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// The user metadata name under which an object keeps its file's modification time, in rclone's
+/// format, so that Ferry and rclone read each other's times.
+pub const MTIME_META: &str = "mtime";
+
+/// A modification time as rclone writes it in `x-amz-meta-mtime`: seconds since the epoch with the
+/// fraction that is not zero (`1614834367.5`).
+pub fn mtime_text(ns: i64) -> String {
+    let (secs, frac) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
+    if frac == 0 {
+        return secs.to_string();
+    }
+    let digits = format!("{frac:09}");
+    format!("{secs}.{}", digits.trim_end_matches('0'))
+}
+
+/// Reads `x-amz-meta-mtime` (as rclone and Ferry write it) back to nanoseconds; `None` for anything
+/// else. Parsed as decimal text, not a float, so nanoseconds survive.
+pub fn parse_mtime(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+    if secs.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: i64 = secs.parse().ok()?;
+    if secs < 0 {
+        return None;
+    }
+    let frac: i64 = format!("{frac:0<9}").parse().ok()?;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_mtime_is_written_and_read_as_rclone_does() {
+        assert_eq!(mtime_text(1_614_834_367_500_000_000), "1614834367.5");
+        assert_eq!(mtime_text(1_614_834_367_000_000_000), "1614834367");
+        assert_eq!(mtime_text(1_000_000_001), "1.000000001");
+        for ns in [0, 1, 1_614_834_367_500_000_000, 1_700_000_000_123_456_789] {
+            assert_eq!(parse_mtime(&mtime_text(ns)), Some(ns));
+        }
+        assert_eq!(parse_mtime("1614834367.5"), Some(1_614_834_367_500_000_000));
+        for bad in ["", "x", "-5", "1.2.3", "1.1234567890", ".5"] {
+            assert_eq!(parse_mtime(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_stays_capped() {

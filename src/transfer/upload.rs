@@ -112,7 +112,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
             .content_length(size as i64)
             .checksum_crc32_c(&checksum)
             .body(body);
-        let req = with_object_options!(req, options, &ctx.row.key);
+        let req = with_object_options!(req, options, &ctx.row);
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
@@ -196,7 +196,7 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
                 .checksum_algorithm(ChecksumAlgorithm::Crc32C);
-            let req = with_object_options!(req, options, &ctx.row.key);
+            let req = with_object_options!(req, options, &ctx.row);
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
         })
@@ -603,20 +603,27 @@ impl ObjectOptions {
             .unwrap_or_else(|| content_type(key))
     }
 
-    fn metadata_map(&self) -> Option<HashMap<String, String>> {
-        (!self.metadata.is_empty()).then(|| self.metadata.clone().into_iter().collect())
+    /// The user metadata, with the file's modification time (`mtime`, rclone's format) unless the
+    /// user gave one: sync compares it, and a download gives the file that time back.
+    fn metadata_map(&self, source_mtime_ns: Option<i64>) -> Option<HashMap<String, String>> {
+        let mut m: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        if let Some(ns) = source_mtime_ns.filter(|ns| *ns > 0) {
+            m.entry(super::MTIME_META.to_string())
+                .or_insert_with(|| super::mtime_text(ns));
+        }
+        (!m.is_empty()).then_some(m)
     }
 }
 
 /// Applies `ObjectOptions` to a PutObject or CreateMultipartUpload request (their builders share
 /// these setters but no trait).
 macro_rules! with_object_options {
-    ($req:expr, $o:expr, $key:expr) => {
-        $req.content_type($o.content_type_for($key))
+    ($req:expr, $o:expr, $row:expr) => {
+        $req.content_type($o.content_type_for(&$row.key))
             .set_cache_control($o.cache_control.clone())
             .set_content_disposition($o.content_disposition.clone())
             .set_content_encoding($o.content_encoding.clone())
-            .set_metadata($o.metadata_map())
+            .set_metadata($o.metadata_map($row.source_mtime_ns))
             .set_storage_class(
                 $o.storage_class
                     .as_deref()

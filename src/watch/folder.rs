@@ -22,11 +22,11 @@ use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, Recom
 use tokio::sync::{broadcast, mpsc, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::rules::Rules;
 use super::table::{self, FileRecord, FolderRow};
 use super::{publish, WatchState, WatchedFolder};
 use crate::engine::{Engine, UploadOptions};
 use crate::error::{Error, ErrorKind, Result};
+use crate::rules::Rules;
 use crate::s3::{Connection, S3Url};
 use crate::store::{now_ms, Direction};
 use crate::transfer::mtime_ns;

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use s3s::access::{S3Access, S3AccessContext};
-use s3s::dto::{GetObjectInput, HeadObjectInput, PutObjectInput, Range, UploadPartInput};
+use s3s::dto::{
+    CopyObjectInput, GetObjectInput, HeadObjectInput, PutObjectInput, Range, UploadPartInput,
+};
 use s3s::{S3Request, S3Result};
 use tokio::sync::watch;
 
@@ -17,6 +19,8 @@ pub struct Log {
     /// (key, first byte of the range or None) of every GetObject request.
     pub gets: Mutex<Vec<(String, Option<u64>)>>,
     pub puts: Mutex<Vec<String>>,
+    /// The destination key of every CopyObject request.
+    pub copies: Mutex<Vec<String>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
     /// (key, part number) of every HeadObject request with a part number, in arrival order.
@@ -35,6 +39,7 @@ impl Log {
             upload_parts: Mutex::new(Vec::new()),
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
+            copies: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
             part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
@@ -192,6 +197,11 @@ impl S3Access for Hook {
 
     async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
         self.0.puts.lock().unwrap().push(req.input.key.clone());
+        Ok(())
+    }
+
+    async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
+        self.0.copies.lock().unwrap().push(req.input.key.clone());
         Ok(())
     }
 }

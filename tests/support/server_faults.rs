@@ -27,6 +27,8 @@ pub enum Failure {
     SlowDown,
     /// The body is damaged in transit (UploadPart: on its way in; GetObject: on its way out).
     Corrupt,
+    /// 403 AccessDenied: no retry can help.
+    Denied,
 }
 
 /// What a scripted fault is aimed at: a key and a part number (UploadPart) or a range start (GET).
@@ -132,6 +134,10 @@ impl ServerFaults {
             Some(Failure::SlowDown) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
                 Err(s3_error!(SlowDown, "injected by the test"))
+            }
+            Some(Failure::Denied) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(AccessDenied, "injected by the test"))
             }
             Some(Failure::Corrupt) => Ok(true),
             None => Ok(false),

@@ -61,6 +61,10 @@ enum Command {
     /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
     /// between two S3 locations of one account (server-side).
     Cp(CpArgs),
+    /// Make a folder or prefix match another: local to S3, S3 to local, or S3 to S3 (server-side).
+    /// Unchanged entries (same size and time by default) are left alone; --dry-run shows the plan;
+    /// running it again after an interruption continues it.
+    Sync(cmd::sync::SyncArgs),
     /// List buckets, or the objects and prefixes under s3://bucket/prefix.
     Ls { target: Option<String> },
     /// Create a bucket.
@@ -202,6 +206,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
     let g = &cli.global;
     match &cli.command {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
+        Command::Sync(args) => cmd::sync::run(g, state_dir, args).await,
         Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,

@@ -5,11 +5,11 @@
 use super::*;
 
 /// An object to download and where it goes.
-struct Wanted {
-    key: String,
-    dest: PathBuf,
-    size: u64,
-    etag: Option<String>,
+pub(in crate::engine) struct Wanted {
+    pub(in crate::engine) key: String,
+    pub(in crate::engine) dest: PathBuf,
+    pub(in crate::engine) size: u64,
+    pub(in crate::engine) etag: Option<String>,
 }
 
 impl Engine {
@@ -36,12 +36,28 @@ impl Engine {
         conn.validate()?;
         let s3 = self.requests(conn).await?;
         let dst = std::path::absolute(dst).map_err(|e| Error::io("cannot resolve", dst, e))?;
-        let (wanted, mut skipped) = if opts.recursive {
+        let (wanted, skipped) = if opts.recursive {
             self.wanted_under_prefix(&s3, src, &dst).await?
         } else {
             (vec![self.wanted_object(&s3, src, &dst).await?], Vec::new())
         };
+        self.enqueue_wanted(conn, &s3, &src.bucket, wanted, skipped, opts, batch)
+            .await
+    }
 
+    /// Writes the downloads of `wanted` (objects of `bucket`) to the queue: unfinished ones
+    /// continued, existing destinations by `opts.if_exists`; nothing written when one is refused.
+    #[allow(clippy::too_many_arguments)] // the request's parts as its two callers hold them
+    pub(in crate::engine) async fn enqueue_wanted(
+        &self,
+        conn: &Connection,
+        s3: &s3::Requests,
+        bucket: &str,
+        wanted: Vec<Wanted>,
+        mut skipped: Vec<Skipped>,
+        opts: &DownloadOptions,
+        batch: &str,
+    ) -> Result<Enqueued> {
         let conn_json = conn.to_json();
         let mut new = Vec::new();
         let mut conflicts = Vec::new();
@@ -49,18 +65,15 @@ impl Engine {
         for w in wanted {
             let store = &self.inner.store;
             let down = Direction::Download;
-            if let Some(row) =
-                store.find_unfinished(down, &conn_json, &src.bucket, &w.key, &w.dest)?
-            {
+            if let Some(row) = store.find_unfinished(down, &conn_json, bucket, &w.key, &w.dest)? {
                 self.continue_unfinished(&row)?;
                 resumed.push(row.id);
                 continue;
             }
             if w.dest.is_dir() {
                 return Err(Error::invalid(format!(
-                    "{} is a folder; choose another destination for s3://{}/{}",
+                    "{} is a folder; choose another destination for s3://{bucket}/{}",
                     w.dest.display(),
-                    src.bucket,
                     w.key
                 )));
             }
@@ -68,16 +81,14 @@ impl Engine {
             let mut overwrite = false;
             if dest.exists() {
                 let unchanged = opts.if_exists == IfExists::Error
-                    && self
-                        .unchanged_download(&s3, &conn_json, &src.bucket, &w)
-                        .await?;
+                    && self.unchanged_download(s3, &conn_json, bucket, &w).await?;
                 match download_decision(opts.if_exists, unchanged) {
                     DownloadDecision::AlreadyDownloaded => {
                         skipped.push(Skipped {
                             what: dest.display().to_string(),
                             reason: format!(
-                                "already downloaded from s3://{}/{}; neither the object nor the file changed since",
-                                src.bucket, w.key
+                                "already downloaded from s3://{bucket}/{}; neither the object nor the file changed since",
+                                w.key
                             ),
                         });
                         continue;
@@ -101,7 +112,7 @@ impl Engine {
                 id: uuid::Uuid::now_v7().to_string(),
                 direction: Direction::Download,
                 connection: &conn_json,
-                bucket: &src.bucket,
+                bucket,
                 part_size: plan::part_size(w.size, opts.part_size)?,
                 key: w.key,
                 local_path: dest,

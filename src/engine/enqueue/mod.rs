@@ -8,6 +8,9 @@
 mod download;
 mod upload;
 
+pub(super) use download::Wanted;
+pub(super) use upload::Source;
+
 use super::*;
 
 /// What to do when a download's destination file already exists.
@@ -134,7 +137,7 @@ impl Engine {
 
     /// The ETag of the completed download whose untouched result `dest` is: same size, and not
     /// modified after that download finished. The caller compares it with the object's ETag now.
-    pub(super) fn completed_download(
+    pub(in crate::engine) fn completed_download(
         &self,
         conn_json: &str,
         bucket: &str,
@@ -291,7 +294,7 @@ pub(super) fn file_name_utf8(p: &Path) -> Result<String> {
 }
 
 /// Transfers enqueued by one request share a batch id (one notification when they all end).
-pub(super) fn new_batch() -> String {
+pub(in crate::engine) fn new_batch() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 

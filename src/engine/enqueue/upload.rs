@@ -7,12 +7,12 @@ use super::*;
 type Found = (PathBuf, String);
 
 /// A file to upload, as found and measured at enqueue.
-struct Source {
-    path: PathBuf,
-    key: String,
-    size: u64,
-    mtime: i64,
-    part_size: u64,
+pub(in crate::engine) struct Source {
+    pub(in crate::engine) path: PathBuf,
+    pub(in crate::engine) key: String,
+    pub(in crate::engine) size: u64,
+    pub(in crate::engine) mtime: i64,
+    pub(in crate::engine) part_size: u64,
 }
 
 impl Engine {
@@ -45,19 +45,50 @@ impl Engine {
         let sources = measure(files, opts)?;
         let s3 = self.requests(conn).await?;
         self.require_bucket(&s3, &dst.bucket).await?;
-
-        let conn_json = conn.to_json();
         let mut out = Enqueued {
             skipped,
             ..Default::default()
         };
+        let sources = sources.into_iter().map(Ok);
+        let stored = object_options.as_deref();
+        self.enqueue_sources(
+            conn,
+            &s3,
+            &dst.bucket,
+            sources,
+            stored,
+            false,
+            batch,
+            &mut out,
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// Writes the uploads of `sources` to `bucket` to the queue (adding to `out`): unfinished ones
+    /// continued, changed ones replaced, unchanged finished ones skipped unless `decided` (a sync
+    /// that compared them already, by content perhaps). Nothing is written when the sources fail.
+    #[allow(clippy::too_many_arguments)] // the request's parts as its two callers hold them
+    pub(in crate::engine) async fn enqueue_sources(
+        &self,
+        conn: &Connection,
+        s3: &s3::Requests,
+        bucket: &str,
+        sources: impl IntoIterator<Item = Result<Source>>,
+        object_options: Option<&str>,
+        decided: bool,
+        batch: &str,
+        out: &mut Enqueued,
+    ) -> Result<()> {
+        let conn_json = conn.to_json();
         let mut new = Vec::new();
         for s in sources {
+            let s = s?;
             let (store, up) = (&self.inner.store, Direction::Upload);
-            let unfinished = store.find_unfinished(up, &conn_json, &dst.bucket, &s.key, &s.path)?;
+            let unfinished = store.find_unfinished(up, &conn_json, bucket, &s.key, &s.path)?;
             let completed = match unfinished {
                 Some(_) => None,
-                None => store.find_completed(up, &conn_json, &dst.bucket, &s.key, &s.path)?,
+                None => store.find_completed(up, &conn_json, bucket, &s.key, &s.path)?,
             };
             match upload_decision(unfinished.as_ref(), completed.as_ref(), s.size, s.mtime) {
                 UploadDecision::Continue(id) => {
@@ -74,13 +105,14 @@ impl Engine {
                     tracing::info!(transfer = %id, "the source changed; replacing the unfinished upload");
                     self.cancel(&id).await?;
                 }
+                UploadDecision::SkipIfObjectIs(_) if decided => {}
                 UploadDecision::SkipIfObjectIs(etag) => {
-                    if object_etag(&s3, &dst.bucket, &s.key).await.as_deref() == Some(&etag) {
+                    if object_etag(s3, bucket, &s.key).await.as_deref() == Some(&etag) {
                         out.skipped.push(Skipped {
                             what: s.path.display().to_string(),
                             reason: format!(
-                                "already uploaded to s3://{}/{}; neither the file nor the object changed since",
-                                dst.bucket, s.key
+                                "already uploaded to s3://{bucket}/{}; neither the file nor the object changed since",
+                                s.key
                             ),
                         });
                         continue;
@@ -94,7 +126,7 @@ impl Engine {
                 id,
                 direction: Direction::Upload,
                 connection: &conn_json,
-                bucket: &dst.bucket,
+                bucket,
                 key: s.key,
                 local_path: s.path,
                 size: Some(s.size),
@@ -103,11 +135,10 @@ impl Engine {
                 etag: None,
                 overwrite: false,
                 batch_id: batch,
-                object_options: object_options.as_deref(),
+                object_options,
             });
         }
-        self.insert_new(&new)?;
-        Ok(out)
+        self.insert_new(&new)
     }
 }
 

@@ -29,6 +29,8 @@ pub(super) struct Noted {
     pub(super) checked: OnceLock<&'static str>,
     /// A composite checksum the answer carried (checked once the file is whole).
     pub(super) composite: OnceLock<Composite>,
+    /// The object's modification time (ns): its `x-amz-meta-mtime`, else its Last-Modified.
+    pub(super) mtime: OnceLock<i64>,
 }
 
 /// One range to fetch: where it lies, whether it is the whole object, and the CRC it records.
@@ -164,6 +166,9 @@ impl Fetch<'_> {
                 ErrorKind::Changed,
                 format!("{what}: the object changed since it was listed"),
             ));
+        }
+        if let Some(ns) = super::object_mtime(out.metadata(), out.last_modified()) {
+            let _ = self.noted.mtime.set(ns);
         }
         // An object listed without an ETag: the answer's is recorded with the range.
         let learnt = if whole && self.etag.is_none() {

@@ -148,6 +148,9 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     drop(file);
     let verified = verified_against(&ctx, &what, &object, &noted, &temp).await?;
     let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
+    if let Some(ns) = noted.mtime.get().copied().or(object.mtime) {
+        set_mtime(&temp, ns)?;
+    }
     place(&ctx, &dest, &temp)?;
     ctx.store
         .complete(&row.id, &ctx.owner, size, recorded.as_deref(), verified)?;
@@ -172,6 +175,31 @@ struct Object {
     /// A composite checksum ("xxx-N"): checked part by part (see `verify`), so only when the object
     /// is fetched one range per part.
     composite: Option<Composite>,
+    /// Its modification time (ns), when a HEAD said it.
+    mtime: Option<i64>,
+}
+
+/// An object's modification time (ns): the file's time it keeps in `x-amz-meta-mtime` (Ferry and
+/// rclone write it), else when it was written (Last-Modified).
+pub(crate) fn object_mtime(
+    metadata: Option<&std::collections::HashMap<String, String>>,
+    last_modified: Option<&aws_smithy_types::DateTime>,
+) -> Option<i64> {
+    metadata
+        .and_then(|m| m.get(super::MTIME_META))
+        .and_then(|t| super::parse_mtime(t))
+        .or_else(|| last_modified.map(|t| t.as_nanos() as i64))
+}
+
+/// Gives the downloaded file the object's modification time, as `aws s3 cp` and rclone do, so a
+/// sync sees the two as the same.
+fn set_mtime(path: &Path, ns: i64) -> Result<()> {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns.max(0) as u64);
+    File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(time))
+        .map_err(|e| Error::io("cannot set the modification time of", path, e))
 }
 
 /// What the object is now. A fresh download of an object that fits in one range needs no HEAD: its
@@ -188,6 +216,7 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
                 etag: etag.clone(),
                 expected: None,
                 composite: None,
+                mtime: None,
             });
         }
         _ => {}
@@ -214,6 +243,7 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
         etag: head.e_tag().map(str::to_string),
         expected,
         composite,
+        mtime: object_mtime(head.metadata(), head.last_modified()),
     })
 }
 

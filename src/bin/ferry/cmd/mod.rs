@@ -4,5 +4,6 @@ pub(crate) mod account;
 pub(crate) mod cp;
 pub(crate) mod objects;
 pub(crate) mod serve;
+pub(crate) mod sync;
 pub(crate) mod transfers;
 pub(crate) mod watch;

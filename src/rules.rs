@@ -1,4 +1,4 @@
-//! Which files of a watched folder are uploaded, and under which key.
+//! Which files (or keys) a watched folder or a sync takes, and under which key.
 //!
 //! Hidden and temporary files are never uploaded ([`DEFAULT_IGNORES`]); a folder adds its own
 //! patterns in gitignore syntax. A key is the prefix followed by the file's path relative to the
@@ -23,6 +23,17 @@ pub(crate) struct Rules {
 impl Rules {
     /// `root` must be absolute and canonical (the form the watcher reports paths in).
     pub fn new(root: &Path, prefix: &str, user: &[String]) -> Result<Rules> {
+        Rules::with_includes(root, prefix, user, &[])
+    }
+
+    /// As [`Rules::new`], and `include` patterns that take back what an ignore pattern (a default
+    /// one too) left out, like `aws s3 sync --include`.
+    pub fn with_includes(
+        root: &Path,
+        prefix: &str,
+        user: &[String],
+        include: &[String],
+    ) -> Result<Rules> {
         let mut b = GitignoreBuilder::new(root);
         for p in DEFAULT_IGNORES {
             b.add_line(None, p)
@@ -35,6 +46,19 @@ impl Rules {
             b.add_line(None, p).map_err(|e| {
                 Error::invalid(format!(
                     "`{p}` is not a valid ignore pattern ({e}); use gitignore syntax, e.g. `*.log` or `build/`"
+                ))
+            })?;
+        }
+        for p in include {
+            let p = p.trim();
+            if p.is_empty() || p.starts_with('!') {
+                return Err(Error::invalid(format!(
+                    "`{p}` is not an include pattern; give a gitignore-style pattern such as `*.jpg`"
+                )));
+            }
+            b.add_line(None, &format!("!{p}")).map_err(|e| {
+                Error::invalid(format!(
+                    "`{p}` is not a valid include pattern ({e}); use gitignore syntax, e.g. `*.jpg`"
                 ))
             })?;
         }
@@ -124,6 +148,23 @@ mod tests {
         assert!(r.ignored(Path::new("/w/build/out.bin"), false));
         assert!(!r.ignored(Path::new("/w/builder.txt"), false));
         assert!(Rules::new(Path::new("/w"), "", &["{a,b".to_string()]).is_err());
+    }
+
+    #[test]
+    fn include_patterns_take_back_what_an_ignore_pattern_left_out() {
+        let s = |v: &[&str]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let r = Rules::with_includes(
+            Path::new("/w"),
+            "",
+            &s(&["*.log"]),
+            &s(&["keep.log", ".env"]),
+        )
+        .unwrap();
+        assert!(r.ignored(Path::new("/w/debug.log"), false));
+        assert!(!r.ignored(Path::new("/w/keep.log"), false));
+        assert!(!r.ignored(Path::new("/w/.env"), false));
+        assert!(r.ignored(Path::new("/w/.other"), false));
+        assert!(Rules::with_includes(Path::new("/w"), "", &[], &s(&["!x"])).is_err());
     }
 
     #[test]
