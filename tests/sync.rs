@@ -625,3 +625,61 @@ async fn bucket_to_bucket_sync_is_done_by_the_server() {
     let (again, _) = planned(&engine, &h, &remote("from/"), &remote("to/"), &opts).await;
     assert!(again.changes_nothing(), "{:?}", again.items);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_pair_syncs_again_and_records_what_it_did() {
+    use ferry::{SyncDirection, SyncPair};
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    let dir = h.work.path().join("pair");
+    h.file("pair/a.txt", b"a");
+    h.file("pair/b.txt", b"bb");
+    let pair = SyncPair {
+        id: String::new(),
+        account: crate::support::ACCOUNT.into(),
+        direction: SyncDirection::Upload,
+        local_path: dir.display().to_string(),
+        bucket: BUCKET.into(),
+        prefix: "pair/".into(),
+        compare: Compare::SizeAndTime,
+        delete: true,
+        exclude: vec!["*.log".into()],
+        last_run: None,
+    };
+    let saved = engine.save_sync_pair(&pair).unwrap();
+    assert!(!saved.id.is_empty());
+    // The same folder, prefix and direction again: one pair, with the new options.
+    let again = engine
+        .save_sync_pair(&SyncPair {
+            delete: false,
+            ..pair.clone()
+        })
+        .unwrap();
+    assert_eq!(again.id, saved.id);
+    assert_eq!(engine.sync_pairs().unwrap().len(), 1);
+    assert!(!engine.sync_pairs().unwrap()[0].delete);
+
+    h.file("pair/skip.log", b"left out");
+    let (src, dst, opts) = again.request().unwrap();
+    let (plan, _) = planned(&engine, &h, &src, &dst, &opts).await;
+    let run = engine
+        .run_sync(&h.conn(), &plan, Some(&again.id))
+        .await
+        .unwrap();
+    assert_eq!((run.transferred, run.bytes, run.failed), (2, 3, 0));
+    assert_eq!(h.object("pair/b.txt"), b"bb");
+    assert!(!h.object_exists("pair/skip.log"));
+    let stored = engine.sync_pairs().unwrap().remove(0);
+    assert_eq!(stored.last_run, Some(run));
+
+    engine.remove_sync_pair(&again.id).unwrap();
+    assert!(engine.sync_pairs().unwrap().is_empty());
+    let relative = SyncPair {
+        local_path: "pair".into(),
+        ..pair
+    };
+    assert!(
+        engine.save_sync_pair(&relative).is_err(),
+        "a relative folder is refused"
+    );
+}

@@ -59,8 +59,8 @@ pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
 pub use sync::{
-    Compare, SyncAction, SyncDeleted, SyncItem, SyncOptions, SyncPlan, SyncSide, SyncStarted,
-    SyncTotals,
+    Compare, SyncAction, SyncDeleted, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,
+    SyncRun, SyncSide, SyncStarted, SyncTotals,
 };
 pub use views::{BatchFinished, Event, TransferView};
 

@@ -25,6 +25,7 @@ use super::*;
 use crate::transfer::checksum;
 
 /// What "the same" means for a sync.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Compare {

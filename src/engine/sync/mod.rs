@@ -13,6 +13,7 @@
 //! completed, never when the source listed nothing (unless asked), and never more than `max_delete`.
 
 mod compare;
+mod pairs;
 mod sides;
 
 use super::enqueue::{Source, Wanted};
@@ -20,6 +21,7 @@ use super::*;
 use sides::{Cursor, Entry};
 
 pub use compare::Compare;
+pub use pairs::{SyncDirection, SyncPair, SyncRun};
 
 /// One side of a sync: a local folder or an S3 prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
