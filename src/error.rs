@@ -115,6 +115,15 @@ impl Error {
         )
     }
 
+    /// The state database could not be written because its disk is full: the user frees space,
+    /// then the transfer continues (paused, not failed).
+    pub fn is_state_disk_full(&self) -> bool {
+        self.source
+            .as_deref()
+            .and_then(|s| s.downcast_ref::<rusqlite::Error>())
+            .is_some_and(|e| e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull))
+    }
+
     /// The local I/O error behind this one, if that is what caused it.
     pub fn io_source(&self) -> Option<&std::io::Error> {
         self.source.as_deref()?.downcast_ref::<std::io::Error>()
@@ -283,6 +292,12 @@ pub fn from_service(what: &str, status: u16, code: Option<&str>, message: Option
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return Error::storage(
+                "the disk holding Ferry's state database is full; free some space, then resume (nothing recorded was lost)",
+            )
+            .with_source(e);
+        }
         Error::storage(format!("state database: {e}")).with_source(e)
     }
 }

@@ -196,3 +196,145 @@ async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finis
     );
     assert_eq!(h.store().list().unwrap()[0].state, State::Completed);
 }
+
+/// Fills `dir`'s file system until a write fails (what is left is a few KiB at most).
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let small = vec![7u8; 512];
+    while f.write_all(&small).is_ok() {}
+    let _ = f.sync_all();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_under_the_state_database_is_said_plainly_and_nothing_is_half_made() {
+    let h = Harness::new().await;
+    let disk = SmallDisk::mount(h.work.path().join("state-disk"), 4);
+    let state = disk.0.join("state");
+    let file = h.file("report.pdf", &data(300_000, 41));
+    let ferry = |args: &[&str]| {
+        let mut cmd = h.ferry();
+        cmd.env("FERRY_STATE_DIR", &state).args(args);
+        crate::support::output_of(cmd)
+    };
+    // The database exists (an earlier run), then the disk fills up.
+    let out = ferry(&["transfers"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let filler = fill(&disk.0);
+
+    let dst = format!("s3://{BUCKET}/docs/");
+    let out = ferry(&["cp", file.to_str().unwrap(), &dst]).await;
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("full") && err.contains("free some space"),
+        "{err}"
+    );
+    assert!(err.contains(&state.display().to_string()), "{err}");
+    assert!(
+        !h.object_exists("docs/report.pdf"),
+        "an upload ran without its row"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let out = ferry(&["cp", file.to_str().unwrap(), &dst]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.object("docs/report.pdf"), data(300_000, 41));
+    assert_eq!(crate::support::integrity(&state.join("ferry.db")), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_state_database_is_kept_aside_and_reported_and_ferry_goes_on() {
+    let h = Harness::new().await;
+    let file = h.file("a.txt", b"after the damage");
+    let out = output(&h, &["transfers"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A page in the middle of the file overwritten: SQLite finds it when it checks the file.
+    let db = h.state.path().join("ferry.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let len = bytes.len();
+    assert!(len > 8192, "the database is at least two pages");
+    bytes[4096..len].fill(0xA5);
+    std::fs::write(&db, &bytes).unwrap();
+
+    let dst = format!("s3://{BUCKET}/after/");
+    let out = output(&h, &["cp", file.to_str().unwrap(), &dst]).await;
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("damaged") && err.contains("kept aside at"),
+        "{err}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(h.state.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("ferry.db.damaged-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(err.contains(&kept[0].display().to_string()), "{err}");
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        bytes,
+        "the damaged file is kept whole"
+    );
+    assert_eq!(h.object("after/a.txt"), b"after the damage");
+    assert_eq!(crate::support::integrity(&db), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_disk_filling_up_during_an_upload_pauses_it_and_resume_finishes_it() {
+    let h = Harness::new().await;
+    let disk = SmallDisk::mount(h.work.path().join("state-disk"), 4);
+    let state = disk.0.join("state");
+    let bytes = data(3 * 5 * MIB + 11, 42);
+    let file = h.file("big.bin", &bytes);
+    let args = [
+        "cp",
+        file.to_str().unwrap(),
+        &format!("s3://{BUCKET}/big.bin"),
+        "--part-size",
+        "5MiB",
+        "--parts",
+        "1",
+    ];
+    let spawn_ferry = || {
+        let mut cmd = h.ferry();
+        cmd.env("FERRY_STATE_DIR", &state)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    h.log.hold_parts_from(2);
+    let child = spawn_ferry();
+    crate::support::wait_part_sent(&h, "big.bin", 2).await;
+    let filler = fill(&disk.0);
+    h.log.release();
+    let out = crate::support::wait_child(child).await;
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("paused") && err.contains("full") && err.contains("free some space"),
+        "{err}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let mut cmd = h.ferry();
+    cmd.env("FERRY_STATE_DIR", &state).args(args);
+    let out = crate::support::output_of(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.object("big.bin"), bytes);
+    assert_eq!(crate::support::integrity(&state.join("ferry.db")), "ok");
+    let sent = h.log.part_counts("big.bin");
+    assert_eq!(sent.get(&1), Some(&1), "part 1 was kept: {sent:?}");
+}

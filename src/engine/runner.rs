@@ -74,13 +74,11 @@ pub(super) fn next_state(direction: Direction, result: &Result<RunStats>, stoppe
     if e.is_retryable() {
         return Next::WaitRetry;
     }
-    // A full or read-only disk under a download is fixed by the user, then the download continues
-    // where it stopped: paused, not failed.
-    let state = if direction == Direction::Download && e.kind == ErrorKind::Storage {
-        State::Paused
-    } else {
-        State::Failed
-    };
+    // A full or read-only disk under a download (or under the state database, for any transfer)
+    // is fixed by the user, then the transfer continues where it stopped: paused, not failed.
+    let paused = (direction == Direction::Download && e.kind == ErrorKind::Storage)
+        || e.is_state_disk_full();
+    let state = if paused { State::Paused } else { State::Failed };
     Next::Ended {
         state,
         discard_upload: direction == Direction::Upload && e.kind == ErrorKind::Changed,
@@ -482,6 +480,14 @@ mod tests {
         assert_eq!(
             next_state(Upload, &failed(ErrorKind::Storage), false),
             ended(State::Failed, false)
+        );
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert_eq!(
+            next_state(Upload, &Err(Error::from(full)), false),
+            ended(State::Paused, false)
         );
         assert_eq!(
             next_state(Upload, &failed(ErrorKind::Changed), false),

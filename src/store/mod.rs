@@ -35,7 +35,7 @@ pub use lease::LEASE_TIMEOUT_MS;
 pub use parts::PartRow;
 pub use transfers::{Direction, NewTransfer, State, TransferRow};
 
-use schema::{damaged, migrate};
+use schema::migrate;
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -47,6 +47,70 @@ pub fn now_ms() -> i64 {
 pub struct Store {
     conn: Mutex<Connection>,
     path: PathBuf,
+    /// Where a damaged database found at open was kept, and what was wrong with it.
+    damaged: Option<(PathBuf, String)>,
+}
+
+/// Why a database could not be opened: damaged (kept aside, a new one started), or anything else
+/// (refused, the file left as it is).
+enum OpenError {
+    Damaged(String),
+    Other(Error),
+}
+
+/// Sorts an error met while opening: only SQLite's own verdicts of corruption count as damage; a
+/// full disk (often seen as an I/O error, when the shared-memory file cannot grow) says so.
+fn open_error(path: &Path, e: rusqlite::Error) -> OpenError {
+    use rusqlite::ErrorCode::*;
+    let code = e.sqlite_error_code();
+    match code {
+        Some(DatabaseCorrupt | NotADatabase) => OpenError::Damaged(e.to_string()),
+        Some(DiskFull | SystemIoFailure) if disk_full(path) => OpenError::Other(full(path)),
+        _ => OpenError::Other(Error::storage(format!(
+            "cannot open the state database {}: {e}; check the folder is writable or pass --state-dir",
+            path.display()
+        ))),
+    }
+}
+
+/// Whether the file system holding `path` has no room left (a small probe write fails so).
+fn disk_full(path: &Path) -> bool {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".ferry-space-{}", std::process::id()));
+    let r = std::fs::write(&probe, [0u8; 64 * 1024]);
+    let _ = std::fs::remove_file(&probe);
+    matches!(r, Err(e) if e.kind() == std::io::ErrorKind::StorageFull)
+}
+
+fn full(path: &Path) -> Error {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Error::storage(format!(
+        "the disk holding Ferry's state folder {} is full; free some space, then run it again (nothing was changed)",
+        dir.display()
+    ))
+}
+
+/// Moves a damaged database (and its journal files) aside as `NAME.damaged-<unix ms>`, so nothing
+/// of it is lost and a new one can start; returns where it went.
+fn keep_aside(path: &Path) -> Result<PathBuf> {
+    let kept = path.with_file_name(format!(
+        "{}.damaged-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("ferry.db"),
+        now_ms()
+    ));
+    std::fs::rename(path, &kept)
+        .map_err(|e| Error::io("cannot move aside the damaged", path, e))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", kept.display()));
+            std::fs::rename(&side, &to)
+                .map_err(|e| Error::io("cannot move aside the damaged", &side, e))?;
+        }
+    }
+    Ok(kept)
 }
 
 fn path_text(p: &Path) -> Result<&str> {
@@ -83,26 +147,45 @@ impl Cached for Connection {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. A
+    /// damaged database is never replaced silently: it is kept aside, whole, a new one is started,
+    /// and [`Store::damaged`] says where the old one went (the shells tell the user).
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|e| {
-            Error::storage(format!(
-                "cannot open the state database {}: {e}; check the folder is writable or pass --state-dir",
-                path.display()
-            ))
-        })?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        match Store::open_checked(path) {
+            Ok(s) => Ok(s),
+            Err(OpenError::Other(e)) => Err(e),
+            Err(OpenError::Damaged(detail)) => {
+                let kept = keep_aside(path)?;
+                tracing::error!(path = %path.display(), kept = %kept.display(), %detail, "the state database was damaged; kept it aside and started a new one");
+                let mut store = Store::open_checked(path).map_err(|e| match e {
+                    OpenError::Other(e) => e,
+                    OpenError::Damaged(d) => Error::storage(format!(
+                        "a new state database at {} is damaged too ({d}); check the disk",
+                        path.display()
+                    )),
+                })?;
+                store.damaged = Some((kept, detail));
+                Ok(store)
+            }
+        }
+    }
+
+    fn open_checked(path: &Path) -> std::result::Result<Store, OpenError> {
+        let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+        let other = |e: rusqlite::Error| open_error(path, e);
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(other)?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| damaged(path, &e.to_string()))?;
+            .map_err(other)?;
         if check != "ok" {
-            return Err(damaged(path, &check));
+            return Err(OpenError::Damaged(check));
         }
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
-        .map_err(|e| damaged(path, &e.to_string()))?;
-        migrate(&conn, path)?;
+        .map_err(other)?;
+        migrate(&conn, path).map_err(OpenError::Other)?;
         conn.set_prepared_statement_cache_capacity(64);
         // The bundled SQLite is built with STAT4, which marks statements to be compiled again
         // whenever a new value is bound to a parameter that might change the plan: a cached
@@ -111,11 +194,20 @@ impl Store {
         conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
             true,
-        )?;
+        )
+        .map_err(other)?;
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            damaged: None,
         })
+    }
+
+    /// Where a damaged database found at open was kept aside, and what SQLite said of it.
+    pub fn damaged(&self) -> Option<(&Path, &str)> {
+        self.damaged
+            .as_ref()
+            .map(|(p, d)| (p.as_path(), d.as_str()))
     }
 
     pub fn path(&self) -> &Path {

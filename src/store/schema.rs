@@ -115,14 +115,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
-pub(super) fn damaged(path: &Path, detail: &str) -> Error {
-    Error::storage(format!(
-        "the state database {} is damaged ({detail}); Ferry will not replace it. Move it aside to start \
-         with an empty queue, or restore it from a backup",
-        path.display()
-    ))
-}
-
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",

@@ -105,14 +105,30 @@ fn a_database_from_a_newer_version_is_refused() {
 }
 
 #[test]
-fn a_damaged_database_is_reported_not_replaced() {
+fn a_damaged_database_is_kept_aside_whole_and_reported_never_replaced_silently() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
-    std::fs::write(&path, b"this is not a database, but it is someone's file").unwrap();
-    let e = Store::open(&path).err().unwrap();
-    assert!(e.message.contains("damaged"), "{}", e.message);
+    let junk = b"this is not a database, but it is someone's file".repeat(100);
+    std::fs::write(&path, &junk).unwrap();
+    let store = Store::open(&path).unwrap();
+    let (kept, detail) = store.damaged().unwrap();
+    assert!(detail.contains("not a database"), "{detail}");
+    assert_eq!(kept.parent(), path.parent());
+    assert!(kept
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("s.db.damaged-"));
     assert_eq!(
-        std::fs::read(&path).unwrap(),
-        b"this is not a database, but it is someone's file"
+        std::fs::read(kept).unwrap(),
+        junk,
+        "the damaged file is kept as it was"
     );
+    // The new database works.
+    store.set_setting("k", "v").unwrap();
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    assert!(again.damaged().is_none());
+    assert_eq!(again.setting("k").unwrap().as_deref(), Some("v"));
 }

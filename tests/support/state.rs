@@ -69,3 +69,10 @@ pub fn watched_file_count(h: &Harness) -> usize {
         })
         .unwrap() as usize
 }
+
+/// SQLite's own verdict on the state database at `path` ("ok" when it is whole).
+pub fn integrity(path: &std::path::Path) -> String {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}

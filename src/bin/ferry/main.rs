@@ -199,7 +199,14 @@ impl Global {
 async fn open(state_dir: PathBuf, limits: Limits) -> Result<Engine, Error> {
     let mut cfg = EngineConfig::new(state_dir);
     cfg.limits = limits;
-    Engine::open(cfg).await
+    let engine = Engine::open(cfg).await?;
+    if let Some((kept, detail)) = engine.store().damaged() {
+        eprintln!(
+            "ferry: the state database was damaged ({detail}); it was kept aside at {} and a new one started. Transfers it listed are no longer in the queue: run their ferry cp again (they start over)",
+            kept.display()
+        );
+    }
+    Ok(engine)
 }
 
 async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {

@@ -208,9 +208,11 @@ impl Summary {
     fn print_text(&self, engine: &Engine, secs: f64) {
         for (id, e) in &self.failed {
             // A download that hit a local disk problem is paused, not failed: it continues where it
-            // stopped once the problem is fixed.
+            // stopped once the problem is fixed. So is any transfer whose state could not be
+            // written for a full disk under the state database (its row still says running).
             let how = match engine.transfer(id).map(|r| r.state) {
                 Ok(State::Paused) => "paused",
+                _ if e.is_state_disk_full() => "paused",
                 _ => "failed",
             };
             eprintln!("ferry: {} {how}: {}", short_id(id), e.message);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use ferry::format::{human_bytes, short_id};
-use ferry::{Connection, Engine, EngineConfig, Error, S3Url, WatchState, Watches};
+use ferry::{Connection, Engine, Error, S3Url, WatchState, Watches};
 
 use crate::Global;
 
@@ -98,7 +98,7 @@ pub(crate) async fn run(
         WatchCommand::Run { settle_ms, .. } => Duration::from_millis(*settle_ms),
         _ => ferry::watch::DEFAULT_SETTLE,
     };
-    let engine = Engine::open(EngineConfig::new(state_dir)).await?;
+    let engine = crate::open(state_dir, ferry::Limits::default()).await?;
     let watches = Watches::new(&engine, settle);
     match cmd {
         WatchCommand::Add(args) => add(g, &engine, &watches, args).await?,
