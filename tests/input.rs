@@ -394,3 +394,75 @@ async fn bad_configuration_is_refused_naming_the_flag_or_file_and_what_to_do() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_folder_uploads_the_rest_and_names_each_problem() {
+    let h = Harness::new().await;
+    let root = h.work.path().join("hostile");
+    h.file("hostile/a/1.txt", b"one");
+    h.file("hostile/a/b/2.txt", b"two");
+    h.file(
+        "hostile/gone-before-its-turn.txt",
+        b"deleted after it was queued",
+    );
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("a/pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("a/b/up")).unwrap();
+
+    // Queued through the engine, then one file deleted before its turn.
+    let engine = h.engine(Limits::default()).await;
+    let opts = ferry::UploadOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_upload(&h.conn(), &root, &url("h/"), &opts)
+        .await
+        .unwrap();
+    let mut reasons: Vec<(String, String)> = enq
+        .skipped
+        .iter()
+        .map(|s| {
+            let rel = Path::new(&s.what).strip_prefix(&root).unwrap();
+            (rel.display().to_string(), s.reason.clone())
+        })
+        .collect();
+    reasons.sort();
+    let said = |name: &str| {
+        reasons
+            .iter()
+            .find(|(p, _)| p == name)
+            .map(|(_, r)| r.as_str())
+    };
+    assert!(
+        said("a/pipe").unwrap().contains("pipe, socket or device"),
+        "{reasons:?}"
+    );
+    assert!(said("loop").unwrap().contains("loop"), "{reasons:?}");
+    assert!(said("dangling").unwrap().contains("missing"), "{reasons:?}");
+    assert!(
+        said("a/b/up").unwrap().contains("not followed"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    std::fs::remove_file(root.join("gone-before-its-turn.txt")).unwrap();
+    let outcomes = engine.run(&enq.ids).await;
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err().map(|e| e.message.clone()))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("gone-before-its-turn.txt"), "{failed:?}");
+    assert_eq!(h.object("h/a/1.txt"), b"one");
+    assert_eq!(h.object("h/a/b/2.txt"), b"two");
+    let keys = h.object_keys().await;
+    assert_eq!(
+        keys,
+        vec!["h/a/1.txt".to_string(), "h/a/b/2.txt".to_string()]
+    );
+}

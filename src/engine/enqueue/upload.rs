@@ -41,8 +41,9 @@ impl Engine {
         conn.validate()?;
         opts.object.validate()?;
         let object_options = opts.object.to_json();
-        let (files, skipped) = upload_sources(src, dst, opts)?;
-        let sources = measure(files, opts)?;
+        let (files, mut skipped) = upload_sources(src, dst, opts)?;
+        let single = files.len() == 1 && !std::fs::metadata(src).is_ok_and(|m| m.is_dir());
+        let sources = measure(files, opts, &mut skipped, single)?;
         let s3 = self.requests(conn).await?;
         self.require_bucket(&s3, &dst.bucket).await?;
         let mut out = Enqueued {
@@ -178,7 +179,13 @@ fn upload_sources(
                 src.display()
             )));
         }
-        walk(&src, &s3::as_folder(&dst.key), &mut files, &mut skipped)?;
+        walk(
+            &src,
+            &s3::as_folder(&dst.key),
+            &mut files,
+            &mut skipped,
+            true,
+        )?;
     } else {
         let key = if dst.key.is_empty() || dst.key.ends_with('/') {
             format!("{}{}", dst.key, file_name_utf8(&src)?)
@@ -190,15 +197,35 @@ fn upload_sources(
     Ok((files, skipped))
 }
 
-/// Checks each key and opens each file once: its size, mtime and part size as of now.
-fn measure(files: Vec<Found>, opts: &UploadOptions) -> Result<Vec<Source>> {
+/// Checks each key and opens each file once: its size, mtime and part size as of now. A file of a
+/// folder that cannot be opened (deleted since the walk, unreadable) is skipped by name with the
+/// reason and the rest go on; a `single` file asked for by itself refuses the request.
+fn measure(
+    files: Vec<Found>,
+    opts: &UploadOptions,
+    skipped: &mut Vec<Skipped>,
+    single: bool,
+) -> Result<Vec<Source>> {
     let mut out = Vec::with_capacity(files.len());
     for (path, key) in files {
         check_key(&key)?;
-        let f = std::fs::File::open(&path).map_err(|e| unreadable(&path, e))?;
-        let m = f
-            .metadata()
-            .map_err(|e| Error::io("cannot read", &path, e))?;
+        let opened = std::fs::File::open(&path).and_then(|f| f.metadata());
+        let m = match opened {
+            Ok(m) => m,
+            Err(e) if single => return Err(unreadable(&path, e)),
+            Err(e) => {
+                skipped.push(Skipped {
+                    what: path.display().to_string(),
+                    reason: match e.kind() {
+                        std::io::ErrorKind::NotFound => {
+                            "it was deleted before it could be queued".into()
+                        }
+                        _ => unreadable(&path, e).message,
+                    },
+                });
+                continue;
+            }
+        };
         out.push(Source {
             part_size: plan::part_size(m.len(), opts.part_size)?,
             size: m.len(),
@@ -210,17 +237,32 @@ fn measure(files: Vec<Found>, opts: &UploadOptions) -> Result<Vec<Source>> {
     Ok(out)
 }
 
-/// Collects the files under `dir` (sorted, symlinked folders not followed) with their keys.
+/// Collects the files under `dir` (sorted, symlinked folders not followed) with their keys; `top`:
+/// `dir` is the folder asked for.
 pub(super) fn walk(
     dir: &Path,
     prefix: &str,
     out: &mut Vec<(PathBuf, String)>,
     skipped: &mut Vec<Skipped>,
+    top: bool,
 ) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io("cannot read the folder", dir, e))?
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| Error::io("cannot read the folder", dir, e))?;
+    // The folder asked for must be readable; one inside it that is not (or that vanished during
+    // the walk) is skipped by name and the rest go on.
+    let listed = std::fs::read_dir(dir).and_then(|d| d.collect::<std::io::Result<Vec<_>>>());
+    let mut entries = match listed {
+        Ok(entries) => entries,
+        Err(e) if top => return Err(Error::io("cannot read the folder", dir, e)),
+        Err(e) => {
+            skipped.push(Skipped {
+                what: dir.display().to_string(),
+                reason: match e.kind() {
+                    std::io::ErrorKind::NotFound => "the folder vanished during the walk".into(),
+                    _ => format!("the folder cannot be read: {e}"),
+                },
+            });
+            return Ok(());
+        }
+    };
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -240,13 +282,18 @@ pub(super) fn walk(
                 reason: "symbolic links to folders are not followed".into(),
             });
         } else if path.is_dir() {
-            walk(&path, &format!("{prefix}{name}/"), out, skipped)?;
+            walk(&path, &format!("{prefix}{name}/"), out, skipped, false)?;
         } else if path.is_file() {
             out.push((path, format!("{prefix}{name}")));
         } else {
             skipped.push(Skipped {
                 what: path.display().to_string(),
-                reason: "not a regular file".into(),
+                reason: if ft.is_symlink() {
+                    "a symbolic link that leads nowhere (its target is missing, or it is a loop)"
+                } else {
+                    "not a regular file (a pipe, socket or device)"
+                }
+                .into(),
             });
         }
     }

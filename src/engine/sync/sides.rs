@@ -127,10 +127,21 @@ fn walk(
     out: &mut Vec<Entry>,
     problems: &mut Vec<Skipped>,
 ) -> Result<()> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| Error::io("cannot read the folder", dir, e))?;
+    // The root must be readable; a folder inside it that is not (or vanished) is a problem, which
+    // keeps the sync from deleting anything on the other side.
+    let listed = std::fs::read_dir(dir).and_then(|d| d.collect::<std::io::Result<Vec<_>>>());
+    let entries = match listed {
+        Ok(entries) => entries,
+        Err(e) if rel.is_empty() => return Err(Error::io("cannot read the folder", dir, e)),
+        Err(e) => {
+            problems.push(Skipped {
+                what: dir.display().to_string(),
+                reason: format!("the folder cannot be read: {e}"),
+            });
+            return Ok(());
+        }
+    };
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io("cannot read the folder", dir, e))?;
         let path = entry.path();
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             problems.push(Skipped {
@@ -155,7 +166,16 @@ fn walk(
         } else if is_dir {
             walk(&path, &format!("{key}/"), rules, out, problems)?;
         } else if path.is_file() {
-            let meta = std::fs::metadata(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(Skipped {
+                        what: path.display().to_string(),
+                        reason: format!("cannot be read: {e}"),
+                    });
+                    continue;
+                }
+            };
             out.push(Entry {
                 rel: key,
                 size: meta.len(),
@@ -165,7 +185,12 @@ fn walk(
         } else {
             problems.push(Skipped {
                 what: path.display().to_string(),
-                reason: "not a regular file".into(),
+                reason: if ft.is_symlink() {
+                    "a symbolic link that leads nowhere (its target is missing, or it is a loop)"
+                } else {
+                    "not a regular file (a pipe, socket or device)"
+                }
+                .into(),
             });
         }
     }
