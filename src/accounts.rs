@@ -244,6 +244,26 @@ pub fn aws_config_files() -> (Option<PathBuf>, Option<PathBuf>) {
     (config, creds)
 }
 
+/// Refuses AWS config or credentials files the SDK cannot parse, naming the file and line (the SDK
+/// itself would only say later, while fetching credentials, that "the profile file" is invalid).
+pub async fn check_aws_files() -> Result<()> {
+    use aws_config::profile::parser::ProfileFileLoadError;
+    use aws_types::os_shim_internal::{Env, Fs};
+    match aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None).await {
+        Err(e @ ProfileFileLoadError::ParseError { .. }) => Err(Error::invalid(format!(
+            "the AWS configuration cannot be read ({}); fix that line, or point AWS_CONFIG_FILE or AWS_SHARED_CREDENTIALS_FILE to another file",
+            std::error::Error::source(&e)
+                .map_or(e.to_string(), |inner| inner.to_string())
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))),
+        // A missing file is fine (the environment may hold the credentials); other read errors
+        // come back from the SDK with their path.
+        _ => Ok(()),
+    }
+}
+
 /// Refuses a profile that neither AWS file names, saying where Ferry looked and how to create it.
 pub fn check_profile(profile: &str) -> Result<()> {
     if aws_profiles()

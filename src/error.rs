@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 
@@ -184,6 +185,16 @@ impl Error {
                 ErrorKind::Network,
                 format!("{what}: the server did not answer in time; check the endpoint and your network"),
             ),
+            // Credentials that cannot be had (none configured, an SSO session without a login or
+            // expired, a config file the SDK cannot read) come back as a dispatch failure; no retry
+            // helps, and the network is not to blame.
+            SdkError::DispatchFailure(_) if has_source::<CredentialsError>(&err) => Error::new(
+                ErrorKind::AccessDenied,
+                format!(
+                    "{what}: no usable credentials ({}); set them with `aws configure`, sign in with `aws sso login --profile NAME` for an SSO profile, or save an account with `ferry account add`, then run it again (transfers continue where they stopped)",
+                    source_text(&err)
+                ),
+            ),
             SdkError::DispatchFailure(d) => {
                 let detail = source_text(&err);
                 if d.is_io() || d.is_timeout() || d.is_other() {
@@ -218,6 +229,27 @@ pub trait HttpStatus {
 impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     fn status(&self) -> u16 {
         self.status().as_u16()
+    }
+}
+
+/// Whether an error of type `T` is in `err`'s chain of sources.
+fn has_source<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.is::<T>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// Whether this error came from credentials that could not be had (see `from_sdk`).
+impl Error {
+    pub fn is_credentials(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(|s| has_source::<CredentialsError>(s))
     }
 }
 

@@ -386,6 +386,41 @@ async fn bad_configuration_is_refused_naming_the_flag_or_file_and_what_to_do() {
         "{err}"
     );
     assert!(err.contains("aws configure --profile nope"), "{err}");
+    // A file the SDK cannot parse: named, with its line, before any request.
+    let broken = h.work.path().join("broken-config");
+    std::fs::write(&broken, "[profile half\nregion = us-east-1\n").unwrap();
+    let mut cmd = h.ferry();
+    cmd.env("AWS_CONFIG_FILE", &broken).args(["ls"]);
+    let out = output_of(cmd).await;
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(&format!("{} on line 1", broken.display())) && err.contains("fix that line"),
+        "{err}"
+    );
+    // An SSO profile nobody signed in to: said at once (no retries), with what to run.
+    let sso = h.work.path().join("sso-config");
+    std::fs::write(
+        &sso,
+        "[profile work]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let mut cmd = h.ferry();
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &sso)
+        .args(["--profile", "work", "ls"]);
+    let out = output_of(cmd).await;
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no usable credentials") && err.contains("aws sso login"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("retrying"),
+        "a missing login is not a network failure: {err}"
+    );
     // The profile that exists is accepted (its requests then go to the test server).
     let out = h
         .ferry()

@@ -75,9 +75,11 @@ pub(super) fn next_state(direction: Direction, result: &Result<RunStats>, stoppe
         return Next::WaitRetry;
     }
     // A full or read-only disk under a download (or under the state database, for any transfer)
-    // is fixed by the user, then the transfer continues where it stopped: paused, not failed.
+    // is fixed by the user, then the transfer continues where it stopped: paused, not failed. So
+    // is one whose credentials ran out for good (an SSO session ended): the user signs in again.
     let paused = (direction == Direction::Download && e.kind == ErrorKind::Storage)
-        || e.is_state_disk_full();
+        || e.is_state_disk_full()
+        || e.is_credentials();
     let state = if paused { State::Paused } else { State::Failed };
     Next::Ended {
         state,
@@ -487,6 +489,15 @@ mod tests {
         );
         assert_eq!(
             next_state(Upload, &Err(Error::from(full)), false),
+            ended(State::Paused, false)
+        );
+        let signed_out = Error::new(ErrorKind::AccessDenied, "no usable credentials").with_source(
+            aws_credential_types::provider::error::CredentialsError::not_loaded(
+                "SSO session ended",
+            ),
+        );
+        assert_eq!(
+            next_state(Upload, &Err(signed_out), false),
             ended(State::Paused, false)
         );
         assert_eq!(

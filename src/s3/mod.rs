@@ -123,6 +123,9 @@ pub async fn client(
 ) -> Result<Client> {
     conn.validate()?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if credentials.is_none() {
+        crate::accounts::check_aws_files().await?;
+    }
     if let Some(p) = &conn.profile {
         crate::accounts::check_profile(p)?;
         loader = loader.profile_name(p);
