@@ -3,8 +3,8 @@
 use ferry::{Limits, State, UploadOptions};
 
 use crate::support::{
-    data, parts_of, ranges_of, run_held, run_in_background, run_one, url, wait_part_sent, Harness,
-    Hold, MIB,
+    data, parts_of, ranges_of, run_held, run_in_background, run_one, url, wait_part_sent,
+    wait_until, Harness, Hold, MIB,
 };
 
 fn two_parts_at_a_time() -> Limits {
@@ -300,4 +300,79 @@ async fn an_upload_completed_on_the_server_but_not_recorded_is_not_sent_again() 
     assert_eq!(h.log.part_counts("done.bin"), sent);
     assert_eq!(h.object("done.bin"), bytes);
     assert_eq!(engine.transfer(&id).unwrap().state, State::Completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_queue_under_load_never_drive_a_transfer_twice_nor_lose_a_row() {
+    let h = Harness::new().await;
+    let mut files = Vec::new();
+    for i in 0..240 {
+        let rel = format!("d{}/f{i:03}.bin", i % 4);
+        let bytes = data(3000 + i * 7, 500 + i as u64);
+        h.file(&format!("load/{rel}"), &bytes);
+        files.push((rel, bytes));
+    }
+    let root = h.work.path().join("load");
+    // This process (as the app) queues the folder and runs it two at a time...
+    let engine = h
+        .engine(Limits {
+            transfers: 2,
+            ..Limits::default()
+        })
+        .await;
+    let opts = UploadOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_upload(&h.conn(), &root, &url("load/"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(enq.ids.len(), 240);
+    let here = run_in_background(&engine, &enq.ids);
+    // ...while a second process resumes the whole queue, a third pauses everything from outside,
+    // and the second is started again to finish.
+    let log = h.log.clone();
+    let sent = move || log.puts.lock().unwrap().len();
+    wait_until("some files are sent", || sent() >= 20).await;
+    let other = crate::support::output(&h, &["resume", "--all", "--concurrency", "8"]);
+    let pauser = async {
+        wait_until("more files are sent", || sent() >= 80).await;
+        let out = crate::support::output(&h, &["pause", "--all"]).await;
+        assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    };
+    let (other, _) = tokio::join!(other, pauser);
+    // What the other process met running here is not a failure of its own.
+    let said = crate::support::stderr(&other);
+    assert!(!said.contains("failed"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&other.stdout).contains(" of "),
+        "the other process ran its share to a summary: {said}"
+    );
+    here.await.unwrap();
+    let out = crate::support::output(&h, &["resume", "--all"]).await;
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+
+    // Every row is there and completed, every object whole.
+    let rows = h.store().list().unwrap();
+    assert_eq!(rows.len(), 240, "rows were lost or added");
+    assert!(
+        rows.iter().all(|r| r.state == State::Completed),
+        "{:?}",
+        rows.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
+    for (rel, bytes) in &files {
+        assert_eq!(&h.object(&format!("load/{rel}")), bytes, "{rel}");
+    }
+    // A file is sent twice only when the pause stopped its PUT in flight; never by two drivers.
+    let puts = h.log.puts.lock().unwrap().clone();
+    let mut counts = std::collections::BTreeMap::new();
+    for k in &puts {
+        *counts.entry(k.clone()).or_insert(0usize) += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= 10 && twice.iter().all(|(_, n)| **n == 2),
+        "sent more than once: {twice:?} (at most the 2 + 8 in flight at the pause may be sent again)"
+    );
 }

@@ -26,36 +26,32 @@ impl Engine {
     /// Pauses a transfer: in-flight parts stop at once, completed parts are kept.
     pub fn pause(&self, id_or_prefix: &str) -> Result<TransferRow> {
         let row = self.inner.store.find(id_or_prefix)?;
-        match row.state {
-            State::Completed | State::Cancelled => {
-                return Err(Error::invalid(format!(
-                    "transfer {} is already {}",
-                    crate::format::short_id(&row.id),
-                    row.state.as_str()
-                )))
-            }
-            State::Paused => return Ok(row),
-            _ => {}
+        if row.state == State::Paused {
+            return Ok(row);
         }
-        self.inner.store.set_state(&row.id, State::Paused, None)?;
+        // One guarded write: a transfer that completed (here or in another process) since it was
+        // read is never turned back into a paused one.
+        if !self.inner.store.pause_unfinished(&row.id)? {
+            let now = self.inner.store.find(&row.id)?;
+            return Err(Error::invalid(format!(
+                "transfer {} is already {}",
+                crate::format::short_id(&now.id),
+                now.state.as_str()
+            )));
+        }
         self.stop_local(&row.id);
         self.emit(&row.id, State::Paused, None);
         self.inner.store.find(&row.id)
     }
 
-    /// Pauses every unfinished transfer; returns how many changed.
+    /// Pauses every unfinished transfer at once; returns how many changed.
     pub fn pause_all(&self) -> Result<usize> {
-        let mut n = 0;
-        for row in self.inner.store.unfinished()? {
-            if matches!(
-                row.state,
-                State::Queued | State::Running | State::WaitingRetry
-            ) {
-                self.pause(&row.id)?;
-                n += 1;
-            }
+        let ids = self.inner.store.pause_all_unfinished()?;
+        for id in &ids {
+            self.stop_local(id);
+            self.emit(id, State::Paused, None);
         }
-        Ok(n)
+        Ok(ids.len())
     }
 
     /// Pauses the transfers this process is running (Ctrl-C in the CLI, quitting the app).
@@ -99,7 +95,11 @@ impl Engine {
                 ))
             }
             _ => {
-                self.inner.store.set_state(&row.id, State::Queued, None)?;
+                // Written only if the row is still as read: another process may have completed or
+                // claimed it since; then decide again from what it is now.
+                if !self.inner.store.requeue_if_unchanged(&row)? {
+                    return self.resume(&row.id);
+                }
                 lock(&self.inner.announced).remove(&row.batch_id);
                 self.emit(&row.id, State::Queued, None);
                 self.inner.store.find(&row.id)
@@ -108,11 +108,17 @@ impl Engine {
     }
 
     /// Makes every paused, failed or interrupted transfer runnable; returns their ids to start.
+    /// Transfers another process is running, or that ended meanwhile, are left to it.
     pub fn resume_all(&self) -> Result<Vec<String>> {
-        self.resumable()?
-            .into_iter()
-            .map(|r| self.resume(&r.id).map(|r| r.id))
-            .collect()
+        let mut ids = Vec::new();
+        for r in self.resumable()? {
+            match self.resume(&r.id) {
+                Ok(row) => ids.push(row.id),
+                Err(e) if matches!(e.kind, ErrorKind::Busy | ErrorKind::InvalidInput) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ids)
     }
 
     /// Unfinished transfers that can be resumed (paused, failed, queued, or interrupted by a crash).

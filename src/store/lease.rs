@@ -59,11 +59,16 @@ impl Store {
             ));
         }
         if row.state.is_terminal() {
-            return Err(Error::invalid(format!(
-                "transfer {} is {}; there is nothing to run",
-                crate::format::short_id(id),
-                row.state.as_str()
-            )));
+            // It ended since it was queued here: another process (the app, another terminal) ran
+            // it or cancelled it. Not a failure of this run.
+            return Err(Error::new(
+                ErrorKind::Busy,
+                format!(
+                    "transfer {} was {} by another Ferry process; there is nothing to run",
+                    crate::format::short_id(id),
+                    row.state.as_str()
+                ),
+            ));
         }
         tx.exec(
             "UPDATE transfers SET state = 'running', owner = ?2, heartbeat_at = ?3, updated_at = ?3,

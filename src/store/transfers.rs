@@ -398,6 +398,50 @@ impl Store {
         })
     }
 
+    /// Pauses a transfer unless it has completed or been cancelled meanwhile (another process may
+    /// finish it between a read and this write); returns whether it was paused.
+    pub fn pause_unfinished(&self, id: &str) -> Result<bool> {
+        self.with(|c| {
+            let changed = c.exec(
+                "UPDATE transfers SET state = 'paused', error_kind = NULL, error_message = NULL,
+                    updated_at = ?2, next_attempt_at = NULL, owner = NULL
+                 WHERE id = ?1 AND state NOT IN ('completed', 'cancelled')",
+                params![id, now_ms()],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// Pauses every queued, running or waiting transfer in one write (so no transfer starts in
+    /// another process while the pause is under way); returns their ids.
+    pub fn pause_all_unfinished(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(
+                "UPDATE transfers SET state = 'paused', error_kind = NULL, error_message = NULL,
+                    updated_at = ?1, next_attempt_at = NULL, owner = NULL
+                 WHERE state IN ('queued', 'running', 'waiting_retry')
+                 RETURNING id",
+            )?;
+            let ids = st.query_map([now_ms()], |r| r.get(0))?.collect();
+            ids
+        })
+    }
+
+    /// Queues a transfer again only if it is still as it was read (same state, same owner): a
+    /// transfer that another process completed, cancelled or claimed meanwhile is left alone.
+    /// Returns whether it was queued.
+    pub fn requeue_if_unchanged(&self, row: &TransferRow) -> Result<bool> {
+        self.with(|c| {
+            let changed = c.exec(
+                "UPDATE transfers SET state = 'queued', error_kind = NULL, error_message = NULL,
+                    updated_at = ?4, next_attempt_at = NULL, owner = NULL
+                 WHERE id = ?1 AND state = ?2 AND owner IS ?3",
+                params![row.id, row.state.as_str(), row.owner, now_ms()],
+            )?;
+            Ok(changed == 1)
+        })
+    }
+
     pub fn set_upload_id(&self, id: &str, upload_id: Option<&str>) -> Result<()> {
         self.with(|c| {
             c.exec(

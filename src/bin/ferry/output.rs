@@ -164,6 +164,8 @@ struct Summary {
     stats: RunStats,
     failed: Vec<(String, Error)>,
     paused: Vec<String>,
+    /// Transfers another Ferry process was running (the app, another terminal): not failures.
+    elsewhere: Vec<String>,
     /// Finished downloads by the server checksum they were verified against (None: nothing to check).
     verified: BTreeMap<Option<&'static str>, usize>,
 }
@@ -184,19 +186,20 @@ impl Summary {
                 t.parts_sent += s.parts_sent;
             }
             Err(e) if e.kind == ErrorKind::Interrupted => self.paused.push(o.id),
+            Err(e) if e.kind == ErrorKind::Busy => self.elsewhere.push(o.id),
             Err(e) => self.failed.push((o.id, e)),
         }
     }
 
     fn completed(&self) -> usize {
-        self.ran - self.failed.len() - self.paused.len()
+        self.ran - self.failed.len() - self.paused.len() - self.elsewhere.len()
     }
 
     fn print_json(&self, ids: &[String], secs: f64) {
         let (stats, verified) = (&self.stats, &self.verified);
         println!(
             "{}",
-            serde_json::json!({"type": "summary", "completed": self.completed(), "failed": self.failed.len(), "paused": self.paused.len(),
+            serde_json::json!({"type": "summary", "completed": self.completed(), "failed": self.failed.len(), "paused": self.paused.len(), "elsewhere": self.elsewhere.len(),
                 "bytes_total": stats.bytes_total, "bytes_sent": stats.bytes_sent, "parts_total": stats.parts_total,
                 "parts_reused": stats.parts_reused, "parts_sent": stats.parts_sent, "seconds": secs,
                 "verified": verified.iter().filter_map(|(k, n)| k.map(|k| (k, *n))).collect::<BTreeMap<_, _>>(),
@@ -238,6 +241,15 @@ impl Summary {
         );
         if let Some(line) = verification_line(&self.verified) {
             println!("{line}");
+        }
+        if !self.elsewhere.is_empty() {
+            println!(
+                "{} transfer{} run by another Ferry process (the app, or another terminal); `ferry transfers` shows where {} stand{}",
+                self.elsewhere.len(),
+                if self.elsewhere.len() == 1 { " was" } else { "s were" },
+                if self.elsewhere.len() == 1 { "it" } else { "they" },
+                if self.elsewhere.len() == 1 { "s" } else { "" }
+            );
         }
         if let Some(first) = self.paused.first() {
             let state = engine
