@@ -217,6 +217,10 @@ impl Error {
             }
             _ => Error::internal(format!("{what}: {}", source_text(&err))),
         };
+        // A mapping that named its own cause (an expired token) keeps it.
+        if mapped.source.is_some() {
+            return mapped;
+        }
         mapped.with_source(err)
     }
 }
@@ -244,12 +248,25 @@ fn has_source<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'st
     false
 }
 
-/// Whether this error came from credentials that could not be had (see `from_sdk`).
+/// The server refused a session token as expired (see `from_service`).
+#[derive(Debug)]
+struct CredentialsExpired;
+
+impl std::fmt::Display for CredentialsExpired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the credentials expired")
+    }
+}
+
+impl std::error::Error for CredentialsExpired {}
+
 impl Error {
+    /// Whether this error came from credentials that could not be had or have expired (see
+    /// `from_sdk`, `from_service`): the user signs in again, then the transfer continues.
     pub fn is_credentials(&self) -> bool {
-        self.source
-            .as_deref()
-            .is_some_and(|s| has_source::<CredentialsError>(s))
+        self.source.as_deref().is_some_and(|s| {
+            has_source::<CredentialsError>(s) || has_source::<CredentialsExpired>(s)
+        })
     }
 }
 
@@ -283,7 +300,14 @@ pub fn from_service(what: &str, status: u16, code: Option<&str>, message: Option
             ErrorKind::UploadGone,
             format!("{what}: the multipart upload no longer exists on the server"),
         ),
-        "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken"
+        // A session token past its time: a provider that can refresh (SSO, an assumed role) does so
+        // before this happens, so this one cannot; the transfer pauses until the user signs in.
+        "ExpiredToken" | "TokenRefreshRequired" => Error::new(
+            ErrorKind::AccessDenied,
+            format!("{what}: the credentials expired ({detail}); get fresh ones (e.g. `aws sso login --profile NAME`, or new keys for the account), then resume"),
+        )
+        .with_source(CredentialsExpired),
+        "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken"
         | "AllAccessDisabled" => Error::new(
             ErrorKind::AccessDenied,
             format!("{what}: access denied ({detail}); check the account's access key, secret key and permissions"),
@@ -352,6 +376,14 @@ mod tests {
             ErrorKind::UploadGone
         );
         assert_eq!(from_service("x", 412, None, None).kind, ErrorKind::Changed);
+        let expired = from_service("upload s3://b/k", 400, Some("ExpiredToken"), None);
+        assert!(expired.is_credentials() && !expired.is_retryable());
+        assert!(
+            expired.message.contains("then resume"),
+            "{}",
+            expired.message
+        );
+        assert!(!from_service("x", 403, Some("AccessDenied"), None).is_credentials());
         let e = from_service("upload s3://b/k", 404, Some("NoSuchBucket"), None);
         assert!(e.message.contains("ferry mb"), "{}", e.message);
     }

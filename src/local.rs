@@ -24,13 +24,11 @@ mod parts;
 
 pub use keys::Keys;
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use md5::{Digest, Md5};
 use s3s::access::S3Access;
 use s3s::auth::SimpleAuth;
 use s3s::dto::*;
@@ -106,24 +104,6 @@ fn no_such_upload() -> s3s::S3Error {
         NoSuchUpload,
         "The specified multipart upload does not exist"
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn md5_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
 }
 
 /// A request for another operation that carries the same identity as `req`.
@@ -398,7 +378,7 @@ impl S3 for LocalS3 {
                 let mut part = Part {
                     part_number: Some(n),
                     size: Some(meta.len() as i64),
-                    e_tag: Some(ETag::Strong(md5_file(&path)?)),
+                    e_tag: Some(ETag::Strong(crate::transfer::checksum::md5_of_file(&path)?)),
                     last_modified: meta.modified().ok().map(Timestamp::from),
                     ..Default::default()
                 };

@@ -917,3 +917,86 @@ async fn a_small_object_with_a_composite_checksum_fetched_whole_is_checked_and_f
     assert_eq!(h.log.get_count(key), 3);
     assert_eq!(h.log.range_counts(key), counts(&[0, PART as u64], &[]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_range_of_a_big_single_part_object_is_caught_by_its_md5_etag() {
+    // One PUT of 12 MiB with no checksum kept: fetched in 5 MiB ranges, so only the ETag (the MD5
+    // of the whole) can say whether the file is the object.
+    let h = Harness::new().await;
+    let bytes = data(12 * MIB + 5, 73);
+    h.put("md5/big.bin", bytes.clone()).await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let stats = download_damaged_once(
+        &h,
+        &engine,
+        "md5/big.bin",
+        &bytes,
+        5 * MIB as u64,
+        &ranges_of(5 * MIB),
+    )
+    .await;
+    assert_eq!(stats.verified, Some("MD5 ETag"));
+    // The damage could not be placed: every range was fetched twice, none more.
+    let ranges = h.log.range_counts("md5/big.bin");
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    assert!(ranges.values().all(|n| *n == 2), "{ranges:?}");
+
+    // A clean one is verified the same way, each range fetched once.
+    h.put("md5/clean.bin", bytes.clone()).await;
+    let dest = h.work.path().join("clean.bin");
+    let enq = engine
+        .enqueue_download(&h.conn(), &url("md5/clean.bin"), &dest, &ranges_of(5 * MIB))
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(stats.verified, Some("MD5 ETag"));
+    assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+    assert!(h
+        .log
+        .range_counts("md5/clean.bin")
+        .values()
+        .all(|n| *n == 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_token_pauses_an_upload_with_what_to_do_and_resume_finishes_it() {
+    let h = Harness::new().await;
+    let bytes = data(3 * PART + 9, 74);
+    let src = h.file("expiring.bin", &bytes);
+    h.faults.on_part("expiring.bin", 3, Failure::Expired, 1);
+    let engine = h
+        .engine_with(
+            Limits {
+                parts_in_flight: 1,
+                ..Limits::default()
+            },
+            quick_retries(),
+        )
+        .await;
+    let enq = engine
+        .enqueue_upload(&h.conn(), &src, &url("expiring.bin"), &parts_of(PART))
+        .await
+        .unwrap();
+    let err = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
+    assert!(
+        err.message.contains("credentials expired"),
+        "{}",
+        err.message
+    );
+    let row = engine.transfer(&enq.ids[0]).unwrap();
+    assert_eq!(
+        row.state,
+        State::Paused,
+        "not failed: signing in again and resuming continues it"
+    );
+
+    engine.resume(&enq.ids[0]).unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("expiring.bin"), bytes);
+    let sent = h.log.part_counts("expiring.bin");
+    assert_eq!(
+        (sent.get(&1), sent.get(&2)),
+        (Some(&1), Some(&1)),
+        "{sent:?}"
+    );
+}

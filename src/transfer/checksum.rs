@@ -132,6 +132,30 @@ impl Digest {
     }
 }
 
+/// The MD5 of a whole file, as lowercase hex (what a single-part object's ETag is).
+pub fn md5_of_file(path: &std::path::Path) -> std::io::Result<String> {
+    use md5::Digest as _;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = md5::Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The MD5 an ETag is (lowercase hex) when it looks like one: 32 hex digits, not a multipart
+/// ETag (`…-N`). Whether the object's encryption leaves it an MD5 is the caller's to know.
+pub fn md5_etag(etag: &str) -> Option<String> {
+    let t = etag.trim_matches('"');
+    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.to_ascii_lowercase())
+}
+
 /// A range's value as stored in its part row.
 pub fn part_text(algo: Algorithm, value: u64) -> String {
     match algo.tag() {

@@ -29,6 +29,8 @@ pub enum Failure {
     Corrupt,
     /// 403 AccessDenied: no retry can help.
     Denied,
+    /// 400 ExpiredToken: the request's session token is past its time.
+    Expired,
 }
 
 /// What a scripted fault is aimed at: a key and a part number (UploadPart) or a range start (GET).
@@ -138,6 +140,10 @@ impl ServerFaults {
             Some(Failure::Denied) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
                 Err(s3_error!(AccessDenied, "injected by the test"))
+            }
+            Some(Failure::Expired) => {
+                self.errors.fetch_add(1, Ordering::SeqCst);
+                Err(s3_error!(ExpiredToken, "injected by the test"))
             }
             Some(Failure::Corrupt) => Ok(true),
             None => Ok(false),

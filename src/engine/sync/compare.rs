@@ -18,8 +18,6 @@
 //!   full-object CRC the server keeps is computed from the file. Never the ETag of a multipart
 //!   object, which is no hash of the bytes. What cannot be compared is transferred, and says so.
 
-use md5::Digest as _;
-
 use super::sides::Entry;
 use super::*;
 use crate::transfer::checksum;
@@ -177,7 +175,7 @@ impl<'a> Comparer<'a> {
         };
         let path = local_path_for_key(root, &s.rel)?;
         let key = format!("{}{}", sync_prefix(u), object.rel);
-        if let Some(md5) = object.etag.as_deref().and_then(md5_etag) {
+        if let Some(md5) = object.etag.as_deref().and_then(checksum::md5_etag) {
             let local = file_md5(&path)?;
             return Ok((local != md5).then(|| "the content differs (MD5)".into()));
         }
@@ -191,7 +189,7 @@ impl<'a> Comparer<'a> {
         );
         let Some(full) = full else {
             // Some servers list no ETags: the HEAD's, when it is an MD5.
-            if let Some(md5) = h.e_tag().and_then(md5_etag) {
+            if let Some(md5) = h.e_tag().and_then(checksum::md5_etag) {
                 let local = file_md5(&path)?;
                 return Ok((local != md5).then(|| "the content differs (MD5)".into()));
             }
@@ -216,27 +214,8 @@ fn is_multipart(etag: Option<&str>) -> bool {
     etag.is_some_and(|e| e.contains('-'))
 }
 
-/// The MD5 a single-part object's ETag is (lowercase hex), or `None` for any other ETag.
-fn md5_etag(etag: &str) -> Option<String> {
-    let t = etag.trim_matches('"');
-    (t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.to_ascii_lowercase())
-}
-
 fn file_md5(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let mut h = md5::Md5::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(|e| Error::io("cannot read", path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    checksum::md5_of_file(path).map_err(|e| Error::io("cannot read", path, e))
 }
 
 #[cfg(test)]
@@ -246,11 +225,14 @@ mod tests {
     #[test]
     fn only_a_single_part_etag_is_taken_for_an_md5() {
         assert_eq!(
-            md5_etag("\"9E107D9D372BB6826BD81D3542A419D6\"").as_deref(),
+            checksum::md5_etag("\"9E107D9D372BB6826BD81D3542A419D6\"").as_deref(),
             Some("9e107d9d372bb6826bd81d3542a419d6")
         );
-        assert_eq!(md5_etag("\"9e107d9d372bb6826bd81d3542a419d6-3\""), None);
-        assert_eq!(md5_etag("abc"), None);
+        assert_eq!(
+            checksum::md5_etag("\"9e107d9d372bb6826bd81d3542a419d6-3\""),
+            None
+        );
+        assert_eq!(checksum::md5_etag("abc"), None);
         assert!(is_multipart(Some("\"x-2\"")));
     }
 }

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder;
-use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumMode;
 use md5::Digest as _;
@@ -198,9 +197,12 @@ impl Fetch<'_> {
         // With no checksum, a whole single-part object's ETag is the MD5 of its bytes
         // (not under SSE-KMS or SSE-C, where it is not): checked as they arrive.
         let md5 = match (&expected, out.e_tag()) {
-            (None, Some(tag)) if whole && etag_is_md5(tag, &out) => {
-                Some((md5::Md5::new(), tag.trim_matches('"').to_ascii_lowercase()))
-            }
+            (None, Some(tag)) if whole => super::md5_etag_of(
+                Some(tag),
+                out.server_side_encryption(),
+                out.sse_customer_algorithm(),
+            )
+            .map(|want| (md5::Md5::new(), want)),
             _ => None,
         };
         let mut sums = Sums { digest, md5 };
@@ -284,20 +286,6 @@ impl Fetch<'_> {
         }
         Ok(())
     }
-}
-
-/// Whether an answer's ETag is the MD5 of the object's bytes: 32 hex digits (a multipart ETag ends
-/// in `-N`), and no SSE-KMS or SSE-C, whose ETags are not digests of the data.
-fn etag_is_md5(tag: &str, out: &GetObjectOutput) -> bool {
-    use aws_sdk_s3::types::ServerSideEncryption;
-    let tag = tag.trim_matches('"');
-    tag.len() == 32
-        && tag.bytes().all(|b| b.is_ascii_hexdigit())
-        && !matches!(
-            out.server_side_encryption(),
-            Some(ServerSideEncryption::AwsKms | ServerSideEncryption::AwsKmsDsse)
-        )
-        && out.sse_customer_algorithm().is_none()
 }
 
 fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {

@@ -177,6 +177,23 @@ struct Object {
     composite: Option<Composite>,
     /// Its modification time (ns), when a HEAD said it.
     mtime: Option<i64>,
+    /// The MD5 its ETag is (a single-part object without SSE-KMS), when a HEAD said it: checked
+    /// from the file when the object has no checksum and came in several ranges.
+    md5: Option<String>,
+}
+
+/// The MD5 an answer's ETag is (lowercase hex): a single-part ETag (32 hex digits; a multipart one
+/// ends in `-N`) of an object not under SSE-KMS or SSE-C, whose ETags are not digests of the data.
+pub(super) fn md5_etag_of(
+    etag: Option<&str>,
+    sse: Option<&aws_sdk_s3::types::ServerSideEncryption>,
+    sse_customer_algorithm: Option<&str>,
+) -> Option<String> {
+    use aws_sdk_s3::types::ServerSideEncryption::{AwsKms, AwsKmsDsse};
+    if matches!(sse, Some(AwsKms | AwsKmsDsse)) || sse_customer_algorithm.is_some() {
+        return None;
+    }
+    etag.and_then(checksum::md5_etag)
 }
 
 /// An object's modification time (ns): the file's time it keeps in `x-amz-meta-mtime` (Ferry and
@@ -217,6 +234,7 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
                 expected: None,
                 composite: None,
                 mtime: None,
+                md5: None,
             });
         }
         _ => {}
@@ -244,6 +262,11 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
         expected,
         composite,
         mtime: object_mtime(head.metadata(), head.last_modified()),
+        md5: md5_etag_of(
+            head.e_tag(),
+            head.server_side_encryption(),
+            head.sse_customer_algorithm(),
+        ),
     })
 }
 
@@ -444,7 +467,23 @@ async fn verified_against(
                     None => None,
                 }
             }
-            (None, None) => None,
+            // Ranges of a single-part object without a checksum: its ETag is the MD5 of the
+            // whole, checked from the file (a mismatch discards it; every range is fetched again).
+            (None, None) => match &object.md5 {
+                Some(want) => {
+                    let file = temp.to_path_buf();
+                    let got = tokio::task::spawn_blocking(move || checksum::md5_of_file(&file))
+                        .await
+                        .map_err(|e| Error::internal(format!("{what}: {e}")))?
+                        .map_err(|e| Error::io("cannot read", temp, e))?;
+                    if &got != want {
+                        let _ = std::fs::remove_file(temp);
+                        return Err(corrupt(what, "MD5 (its ETag)"));
+                    }
+                    Some("MD5 ETag")
+                }
+                None => None,
+            },
         },
     })
 }
