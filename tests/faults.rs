@@ -1000,3 +1000,50 @@ async fn an_expired_session_token_pauses_an_upload_with_what_to_do_and_resume_fi
         "{sent:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_that_expire_during_a_long_upload_are_refreshed_and_it_goes_on() {
+    // A profile whose credentials come from a process, good for 5 seconds each time (as SSO and
+    // assumed roles hand out, only shorter: the SDK renews them from 10 s before they end), and an
+    // upload of several requests that lasts past their end under a bandwidth cap.
+    let h = Harness::new().await;
+    let calls = h.work.path().join("calls");
+    let script = h.work.path().join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho call >> '{}'\nexp=$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)\nprintf '{{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"session\",\"Expiration\":\"%s\"}}' '{}' '{}' \"$exp\"\n",
+            calls.display(),
+            h.keys.access_key,
+            h.keys.secret_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = h.work.path().join("process-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile short]\ncredential_process = {}\nregion = us-east-1\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+    let bytes = data(6 * MIB, 75);
+    let src = h.file("long.bin", &bytes);
+    let mut cmd = h.ferry();
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .args(["--profile", "short", "cp", src.to_str().unwrap()])
+        .arg(format!("s3://{BUCKET}/long.bin"))
+        .args(["--part-size", "5MiB", "--limit-rate", "2MiB"]);
+    let out = crate::support::output_of(cmd).await;
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(h.object("long.bin"), bytes);
+    let asked = std::fs::read_to_string(&calls).unwrap().lines().count();
+    assert!(
+        asked >= 2,
+        "the credentials were fetched {asked} time(s) during the upload"
+    );
+}
