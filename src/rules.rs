@@ -50,8 +50,7 @@ impl Rules {
             })?;
         }
         for p in include {
-            let p = p.trim();
-            if p.is_empty() || p.starts_with('!') {
+            if p.trim().is_empty() || p.starts_with('!') {
                 return Err(Error::invalid(format!(
                     "`{p}` is not an include pattern; give a gitignore-style pattern such as `*.jpg`"
                 )));
@@ -76,16 +75,24 @@ impl Rules {
         &self.root
     }
 
-    /// Whether `path` (under the root) is left alone: it or a folder above it matches a pattern.
+    /// Whether `path` (under the root) is left alone: a folder above it is, or it matches a pattern
+    /// itself. As in git, an include pattern cannot take a file back out of a folder left out, so
+    /// a folder walked (pruned where left out) and a prefix listed (every key) agree.
     pub fn ignored(&self, path: &Path, is_dir: bool) -> bool {
-        match path.strip_prefix(&self.root) {
-            Ok(rel) if rel.as_os_str().is_empty() => false,
-            Ok(_) => self
-                .ignore
-                .matched_path_or_any_parents(path, is_dir)
-                .is_ignore(),
-            Err(_) => true,
+        let rel = match path.strip_prefix(&self.root) {
+            Ok(rel) if rel.as_os_str().is_empty() => return false,
+            Ok(rel) => rel,
+            Err(_) => return true,
+        };
+        let mut above = self.root.clone();
+        let n = rel.components().count();
+        for c in rel.components().take(n - 1) {
+            above.push(c);
+            if self.ignore.matched(&above, true).is_ignore() {
+                return true;
+            }
         }
+        self.ignore.matched(path, is_dir).is_ignore()
     }
 
     /// The key of a file under the root, or `None` when it is outside it or its name is not UTF-8.
@@ -180,5 +187,33 @@ mod tests {
             r.path("backup/photos/a.jpg").unwrap(),
             Path::new("/w/photos/a.jpg")
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever the path: anything inside a hidden folder, or a hidden or temporary file, is
+        /// left out by default; a path of plain names is kept; an include pattern for a file's own
+        /// name takes it back unless a folder above it is left out.
+        #[test]
+        fn the_default_rules_hold_for_any_path(
+            dirs in proptest::collection::vec("[a-z0-9_-]([a-z0-9 _-]{0,6}[a-z0-9_-])?", 0..4),
+            name in "[a-z0-9_-]([a-z0-9 _-]{0,6}[a-z0-9_-])?",
+            hidden_at in proptest::option::of(0usize..5),
+            temp in proptest::bool::ANY,
+        ) {
+            let mut parts: Vec<String> = dirs.clone();
+            let file = if temp { format!("{name}.part") } else { format!("{name}.txt") };
+            parts.push(file.clone());
+            let hidden = hidden_at.map(|i| i % parts.len());
+            if let Some(i) = hidden {
+                parts[i] = format!(".{}", parts[i]);
+            }
+            let path = parts.iter().fold(PathBuf::from("/w"), |p, c| p.join(c));
+            let r = rules(&[]);
+            proptest::prop_assert_eq!(r.ignored(&path, false), hidden.is_some() || temp);
+
+            let taken_back = Rules::with_includes(Path::new("/w"), "", &[], &[parts.last().unwrap().clone()]).unwrap();
+            let folder_hidden = hidden.is_some_and(|i| i < parts.len() - 1);
+            proptest::prop_assert_eq!(taken_back.ignored(&path, false), folder_hidden);
+        }
     }
 }
