@@ -678,3 +678,49 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
     }
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_watching_one_folder_upload_each_file_once() {
+    let h = Harness::new().await;
+    let (_engine, _watches, _f, dir) =
+        watching(&h, Duration::from_millis(300), "shared", "shared/", &[]).await;
+    // A second process watches the same folder into the same prefix.
+    let target = format!("s3://{BUCKET}/shared/");
+    let args = [
+        "watch",
+        "run",
+        dir.to_str().unwrap(),
+        &target,
+        "--settle-ms",
+        "300",
+    ];
+    let child = spawn(&h, &args);
+    // Give the second process a moment to start its watcher (files it misses it catches up on).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let files: Vec<(String, Vec<u8>)> = (0..150)
+        .map(|i| (format!("f{i:03}.bin"), data(2_000 + i, 300 + i as u64)))
+        .collect();
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    wait_until("every file uploaded", || {
+        files
+            .iter()
+            .all(|(n, _)| h.object_exists(&format!("shared/{n}")))
+    })
+    .await;
+    // Let both settle on what they saw, then stop the second.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let out = interrupt(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let twice: Vec<(String, usize)> = files
+        .iter()
+        .map(|(n, _)| format!("shared/{n}"))
+        .map(|k| (k.clone(), h.log.put_count(&k)))
+        .filter(|(_, n)| *n != 1)
+        .collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    for (name, bytes) in &files {
+        assert_eq!(&h.object(&format!("shared/{name}")), bytes, "{name}");
+    }
+}

@@ -132,3 +132,23 @@ fn a_damaged_database_is_kept_aside_whole_and_reported_never_replaced_silently()
     assert!(again.damaged().is_none());
     assert_eq!(again.setting("k").unwrap().as_deref(), Some("v"));
 }
+
+#[test]
+fn a_file_queued_by_two_processes_at_once_is_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    // Two connections, as two processes: both decided the file was new, the second writes last.
+    let (a, b) = (Store::open(&path).unwrap(), Store::open(&path).unwrap());
+    assert_eq!(a.insert_transfers(&[new("first")]).unwrap(), vec!["first"]);
+    let mut other = new("second");
+    other.key = "other-key".into();
+    assert_eq!(
+        b.insert_transfers(&[new("second"), other]).unwrap(),
+        vec!["first".to_string(), "second".to_string()],
+        "the twin continues the first; another key is queued"
+    );
+    assert_eq!(a.list().unwrap().len(), 2);
+    // Once the first has ended, the same file may be queued again (the object may be gone).
+    a.set_state("first", State::Completed, None).unwrap();
+    assert_eq!(b.insert_transfers(&[new("third")]).unwrap(), vec!["third"]);
+}

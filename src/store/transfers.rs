@@ -174,10 +174,20 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
 
 impl Store {
     /// Inserts many transfers in one transaction: all or none.
-    pub fn insert_transfers(&self, rows: &[NewTransfer<'_>]) -> Result<()> {
+    /// Inserts new transfers in one transaction. A row whose twin (same direction, connection,
+    /// bucket, key and file) is unfinished by the time of the write, because another process queued
+    /// the same file since this one looked, is not inserted: the twin's id is returned in its place,
+    /// so each file is queued once whoever asks. Returns, per row, the id it is queued under.
+    pub fn insert_transfers(&self, rows: &[NewTransfer<'_>]) -> Result<Vec<String>> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut ids = Vec::with_capacity(rows.len());
         {
+            let mut twin = tx.prepare_cached(
+                "SELECT id FROM transfers WHERE local_path = ?1 AND bucket = ?2 AND key = ?3
+                 AND direction = ?4 AND connection = ?5 AND state NOT IN ('completed', 'cancelled')
+                 LIMIT 1",
+            )?;
             let mut st = tx.prepare_cached(
                 "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, size,
                     source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at,
@@ -186,13 +196,24 @@ impl Store {
             )?;
             let now = now_ms();
             for r in rows {
+                let path = path_text(&r.local_path)?;
+                let existing: Option<String> = twin
+                    .query_row(
+                        params![path, r.bucket, r.key, r.direction.as_str(), r.connection],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = existing {
+                    ids.push(id);
+                    continue;
+                }
                 st.execute(params![
                     r.id,
                     r.direction.as_str(),
                     r.connection,
                     r.bucket,
                     r.key,
-                    path_text(&r.local_path)?,
+                    path,
                     r.size.map(|v| v as i64),
                     r.source_mtime_ns,
                     r.part_size as i64,
@@ -202,10 +223,11 @@ impl Store {
                     now,
                     r.object_options
                 ])?;
+                ids.push(r.id.clone());
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(ids)
     }
 
     /// The bytes done and the total size of the transfers `ids`, summed without loading their rows.

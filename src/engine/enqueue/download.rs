@@ -127,10 +127,10 @@ impl Engine {
         if !conflicts.is_empty() {
             return Err(conflicts_error(&conflicts));
         }
-        self.insert_new(&new)?;
+        let queued = self.insert_new(&new)?;
         let resumed_count = resumed.len();
         let mut ids = resumed;
-        ids.extend(new.into_iter().map(|t| t.id));
+        ids.extend(queued);
         Ok(Enqueued {
             ids,
             resumed: resumed_count,

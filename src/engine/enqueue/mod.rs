@@ -117,13 +117,16 @@ pub(super) fn download_decision(if_exists: IfExists, unchanged: bool) -> Downloa
 }
 
 impl Engine {
-    /// Writes new transfers in one transaction and announces them.
-    fn insert_new(&self, new: &[NewTransfer<'_>]) -> Result<()> {
-        self.inner.store.insert_transfers(new)?;
-        for t in new {
-            self.emit(&t.id, State::Queued, None);
+    /// Writes new transfers in one transaction and announces them; returns the id each is queued
+    /// under (another process may have queued the same file meanwhile: then that one's).
+    fn insert_new(&self, new: &[NewTransfer<'_>]) -> Result<Vec<String>> {
+        let ids = self.inner.store.insert_transfers(new)?;
+        for (t, id) in new.iter().zip(&ids) {
+            if &t.id == id {
+                self.emit(id, State::Queued, None);
+            }
         }
-        Ok(())
+        Ok(ids)
     }
 
     /// Asking again for an unfinished transfer continues it: a paused one is queued again (a paused

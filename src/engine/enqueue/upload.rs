@@ -82,7 +82,7 @@ impl Engine {
         out: &mut Enqueued,
     ) -> Result<()> {
         let conn_json = conn.to_json();
-        let mut new = Vec::new();
+        let (mut new, mut at) = (Vec::new(), Vec::new());
         for s in sources {
             let s = s?;
             let (store, up) = (&self.inner.store, Direction::Upload);
@@ -122,6 +122,7 @@ impl Engine {
                 UploadDecision::New => {}
             }
             let id = uuid::Uuid::now_v7().to_string();
+            at.push(out.ids.len());
             out.ids.push(id.clone());
             new.push(NewTransfer {
                 id,
@@ -139,7 +140,11 @@ impl Engine {
                 object_options,
             });
         }
-        self.insert_new(&new)
+        // Each in its place in the order found, under the id it is queued with.
+        for (i, id) in at.into_iter().zip(self.insert_new(&new)?) {
+            out.ids[i] = id;
+        }
+        Ok(())
     }
 }
 
