@@ -23,6 +23,9 @@ use sides::{Cursor, Entry};
 pub use compare::Compare;
 pub use pairs::{SyncDirection, SyncPair, SyncRun};
 
+/// Uploads written to the queue per transaction when a plan is carried out.
+const ENQUEUE_CHUNK: usize = 10_000;
+
 /// One side of a sync: a local folder or an S3 prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncSide {
@@ -53,6 +56,9 @@ pub struct SyncOptions {
     /// Gitignore patterns taken back from the excluded ones.
     pub include: Vec<String>,
     pub part_size: Option<u64>,
+    /// Only count and report (a dry run): the plan keeps no items, so its memory does not grow
+    /// with the number of changes.
+    pub plan_only: bool,
 }
 
 /// What a sync does with one entry.
@@ -124,7 +130,8 @@ pub struct SyncPlan {
 
 impl SyncPlan {
     pub fn changes_nothing(&self) -> bool {
-        self.items.is_empty()
+        let t = &self.totals;
+        t.uploads + t.downloads + t.copies + t.deletes == 0
     }
 }
 
@@ -247,19 +254,23 @@ impl Engine {
                         part_size: plan::part_size(i.size, plan.opts.part_size)?,
                     })
                 });
-                let mut enq = Enqueued::default();
-                self.enqueue_sources(
-                    conn,
-                    &s3,
-                    &dst.bucket,
-                    sources,
-                    None,
-                    true,
-                    &batch,
-                    &mut enq,
-                )
-                .await?;
-                out.enqueued = enq;
+                // Written in chunks, so a plan of a million uploads never has a million new rows
+                // in memory at once besides its own items.
+                let mut sources = sources.peekable();
+                while sources.peek().is_some() {
+                    let chunk: Vec<_> = sources.by_ref().take(ENQUEUE_CHUNK).collect();
+                    self.enqueue_sources(
+                        conn,
+                        &s3,
+                        &dst.bucket,
+                        chunk,
+                        None,
+                        true,
+                        &batch,
+                        &mut out.enqueued,
+                    )
+                    .await?;
+                }
             }
             (SyncSide::Remote(src), SyncSide::Local(root)) => {
                 let prefix = sync_prefix(src);
@@ -407,7 +418,9 @@ impl SyncPlan {
         if item.action != SyncAction::Delete {
             t.bytes += item.size;
         }
-        self.items.push(item);
+        if !self.opts.plan_only {
+            self.items.push(item);
+        }
     }
 }
 

@@ -78,6 +78,7 @@ pub(crate) async fn run(
         exclude: args.exclude.clone(),
         include: args.include.clone(),
         part_size: args.tuning.part_size()?,
+        plan_only: args.dry_run,
     };
     let (json, dry_run) = (g.json, args.dry_run);
     let mut print = |item: &SyncItem| {
