@@ -11,5 +11,6 @@ mod input;
 mod interference;
 mod objects;
 mod requests;
+mod streams;
 mod transfers;
 mod watch;

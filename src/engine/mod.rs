@@ -8,7 +8,9 @@
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
 //! - `objects`: listing, buckets, deletes, presigned links;
-//! - `views`: what the shells show (transfer views, events, finished batches).
+//! - `views`: what the shells show (transfer views, events, finished batches);
+//! - `delete`: deletes of objects and folders, 1,000 keys a request, refusals reported by key;
+//! - `stream`: standard input to an object and an object to standard output, memory bounded.
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
 //! its permit moves into the transfer's task; two more cap connections (parts in flight) and buffer
@@ -22,9 +24,11 @@
 mod accounts;
 mod control;
 mod copy;
+mod delete;
 mod enqueue;
 mod objects;
 mod runner;
+mod stream;
 mod views;
 
 use std::collections::HashMap;
@@ -52,9 +56,11 @@ use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
+pub use delete::{DeleteFailure, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
+pub use stream::{stream_part_size, Streamed, STREAM_PART};
 pub use views::{BatchFinished, Event, TransferView};
 
 use objects::object_etag;

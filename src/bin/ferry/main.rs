@@ -60,7 +60,14 @@ struct Global {
 enum Command {
     /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
     /// between two S3 locations of one account (server-side).
-    Cp(CpArgs),
+    Cp(Box<CpArgs>),
+    /// Write an object to standard output (in order, checked against the server's checksum).
+    Cat {
+        target: String,
+        /// Range size, e.g. 16MiB (default 8MiB; a few ranges are fetched at once).
+        #[arg(long)]
+        part_size: Option<String>,
+    },
     /// List buckets, or the objects and prefixes under s3://bucket/prefix.
     Ls { target: Option<String> },
     /// Create a bucket.
@@ -134,7 +141,10 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
-    match rt.block_on(run(cli, state_dir)) {
+    let result = rt.block_on(run(cli, state_dir));
+    // A read of standard input blocks a thread the runtime would otherwise wait for at exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -202,6 +212,9 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
     let g = &cli.global;
     match &cli.command {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
+        Command::Cat { target, part_size } => {
+            cmd::cp::cat_command(g, state_dir, target, part_size).await
+        }
         Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,

@@ -162,7 +162,7 @@ describe('MockBackend browsing, accounts and links', () => {
 
   it('deletes objects and whole prefixes', async () => {
     setup();
-    expect(await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'])).toBe(4);
+    expect(await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'])).toEqual({ deleted: 4, failed: [] });
     const root = await mock.listObjects('local', 'ferry', '');
     expect(root.prefixes).toEqual(['backups/']);
   });
