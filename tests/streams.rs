@@ -2,6 +2,7 @@
 //! parts filled from the pipe) and an object to standard output, in order and verified; a stream cut
 //! off mid-way leaves no multipart upload on the server.
 
+use crate::support::server_faults::Failure;
 use crate::support::{
     data, feed, interrupt, output, spawn_fed, stderr, wait_child, wait_until, Harness, BUCKET, MIB,
 };
@@ -112,6 +113,38 @@ async fn a_stream_cut_off_mid_way_leaves_no_multipart_upload_on_the_server() {
             && stderr(&out).contains("cannot be resumed"),
         "{}",
         stderr(&out)
+    );
+    assert!(h.open_uploads().await.is_empty(), "the upload was aborted");
+    assert!(!h.object_exists(key));
+}
+
+/// The server refuses a part for good: the CLI fails, says why, and aborts the upload it started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_server_refuses_mid_way_fails_and_leaves_no_multipart_upload() {
+    let h = Harness::new().await;
+    let key = "refused.bin";
+    h.faults.on_part(key, 2, Failure::Denied, 1);
+    let mut child = spawn_fed(&h, &["cp", "-", &format!("s3://{BUCKET}/{key}")]);
+    // The CLI stops reading once it fails: the pipe may break under the writer.
+    let _ = tokio::task::spawn_blocking({
+        let mut stdin = child.stdin.take().unwrap();
+        move || std::io::Write::write_all(&mut stdin, &data(40 * MIB, 9))
+    })
+    .await
+    .unwrap();
+    let out = wait_child(child).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("upload part 2")
+            && err.contains("access denied")
+            && err.contains("the partial upload was aborted"),
+        "{err}"
+    );
+    assert_eq!(
+        h.log.part_counts(key).get(&2),
+        Some(&1),
+        "a refusal is not retried"
     );
     assert!(h.open_uploads().await.is_empty(), "the upload was aborted");
     assert!(!h.object_exists(key));

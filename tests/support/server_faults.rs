@@ -18,7 +18,7 @@ use s3s::{s3_error, Body, S3Request, S3Response, S3Result, S3};
 
 use super::Chance;
 
-/// A transient failure the server may answer with.
+/// A failure the server may answer with: transient ones, damage, or a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// 500 InternalError.
@@ -27,6 +27,8 @@ pub enum Failure {
     SlowDown,
     /// The body is damaged in transit (UploadPart: on its way in; GetObject: on its way out).
     Corrupt,
+    /// 403 AccessDenied: permanent, never retried.
+    Denied,
 }
 
 /// What a scripted fault is aimed at: a key and a part number (UploadPart) or a range start (GET).
@@ -141,6 +143,7 @@ impl ServerFaults {
                 Err(s3_error!(SlowDown, "injected by the test"))
             }
             Some(Failure::Corrupt) => Ok(true),
+            Some(Failure::Denied) => Err(s3_error!(AccessDenied, "refused by the test")),
             None => Ok(false),
         }
     }
