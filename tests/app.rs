@@ -239,7 +239,13 @@ async fn a_selection_downloads_into_a_folder_without_replacing_files_and_deletes
     assert_eq!(std::fs::read(dest.join("readme.txt")).unwrap(), b"mine");
 
     let done = engine
-        .delete_objects(&conn, BUCKET, &["readme.txt".into()], &["pics/".into()])
+        .delete_objects(
+            &conn,
+            BUCKET,
+            &["readme.txt".into()],
+            &["pics/".into()],
+            |_| {},
+        )
         .await
         .unwrap();
     assert_eq!((done.deleted, done.failed.len()), (3, 0));

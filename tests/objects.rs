@@ -315,10 +315,14 @@ async fn a_key_the_server_refuses_to_delete_is_named_and_the_others_are_deleted(
         .await
         .unwrap();
     assert_eq!((tally.objects, tally.bytes), (3, 18));
+    let mut seen = Vec::new();
     let done = engine
-        .delete_objects(&h.conn(), BUCKET, &[], &["more/".into()])
+        .delete_objects(&h.conn(), BUCKET, &[], &["more/".into()], |p| {
+            seen.push((p.handled, p.total))
+        })
         .await
         .unwrap();
+    assert_eq!(seen, [(3, 3)], "one request for the three keys");
     assert_eq!(done.deleted, 2);
     assert_eq!(
         done.failed
@@ -328,7 +332,7 @@ async fn a_key_the_server_refuses_to_delete_is_named_and_the_others_are_deleted(
         ["more/0001.txt"]
     );
     let e = engine
-        .delete_objects(&h.conn(), BUCKET, &[], &["".into()])
+        .delete_objects(&h.conn(), BUCKET, &[], &["".into()], |_| {})
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message);

@@ -54,6 +54,7 @@ async fn a_listing_and_a_delete_that_meet_a_run_of_503s_succeed() {
             BUCKET,
             &["docs/a.txt".into()],
             &["docs/sub/".into()],
+            |_| {},
         )
         .await
         .unwrap();

@@ -26,6 +26,15 @@ pub struct DeleteFailure {
     pub message: String,
 }
 
+/// How far a delete is: keys handled (deleted or refused) of all it was asked to delete.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteProgress {
+    pub handled: usize,
+    pub total: usize,
+}
+
 /// How many objects, and how many bytes, lie under some folders: what a delete would remove.
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -36,14 +45,13 @@ pub struct Tally {
 }
 
 impl Engine {
-    /// Deletes `keys`, 1,000 per request; `progress` is told how many keys were handled after each
-    /// request (deleted or refused).
+    /// Deletes `keys`, 1,000 per request; `progress` is told after each request.
     pub async fn delete_keys(
         &self,
         conn: &Connection,
         bucket: &str,
         keys: &[String],
-        mut progress: impl FnMut(usize),
+        mut progress: impl FnMut(DeleteProgress),
     ) -> Result<Deleted> {
         let s3 = self.requests(conn).await?;
         let mut out = Deleted::default();
@@ -67,18 +75,23 @@ impl Engine {
                     message: e.message,
                 }));
             handled += batch.len();
-            progress(handled);
+            progress(DeleteProgress {
+                handled,
+                total: keys.len(),
+            });
         }
         Ok(out)
     }
 
-    /// Deletes objects, and every object under the given folders (each ending in `/`).
+    /// Deletes objects, and every object under the given folders (each ending in `/`); `progress`
+    /// is told after each request.
     pub async fn delete_objects(
         &self,
         conn: &Connection,
         bucket: &str,
         keys: &[String],
         prefixes: &[String],
+        progress: impl FnMut(DeleteProgress),
     ) -> Result<Deleted> {
         let mut all: Vec<String> = keys.to_vec();
         for p in prefixes {
@@ -89,7 +102,7 @@ impl Engine {
                     .map(|o| o.key),
             );
         }
-        self.delete_keys(conn, bucket, &all, |_| {}).await
+        self.delete_keys(conn, bucket, &all, progress).await
     }
 
     /// How many objects and bytes lie under `prefixes` (each taken as a folder), for confirming

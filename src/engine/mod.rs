@@ -56,7 +56,7 @@ use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
-pub use delete::{DeleteFailure, Deleted, Tally, DELETE_BATCH};
+pub use delete::{DeleteFailure, DeleteProgress, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;

@@ -427,7 +427,7 @@ impl Folder {
                 .collect();
             match s
                 .engine
-                .delete_objects(&s.conn, &s.bucket, &keys, &[])
+                .delete_objects(&s.conn, &s.bucket, &keys, &[], |_| {})
                 .await
             {
                 Ok(done) => {

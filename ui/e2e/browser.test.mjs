@@ -342,13 +342,13 @@ describe('Ferry in a browser', () => {
   it('shows an object\'s properties, renames with F2 (asking before replacing), moves and copies a folder', async () => {
     const app = await openApp();
     const { page } = app;
-    const row = (key) => page.locator(`[data-testid="object-row"][data-key="${key}"]`);
-    const folder = (key) => page.locator(`[data-testid="prefix-row"][data-key="${key}"]`);
+    const row = (/** @type {string} */ key) => page.locator(`[data-testid="object-row"][data-key="${key}"]`);
+    const folder = (/** @type {string} */ key) => page.locator(`[data-testid="prefix-row"][data-key="${key}"]`);
 
     await row('quarterly-report.pdf').hover();
     await row('quarterly-report.pdf').getByTestId('properties').click();
     const props = page.locator('[data-testid="properties-dialog"][open]');
-    const field = (name) => props.locator(`[data-testid="property"][data-field="${name}"] dd`);
+    const field = (/** @type {string} */ name) => props.locator(`[data-testid="property"][data-field="${name}"] dd`);
     await field('content-type').filter({ hasText: 'application/pdf' }).waitFor(WAIT);
     assert.equal(await field('size').textContent(), '1.8 MiB (1,873,420 bytes)');
     assert.equal(await field('checksum-CRC32C').count(), 1);

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use ferry::engine::{Deleted, Listing, ObjectProperties, Tally};
+use ferry::engine::{DeleteProgress, Deleted, Listing, ObjectProperties, Tally};
 use ferry::Link;
 use ferry::{Copied, CopyOptions, IfExists, S3Url};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use super::Result;
@@ -48,11 +49,15 @@ pub async fn delete_objects(
     bucket: String,
     keys: Vec<String>,
     prefixes: Vec<String>,
+    progress: Channel<DeleteProgress>,
 ) -> Result<Deleted> {
     let conn = state.engine.connection(&account)?;
     state
         .engine
-        .delete_objects(&conn, &bucket, &keys, &prefixes)
+        .delete_objects(&conn, &bucket, &keys, &prefixes, |p| {
+            // A window that went away no longer wants to know; the delete goes on.
+            let _ = progress.send(p);
+        })
         .await
 }
 

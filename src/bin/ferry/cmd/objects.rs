@@ -172,16 +172,15 @@ pub(crate) async fn rm(
         return Ok(ExitCode::SUCCESS);
     }
     let keys: Vec<String> = objects.iter().map(|o| o.key.clone()).collect();
-    let total = keys.len();
     let done = engine
-        .delete_keys(&conn, &url.bucket, &keys, |handled| {
+        .delete_keys(&conn, &url.bucket, &keys, |p| {
             if g.json {
                 println!(
                     "{}",
-                    serde_json::json!({"type": "progress", "handled": handled, "total": total})
+                    serde_json::json!({"type": "progress", "handled": p.handled, "total": p.total})
                 );
-            } else if total > ferry::engine::DELETE_BATCH {
-                eprintln!("deleting: {handled} of {total}");
+            } else if p.total > ferry::engine::DELETE_BATCH {
+                eprintln!("deleting: {} of {}", p.handled, p.total);
             }
         })
         .await?;

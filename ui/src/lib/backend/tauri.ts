@@ -7,7 +7,7 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, Copied, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties, ProgressSnapshot,
+  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties, ProgressSnapshot,
   Settings, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -37,8 +37,16 @@ export class TauriBackend implements Backend {
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
     return invoke('list_objects', { account, bucket, prefix });
   }
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Deleted> {
-    return invoke('delete_objects', { account, bucket, keys, prefixes });
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted> {
+    const progress = new Channel<DeleteProgress>();
+    if (onProgress) progress.onmessage = onProgress;
+    return invoke('delete_objects', { account, bucket, keys, prefixes, progress });
   }
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally> {
     return invoke('tally_folders', { account, bucket, prefixes });

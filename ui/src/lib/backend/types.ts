@@ -12,6 +12,7 @@ import type { BackendError } from './generated/BackendError';
 import type { Copied } from './generated/Copied';
 import type { DeleteFailure } from './generated/DeleteFailure';
 import type { Deleted } from './generated/Deleted';
+import type { DeleteProgress } from './generated/DeleteProgress';
 import type { Enqueued } from './generated/Enqueued';
 import type { ErrorKind } from './generated/ErrorKind';
 import type { Event } from './generated/Event';
@@ -33,7 +34,7 @@ import type { WatchState } from './generated/WatchState';
 
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
-  Account, AccountKind, BackendError, Copied, DeleteFailure, Deleted, Enqueued, ErrorKind, Link, Listing, NewAccount,
+  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Link, Listing, NewAccount,
   NewWatchedFolder, ObjectInfo, ObjectProperties, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 
@@ -69,14 +70,23 @@ export interface Backend {
   testConnection(account: NewAccount): Promise<number>;
 
   // browsing — list_buckets {account}, create_bucket {account, bucket},
-  // list_objects {account, bucket, prefix}, delete_objects {account, bucket, keys, prefixes},
+  // list_objects {account, bucket, prefix}, delete_objects {account, bucket, keys, prefixes, progress},
   // tally_folders {account, bucket, prefixes}, object_properties {account, bucket, key},
   // copy_objects {account, bucket, from, to, moveSource, replace}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing>;
-  /** Deletes the given objects, and everything under the given prefixes: how many went, and each key refused. */
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Deleted>;
+  /**
+   * Deletes the given objects, and everything under the given prefixes: how many went, and each key
+   * refused. `onProgress` hears after each request of 1,000 keys (through a Channel).
+   */
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted>;
   /** How many objects and bytes lie under the prefixes (what deleting them removes). */
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */

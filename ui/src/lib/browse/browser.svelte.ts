@@ -1,7 +1,7 @@
 // What the main pane shows: one account's bucket at one prefix, its listing and the selection.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, Copied, Deleted, Enqueued, Listing, ObjectProperties, Tally } from '../backend/types';
+import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, Listing, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 
 export interface Location {
@@ -95,10 +95,10 @@ export class BrowserState {
     return this.#backend.uploadPaths(at.account, at.bucket, at.prefix, paths);
   }
 
-  async delete(keys: string[], prefixes: string[]): Promise<Deleted> {
+  async delete(keys: string[], prefixes: string[], onProgress?: (p: DeleteProgress) => void): Promise<Deleted> {
     const at = this.location;
     if (!at) return { deleted: 0, failed: [] };
-    const done = await this.#backend.deleteObjects(at.account, at.bucket, keys, prefixes);
+    const done = await this.#backend.deleteObjects(at.account, at.bucket, keys, prefixes, onProgress);
     await this.refresh();
     return done;
   }

@@ -6,7 +6,7 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties,
+  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties,
   ProgressSnapshot, Settings, Tally, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
 } from '../types';
 import { MockAccounts } from './accounts';
@@ -182,8 +182,14 @@ export class MockBackend implements Backend {
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
     return this.#call('listObjects', () => this.#objects.list(account, bucket, prefix));
   }
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Deleted> {
-    return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes));
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted> {
+    return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes, onProgress));
   }
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally> {
     return this.#call('tallyFolders', () => this.#objects.tally(account, bucket, prefixes));

@@ -3,7 +3,7 @@
 // "ferry" bucket starts with a few objects.
 import { bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { Copied, Deleted, Link, Listing, ObjectInfo, ObjectProperties, Tally } from '../types';
+import type { Copied, DeleteProgress, Deleted, Link, Listing, ObjectInfo, ObjectProperties, Tally } from '../types';
 import { MIB, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
@@ -15,6 +15,9 @@ const TYPES: Record<string, string> = {
   mkv: 'video/x-matroska',
   gz: 'application/gzip',
 };
+
+/** Keys per DeleteObjects request (S3's limit, as the engine sends them). */
+const DELETE_BATCH = 1000;
 
 /** The longest a presigned link can last (S3's limit): 7 days. */
 const MAX_LINK_SECS = 604800;
@@ -68,14 +71,20 @@ export class MockObjects {
   /** Keys the mock refuses to delete, like a bucket policy denying them. */
   readonly refusedDeletes = new Set<string>();
 
-  /** Deletes the objects and everything under the prefixes; reports how many went and each key refused. */
-  delete(account: string, bucket: string, keys: string[], prefixes: string[]): Deleted {
+  /**
+   * Deletes the objects and everything under the prefixes, 1,000 keys a "request" like the engine,
+   * telling `onProgress` after each; reports how many went and each key refused.
+   */
+  delete(account: string, bucket: string, keys: string[], prefixes: string[], onProgress?: (p: DeleteProgress) => void): Deleted {
     const objects = this.#w.bucket(account, bucket);
-    const doomed = [...keys, ...[...objects.keys()].filter((k) => prefixes.some((p) => k.startsWith(p)))];
+    const doomed = [...new Set([...keys, ...[...objects.keys()].filter((k) => prefixes.some((p) => k.startsWith(p)))])];
     const done: Deleted = { deleted: 0, failed: [] };
-    for (const key of new Set(doomed)) {
-      if (this.refusedDeletes.has(key)) done.failed.push({ key, message: `delete ${bucket}/${key}: access denied` });
-      else if (objects.delete(key)) done.deleted++;
+    for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
+      for (const key of doomed.slice(i, i + DELETE_BATCH)) {
+        if (this.refusedDeletes.has(key)) done.failed.push({ key, message: `delete ${bucket}/${key}: access denied` });
+        else if (objects.delete(key)) done.deleted++;
+      }
+      onProgress?.({ handled: Math.min(i + DELETE_BATCH, doomed.length), total: doomed.length });
     }
     return done;
   }
