@@ -135,7 +135,8 @@ impl Engine {
             .limits()
             .parts_in_flight
             .clamp(1, STREAM_PARTS_IN_FLIGHT);
-        let mut pending = VecDeque::new();
+        // Ranges still being fetched are stopped when this returns early (their guard drops).
+        let mut pending: VecDeque<AbortOnDrop> = VecDeque::new();
         let mut next = 0u64;
         let mut parts = 0;
         while next < size || !pending.is_empty() {
@@ -147,15 +148,15 @@ impl Engine {
                     src.key.clone(),
                     etag.clone(),
                 );
-                pending.push_back(tokio::spawn(async move {
+                pending.push_back(AbortOnDrop(tokio::spawn(async move {
                     s3.get_range(&b, &k, (next, last), e.as_deref()).await
-                }));
+                })));
                 next = last + 1;
             }
-            let Some(task) = pending.pop_front() else {
+            let Some(mut task) = pending.pop_front() else {
                 break;
             };
-            let bytes = task
+            let bytes = (&mut task.0)
                 .await
                 .map_err(|e| Error::internal(format!("{what}: {e}")))??;
             check.update(&bytes);
@@ -171,6 +172,15 @@ impl Engine {
             parts,
             verified,
         })
+    }
+}
+
+/// A range being fetched, stopped if it is dropped before it is awaited.
+struct AbortOnDrop(tokio::task::JoinHandle<Result<Bytes>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
