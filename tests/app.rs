@@ -238,11 +238,17 @@ async fn a_selection_downloads_into_a_folder_without_replacing_files_and_deletes
     );
     assert_eq!(std::fs::read(dest.join("readme.txt")).unwrap(), b"mine");
 
-    let n = engine
-        .delete_objects(&conn, BUCKET, &["readme.txt".into()], &["pics/".into()])
+    let done = engine
+        .delete_objects(
+            &conn,
+            BUCKET,
+            &["readme.txt".into()],
+            &["pics/".into()],
+            |_| {},
+        )
         .await
         .unwrap();
-    assert_eq!(n, 3);
+    assert_eq!((done.deleted, done.failed.len()), (3, 0));
     let listing = engine.list(&conn, BUCKET, "").await.unwrap();
     assert!(
         listing.objects.is_empty() && listing.prefixes.is_empty(),

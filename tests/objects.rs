@@ -1,10 +1,13 @@
-//! Objects moved and copied by the server: bytes, content type and metadata kept, no body through
-//! the client, nothing overwritten unasked, and a source deleted only once its copy is verified.
+//! Objects: moved and copied by the server (bytes, content type and metadata kept, no body through
+//! the client, nothing overwritten unasked, a source deleted only once its copy is verified),
+//! folders deleted in batches of 1,000 with refusals named, server-side encryption asked for.
 
 use ferry::{CopyOptions, ErrorKind, IfExists, Limits, S3Url};
 
 use crate::support::server_faults::Failure;
-use crate::support::{http_get_with_head, output, quick_retries, stderr, Harness, BUCKET};
+use crate::support::{
+    feed, http_get_with_head, output, quick_retries, spawn_fed, stderr, Harness, BUCKET,
+};
 
 fn s3(key: &str) -> S3Url {
     S3Url::parse(&format!("s3://{BUCKET}/{key}")).unwrap()
@@ -219,4 +222,192 @@ async fn share_links_open_inline_or_download_as_the_files_name() {
         head.contains("attachment; filename=\"report final _.pdf\"; filename*=UTF-8''report%20final%20%C3%A9%2Epdf"),
         "{head}"
     );
+}
+
+/// Puts `n` small objects named `{prefix}{i:04}.txt` through the S3 API, a few at a time.
+async fn put_many(h: &Harness, prefix: &str, n: usize) {
+    let client = h.client().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..8 {
+        let (client, prefix) = (client.clone(), prefix.to_string());
+        tasks.spawn(async move {
+            for i in (lane..n).step_by(8) {
+                client
+                    .put_object()
+                    .bucket(BUCKET)
+                    .key(format!("{prefix}{i:04}.txt"))
+                    .body(format!("line {i}").into_bytes().into())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+}
+
+/// `ferry rm --recursive` on a folder of 2,500 objects: `--dry-run` deletes nothing, then three
+/// DeleteObjects requests (1,000, 1,000, 500 keys) remove it all, and the folder beside it stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_of_2500_objects_is_deleted_in_three_delete_objects_requests() {
+    let h = Harness::new().await;
+    put_many(&h, "logs/", 2500).await;
+    h.put("logs-old/keep.txt", b"kept".to_vec()).await;
+    let target = format!("s3://{BUCKET}/logs");
+
+    let out = output(&h, &["rm", "--recursive", "--dry-run", &target]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("would delete s3://test-bucket/logs/2499.txt")
+            && text.contains("would delete 2500 objects"),
+        "{text}"
+    );
+    assert!(h.log.delete_batches.lock().unwrap().is_empty());
+    assert!(h.object_exists("logs/0000.txt"));
+
+    let out = output(&h, &["rm", "--recursive", &target]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted 2500 objects"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr(&out).contains("deleting: 2000 of 2500"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(*h.log.delete_batches.lock().unwrap(), [1000, 1000, 500]);
+    assert_eq!(h.object_keys().await, ["logs-old/keep.txt"]);
+}
+
+/// A key the server refuses to delete is named, with the server's reason; every other key, in its
+/// batch and in the next, is still deleted, and the exit code says not everything went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_the_server_refuses_to_delete_is_named_and_the_others_are_deleted() {
+    let h = Harness::new().await;
+    put_many(&h, "tmp/", 1200).await;
+    h.faults.refuse_delete("tmp/0042.txt");
+
+    let out = output(&h, &["rm", "--recursive", &format!("s3://{BUCKET}/tmp/")]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not deleted: s3://test-bucket/tmp/0042.txt") && err.contains("access denied"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("deleted 1199 objects"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(h.object_keys().await, ["tmp/0042.txt"]);
+
+    // The app's command reports the same through the engine, by key.
+    put_many(&h, "more/", 3).await;
+    h.faults.refuse_delete("more/0001.txt");
+    let engine = h.engine(Limits::default()).await;
+    let tally = engine
+        .tally(&h.conn(), BUCKET, &["more/".into()])
+        .await
+        .unwrap();
+    assert_eq!((tally.objects, tally.bytes), (3, 18));
+    let mut seen = Vec::new();
+    let done = engine
+        .delete_objects(&h.conn(), BUCKET, &[], &["more/".into()], |p| {
+            seen.push((p.handled, p.total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, [(3, 3)], "one request for the three keys");
+    assert_eq!(done.deleted, 2);
+    assert_eq!(
+        done.failed
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect::<Vec<_>>(),
+        ["more/0001.txt"]
+    );
+    let e = engine
+        .delete_objects(&h.conn(), BUCKET, &[], &["".into()], |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message);
+}
+
+/// `--sse` reaches the server on every request that makes an object: a PutObject, a multipart
+/// upload's start, a streamed upload and a server-side copy; a mode S3 does not know, or a KMS key
+/// without KMS, is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_encryption_is_asked_for_on_uploads_streams_and_copies() {
+    let h = Harness::new().await;
+    let small = h.file("small.txt", b"small");
+    let small = small.to_str().unwrap();
+    let big = h.file(
+        "big.bin",
+        &crate::support::data(20 * crate::support::MIB, 5),
+    );
+    let url = |k: &str| format!("s3://{BUCKET}/{k}");
+    let aes = || (Some("AES256".to_string()), None);
+
+    let out = output(&h, &["cp", "--sse", "AES256", small, &url("small.txt")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("small.txt"), [aes()]);
+
+    let kms = ["--sse", "aws:kms", "--sse-kms-key-id", "alias/ferry"];
+    let (big, big_url) = (big.to_str().unwrap(), url("big.bin"));
+    let out = output(&h, &[&["cp"][..], &kms, &[big, &big_url]].concat()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        h.log.encryption_of("big.bin"),
+        [(Some("aws:kms".to_string()), Some("alias/ferry".to_string()))],
+        "the multipart upload's start carries it"
+    );
+
+    let out = output(
+        &h,
+        &["cp", "--sse", "AES256", &url("small.txt"), &url("copy.txt")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("copy.txt"), [aes()]);
+    let out = output(
+        &h,
+        &["mv", "--sse", "AES256", &url("copy.txt"), &url("moved.txt")],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("moved.txt"), [aes()]);
+
+    let mut child = spawn_fed(&h, &["cp", "--sse", "AES256", "-", &url("piped.txt")]);
+    feed(&mut child, b"piped".to_vec(), true).await;
+    let out = crate::support::wait_child(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("piped.txt"), [aes()]);
+
+    let before = h.log.encryption.lock().unwrap().len();
+    let dst = url("refused.txt");
+    for (args, says) in [
+        (["--sse", "AES128"], "choose --sse AES256"),
+        (["--sse-kms-key-id", "k"], "needs --sse aws:kms"),
+    ] {
+        let out = output(&h, &[&["cp"][..], &args, &[small, &dst]].concat()).await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    let out = output(
+        &h,
+        &["cp", "--sse", "AES128", &url("small.txt"), &url("c2.txt")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        h.log.encryption.lock().unwrap().len(),
+        before,
+        "nothing was sent"
+    );
+    assert!(!h.object_exists("refused.txt") && !h.object_exists("c2.txt"));
 }

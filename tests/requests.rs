@@ -54,10 +54,11 @@ async fn a_listing_and_a_delete_that_meet_a_run_of_503s_succeed() {
             BUCKET,
             &["docs/a.txt".into()],
             &["docs/sub/".into()],
+            |_| {},
         )
         .await
         .unwrap();
-    assert_eq!(deleted, 2);
+    assert_eq!(deleted.deleted, 2);
     assert!(!h.object_exists("docs/a.txt"));
     assert!(!h.object_exists("docs/sub/c.txt"));
     assert!(

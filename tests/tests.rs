@@ -11,6 +11,7 @@ mod input;
 mod interference;
 mod objects;
 mod requests;
+mod streams;
 mod sync;
 mod transfers;
 mod watch;

@@ -26,7 +26,7 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
     /// Everything under the source prefix.
     pub recursive: bool,
@@ -34,9 +34,14 @@ pub struct CopyOptions {
     pub if_exists: IfExists,
     /// A move: each source is deleted once its copy is verified.
     pub delete_source: bool,
+    /// Server-side encryption of the copies (`AES256`, `aws:kms`); the bucket's default when `None`.
+    pub sse: Option<String>,
+    /// The KMS key of `aws:kms` copies.
+    pub sse_kms_key_id: Option<String>,
 }
 
 /// What a copy or move did.
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Copied {
     pub copied: usize,
@@ -61,6 +66,7 @@ impl Engine {
                 "--if-exists rename applies to downloads; choose error, skip or overwrite",
             ));
         }
+        upload::check_sse(opts.sse.as_deref(), opts.sse_kms_key_id.as_deref())?;
         let s3 = self.requests(conn).await?;
         let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
         let mut out = Copied::default();
@@ -93,7 +99,7 @@ impl Engine {
                 });
                 continue;
             }
-            self.copy_one(&s3, src, &from, dst, &to, size, opts.delete_source)
+            self.copy_one(&s3, (src, &from), (dst, &to), size, opts)
                 .await?;
             out.copied += 1;
             out.bytes += size;
@@ -198,16 +204,13 @@ impl Engine {
 
     /// Copies one object server-side (metadata, content type and tags kept), verifies the copy, and
     /// for a move deletes the source only then.
-    #[allow(clippy::too_many_arguments)] // the two locations' parts and the size: no struct adds clarity
     pub(super) async fn copy_one(
         &self,
         s3: &s3::Requests,
-        src: &S3Url,
-        from: &str,
-        dst: &S3Url,
-        to: &str,
+        (src, from): (&S3Url, &str),
+        (dst, to): (&S3Url, &str),
         size: u64,
-        delete_source: bool,
+        opts: &CopyOptions,
     ) -> Result<()> {
         let what = format!(
             "copy s3://{}/{from} to s3://{}/{to}",
@@ -224,6 +227,12 @@ impl Engine {
                 .bucket(&dst.bucket)
                 .key(to)
                 .copy_source(&source)
+                .set_server_side_encryption(
+                    opts.sse
+                        .as_deref()
+                        .map(aws_sdk_s3::types::ServerSideEncryption::from),
+                )
+                .set_ssekms_key_id(opts.sse_kms_key_id.clone())
                 .send()
         })
         .await?;
@@ -235,7 +244,7 @@ impl Engine {
                 format!("{what}: the copy does not match its source (size, ETag or checksum); the source was kept"),
             ));
         }
-        if delete_source {
+        if opts.delete_source {
             s3.delete_keys(&src.bucket, &[from.to_string()]).await?;
         }
         Ok(())

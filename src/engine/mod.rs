@@ -9,6 +9,8 @@
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
 //! - `objects`: listing, buckets, deletes, presigned links;
 //! - `copy`: server-side copies and moves;
+//! - `delete`: deletes of objects and folders, 1,000 keys a request, refusals reported by key;
+//! - `stream`: standard input to an object and an object to standard output, memory bounded;
 //! - `sync`: a folder or prefix made to match another, planned first;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
@@ -24,9 +26,11 @@
 mod accounts;
 mod control;
 mod copy;
+mod delete;
 mod enqueue;
 mod objects;
 mod runner;
+mod stream;
 mod sync;
 mod views;
 
@@ -55,9 +59,11 @@ use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
+pub use delete::{DeleteFailure, DeleteProgress, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
+pub use stream::{stream_part_size, Streamed, STREAM_PART};
 pub use sync::{
     Compare, SyncAction, SyncDeleted, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,
     SyncRun, SyncSide, SyncStarted, SyncTotals,

@@ -1,4 +1,4 @@
-//! Buckets and objects: listing, bucket creation, deletes and presigned links.
+//! Buckets and objects: listing, bucket creation and presigned links.
 
 use super::*;
 
@@ -33,6 +33,7 @@ pub struct Listing {
 }
 
 /// What `ferry stat` and the app's properties show of one object (a HEAD, checksums included).
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectProperties {
@@ -258,32 +259,6 @@ impl Engine {
             expires_at: at.as_secs(),
             expires_in_secs: expires.as_secs(),
         })
-    }
-
-    /// Deletes objects, and every object under the given prefixes; returns how many were deleted.
-    pub async fn delete_objects(
-        &self,
-        conn: &Connection,
-        bucket: &str,
-        keys: &[String],
-        prefixes: &[String],
-    ) -> Result<usize> {
-        let s3 = self.requests(conn).await?;
-        let mut all: Vec<String> = keys.to_vec();
-        for p in prefixes {
-            all.extend(
-                self.list_all(&s3, bucket, p)
-                    .await?
-                    .into_iter()
-                    .map(|o| o.key),
-            );
-        }
-        let mut deleted = 0;
-        for chunk in all.chunks(1000) {
-            s3.delete_keys(bucket, chunk).await?;
-            deleted += chunk.len();
-        }
-        Ok(deleted)
     }
 }
 

@@ -134,6 +134,49 @@ impl Requests {
         })
     }
 
+    /// Bytes `first..=last` of `key` as it is while its ETag is `etag` (If-Match), read whole; the
+    /// request and the reading of its body are tried again together on a transient failure.
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        (first, last): (u64, u64),
+        etag: Option<&str>,
+    ) -> Result<bytes::Bytes> {
+        let what = format!("read bytes {first}-{last} of s3://{bucket}/{key}");
+        retrying(&self.retry, &self.stop, &what, || async {
+            let out = self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .range(format!("bytes={first}-{last}"))
+                .set_if_match(etag.map(str::to_string))
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&what, e))?;
+            let body = out.body.collect().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("{what}: the connection broke ({e})"),
+                )
+            })?;
+            let bytes = body.into_bytes();
+            if bytes.len() as u64 != last - first + 1 {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!(
+                        "{what}: {} bytes arrived instead of {}",
+                        bytes.len(),
+                        last - first + 1
+                    ),
+                ));
+            }
+            Ok(bytes)
+        })
+        .await
+    }
+
     pub async fn list_buckets(&self) -> Result<Vec<String>> {
         let out = self
             .send("list buckets", |c| c.list_buckets().send())
@@ -154,6 +197,19 @@ impl Requests {
 
     /// Deletes up to 1,000 keys in one request; a key the server refused fails the whole call.
     pub async fn delete_keys(&self, bucket: &str, keys: &[String]) -> Result<()> {
+        match self.delete_batch(bucket, keys).await?.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes up to 1,000 keys in one DeleteObjects request; returns each key the server refused,
+    /// with its reason (the others are deleted).
+    pub async fn delete_batch(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, Error)>> {
         let ids = keys
             .iter()
             .map(|k| ObjectIdentifier::builder().key(k).build())
@@ -173,14 +229,19 @@ impl Requests {
                     .send()
             })
             .await?;
-        if let Some(err) = out.errors().first() {
-            return Err(crate::error::from_service(
-                &format!("delete s3://{bucket}/{}", err.key().unwrap_or_default()),
-                403,
-                err.code(),
-                err.message(),
-            ));
-        }
-        Ok(())
+        Ok(out
+            .errors()
+            .iter()
+            .map(|err| {
+                let key = err.key().unwrap_or_default().to_string();
+                let e = crate::error::from_service(
+                    &format!("delete s3://{bucket}/{key}"),
+                    403,
+                    err.code(),
+                    err.message(),
+                );
+                (key, e)
+            })
+            .collect())
     }
 }

@@ -112,7 +112,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
             .content_length(size as i64)
             .checksum_crc32_c(&checksum)
             .body(body);
-        let req = with_object_options!(req, options, &ctx.row);
+        let req = with_object_options!(req, options, &ctx.row.key, ctx.row.source_mtime_ns);
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
@@ -196,7 +196,7 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
                 .checksum_algorithm(ChecksumAlgorithm::Crc32C);
-            let req = with_object_options!(req, options, &ctx.row);
+            let req = with_object_options!(req, options, &ctx.row.key, ctx.row.source_mtime_ns);
             let what = what.clone();
             async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
         })
@@ -548,6 +548,11 @@ pub struct ObjectOptions {
     pub metadata: std::collections::BTreeMap<String, String>,
     /// `STANDARD`, `STANDARD_IA`, `INTELLIGENT_TIERING`, `GLACIER_IR`, …
     pub storage_class: Option<String>,
+    /// Server-side encryption: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS); the bucket's default when
+    /// not given.
+    pub sse: Option<String>,
+    /// The KMS key of `aws:kms` (the account's default key when not given).
+    pub sse_kms_key_id: Option<String>,
 }
 
 impl ObjectOptions {
@@ -573,6 +578,7 @@ impl ObjectOptions {
                 )));
             }
         }
+        check_sse(self.sse.as_deref(), self.sse_kms_key_id.as_deref())?;
         if let Some(t) = &self.content_type {
             if t.parse::<mime_guess::mime::Mime>().is_err() {
                 return Err(Error::invalid(format!(
@@ -597,7 +603,7 @@ impl ObjectOptions {
         })
     }
 
-    fn content_type_for(&self, key: &str) -> String {
+    pub(crate) fn content_type_for(&self, key: &str) -> String {
         self.content_type
             .clone()
             .unwrap_or_else(|| content_type(key))
@@ -605,7 +611,10 @@ impl ObjectOptions {
 
     /// The user metadata, with the file's modification time (`mtime`, rclone's format) unless the
     /// user gave one: sync compares it, and a download gives the file that time back.
-    fn metadata_map(&self, source_mtime_ns: Option<i64>) -> Option<HashMap<String, String>> {
+    pub(crate) fn metadata_map(
+        &self,
+        source_mtime_ns: Option<i64>,
+    ) -> Option<HashMap<String, String>> {
         let mut m: HashMap<String, String> = self.metadata.clone().into_iter().collect();
         if let Some(ns) = source_mtime_ns.filter(|ns| *ns > 0) {
             m.entry(super::MTIME_META.to_string())
@@ -616,22 +625,54 @@ impl ObjectOptions {
 }
 
 /// Applies `ObjectOptions` to a PutObject or CreateMultipartUpload request (their builders share
-/// these setters but no trait).
+/// these setters but no trait), for the object `$key` of a file modified at `$mtime_ns` (when there
+/// is a file: a stream has none).
 macro_rules! with_object_options {
-    ($req:expr, $o:expr, $row:expr) => {
-        $req.content_type($o.content_type_for(&$row.key))
+    ($req:expr, $o:expr, $key:expr, $mtime_ns:expr) => {
+        $req.content_type($o.content_type_for($key))
             .set_cache_control($o.cache_control.clone())
             .set_content_disposition($o.content_disposition.clone())
             .set_content_encoding($o.content_encoding.clone())
-            .set_metadata($o.metadata_map($row.source_mtime_ns))
+            .set_metadata($o.metadata_map($mtime_ns))
             .set_storage_class(
                 $o.storage_class
                     .as_deref()
                     .map(aws_sdk_s3::types::StorageClass::from),
             )
+            .set_server_side_encryption(
+                $o.sse
+                    .as_deref()
+                    .map(aws_sdk_s3::types::ServerSideEncryption::from),
+            )
+            .set_ssekms_key_id($o.sse_kms_key_id.clone())
     };
 }
-use with_object_options;
+
+/// The server-side encryptions Ferry asks for by name (`--sse`).
+const SSE_MODES: [&str; 3] = ["AES256", "aws:kms", "aws:kms:dsse"];
+
+/// Refuses an encryption S3 does not know, and a KMS key without KMS encryption.
+pub fn check_sse(sse: Option<&str>, kms_key_id: Option<&str>) -> Result<()> {
+    if let Some(mode) = sse {
+        if !SSE_MODES.contains(&mode) {
+            return Err(Error::invalid(format!(
+                "`{mode}` is not a server-side encryption; choose --sse AES256 (keys managed by S3) or --sse aws:kms (with --sse-kms-key-id ID for a key of yours)"
+            )));
+        }
+    }
+    if kms_key_id.is_some() && !sse.is_some_and(|m| m.starts_with("aws:kms")) {
+        return Err(Error::invalid(
+            "--sse-kms-key-id names a KMS key, which needs --sse aws:kms",
+        ));
+    }
+    if kms_key_id.is_some_and(|k| k.trim().is_empty()) {
+        return Err(Error::invalid(
+            "--sse-kms-key-id is empty; give the key's id, ARN or alias, or leave it out for the account's default key",
+        ));
+    }
+    Ok(())
+}
+pub(crate) use with_object_options;
 
 /// The Content-Type an object is uploaded with, from its name's extension (mime_guess), so that a
 /// shared PDF or image opens in the browser; `application/octet-stream` when the name says nothing.

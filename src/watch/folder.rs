@@ -427,11 +427,16 @@ impl Folder {
                 .collect();
             match s
                 .engine
-                .delete_objects(&s.conn, &s.bucket, &keys, &[])
+                .delete_objects(&s.conn, &s.bucket, &keys, &[], |_| {})
                 .await
             {
-                Ok(_) => {
-                    for k in &keys {
+                Ok(done) => {
+                    for f in &done.failed {
+                        tracing::warn!(folder = %s.id, key = %f.key, error = %f.message, "could not delete the object of a deleted file");
+                    }
+                    let refused: HashSet<&str> =
+                        done.failed.iter().map(|f| f.key.as_str()).collect();
+                    for k in keys.iter().filter(|k| !refused.contains(k.as_str())) {
                         tracing::info!(folder = %s.id, key = %k, "deleted: its file was deleted");
                         if let Err(e) = table::delete_record(s.engine.store(), &s.id, k) {
                             tracing::warn!(folder = %s.id, error = %e, "cannot forget a deleted key");

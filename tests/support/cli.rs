@@ -17,6 +17,33 @@ pub fn spawn(h: &Harness, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// Starts `ferry args` with its standard input piped from the test.
+pub fn spawn_fed(h: &Harness, args: &[&str]) -> Child {
+    h.ferry()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Writes `bytes` into the child's standard input off the runtime; `close` ends the stream, else the
+/// pipe is handed back open.
+pub async fn feed(
+    child: &mut Child,
+    bytes: Vec<u8>,
+    close: bool,
+) -> Option<std::process::ChildStdin> {
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::task::spawn_blocking(move || {
+        std::io::Write::write_all(&mut stdin, &bytes).unwrap();
+        (!close).then_some(stdin)
+    })
+    .await
+    .unwrap()
+}
+
 /// Runs `ferry args` to its end.
 pub async fn output(h: &Harness, args: &[impl AsRef<OsStr>]) -> Output {
     let mut cmd = h.ferry();

@@ -7,10 +7,14 @@ use std::sync::{Arc, Mutex};
 
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{
-    CopyObjectInput, GetObjectInput, HeadObjectInput, PutObjectInput, Range, UploadPartInput,
+    CopyObjectInput, CreateMultipartUploadInput, DeleteObjectsInput, GetObjectInput,
+    HeadObjectInput, PutObjectInput, Range, ServerSideEncryption, UploadPartInput,
 };
 use s3s::{S3Request, S3Result};
 use tokio::sync::watch;
+
+/// The server-side encryption a request asked for: `x-amz-server-side-encryption` and its KMS key id.
+pub type Encryption = (Option<String>, Option<String>);
 
 /// What the server saw, and the gate that can hold requests.
 pub struct Log {
@@ -21,6 +25,11 @@ pub struct Log {
     pub puts: Mutex<Vec<String>>,
     /// The destination key of every CopyObject request.
     pub copies: Mutex<Vec<String>>,
+    /// The number of keys in each DeleteObjects request, in arrival order.
+    pub delete_batches: Mutex<Vec<usize>>,
+    /// (key, `x-amz-server-side-encryption`, its KMS key id) of each request that makes an object
+    /// (PutObject, CreateMultipartUpload, CopyObject), in arrival order.
+    pub encryption: Mutex<Vec<(String, Encryption)>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
     /// (key, part number) of every HeadObject request with a part number, in arrival order.
@@ -40,6 +49,8 @@ impl Log {
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
             copies: Mutex::new(Vec::new()),
+            delete_batches: Mutex::new(Vec::new()),
+            encryption: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
             part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
@@ -86,6 +97,21 @@ impl Log {
             }
         }
         m
+    }
+
+    fn encrypted(&self, key: &str, sse: &Option<ServerSideEncryption>, kms: &Option<String>) {
+        let sse = sse.as_ref().map(|s| s.as_str().to_string());
+        let entry = (key.to_string(), (sse, kms.clone()));
+        self.encryption.lock().unwrap().push(entry);
+    }
+
+    /// The encryption asked for `key` (mode, KMS key id) by its requests, in order.
+    pub fn encryption_of(&self, key: &str) -> Vec<Encryption> {
+        let all = self.encryption.lock().unwrap();
+        all.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, e)| e.clone())
+            .collect()
     }
 
     /// How many PutObject requests `key` got.
@@ -195,13 +221,35 @@ impl S3Access for Hook {
         Ok(())
     }
 
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let n = req.input.delete.objects.len();
+        self.0.delete_batches.lock().unwrap().push(n);
+        Ok(())
+    }
+
     async fn put_object(&self, req: &mut S3Request<PutObjectInput>) -> S3Result<()> {
-        self.0.puts.lock().unwrap().push(req.input.key.clone());
+        let i = &req.input;
+        self.0.puts.lock().unwrap().push(i.key.clone());
+        self.0
+            .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
+        Ok(())
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: &mut S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<()> {
+        let i = &req.input;
+        self.0
+            .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
         Ok(())
     }
 
     async fn copy_object(&self, req: &mut S3Request<CopyObjectInput>) -> S3Result<()> {
-        self.0.copies.lock().unwrap().push(req.input.key.clone());
+        let i = &req.input;
+        self.0.copies.lock().unwrap().push(i.key.clone());
+        self.0
+            .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
         Ok(())
     }
 }

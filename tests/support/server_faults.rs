@@ -18,7 +18,7 @@ use s3s::{s3_error, Body, S3Request, S3Response, S3Result, S3};
 
 use super::Chance;
 
-/// A transient failure the server may answer with.
+/// A failure the server may answer with: transient ones, damage, or a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// 500 InternalError.
@@ -54,12 +54,19 @@ pub struct ServerFaults {
     pub corrupted_gets: AtomicUsize,
     /// Objects answered from this table instead of the disk: key → bytes.
     phantoms: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// Keys a DeleteObjects request is refused for (AccessDenied in its `Errors`), the rest deleted.
+    refused_deletes: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl ServerFaults {
     /// The server lists, heads and serves `key` with `bytes`, whatever the key looks like.
     pub fn phantom(&self, key: &str, bytes: Vec<u8>) {
         self.phantoms.lock().unwrap().insert(key.to_string(), bytes);
+    }
+
+    /// DeleteObjects refuses `key` (AccessDenied, reported in the reply) and deletes the others.
+    pub fn refuse_delete(&self, key: &str) {
+        self.refused_deletes.lock().unwrap().insert(key.to_string());
     }
 
     fn phantom_of(&self, key: &str) -> Option<Vec<u8>> {
@@ -201,15 +208,18 @@ macro_rules! faulty_s3 {
                 &self,
                 mut req: S3Request<UploadPartInput>,
             ) -> S3Result<S3Response<UploadPartOutput>> {
+                // The body is read before any answer: an error answered over a body still being
+                // sent reaches the client as a broken connection, not as the error.
+                let mut body = collect(req.input.body.take()).await?;
                 let corrupt = self.faults.decide(
                     "upload_part",
                     &req.input.key,
                     req.input.part_number as u64,
                 )?;
                 let Some(sent) = req.input.checksum_crc32c.clone() else {
+                    req.input.body = Some(blob(body));
                     return self.inner.upload_part(req).await;
                 };
-                let mut body = collect(req.input.body.take()).await?;
                 if corrupt {
                     body = damage(&body);
                 }
@@ -275,10 +285,27 @@ macro_rules! faulty_s3 {
 
             async fn delete_objects(
                 &self,
-                req: S3Request<DeleteObjectsInput>,
+                mut req: S3Request<DeleteObjectsInput>,
             ) -> S3Result<S3Response<DeleteObjectsOutput>> {
                 self.faults.scripted_error("delete_objects", &req.input.bucket)?;
-                self.inner.delete_objects(req).await
+                let refusing = self.faults.refused_deletes.lock().unwrap().clone();
+                let (refused, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut req.input.delete.objects)
+                    .into_iter()
+                    .partition(|o| refusing.contains(&o.key));
+                req.input.delete.objects = kept;
+                let mut resp = self.inner.delete_objects(req).await?;
+                resp.output.errors = Some(
+                    refused
+                        .into_iter()
+                        .map(|o| s3s::dto::Error {
+                            key: Some(o.key),
+                            code: Some("AccessDenied".into()),
+                            message: Some("refused by the test".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                );
+                Ok(resp)
             }
 
             async fn get_object(

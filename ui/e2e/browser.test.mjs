@@ -298,7 +298,7 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
-  it('creates a bucket with a validated name, then deletes objects after confirming', async () => {
+  it('creates a bucket with a validated name, then deletes objects after confirming their count and size', async () => {
     const app = await openApp();
     const { page } = app;
     await page.locator('[data-testid="account-item"][data-account="local"]').getByTestId('create-bucket').click();
@@ -317,9 +317,86 @@ describe('Ferry in a browser', () => {
     await page.getByTestId('delete-selected').click();
     const confirm = page.locator('[data-testid="confirm-dialog"][open]');
     assert.match((await confirm.textContent()) ?? '', /Delete 1 object and 1 folder\?/);
+    // The count covers what is inside the folder (counted by the backend), before anything is deleted.
+    await confirm.getByTestId('delete-tally').filter({ hasText: '2 objects, 1.3 GiB in total, will be deleted.' }).waitFor(WAIT);
     await page.getByTestId('confirm-ok').click();
     await readme.waitFor({ state: 'detached', ...WAIT });
     await page.locator('[data-testid="prefix-row"][data-key="backups/"]').waitFor({ state: 'detached', ...WAIT });
+    await page.getByTestId('notice').filter({ hasText: 'Deleted 2 objects.' }).waitFor(WAIT);
+
+    // A key the server refuses is named; the rest of the folder is deleted.
+    await page.evaluate(() => window.__ferryMock.refusedDeletes.add('photos/lighthouse.jpg'));
+    const photos = page.locator('[data-testid="prefix-row"][data-key="photos/"]');
+    await photos.getByTestId('select-row').check();
+    await page.getByTestId('delete-selected').click();
+    await confirm.getByTestId('delete-tally').filter({ hasText: '3 objects, 12.6 MiB in total, will be deleted.' }).waitFor(WAIT);
+    await page.getByTestId('confirm-ok').click();
+    await page
+      .getByTestId('notice')
+      .filter({ hasText: 'Deleted 2 objects. 1 object could not be deleted: photos/lighthouse.jpg' })
+      .waitFor(WAIT);
+    await photos.waitFor(WAIT);
+    await app.close();
+  });
+
+  it('shows an object\'s properties, renames with F2 (asking before replacing), moves and copies a folder', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const row = (/** @type {string} */ key) => page.locator(`[data-testid="object-row"][data-key="${key}"]`);
+    const folder = (/** @type {string} */ key) => page.locator(`[data-testid="prefix-row"][data-key="${key}"]`);
+
+    await row('quarterly-report.pdf').hover();
+    await row('quarterly-report.pdf').getByTestId('properties').click();
+    const props = page.locator('[data-testid="properties-dialog"][open]');
+    const field = (/** @type {string} */ name) => props.locator(`[data-testid="property"][data-field="${name}"] dd`);
+    await field('content-type').filter({ hasText: 'application/pdf' }).waitFor(WAIT);
+    assert.equal(await field('size').textContent(), '1.8 MiB (1,873,420 bytes)');
+    assert.equal(await field('checksum-CRC32C').count(), 1);
+    await props.getByTestId('modal-close').click();
+
+    // F2 on the one selected row renames it.
+    await row('README.txt').getByTestId('select-row').check();
+    await page.keyboard.press('F2');
+    const dialog = page.locator('[data-testid="relocate-dialog"][open]');
+    const input = dialog.getByTestId('relocate-input');
+    assert.equal(await input.inputValue(), 'README.txt');
+    await input.fill('a/b');
+    await dialog.getByTestId('relocate-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
+    await input.fill('READ-ME.txt');
+    await dialog.getByTestId('relocate-submit').click();
+    await row('READ-ME.txt').waitFor(WAIT);
+    await row('README.txt').waitFor({ state: 'detached', ...WAIT });
+
+    // Onto an existing name: refused, then replaced only when asked.
+    await row('READ-ME.txt').hover();
+    await row('READ-ME.txt').getByTestId('rename').click();
+    await input.fill('quarterly-report.pdf');
+    await dialog.getByTestId('relocate-submit').click();
+    await dialog.getByTestId('relocate-error').filter({ hasText: 'already exist' }).waitFor(WAIT);
+    assert.equal(await row('READ-ME.txt').count(), 1, 'nothing moved before asking');
+    await dialog.getByTestId('relocate-replace').click();
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    await row('READ-ME.txt').waitFor({ state: 'detached', ...WAIT });
+    await row('quarterly-report.pdf').hover();
+    await row('quarterly-report.pdf').getByTestId('properties').click();
+    await field('size').filter({ hasText: '2,184 bytes' }).waitFor(WAIT);
+    await props.getByTestId('modal-close').click();
+
+    // A folder moved into another, then copied back keeping the original.
+    await folder('photos/').hover();
+    await folder('photos/').getByTestId('move').click();
+    await input.fill('backups');
+    await dialog.getByTestId('relocate-submit').click();
+    await page.getByTestId('notice').filter({ hasText: 'Moved the folder photos (3 objects) to backups/photos/.' }).waitFor(WAIT);
+    await folder('photos/').waitFor({ state: 'detached', ...WAIT });
+    await folder('backups/').getByTestId('open-prefix').click();
+    await folder('backups/photos/').hover();
+    await folder('backups/photos/').getByTestId('move').click();
+    await dialog.getByTestId('relocate-keep').check();
+    await input.fill('');
+    await dialog.getByTestId('relocate-submit').click();
+    await page.getByTestId('notice').filter({ hasText: 'Copied the folder photos (3 objects) to photos/.' }).waitFor(WAIT);
+    await folder('backups/photos/').waitFor(WAIT);
     await app.close();
   });
 

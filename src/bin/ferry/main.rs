@@ -60,11 +60,18 @@ struct Global {
 enum Command {
     /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
     /// between two S3 locations of one account (server-side).
-    Cp(CpArgs),
+    Cp(Box<CpArgs>),
     /// Make a folder or prefix match another: local to S3, S3 to local, or S3 to S3 (server-side).
     /// Unchanged entries (same size and time by default) are left alone; --dry-run shows the plan;
     /// running it again after an interruption continues it.
     Sync(cmd::sync::SyncArgs),
+    /// Write an object to standard output (in order, checked against the server's checksum).
+    Cat {
+        target: String,
+        /// Range size, e.g. 16MiB (default 8MiB; a few ranges are fetched at once).
+        #[arg(long)]
+        part_size: Option<String>,
+    },
     /// List buckets, or the objects and prefixes under s3://bucket/prefix.
     Ls { target: Option<String> },
     /// Create a bucket.
@@ -138,7 +145,10 @@ fn main() -> ExitCode {
         }
     };
     let json = cli.global.json;
-    match rt.block_on(run(cli, state_dir)) {
+    let result = rt.block_on(run(cli, state_dir));
+    // A read of standard input blocks a thread the runtime would otherwise wait for at exit.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -214,6 +224,9 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
     match &cli.command {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
         Command::Sync(args) => cmd::sync::run(g, state_dir, args).await,
+        Command::Cat { target, part_size } => {
+            cmd::cp::cat_command(g, state_dir, target, part_size).await
+        }
         Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,

@@ -296,7 +296,7 @@ impl Engine {
                 let (from, to) = (sync_prefix(src), sync_prefix(dst));
                 for i in changes {
                     let (k1, k2) = (format!("{from}{}", i.path), format!("{to}{}", i.path));
-                    self.copy_one(&s3, src, &k1, dst, &k2, i.size, false)
+                    self.copy_one(&s3, (src, &k1), (dst, &k2), i.size, &CopyOptions::default())
                         .await?;
                     out.copied += 1;
                     out.copied_bytes += i.size;

@@ -11,8 +11,14 @@ use crate::output::drive;
 use crate::{open, Global};
 
 #[derive(Args)]
+#[command(
+    after_help = "Streams: `ferry cp - s3://bucket/key` uploads standard input (of any length, \
+as a multipart upload with a few parts in memory); `ferry cp s3://bucket/key -` writes the object to \
+standard output, checked against the server's checksum. A stream cannot be resumed after a crash: \
+on a failure or Ctrl-C its partial upload is aborted and no object appears; send it again."
+)]
 pub(crate) struct CpArgs {
-    /// A local path (any bytes the OS allows) or s3://bucket/key.
+    /// A local path (any bytes the OS allows), s3://bucket/key, or `-` for standard input/output.
     pub(crate) src: std::ffi::OsString,
     pub(crate) dst: std::ffi::OsString,
     #[arg(short, long)]
@@ -45,6 +51,19 @@ pub(crate) struct ObjectArgs {
     /// STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, …
     #[arg(long, value_name = "CLASS")]
     pub(crate) storage_class: Option<String>,
+    #[command(flatten)]
+    pub(crate) sse: SseArgs,
+}
+
+/// Server-side encryption of uploads and server-side copies.
+#[derive(Args, Clone, Default)]
+pub(crate) struct SseArgs {
+    /// Server-side encryption: AES256 (keys managed by S3) or aws:kms (default: the bucket's).
+    #[arg(long, value_name = "MODE")]
+    pub(crate) sse: Option<String>,
+    /// The KMS key (id, ARN or alias) for --sse aws:kms (default: the account's KMS key).
+    #[arg(long, value_name = "ID")]
+    pub(crate) sse_kms_key_id: Option<String>,
 }
 
 impl ObjectArgs {
@@ -65,6 +84,8 @@ impl ObjectArgs {
             content_encoding: self.content_encoding.clone(),
             metadata,
             storage_class: self.storage_class.clone(),
+            sse: self.sse.sse.clone(),
+            sse_kms_key_id: self.sse.sse_kms_key_id.clone(),
         })
     }
 }
@@ -135,6 +156,9 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
             _ => Ok(None),
         }
     };
+    if args.src == "-" || args.dst == "-" {
+        return stream(g, &engine, args).await;
+    }
     let enq = match (s3_side(&args.src)?, s3_side(&args.dst)?) {
         (None, Some(dst)) => {
             let opts = UploadOptions {
@@ -162,16 +186,17 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                 .await?
         }
         (Some(src), Some(dst)) => {
-            return server_side(
-                g,
-                &engine,
-                &src,
-                &dst,
-                args.recursive,
-                args.if_exists,
-                false,
-            )
-            .await
+            let object = ObjectArgs {
+                sse: SseArgs::default(),
+                ..args.object.clone()
+            };
+            if object.options()?.to_json().is_some() {
+                return Err(Error::invalid(
+                    "a server-side copy keeps the source's content type and metadata; of the upload options only --sse and --sse-kms-key-id apply",
+                ));
+            }
+            let opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
+            return server_side(g, &engine, &src, &dst, &opts).await;
         }
         (None, None) => {
             return Err(Error::invalid(
@@ -193,7 +218,23 @@ pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<
         }
     };
     let engine = open(state_dir, Limits::default()).await?;
-    server_side(g, &engine, &src, &dst, args.recursive, args.if_exists, true).await
+    let opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
+    server_side(g, &engine, &src, &dst, &opts).await
+}
+
+fn copy_options(
+    recursive: bool,
+    if_exists: IfExistsArg,
+    delete_source: bool,
+    sse: &SseArgs,
+) -> ferry::CopyOptions {
+    ferry::CopyOptions {
+        recursive,
+        if_exists: if_exists.into(),
+        delete_source,
+        sse: sse.sse.clone(),
+        sse_kms_key_id: sse.sse_kms_key_id.clone(),
+    }
 }
 
 #[derive(Args)]
@@ -205,6 +246,8 @@ pub(crate) struct MvArgs {
     /// When a destination exists (error, skip or overwrite).
     #[arg(long, value_enum, default_value = "error")]
     pub(crate) if_exists: IfExistsArg,
+    #[command(flatten)]
+    pub(crate) sse: SseArgs,
 }
 
 /// Copies or moves server-side and prints what was done.
@@ -213,17 +256,11 @@ async fn server_side(
     engine: &ferry::Engine,
     src: &S3Url,
     dst: &S3Url,
-    recursive: bool,
-    if_exists: IfExistsArg,
-    delete_source: bool,
+    opts: &ferry::CopyOptions,
 ) -> Result<ExitCode, Error> {
-    let opts = ferry::CopyOptions {
-        recursive,
-        if_exists: if_exists.into(),
-        delete_source,
-    };
+    let delete_source = opts.delete_source;
     let done = engine
-        .copy_objects(&g.connection_for(engine)?, src, dst, &opts)
+        .copy_objects(&g.connection_for(engine)?, src, dst, opts)
         .await?;
     for s in &done.skipped {
         eprintln!("ferry: skipped {}: {}", s.what, s.reason);
@@ -243,4 +280,136 @@ async fn server_side(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry cp - s3://…` and `ferry cp s3://… -`: standard input to an object, an object to
+/// standard output (neither queued nor resumable).
+async fn stream(g: &Global, engine: &ferry::Engine, args: &CpArgs) -> Result<ExitCode, Error> {
+    let url = |arg: &std::ffi::OsStr| {
+        match arg.to_str() {
+        Some(s) if S3Url::is_s3(s) => S3Url::parse(s),
+        _ => Err(Error::invalid(
+            "`-` streams standard input to an S3 object or an S3 object to standard output; the other side must be s3://bucket/key",
+        )),
+    }
+    };
+    if args.recursive {
+        return Err(Error::invalid(
+            "a stream is one object; --recursive does not apply to `-`",
+        ));
+    }
+    let conn = g.connection_for(engine)?;
+    let part_size = args.tuning.part_size()?;
+    let done = if args.src == "-" {
+        let dst = url(&args.dst)?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let on_signal = stop.clone();
+        tokio::spawn(async move {
+            interrupted().await;
+            on_signal.cancel();
+        });
+        engine
+            .upload_stream(
+                &conn,
+                std_stream(&std::io::stdin())?,
+                &dst,
+                part_size,
+                &args.object.options()?,
+                &stop,
+            )
+            .await?
+    } else {
+        if args.object.options()?.to_json().is_some() {
+            return Err(Error::invalid(
+                "--content-type, --metadata and the like set how an upload is stored; a download keeps what the object has",
+            ));
+        }
+        cat(engine, &conn, &url(&args.src)?, part_size).await?
+    };
+    if g.json {
+        // Standard output carries a download's bytes: its summary goes to stderr.
+        let summary = serde_json::json!({"type": "summary", "bytes": done.bytes, "parts": done.parts, "verified": done.verified});
+        if args.src == "-" {
+            println!("{summary}");
+        } else {
+            eprintln!("{summary}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes an object to standard output; says on stderr when nothing could check it.
+pub(crate) async fn cat(
+    engine: &ferry::Engine,
+    conn: &ferry::Connection,
+    src: &S3Url,
+    part_size: Option<u64>,
+) -> Result<ferry::engine::Streamed, Error> {
+    let done = engine
+        .download_stream(conn, src, std_stream(&std::io::stdout())?, part_size)
+        .await?;
+    if done.verified.is_none() {
+        eprintln!("ferry: {src} has no checksum on the server; the output was not verified");
+    }
+    Ok(done)
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `ferry cat s3://bucket/key`.
+pub(crate) async fn cat_command(
+    g: &Global,
+    state_dir: PathBuf,
+    target: &str,
+    part_size: &Option<String>,
+) -> Result<ExitCode, Error> {
+    let engine = open(state_dir, Limits::default()).await?;
+    let part_size = part_size.as_deref().map(parse_size).transpose()?;
+    let src = S3Url::parse(target)?;
+    cat(&engine, &g.connection_for(&engine)?, &src, part_size).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Standard input or output as an async file (its reads and writes run on the blocking pool).
+fn std_stream<T>(s: &T) -> Result<tokio::fs::File, Error>
+where
+    T: StdHandle,
+{
+    let file = s
+        .duplicate()
+        .map_err(|e| Error::invalid(format!("cannot use standard input/output: {e}")))?;
+    Ok(tokio::fs::File::from_std(file))
+}
+
+/// What standard input and output have in common here: a descriptor that can be duplicated.
+trait StdHandle {
+    fn duplicate(&self) -> std::io::Result<std::fs::File>;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd> StdHandle for T {
+    fn duplicate(&self) -> std::io::Result<std::fs::File> {
+        Ok(self.as_fd().try_clone_to_owned()?.into())
+    }
+}
+
+#[cfg(windows)]
+impl<T: std::os::windows::io::AsHandle> StdHandle for T {
+    fn duplicate(&self) -> std::io::Result<std::fs::File> {
+        Ok(self.as_handle().try_clone_to_owned()?.into())
+    }
 }

@@ -144,7 +144,8 @@ pub(crate) async fn stat(g: &Global, state_dir: PathBuf, target: &str) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
-/// Deletes one object (refusing one that does not exist), or everything under a prefix.
+/// Deletes one object (refusing one that does not exist), or everything under a prefix, 1,000 keys
+/// a request with progress on stderr; keys the server refused are named, and the exit code is 1.
 pub(crate) async fn rm(
     g: &Global,
     state_dir: PathBuf,
@@ -157,34 +158,65 @@ pub(crate) async fn rm(
     let url = S3Url::parse(target)?;
     let objects = engine.objects_to_remove(&conn, &url, recursive).await?;
     let bytes = objects.iter().map(|o| o.size).sum::<u64>();
-    let keys: Vec<String> = objects.into_iter().map(|o| o.key).collect();
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     if dry_run {
-        for k in &keys {
-            println!("would delete s3://{}/{k}", url.bucket);
+        for o in &objects {
+            println!("would delete s3://{}/{}", url.bucket, o.key);
         }
         println!(
             "would delete {} object{} ({}); nothing was deleted",
-            keys.len(),
-            plural(keys.len()),
+            objects.len(),
+            plural(objects.len()),
             human_bytes(bytes)
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let deleted = engine
-        .delete_objects(&conn, &url.bucket, &keys, &[])
+    let keys: Vec<String> = objects.iter().map(|o| o.key.clone()).collect();
+    let done = engine
+        .delete_keys(&conn, &url.bucket, &keys, |p| {
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"type": "progress", "handled": p.handled, "total": p.total})
+                );
+            } else if p.total > ferry::engine::DELETE_BATCH {
+                eprintln!("deleting: {} of {}", p.handled, p.total);
+            }
+        })
         .await?;
+    let refused: std::collections::HashSet<&str> =
+        done.failed.iter().map(|f| f.key.as_str()).collect();
+    let bytes: u64 = objects
+        .iter()
+        .filter(|o| !refused.contains(o.key.as_str()))
+        .map(|o| o.size)
+        .sum();
     if g.json {
         println!(
             "{}",
-            serde_json::json!({"deleted": deleted, "bytes": bytes})
+            serde_json::json!({"type": "summary", "deleted": done.deleted, "bytes": bytes, "failed": done.failed})
         );
     } else {
+        for f in &done.failed {
+            eprintln!(
+                "ferry: not deleted: s3://{}/{}: {}",
+                url.bucket, f.key, f.message
+            );
+        }
         println!(
-            "deleted {deleted} object{} ({})",
-            plural(deleted),
-            human_bytes(bytes)
+            "deleted {} object{} ({}){}",
+            done.deleted,
+            plural(done.deleted),
+            human_bytes(bytes),
+            match done.failed.len() {
+                0 => String::new(),
+                n => format!("; {n} could not be deleted (named above)"),
+            }
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if done.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

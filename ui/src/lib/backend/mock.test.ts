@@ -162,9 +162,32 @@ describe('MockBackend browsing, accounts and links', () => {
 
   it('deletes objects and whole prefixes', async () => {
     setup();
-    expect(await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'])).toBe(4);
+    const heard: [number, number][] = [];
+    const done = await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'], (p) => heard.push([p.handled, p.total]));
+    expect(done).toEqual({ deleted: 4, failed: [] });
+    expect(heard).toEqual([[4, 4]]);
     const root = await mock.listObjects('local', 'ferry', '');
     expect(root.prefixes).toEqual(['backups/']);
+  });
+
+  it('counts a folder before its delete, and names a key it refuses while deleting the rest', async () => {
+    setup();
+    expect(await mock.tallyFolders('local', 'ferry', ['photos/'])).toEqual({ objects: 3, bytes: 13_234_334 });
+    mock.refusedDeletes.add('photos/lighthouse.jpg');
+    const done = await mock.deleteObjects('local', 'ferry', [], ['photos/']);
+    expect(done.deleted).toBe(2);
+    expect(done.failed.map((f) => f.key)).toEqual(['photos/lighthouse.jpg']);
+  });
+
+  it('renames, refusing an existing name unless asked to replace it', async () => {
+    setup();
+    await expect(mock.copyObjects('local', 'ferry', 'README.txt', 'quarterly-report.pdf', true, false)).rejects.toMatchObject({
+      kind: 'already_exists',
+    });
+    expect((await mock.objectProperties('local', 'ferry', 'README.txt')).contentType).toBe('text/plain');
+    const done = await mock.copyObjects('local', 'ferry', 'photos/', 'old/photos/', true, false);
+    expect([done.copied, done.moved]).toEqual([3, 3]);
+    expect((await mock.listObjects('local', 'ferry', 'old/photos/')).objects.map((o) => o.key)).toContain('old/photos/lighthouse.jpg');
   });
 
   it('refuses the keychain when none is available, and accepts a session-only secret', async () => {

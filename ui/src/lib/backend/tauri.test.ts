@@ -69,6 +69,9 @@ describe('TauriBackend', () => {
     await b.createBucket('local', 'b');
     await b.listObjects('local', 'b', 'p/');
     await b.deleteObjects('local', 'b', ['k'], ['p/']);
+    await b.tallyFolders('local', 'b', ['p/']);
+    await b.objectProperties('local', 'b', 'k');
+    await b.copyObjects('local', 'b', 'k', 'k2', true, false);
     await b.uploadPaths('local', 'b', 'p/', ['/x']);
     await b.download('local', 'b', ['k'], ['p/'], '/d');
     await b.listTransfers();
@@ -90,7 +93,10 @@ describe('TauriBackend', () => {
       { cmd: 'list_buckets', args: { account: 'local' } },
       { cmd: 'create_bucket', args: { account: 'local', bucket: 'b' } },
       { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/' } },
-      { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'] } },
+      { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], progress: expect.any(Object) } },
+      { cmd: 'tally_folders', args: { account: 'local', bucket: 'b', prefixes: ['p/'] } },
+      { cmd: 'object_properties', args: { account: 'local', bucket: 'b', key: 'k' } },
+      { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false } },
       { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
       { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },
       { cmd: 'list_transfers', args: undefined },

@@ -7,8 +7,8 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ProgressSnapshot,
-  Settings, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
+  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties, ProgressSnapshot,
+  Settings, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -37,8 +37,25 @@ export class TauriBackend implements Backend {
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
     return invoke('list_objects', { account, bucket, prefix });
   }
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number> {
-    return invoke('delete_objects', { account, bucket, keys, prefixes });
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted> {
+    const progress = new Channel<DeleteProgress>();
+    if (onProgress) progress.onmessage = onProgress;
+    return invoke('delete_objects', { account, bucket, keys, prefixes, progress });
+  }
+  tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally> {
+    return invoke('tally_folders', { account, bucket, prefixes });
+  }
+  objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
+    return invoke('object_properties', { account, bucket, key });
+  }
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+    return invoke('copy_objects', { account, bucket, from, to, moveSource, replace });
   }
 
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued> {

@@ -9,6 +9,10 @@
 import type { Account } from './generated/Account';
 import type { AccountKind } from './generated/AccountKind';
 import type { BackendError } from './generated/BackendError';
+import type { Copied } from './generated/Copied';
+import type { DeleteFailure } from './generated/DeleteFailure';
+import type { Deleted } from './generated/Deleted';
+import type { DeleteProgress } from './generated/DeleteProgress';
 import type { Enqueued } from './generated/Enqueued';
 import type { ErrorKind } from './generated/ErrorKind';
 import type { Event } from './generated/Event';
@@ -17,9 +21,11 @@ import type { Listing } from './generated/Listing';
 import type { NewAccount } from './generated/NewAccount';
 import type { NewWatchedFolder } from './generated/NewWatchedFolder';
 import type { ObjectInfo } from './generated/ObjectInfo';
+import type { ObjectProperties } from './generated/ObjectProperties';
 import type { Settings } from './generated/Settings';
 import type { Skipped } from './generated/Skipped';
 import type { Snapshot } from './generated/Snapshot';
+import type { Tally } from './generated/Tally';
 import type { State } from './generated/State';
 import type { TransferView } from './generated/TransferView';
 import type { WatchedFolder } from './generated/WatchedFolder';
@@ -28,8 +34,8 @@ import type { WatchState } from './generated/WatchState';
 
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
-  Account, AccountKind, BackendError, Enqueued, ErrorKind, Link, Listing, NewAccount, NewWatchedFolder, ObjectInfo,
-  Settings, Skipped, WatchedFolder, WatchedUpload,
+  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Link, Listing, NewAccount,
+  NewWatchedFolder, ObjectInfo, ObjectProperties, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 
 export type TransferState = State;
@@ -64,12 +70,32 @@ export interface Backend {
   testConnection(account: NewAccount): Promise<number>;
 
   // browsing — list_buckets {account}, create_bucket {account, bucket},
-  // list_objects {account, bucket, prefix}, delete_objects {account, bucket, keys, prefixes}
+  // list_objects {account, bucket, prefix}, delete_objects {account, bucket, keys, prefixes, progress},
+  // tally_folders {account, bucket, prefixes}, object_properties {account, bucket, key},
+  // copy_objects {account, bucket, from, to, moveSource, replace}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing>;
-  /** Deletes the given objects, and everything under the given prefixes. Returns objects deleted. */
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number>;
+  /**
+   * Deletes the given objects, and everything under the given prefixes: how many went, and each key
+   * refused. `onProgress` hears after each request of 1,000 keys (through a Channel).
+   */
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted>;
+  /** How many objects and bytes lie under the prefixes (what deleting them removes). */
+  tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
+  /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */
+  objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties>;
+  /**
+   * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
+   * server-side. An existing destination fails with kind 'already_exists' unless `replace`.
+   */
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied>;
 
   // transfers — upload_paths {account, bucket, prefix, paths}, download {account, bucket, keys,
   // prefixes, destDir}, list_transfers, pause {id}, resume {id}, cancel {id}, retry {id},

@@ -1,7 +1,7 @@
 // What the main pane shows: one account's bucket at one prefix, its listing and the selection.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, Enqueued, Listing } from '../backend/types';
+import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, Listing, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 
 export interface Location {
@@ -95,12 +95,35 @@ export class BrowserState {
     return this.#backend.uploadPaths(at.account, at.bucket, at.prefix, paths);
   }
 
-  async delete(keys: string[], prefixes: string[]): Promise<number> {
+  async delete(keys: string[], prefixes: string[], onProgress?: (p: DeleteProgress) => void): Promise<Deleted> {
     const at = this.location;
-    if (!at) return 0;
-    const n = await this.#backend.deleteObjects(at.account, at.bucket, keys, prefixes);
+    if (!at) return { deleted: 0, failed: [] };
+    const done = await this.#backend.deleteObjects(at.account, at.bucket, keys, prefixes, onProgress);
     await this.refresh();
-    return n;
+    return done;
+  }
+
+  /** One object's properties, in the open bucket. */
+  async properties(key: string): Promise<ObjectProperties> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    return this.#backend.objectProperties(at.account, at.bucket, key);
+  }
+
+  /** Copies or moves (renames) an object or a folder within the open bucket, then lists again. */
+  async relocate(from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    const done = await this.#backend.copyObjects(at.account, at.bucket, from, to, moveSource, replace);
+    await this.refresh();
+    return done;
+  }
+
+  /** How many objects and bytes lie under the prefixes of the open bucket. */
+  async tally(prefixes: string[]): Promise<Tally> {
+    const at = this.location;
+    if (!at || prefixes.length === 0) return { objects: 0, bytes: 0 };
+    return this.#backend.tallyFolders(at.account, at.bucket, prefixes);
   }
 
   /** Asks where to, then downloads; null when the person cancelled the folder picker. */

@@ -6,8 +6,8 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder,
-  ProgressSnapshot, Settings, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
+  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties,
+  ProgressSnapshot, Settings, Tally, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
 } from '../types';
 import { MockAccounts } from './accounts';
 import { MockObjects } from './objects';
@@ -62,6 +62,10 @@ export class MockBackend implements Backend {
   /** Bytes per second of each running transfer. */
   get speed(): number {
     return this.#transfers.speed;
+  }
+  /** Keys deleteObjects refuses (access denied), deleting the others. */
+  get refusedDeletes(): Set<string> {
+    return this.#objects.refusedDeletes;
   }
   /** Folders that addWatched reports as not existing. */
   get missingFolders(): Set<string> {
@@ -178,8 +182,23 @@ export class MockBackend implements Backend {
   listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
     return this.#call('listObjects', () => this.#objects.list(account, bucket, prefix));
   }
-  deleteObjects(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<number> {
-    return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes));
+  deleteObjects(
+    account: string,
+    bucket: string,
+    keys: string[],
+    prefixes: string[],
+    onProgress?: (p: DeleteProgress) => void,
+  ): Promise<Deleted> {
+    return this.#call('deleteObjects', () => this.#objects.delete(account, bucket, keys, prefixes, onProgress));
+  }
+  tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally> {
+    return this.#call('tallyFolders', () => this.#objects.tally(account, bucket, prefixes));
+  }
+  objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
+    return this.#call('objectProperties', () => this.#objects.properties(account, bucket, key));
+  }
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+    return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
   }
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Promise<Link> {
     return this.#call('presign', () => this.#objects.presign(account, bucket, key, expiresSecs, download));
