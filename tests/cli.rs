@@ -820,3 +820,28 @@ async fn the_summary_says_what_each_download_was_verified_against() {
     assert_eq!(std::fs::read(dest.join("multipart.bin")).unwrap(), bytes);
     assert_eq!(std::fs::read(dest.join("bare.bin")).unwrap(), bare);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_into_a_pipe_that_closes_ends_quietly() {
+    // `ferry sync --dry-run … | head -1`: the reader goes away after one line.
+    let h = Harness::new().await;
+    for i in 0..3000 {
+        h.file(&format!("many/f{i:05}.txt"), b"");
+    }
+    let dir = h.work.path().join("many");
+    let mut child = spawn(
+        &h,
+        &[
+            "sync",
+            "--dry-run",
+            dir.to_str().unwrap(),
+            &format!("s3://{BUCKET}/many/"),
+        ],
+    );
+    let mut first = [0u8; 8];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = wait_child(child).await;
+    assert_eq!(out.status.code(), Some(141), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}

@@ -2,8 +2,32 @@
 //! no transfer logic lives here. One module per subcommand (`cmd/`), the progress display and
 //! summary of a run in `output.rs`.
 
+/// `println!` for the whole CLI, without std's panic when stdout is a pipe that closed
+/// (`ferry ls | head`): the output has no reader any more, so Ferry ends quietly, as Unix tools
+/// do on SIGPIPE (the state it keeps is crash-safe, so this is no worse than an interrupt).
+macro_rules! println {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod cmd;
 mod output;
+
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("ferry: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 use std::path::PathBuf;
 use std::process::ExitCode;
