@@ -148,6 +148,20 @@ impl Engine {
         dest: &Path,
         size: u64,
     ) -> Result<Option<String>> {
+        Ok(self
+            .untouched_download(conn_json, bucket, key, dest, size)?
+            .and_then(|done| done.etag))
+    }
+
+    /// The completed download whose untouched result `dest` is (see [`Engine::completed_download`]).
+    pub(in crate::engine) fn untouched_download(
+        &self,
+        conn_json: &str,
+        bucket: &str,
+        key: &str,
+        dest: &Path,
+        size: u64,
+    ) -> Result<Option<TransferRow>> {
         let Some(done) =
             self.inner
                 .store
@@ -163,7 +177,7 @@ impl Engine {
         {
             return Ok(None);
         }
-        Ok(done.etag)
+        Ok(Some(done))
     }
 
     /// Uploads what was dropped on the window into `bucket/prefix`: files by name, folders with their

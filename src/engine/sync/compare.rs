@@ -11,7 +11,7 @@
 //!   decides), when Ferry's queue recorded uploading this very file version as this very object, or
 //!   when the object's `mtime` is the file's.
 //! - Download: the same when Ferry's queue recorded downloading this very object into the untouched
-//!   file, or when the object's time (its `mtime`, else its Last-Modified) is the file's. The listing
+//!   file (by its ETag, or where a server lists none, by the object not written since), or when the object's time (its `mtime`, else its Last-Modified) is the file's. The listing
 //!   cannot tell the first (it has no metadata), so an entry the queue does not know is asked for.
 //! - Bucket to bucket: the same when the copy was written after the source.
 //! - Content (`--checksum`): a single-part object's ETag is the MD5 of its bytes; otherwise the
@@ -123,15 +123,26 @@ impl<'a> Comparer<'a> {
             (SyncSide::Remote(u), SyncSide::Local(root)) => {
                 let key = format!("{}{}", sync_prefix(u), s.rel);
                 let path = local_path_for_key(root, &s.rel)?;
-                let done = self.engine.completed_download(
+                let done = self.engine.untouched_download(
                     &self.conn_json,
                     &u.bucket,
                     &key,
                     &path,
                     s.size,
                 )?;
-                if done.is_some() && done == s.etag {
-                    return Ok(None);
+                // The file is what Ferry downloaded, untouched: the same if the object is still
+                // the one downloaded (its ETag; a listing without ETags, as some servers give, by
+                // the object not being written after the download finished).
+                if let Some(done) = done {
+                    let unchanged = match &s.etag {
+                        Some(etag) => done.etag.as_ref() == Some(etag),
+                        None => done
+                            .finished_at
+                            .is_some_and(|f| st <= f.saturating_mul(1_000_000)),
+                    };
+                    if unchanged {
+                        return Ok(None);
+                    }
                 }
                 let kept = self.object_mtime(&u.bucket, &key).await?;
                 Ok((!kept.is_some_and(|t| close(t, dt)))
