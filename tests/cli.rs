@@ -610,6 +610,21 @@ async fn the_most_verbose_logs_never_contain_the_secret_key() {
     );
 }
 
+/// keyring's D-Bus is compiled in (its `vendored` feature): the CLI builds without libdbus-1-dev and
+/// runs without the system's libdbus.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_cli_carries_its_own_dbus_and_links_no_system_libdbus() {
+    let out = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_ferry"))
+        .output()
+        .unwrap();
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{libs}{}", stderr(&out));
+    assert!(libs.contains("libc.so"), "{libs}");
+    assert!(!libs.contains("libdbus"), "{libs}");
+}
+
 /// Runs `script` in a fresh D-Bus session with an unlocked GNOME Keyring (a real Secret Service).
 async fn with_keyring(h: &Harness, script: &str, vars: &[(&str, &str)]) -> Output {
     let mut cmd = std::process::Command::new("dbus-run-session");
