@@ -175,6 +175,10 @@ impl Error {
                 ErrorKind::Network,
                 format!("{what}: the server did not answer in time; check the endpoint and your network"),
             ),
+            SdkError::DispatchFailure(_) if refused(&err) => Error::new(
+                ErrorKind::Network,
+                format!("{what}: nothing answers at that address (the connection was refused); check the endpoint URL and port, and that the server is running"),
+            ),
             SdkError::DispatchFailure(d) => {
                 let detail = source_text(&err);
                 if d.is_io() || d.is_timeout() || d.is_other() {
@@ -210,6 +214,21 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     fn status(&self) -> u16 {
         self.status().as_u16()
     }
+}
+
+/// Whether the connection was refused: nothing listens at the address, so trying again at once is
+/// pointless and the SDK's wording ("dispatch failure: io error…") says nothing to a person.
+fn refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 fn source_text(err: &dyn std::error::Error) -> String {
