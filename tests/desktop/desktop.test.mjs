@@ -6,90 +6,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { remote } from 'webdriverio';
+import { desktop, invoke, waitFor, MIB } from './support.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const APP = join(ROOT, 'target/debug/ferry-app');
 const SHOTS = join(ROOT, 'docs/screenshots');
-const MIB = 1024 * 1024;
 
-const work = mkdtempSync(join(tmpdir(), 'ferry-desktop-'));
-const stateDir = join(work, 'state');
-const children = [];
-let env;
-let driverPort;
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitFor(what, fn, { timeout = 120_000, every = 100 } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`gave up waiting: ${what} (last: ${last})`);
-}
-
-function start(cmd, args, extraEnv = {}) {
-  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  child.log = () => log;
-  children.push(child);
-  return child;
-}
-
-async function openApp() {
-  const browser = await remote({
-    hostname: '127.0.0.1',
-    port: driverPort,
-    logLevel: 'warn',
-    capabilities: { 'tauri:options': { application: APP } },
-  });
-  await waitFor('the app to render', () =>
-    browser.execute(() => !!document.querySelector('[data-testid="app"]') && !!window.__TAURI_INTERNALS__),
-  );
-  return browser;
-}
-
-/** Calls a Ferry command the way the UI does. */
-async function invoke(browser, cmd, args = {}) {
-  const r = await browser.executeAsync(
-    (cmd, args, done) => {
-      window.__TAURI_INTERNALS__.invoke(cmd, args).then(
-        (ok) => done({ ok }),
-        (err) => done({ err }),
-      );
-    },
-    cmd,
-    args,
-  );
-  if (r.err) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
-  return r.ok;
-}
+let d;
+let work;
+const openApp = () => d.open(APP);
 
 /** The transfers as the window shows them. */
 function rows(browser) {
@@ -118,36 +47,17 @@ async function setSettings(browser, patch) {
 }
 
 function objectOnServer(key) {
-  return readFileSync(join(stateDir, 'local/data/ferry', key));
+  return readFileSync(join(d.stateDir, 'local/data/ferry', key));
 }
 
 before(async () => {
   assert.ok(existsSync(APP), `build the app first (make app): ${APP}`);
   mkdirSync(SHOTS, { recursive: true });
-  let display = 90;
-  while (existsSync(`/tmp/.X11-unix/X${display}`) || existsSync(`/tmp/.X${display}-lock`)) display++;
-  driverPort = await freePort();
-  const localPort = await freePort();
-  env = {
-    ...process.env,
-    DISPLAY: `:${display}`,
-    FERRY_STATE_DIR: stateDir,
-    FERRY_LOCAL_PORT: String(localPort),
-    HOME: work,
-    GDK_BACKEND: 'x11',
-    WEBKIT_DISABLE_COMPOSITING_MODE: '1',
-    LIBGL_ALWAYS_SOFTWARE: '1',
-  };
-  start('Xvfb', [`:${display}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp']);
-  await waitFor('Xvfb', () => existsSync(`/tmp/.X11-unix/X${display}`));
-  const driver = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())]);
-  await waitFor(`tauri-driver (${driver.log()})`, async () => (await fetch(`http://127.0.0.1:${driverPort}/status`)).ok);
+  d = await desktop('ferry-desktop-');
+  work = d.work;
 });
 
-after(() => {
-  for (const c of children.reverse()) c.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+after(() => d?.stop());
 
 test('drop, pause, resume, share, quit mid-transfer and finish after a restart', async () => {
   const small = join(work, 'notes.txt');
