@@ -202,6 +202,7 @@ async fn settings_are_validated_saved_and_applied() {
         bandwidth_limit_mibps: Some(50.0),
         default_link_expiry_secs: 86400,
         theme: "dark".into(),
+        keep_in_tray: false,
     };
     engine.set_settings(&s).unwrap();
     assert_eq!(engine.limits().transfers, 3);
@@ -223,6 +224,29 @@ async fn settings_are_validated_saved_and_applied() {
     s.default_link_expiry_secs = 900;
     s.theme = "neon".into();
     assert!(engine.set_settings(&s).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_saved_before_the_tray_existed_keep_their_values_and_keep_ferry_in_the_tray() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    engine
+        .store()
+        .set_setting(
+            "settings",
+            r#"{"concurrentTransfers":3,"partsInFlight":5,"partSizeMib":null,"bandwidthLimitMibps":2.5,"defaultLinkExpirySecs":900,"theme":"dark"}"#,
+        )
+        .unwrap();
+    let s = engine.settings().unwrap();
+    assert!(s.keep_in_tray);
+    assert_eq!(
+        (
+            s.concurrent_transfers,
+            s.bandwidth_limit_mibps,
+            s.theme.as_str()
+        ),
+        (3, Some(2.5), "dark")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

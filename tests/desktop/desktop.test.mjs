@@ -126,3 +126,86 @@ test('drop, pause, resume, share, quit mid-transfer and finish after a restart',
   assert.deepEqual(objectOnServer('later/archive.bin'), readFileSync(later));
   await browser.deleteSession();
 });
+
+/** Bytes of multipart uploads that have reached the embedded server: parts stored and parts arriving. */
+function partBytesOnServer() {
+  const root = join(d.stateDir, 'local/data');
+  return readdirSync(root)
+    .filter((f) => f.startsWith('.upload_id-') || (f.startsWith('.tmp.') && f.endsWith('.internal.part')))
+    .reduce((sum, f) => {
+      try {
+        return sum + statSync(join(root, f)).size;
+      } catch {
+        return sum; // renamed or removed between the listing and the stat
+      }
+    }, 0);
+}
+
+async function transfer(browser, name) {
+  return (await invoke(browser, 'list_transfers')).find((t) => t.key.endsWith(name));
+}
+
+// The tray's menu cannot be clicked through WebDriver: its Pause all and Resume all call the same
+// functions as the `pause_all` and `resume_all` commands the test calls here (the menu's ids and
+// actions are unit-tested in src-tauri/src/tray.rs).
+test('closing the window keeps Ferry and its upload going; Pause all pauses it; a second launch hands over its file and exits', async () => {
+  const big = join(work, 'tray.bin');
+  const second = join(work, 'second launch.txt');
+  writeFileSync(big, randomBytes(48 * MIB));
+  writeFileSync(second, randomBytes(200 * 1024));
+
+  const browser = await openApp();
+  const settings = await setSettings(browser, { bandwidthLimitMibps: 4 });
+  assert.equal(settings.keepInTray, true, 'keeping Ferry in the tray is the default');
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: 'tray/', paths: [big] });
+  await waitFor('the upload mid-way', async () => {
+    const t = await transfer(browser, 'tray.bin');
+    return t?.state === 'running' && t.bytesDone > 2 * MIB;
+  });
+
+  // The window's close button (the request the title bar's × makes).
+  await invoke(browser, 'plugin:window|close', { label: 'main' });
+  const atClose = partBytesOnServer();
+  await waitFor('bytes still arriving on the server after the window closed', () => partBytesOnServer() > atClose + 4 * MIB);
+  assert.equal((await transfer(browser, 'tray.bin')).state, 'running');
+
+  await invoke(browser, 'pause_all');
+  await waitFor('paused', async () => (await transfer(browser, 'tray.bin'))?.state === 'paused');
+
+  // A second launch with a file: it hands the file to this Ferry and exits; the file goes to the
+  // folder on screen (the `ferry` bucket's top, opened on start).
+  const launch = d.start(APP, [second]);
+  const { code } = await launch.exited;
+  assert.equal(code, 0, launch.log());
+  await waitFor('the second launch\'s file uploaded by the first Ferry', async () => (await transfer(browser, 'second launch.txt'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('second launch.txt'), readFileSync(second));
+  assert.equal((await transfer(browser, 'tray.bin')).state, 'paused', 'the second launch touched the paused upload');
+
+  await setSettings(browser, { bandwidthLimitMibps: null });
+  await invoke(browser, 'resume_all');
+  await waitFor('the upload done', async () => (await transfer(browser, 'tray.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('tray/tray.bin'), readFileSync(big));
+  await browser.deleteSession();
+});
+
+test('with "keep in the tray" off, closing the window quits cleanly and the upload continues at the next start', async () => {
+  const file = join(work, 'quits.bin');
+  writeFileSync(file, randomBytes(24 * MIB));
+  let browser = await openApp();
+  await setSettings(browser, { bandwidthLimitMibps: 4, keepInTray: false });
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: '', paths: [file] });
+  await waitFor('the upload mid-way', async () => {
+    const t = await transfer(browser, 'quits.bin');
+    return t?.state === 'running' && t.bytesDone > 2 * MIB;
+  });
+  // Closing quits through the app's exit, as the tray's Quit does: the engine stops the transfer.
+  await invoke(browser, 'plugin:window|close', { label: 'main' }).catch(() => {});
+  await waitFor('Ferry gone', () => invoke(browser, 'list_transfers').then(() => false, () => true));
+  await browser.deleteSession().catch(() => {});
+
+  browser = await openApp();
+  await setSettings(browser, { bandwidthLimitMibps: null, keepInTray: true });
+  await waitFor('the upload done after the restart', async () => (await transfer(browser, 'quits.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('quits.bin'), readFileSync(file));
+  await browser.deleteSession();
+});
