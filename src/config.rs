@@ -84,6 +84,14 @@ pub struct Settings {
     /// `system`, `light` or `dark`.
     #[cfg_attr(test, ts(type = r#""system" | "light" | "dark""#))]
     pub theme: String,
+    /// The desktop app: closing its window while transfers run or folders are watched keeps it
+    /// running in the tray. Settings saved before it existed read as on.
+    #[serde(default = "on")]
+    pub keep_in_tray: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Default for Settings {
@@ -96,6 +104,7 @@ impl Default for Settings {
             bandwidth_limit_mibps: None,
             default_link_expiry_secs: 3600,
             theme: "system".into(),
+            keep_in_tray: true,
         }
     }
 }

@@ -195,6 +195,10 @@ impl Error {
                     source_text(&err)
                 ),
             ),
+            SdkError::DispatchFailure(_) if refused(&err) => Error::new(
+                ErrorKind::Network,
+                format!("{what}: nothing answers at that address (the connection was refused); check the endpoint URL and port, and that the server is running"),
+            ),
             SdkError::DispatchFailure(d) => {
                 let detail = source_text(&err);
                 if d.is_io() || d.is_timeout() || d.is_other() {
@@ -236,16 +240,33 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
     }
 }
 
-/// Whether an error of type `T` is in `err`'s chain of sources.
-fn has_source<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether some error in `err`'s chain of sources passes `test`.
+fn any_source(
+    err: &(dyn std::error::Error + 'static),
+    test: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
-        if e.is::<T>() {
+        if test(e) {
             return true;
         }
         cur = e.source();
     }
     false
+}
+
+/// Whether an error of type `T` is in `err`'s chain of sources.
+fn has_source<T: std::error::Error + 'static>(err: &(dyn std::error::Error + 'static)) -> bool {
+    any_source(err, |e| e.is::<T>())
+}
+
+/// Whether the connection was refused: nothing listens at the address, so trying again at once is
+/// pointless and the SDK's wording ("dispatch failure: io error…") says nothing to a person.
+fn refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    any_source(err, |e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
 }
 
 /// The server refused a session token as expired (see `from_service`).

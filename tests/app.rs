@@ -100,6 +100,59 @@ async fn a_saved_account_keeps_its_secret_in_the_keychain_and_never_in_the_datab
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_connection_to_a_refused_port_says_so_in_words() {
+    let h = Harness::new().await;
+    let engine = engine_with(&h, Arc::new(FakeKeychain::default())).await;
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut account = new_account(&h, "nowhere", &h.keys.secret_key, false);
+    account.endpoint = Some(format!("http://127.0.0.1:{port}"));
+
+    let e = engine.test_connection(&account).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Network);
+    assert!(
+        e.message.contains("the connection was refused")
+            && e.message.contains(&format!("127.0.0.1:{port}"))
+            && e.message.contains("check the endpoint URL and port"),
+        "{}",
+        e.message
+    );
+    assert!(
+        !e.message.contains("dispatch") && !e.message.contains("io error"),
+        "SDK text reached the person: {}",
+        e.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_connection_tries_once_without_the_sdks_retries() {
+    let h = Harness::new().await;
+    let engine = engine_with(&h, Arc::new(FakeKeychain::default())).await;
+    // A server that hangs up on every connection: each try is one accepted connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let mut account = new_account(&h, "hangs-up", &h.keys.secret_key, false);
+    account.endpoint = Some(format!("http://127.0.0.1:{port}"));
+
+    let e = engine.test_connection(&account).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Network, "{}", e.message);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_keychain_the_secret_can_be_kept_for_the_session_only() {
     let h = Harness::new().await;
     let keychain = Arc::new(FakeKeychain::default());
@@ -149,6 +202,7 @@ async fn settings_are_validated_saved_and_applied() {
         bandwidth_limit_mibps: Some(50.0),
         default_link_expiry_secs: 86400,
         theme: "dark".into(),
+        keep_in_tray: false,
     };
     engine.set_settings(&s).unwrap();
     assert_eq!(engine.limits().transfers, 3);
@@ -170,6 +224,29 @@ async fn settings_are_validated_saved_and_applied() {
     s.default_link_expiry_secs = 900;
     s.theme = "neon".into();
     assert!(engine.set_settings(&s).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_saved_before_the_tray_existed_keep_their_values_and_keep_ferry_in_the_tray() {
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    engine
+        .store()
+        .set_setting(
+            "settings",
+            r#"{"concurrentTransfers":3,"partsInFlight":5,"partSizeMib":null,"bandwidthLimitMibps":2.5,"defaultLinkExpirySecs":900,"theme":"dark"}"#,
+        )
+        .unwrap();
+    let s = engine.settings().unwrap();
+    assert!(s.keep_in_tray);
+    assert_eq!(
+        (
+            s.concurrent_transfers,
+            s.bandwidth_limit_mibps,
+            s.theme.as_str()
+        ),
+        (3, Some(2.5), "dark")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

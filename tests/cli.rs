@@ -459,7 +459,7 @@ async fn bad_input_gets_a_clear_error_a_failing_exit_and_leaves_nothing_behind()
                 "--endpoint-url".into(),
                 "http://127.0.0.1:9".into(),
             ],
-            "could not reach the server",
+            "nothing answers at that address",
         ),
         (
             vec![
@@ -608,6 +608,21 @@ async fn the_most_verbose_logs_never_contain_the_secret_key() {
         !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
         "the secret reached the database"
     );
+}
+
+/// keyring's D-Bus is compiled in (its `vendored` feature): the CLI builds without libdbus-1-dev and
+/// runs without the system's libdbus.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_cli_carries_its_own_dbus_and_links_no_system_libdbus() {
+    let out = std::process::Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_ferry"))
+        .output()
+        .unwrap();
+    let libs = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{libs}{}", stderr(&out));
+    assert!(libs.contains("libc.so"), "{libs}");
+    assert!(!libs.contains("libdbus"), "{libs}");
 }
 
 /// Runs `script` in a fresh D-Bus session with an unlocked GNOME Keyring (a real Secret Service).

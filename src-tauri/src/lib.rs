@@ -9,8 +9,12 @@
 //! - On start the queue is restored: queued transfers and those interrupted by a quit or crash continue.
 //!   On quit, running transfers stop and stay queued for the next start. Saved watched folders that
 //!   are not paused are watched from the start.
+//! - The tray (`tray`): progress, Pause all, Resume all, Show, Quit; closing the window while there
+//!   is work keeps Ferry running there. One instance (`launch`): a second launch hands over its files.
 
 mod commands;
+mod launch;
+mod tray;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -37,6 +41,8 @@ fn state_dir(app: &tauri::App) -> PathBuf {
 
 pub fn run() {
     let app = tauri::Builder::default()
+        // First: a second launch hands over its files and exits before anything else starts.
+        .plugin(launch::plugin())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
@@ -87,6 +93,7 @@ pub fn run() {
             );
             forward(app.handle().clone(), watches.subscribe(), "watch://state");
             notify_batches(app.handle().clone(), &engine);
+            tray::install(app, &engine)?;
             app.manage(AppState {
                 engine,
                 watches,
@@ -94,6 +101,7 @@ pub fn run() {
             });
             Ok(())
         })
+        .on_window_event(tray::on_window_event)
         .invoke_handler(tauri::generate_handler![
             commands::accounts::list_accounts,
             commands::accounts::add_account,

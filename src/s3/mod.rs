@@ -114,6 +114,16 @@ pub fn with_sdk_backoff(client: &Client, initial_backoff: Duration) -> Client {
     Client::from_conf(conf)
 }
 
+/// The same client without the SDK's retries: one try, for a person waiting on the answer.
+pub fn single_attempt(client: &Client) -> Client {
+    let conf = client
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
+
 /// Builds a client for `conn`. `endpoint` and `credentials` override what the connection would find
 /// itself (the embedded endpoint, or an account's keychain secret).
 pub async fn client(

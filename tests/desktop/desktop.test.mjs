@@ -6,90 +6,19 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { remote } from 'webdriverio';
+import { desktop, invoke, waitFor, MIB } from './support.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const APP = join(ROOT, 'target/debug/ferry-app');
 const SHOTS = join(ROOT, 'docs/screenshots');
-const MIB = 1024 * 1024;
 
-const work = mkdtempSync(join(tmpdir(), 'ferry-desktop-'));
-const stateDir = join(work, 'state');
-const children = [];
-let env;
-let driverPort;
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitFor(what, fn, { timeout = 120_000, every = 100 } = {}) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, every));
-  }
-  throw new Error(`gave up waiting: ${what} (last: ${last})`);
-}
-
-function start(cmd, args, extraEnv = {}) {
-  const child = spawn(cmd, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  child.log = () => log;
-  children.push(child);
-  return child;
-}
-
-async function openApp() {
-  const browser = await remote({
-    hostname: '127.0.0.1',
-    port: driverPort,
-    logLevel: 'warn',
-    capabilities: { 'tauri:options': { application: APP } },
-  });
-  await waitFor('the app to render', () =>
-    browser.execute(() => !!document.querySelector('[data-testid="app"]') && !!window.__TAURI_INTERNALS__),
-  );
-  return browser;
-}
-
-/** Calls a Ferry command the way the UI does. */
-async function invoke(browser, cmd, args = {}) {
-  const r = await browser.executeAsync(
-    (cmd, args, done) => {
-      window.__TAURI_INTERNALS__.invoke(cmd, args).then(
-        (ok) => done({ ok }),
-        (err) => done({ err }),
-      );
-    },
-    cmd,
-    args,
-  );
-  if (r.err) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
-  return r.ok;
-}
+let d;
+let work;
+const openApp = () => d.open(APP);
 
 /** The transfers as the window shows them. */
 function rows(browser) {
@@ -118,36 +47,17 @@ async function setSettings(browser, patch) {
 }
 
 function objectOnServer(key) {
-  return readFileSync(join(stateDir, 'local/data/ferry', key));
+  return readFileSync(join(d.stateDir, 'local/data/ferry', key));
 }
 
 before(async () => {
   assert.ok(existsSync(APP), `build the app first (make app): ${APP}`);
   mkdirSync(SHOTS, { recursive: true });
-  let display = 90;
-  while (existsSync(`/tmp/.X11-unix/X${display}`) || existsSync(`/tmp/.X${display}-lock`)) display++;
-  driverPort = await freePort();
-  const localPort = await freePort();
-  env = {
-    ...process.env,
-    DISPLAY: `:${display}`,
-    FERRY_STATE_DIR: stateDir,
-    FERRY_LOCAL_PORT: String(localPort),
-    HOME: work,
-    GDK_BACKEND: 'x11',
-    WEBKIT_DISABLE_COMPOSITING_MODE: '1',
-    LIBGL_ALWAYS_SOFTWARE: '1',
-  };
-  start('Xvfb', [`:${display}`, '-screen', '0', '1280x800x24', '-nolisten', 'tcp']);
-  await waitFor('Xvfb', () => existsSync(`/tmp/.X11-unix/X${display}`));
-  const driver = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(await freePort())]);
-  await waitFor(`tauri-driver (${driver.log()})`, async () => (await fetch(`http://127.0.0.1:${driverPort}/status`)).ok);
+  d = await desktop('ferry-desktop-');
+  work = d.work;
 });
 
-after(() => {
-  for (const c of children.reverse()) c.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+after(() => d?.stop());
 
 test('drop, pause, resume, share, quit mid-transfer and finish after a restart', async () => {
   const small = join(work, 'notes.txt');
@@ -214,5 +124,88 @@ test('drop, pause, resume, share, quit mid-transfer and finish after a restart',
   await setSettings(browser, { bandwidthLimitMibps: null });
   await waitFor('the third file done after the restart', async () => (await row(browser, 'archive.bin'))?.state === 'completed');
   assert.deepEqual(objectOnServer('later/archive.bin'), readFileSync(later));
+  await browser.deleteSession();
+});
+
+/** Bytes of multipart uploads that have reached the embedded server: parts stored and parts arriving. */
+function partBytesOnServer() {
+  const root = join(d.stateDir, 'local/data');
+  return readdirSync(root)
+    .filter((f) => f.startsWith('.upload_id-') || (f.startsWith('.tmp.') && f.endsWith('.internal.part')))
+    .reduce((sum, f) => {
+      try {
+        return sum + statSync(join(root, f)).size;
+      } catch {
+        return sum; // renamed or removed between the listing and the stat
+      }
+    }, 0);
+}
+
+async function transfer(browser, name) {
+  return (await invoke(browser, 'list_transfers')).find((t) => t.key.endsWith(name));
+}
+
+// The tray's menu cannot be clicked through WebDriver: its Pause all and Resume all call the same
+// functions as the `pause_all` and `resume_all` commands the test calls here (the menu's ids and
+// actions are unit-tested in src-tauri/src/tray.rs).
+test('closing the window keeps Ferry and its upload going; Pause all pauses it; a second launch hands over its file and exits', async () => {
+  const big = join(work, 'tray.bin');
+  const second = join(work, 'second launch.txt');
+  writeFileSync(big, randomBytes(48 * MIB));
+  writeFileSync(second, randomBytes(200 * 1024));
+
+  const browser = await openApp();
+  const settings = await setSettings(browser, { bandwidthLimitMibps: 4 });
+  assert.equal(settings.keepInTray, true, 'keeping Ferry in the tray is the default');
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: 'tray/', paths: [big] });
+  await waitFor('the upload mid-way', async () => {
+    const t = await transfer(browser, 'tray.bin');
+    return t?.state === 'running' && t.bytesDone > 2 * MIB;
+  });
+
+  // The window's close button (the request the title bar's × makes).
+  await invoke(browser, 'plugin:window|close', { label: 'main' });
+  const atClose = partBytesOnServer();
+  await waitFor('bytes still arriving on the server after the window closed', () => partBytesOnServer() > atClose + 4 * MIB);
+  assert.equal((await transfer(browser, 'tray.bin')).state, 'running');
+
+  await invoke(browser, 'pause_all');
+  await waitFor('paused', async () => (await transfer(browser, 'tray.bin'))?.state === 'paused');
+
+  // A second launch with a file: it hands the file to this Ferry and exits; the file goes to the
+  // folder on screen (the `ferry` bucket's top, opened on start).
+  const launch = d.start(APP, [second]);
+  const { code } = await launch.exited;
+  assert.equal(code, 0, launch.log());
+  await waitFor('the second launch\'s file uploaded by the first Ferry', async () => (await transfer(browser, 'second launch.txt'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('second launch.txt'), readFileSync(second));
+  assert.equal((await transfer(browser, 'tray.bin')).state, 'paused', 'the second launch touched the paused upload');
+
+  await setSettings(browser, { bandwidthLimitMibps: null });
+  await invoke(browser, 'resume_all');
+  await waitFor('the upload done', async () => (await transfer(browser, 'tray.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('tray/tray.bin'), readFileSync(big));
+  await browser.deleteSession();
+});
+
+test('with "keep in the tray" off, closing the window quits cleanly and the upload continues at the next start', async () => {
+  const file = join(work, 'quits.bin');
+  writeFileSync(file, randomBytes(24 * MIB));
+  let browser = await openApp();
+  await setSettings(browser, { bandwidthLimitMibps: 4, keepInTray: false });
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: '', paths: [file] });
+  await waitFor('the upload mid-way', async () => {
+    const t = await transfer(browser, 'quits.bin');
+    return t?.state === 'running' && t.bytesDone > 2 * MIB;
+  });
+  // Closing quits through the app's exit, as the tray's Quit does: the engine stops the transfer.
+  await invoke(browser, 'plugin:window|close', { label: 'main' }).catch(() => {});
+  await waitFor('Ferry gone', () => invoke(browser, 'list_transfers').then(() => false, () => true));
+  await browser.deleteSession().catch(() => {});
+
+  browser = await openApp();
+  await setSettings(browser, { bandwidthLimitMibps: null, keepInTray: true });
+  await waitFor('the upload done after the restart', async () => (await transfer(browser, 'quits.bin'))?.state === 'completed');
+  assert.deepEqual(objectOnServer('quits.bin'), readFileSync(file));
   await browser.deleteSession();
 });

@@ -64,6 +64,15 @@ function transferRow(page, name) {
   return page.getByTestId('transfer-row').filter({ has: page.getByTestId('transfer-name').getByText(name, { exact: true }) });
 }
 
+/**
+ * Opens the ferry bucket's photos/ folder.
+ * @param {import('playwright-core').Page} page
+ */
+async function openPhotos(page) {
+  await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
+  await page.getByTestId('breadcrumb').filter({ hasText: 'photos' }).waitFor(WAIT);
+}
+
 /** @param {import('playwright-core').Locator} row */
 async function bytesDone(row) {
   return Number(await row.getAttribute('data-bytes-done'));
@@ -99,8 +108,7 @@ describe('Ferry in a browser', () => {
   it('shows the drop overlay during a drag, then queues both files and shows their progress', async () => {
     const app = await openApp();
     const { page } = app;
-    await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
-    await page.getByTestId('breadcrumb').filter({ hasText: 'photos' }).waitFor(WAIT);
+    await openPhotos(page);
     await page.evaluate((mib) => {
       const m = window.__ferryMock;
       m.setSpeed(8 * mib);
@@ -123,6 +131,21 @@ describe('Ferry in a browser', () => {
       assert.match((await row.getByTestId('transfer-state').textContent()) ?? '', /Uploading/);
       assert.match((await row.textContent()) ?? '', /to ferry\/photos\//);
     }
+    await app.close();
+  });
+
+  it('uploads files opened with Ferry from outside (a second launch) into the folder on screen', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await openPhotos(page);
+    await page.evaluate((mib) => {
+      const m = window.__ferryMock;
+      m.addLocalFile('/home/you/Downloads/opened.pdf', mib);
+      m.openFiles(['/home/you/Downloads/opened.pdf']);
+    }, MIB);
+    const row = transferRow(page, 'opened.pdf');
+    await row.waitFor(WAIT);
+    assert.match((await row.textContent()) ?? '', /to ferry\/photos\//);
     await app.close();
   });
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ferry::engine::TransferView;
 use ferry::progress::Snapshot;
-use ferry::Enqueued;
+use ferry::{Engine, Enqueued};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -88,14 +88,24 @@ pub async fn cancel(state: State<'_, AppState>, id: String) -> Result<()> {
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn pause_all(state: State<'_, AppState>) -> Result<()> {
-    state.engine.pause_all().map(|_| ())
+    pause_all_now(&state.engine)
 }
 
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn resume_all(state: State<'_, AppState>) -> Result<()> {
-    let ids = state.engine.resume_all()?;
-    state.engine.start(&ids);
+    resume_all_now(&state.engine)
+}
+
+/// Pause all, from the window's button or the tray's menu.
+pub fn pause_all_now(engine: &Engine) -> Result<()> {
+    engine.pause_all().map(|_| ())
+}
+
+/// Resume all, from the window's button or the tray's menu.
+pub fn resume_all_now(engine: &Engine) -> Result<()> {
+    let ids = engine.resume_all()?;
+    engine.start(&ids);
     Ok(())
 }
 

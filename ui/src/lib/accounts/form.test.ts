@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Account } from '../backend/types';
-import { accountProblems, emptyAccountForm, secretLabel, toNewAccount } from './form';
+import { accountProblems, emptyAccountForm, endpointLabel, secretLabel, toNewAccount } from './form';
 
 const filled = { ...emptyAccountForm(), pathStyle: true, name: 'r2', endpoint: 'https://acc.r2.example.com/', region: 'auto', accessKeyId: ' AK ', secretAccessKey: 'SK' };
 
@@ -36,5 +36,18 @@ describe('secretLabel', () => {
     expect(secretLabel(base)).toMatch(/keychain/);
     expect(secretLabel({ ...base, secret: 'session' })).toMatch(/this session only/);
     expect(secretLabel({ ...base, kind: 'aws_profile', profile: 'work', secret: 'none' })).toMatch(/AWS profile “work”/);
+  });
+});
+
+describe('endpointLabel', () => {
+  const aws: Account = { name: 'x', kind: 's3', endpoint: null, region: 'us-east-1', pathStyle: false, accessKeyId: 'AK', profile: null, secret: 'keychain' };
+  it('describes the built-in account as what it is, not as AWS', () => {
+    const local: Account = { ...aws, name: 'local', kind: 'local', secret: 'none' };
+    expect(endpointLabel(local)).toBe('On this computer (127.0.0.1)');
+    expect(endpointLabel({ ...local, endpoint: 'http://127.0.0.1:9000' })).toBe('On this computer (127.0.0.1)');
+  });
+  it('names the endpoint or AWS, and the region', () => {
+    expect(endpointLabel(aws)).toBe('AWS S3 · us-east-1');
+    expect(endpointLabel({ ...aws, endpoint: 'https://r2.example.com', region: 'auto' })).toBe('https://r2.example.com · auto');
   });
 });

@@ -75,6 +75,7 @@ export function secretLabel(a: Account): string {
 
 /** Where the account points, in words. */
 export function endpointLabel(a: Account): string {
+  if (a.kind === 'local') return 'On this computer (127.0.0.1)';
   const where = a.endpoint ?? 'AWS S3';
   return a.region ? `${where} · ${a.region}` : where;
 }

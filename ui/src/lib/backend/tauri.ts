@@ -150,6 +150,10 @@ export class TauriBackend implements Backend {
     return listen<TransferEvent>('transfer://state', (e) => handler(e.payload));
   }
 
+  onOpenFiles(handler: (paths: string[]) => void): Promise<Unsubscribe> {
+    return listen<string[]>('app://open-files', (e) => handler(e.payload));
+  }
+
   onDragDrop(handler: (event: DragDropEvent) => void): Promise<Unsubscribe> {
     return getCurrentWebview().onDragDropEvent((e) => {
       const p = e.payload;

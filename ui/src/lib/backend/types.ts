@@ -133,6 +133,8 @@ export interface Backend {
   onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe>;
   onTransferEvent(handler: (event: TransferEvent) => void): Promise<Unsubscribe>;
   onDragDrop(handler: (event: DragDropEvent) => void): Promise<Unsubscribe>;
+  /** Event "app://open-files": files named on a second launch (`ferry-app FILE…`, "Open with Ferry"). */
+  onOpenFiles(handler: (paths: string[]) => void): Promise<Unsubscribe>;
 
   // dialogs — the dialog plugin's open()
   pickFiles(): Promise<string[] | null>;

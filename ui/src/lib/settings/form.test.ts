@@ -34,6 +34,11 @@ describe('validateSettings', () => {
     expect(r.errors.theme).toBeUndefined();
   });
 
+  it('keeps Ferry in the tray by default, and saves the choice not to', () => {
+    expect(DEFAULT_SETTINGS.keepInTray).toBe(true);
+    expect(validateSettings({ ...toForm(DEFAULT_SETTINGS), keepInTray: false })).toEqual({ ok: true, settings: { ...DEFAULT_SETTINGS, keepInTray: false } });
+  });
+
   it('asks for an empty number', () => {
     const r = validateSettings({ ...toForm(DEFAULT_SETTINGS), concurrentTransfers: null });
     expect(r.ok ? null : r.errors.concurrentTransfers).toMatch(/^Enter/);

@@ -18,6 +18,7 @@ export const DEFAULT_SETTINGS: Settings = {
   bandwidthLimitMibps: null,
   defaultLinkExpirySecs: 3600,
   theme: 'system',
+  keepInTray: true,
 };
 
 export const THEMES: readonly { value: Theme; label: string }[] = [
@@ -35,6 +36,7 @@ export interface SettingsForm {
   bandwidthLimitMibps: number | null;
   defaultLinkExpirySecs: number;
   theme: Theme;
+  keepInTray: boolean;
 }
 
 export type SettingsErrors = Partial<Record<keyof Settings, string>>;
@@ -51,6 +53,7 @@ export function toForm(s: Settings): SettingsForm {
     bandwidthLimitMibps: s.bandwidthLimitMibps ?? 10,
     defaultLinkExpirySecs: s.defaultLinkExpirySecs,
     theme: s.theme,
+    keepInTray: s.keepInTray,
   };
 }
 
@@ -91,6 +94,7 @@ export function validateSettings(f: SettingsForm): Validated {
       bandwidthLimitMibps: f.bandwidthUnlimited ? null : f.bandwidthLimitMibps!,
       defaultLinkExpirySecs: f.defaultLinkExpirySecs,
       theme: f.theme,
+      keepInTray: f.keepInTray,
     },
   };
 }

@@ -15,4 +15,9 @@ bandwidthLimitMibps: number | null, defaultLinkExpirySecs: number,
 /**
  * `system`, `light` or `dark`.
  */
-theme: "system" | "light" | "dark", };
+theme: "system" | "light" | "dark", 
+/**
+ * The desktop app: closing its window while transfers run or folders are watched keeps it
+ * running in the tray. Settings saved before it existed read as on.
+ */
+keepInTray: boolean, };

@@ -37,6 +37,7 @@ export class MockBackend implements Backend {
   readonly #transfers: MockTransfers;
   readonly #watch: MockWatch;
   #dragHandlers = new Set<(event: DragDropEvent) => void>();
+  #openHandlers = new Set<(paths: string[]) => void>();
   #heldDrop: string[] | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #clockHeld = false;
@@ -112,6 +113,11 @@ export class MockBackend implements Backend {
     await new Promise((r) => setTimeout(r, opts.holdMs ?? 250));
     this.#emitDrag({ type: 'drop', paths });
   }
+  /** What a second launch with file arguments does: hands the files to the running window. */
+  openFiles(paths: string[]): void {
+    for (const h of this.#openHandlers) h(paths);
+  }
+
   /** Releases a drop started with dropFiles(paths, {hold: true}). */
   finishDrop(): void {
     const paths = this.#heldDrop;
@@ -282,6 +288,9 @@ export class MockBackend implements Backend {
   }
   async onDragDrop(handler: (event: DragDropEvent) => void): Promise<Unsubscribe> {
     return subscribe(this.#dragHandlers, handler);
+  }
+  async onOpenFiles(handler: (paths: string[]) => void): Promise<Unsubscribe> {
+    return subscribe(this.#openHandlers, handler);
   }
 
   pickFiles(): Promise<string[] | null> {
