@@ -7,7 +7,8 @@
 //! - `enqueue`: requests validated and written to the queue (resume/replace/skip decisions);
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
-//! - `objects`: listing, buckets, deletes, presigned links;
+//! - `listing`: listings as streams of pages, cancellable;
+//! - `objects`: buckets, properties, deletes, presigned links;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
@@ -23,6 +24,7 @@ mod accounts;
 mod control;
 mod copy;
 mod enqueue;
+mod listing;
 mod objects;
 mod runner;
 mod views;
@@ -37,7 +39,6 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 use serde::Serialize;
 use tokio::sync::{broadcast, OnceCell, Semaphore};
-use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{Account, NewAccount, SecretStore, SessionSecrets};
 use crate::config::{EngineConfig, Limits, Settings, MAX_LINK_EXPIRY, MEMORY_BUDGET_MIB};
@@ -53,8 +54,11 @@ use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
-pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
+pub use listing::{Depth, Listed, Listing, ObjectInfo};
+pub use objects::{Link, ObjectProperties};
 pub use runner::Outcome;
+/// Stops a listing or search (the engine's API takes one).
+pub use tokio_util::sync::CancellationToken;
 pub use views::{BatchFinished, Event, TransferView};
 
 use objects::object_etag;
