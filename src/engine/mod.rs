@@ -9,6 +9,7 @@
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
 //! - `listing`: listings as streams of pages, cancellable;
 //! - `objects`: buckets, properties, deletes, presigned links;
+//! - `search`: a recursive listing through a filter (name, size, time), streamed;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
@@ -27,6 +28,7 @@ mod enqueue;
 mod listing;
 mod objects;
 mod runner;
+mod search;
 mod views;
 
 use std::collections::HashMap;
@@ -57,6 +59,7 @@ pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use listing::{Depth, Listed, Listing, ObjectInfo};
 pub use objects::{Link, ObjectProperties};
 pub use runner::Outcome;
+pub use search::{Found, ObjectFilter, Searched};
 /// Stops a listing or search (the engine's API takes one).
 pub use tokio_util::sync::CancellationToken;
 pub use views::{BatchFinished, Event, TransferView};

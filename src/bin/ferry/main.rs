@@ -61,8 +61,11 @@ enum Command {
     /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
     /// between two S3 locations of one account (server-side).
     Cp(CpArgs),
-    /// List buckets, or the objects and prefixes under s3://bucket/prefix.
-    Ls { target: Option<String> },
+    /// List buckets, or the objects and prefixes under s3://bucket/prefix (--recursive: all levels;
+    /// --name: only matching names); lines print as the server's pages arrive.
+    Ls(cmd::ls::LsArgs),
+    /// Count the objects under s3://bucket/prefix (all levels) and their bytes.
+    Du { target: String },
     /// Create a bucket.
     Mb { target: String },
     /// Move an object, or with --recursive a folder, to another S3 location of the same account
@@ -202,7 +205,8 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
     let g = &cli.global;
     match &cli.command {
         Command::Cp(args) => cmd::cp::run(g, state_dir, args).await,
-        Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
+        Command::Ls(args) => cmd::ls::ls(g, state_dir, args).await,
+        Command::Du { target } => cmd::ls::du(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,
         Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,
