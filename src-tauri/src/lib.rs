@@ -87,6 +87,7 @@ pub fn run() {
             );
             forward(app.handle().clone(), watches.subscribe(), "watch://state");
             notify_batches(app.handle().clone(), &engine);
+            app.manage(commands::objects::Listings::default());
             app.manage(AppState {
                 engine,
                 watches,
@@ -102,6 +103,8 @@ pub fn run() {
             commands::objects::list_buckets,
             commands::objects::create_bucket,
             commands::objects::list_objects,
+            commands::objects::cancel_listing,
+            commands::objects::search_objects,
             commands::objects::delete_objects,
             commands::transfers::upload_paths,
             commands::transfers::download,
