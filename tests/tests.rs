@@ -9,6 +9,7 @@ mod control;
 mod faults;
 mod input;
 mod interference;
+mod listing;
 mod objects;
 mod requests;
 mod streams;

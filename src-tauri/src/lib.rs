@@ -94,6 +94,7 @@ pub fn run() {
             forward(app.handle().clone(), watches.subscribe(), "watch://state");
             notify_batches(app.handle().clone(), &engine);
             tray::install(app, &engine)?;
+            app.manage(commands::objects::Listings::default());
             app.manage(AppState {
                 engine,
                 watches,
@@ -110,6 +111,8 @@ pub fn run() {
             commands::objects::list_buckets,
             commands::objects::create_bucket,
             commands::objects::list_objects,
+            commands::objects::cancel_listing,
+            commands::objects::search_objects,
             commands::objects::delete_objects,
             commands::objects::tally_folders,
             commands::objects::object_properties,

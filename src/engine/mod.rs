@@ -7,7 +7,9 @@
 //! - `enqueue`: requests validated and written to the queue (resume/replace/skip decisions);
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
-//! - `objects`: listing, buckets, deletes, presigned links;
+//! - `listing`: listings as streams of pages, cancellable;
+//! - `objects`: buckets, properties, presigned links;
+//! - `search`: a recursive listing through a filter (name, size, time), streamed;
 //! - `copy`: server-side copies and moves;
 //! - `delete`: deletes of objects and folders, 1,000 keys a request, refusals reported by key;
 //! - `stream`: standard input to an object and an object to standard output, memory bounded;
@@ -28,8 +30,10 @@ mod control;
 mod copy;
 mod delete;
 mod enqueue;
+mod listing;
 mod objects;
 mod runner;
+mod search;
 mod stream;
 mod sync;
 mod views;
@@ -44,7 +48,6 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::Client;
 use serde::Serialize;
 use tokio::sync::{broadcast, OnceCell, Semaphore};
-use tokio_util::sync::CancellationToken;
 
 use crate::accounts::{Account, NewAccount, SecretStore, SessionSecrets};
 use crate::config::{EngineConfig, Limits, Settings, MAX_LINK_EXPIRY, MEMORY_BUDGET_MIB};
@@ -61,8 +64,12 @@ use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 pub use copy::{Copied, CopyOptions};
 pub use delete::{DeleteFailure, DeleteProgress, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
-pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
+pub use listing::{Depth, Listed, Listing, ObjectInfo};
+pub use objects::{Link, ObjectProperties};
 pub use runner::Outcome;
+pub use search::{Found, ObjectFilter, Searched};
+/// Stops a listing or search (the engine's API takes one).
+pub use tokio_util::sync::CancellationToken;
 pub use stream::{stream_part_size, Streamed, STREAM_PART};
 pub use sync::{
     Compare, SyncAction, SyncDeleted, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,

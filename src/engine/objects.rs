@@ -1,4 +1,5 @@
-//! Buckets and objects: listing, bucket creation and presigned links.
+//! Buckets and objects: bucket creation, properties and presigned links (listings are in
+//! `listing`, deletes in `delete`).
 
 use super::*;
 
@@ -11,25 +12,6 @@ pub struct Link {
     /// Unix seconds.
     pub expires_at: u64,
     pub expires_in_secs: u64,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectInfo {
-    pub key: String,
-    pub size: u64,
-    /// Unix seconds.
-    pub last_modified: Option<i64>,
-    pub etag: Option<String>,
-}
-
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Listing {
-    /// Sub-prefixes ("folders"), each ending in `/`.
-    pub prefixes: Vec<String>,
-    pub objects: Vec<ObjectInfo>,
 }
 
 /// What `ferry stat` and the app's properties show of one object (a HEAD, checksums included).
@@ -131,62 +113,8 @@ impl Engine {
         }])
     }
 
-    /// Every object under `prefix` (all levels), listed page by page.
-    pub async fn list_recursive(
-        &self,
-        conn: &Connection,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<ObjectInfo>> {
-        let s3 = self.requests(conn).await?;
-        self.list_all(&s3, bucket, prefix).await
-    }
-
     pub(crate) async fn require_bucket(&self, s3: &s3::Requests, bucket: &str) -> Result<()> {
         s3.head_bucket(bucket).await
-    }
-
-    /// Every object under `prefix`, page by page.
-    pub(super) async fn list_all(
-        &self,
-        s3: &s3::Requests,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<ObjectInfo>> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = s3.list_page(bucket, prefix, None, token.as_deref()).await?;
-            out.extend(page.output.contents().iter().map(object_info));
-            match page.next {
-                Some(next) => token = Some(next),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// Lists one level of a bucket: sub-prefixes and objects.
-    pub async fn list(&self, conn: &Connection, bucket: &str, prefix: &str) -> Result<Listing> {
-        let s3 = self.requests(conn).await?;
-        let mut out = Listing::default();
-        let mut token = None;
-        loop {
-            let page = s3
-                .list_page(bucket, prefix, Some("/"), token.as_deref())
-                .await?;
-            out.prefixes.extend(
-                page.output
-                    .common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string)),
-            );
-            out.objects
-                .extend(page.output.contents().iter().map(object_info));
-            match page.next {
-                Some(next) => token = Some(next),
-                None => return Ok(out),
-            }
-        }
     }
 
     pub async fn list_buckets(&self, conn: &Connection) -> Result<Vec<String>> {
@@ -267,15 +195,6 @@ pub(super) async fn object_etag(s3: &s3::Requests, bucket: &str, key: &str) -> O
     let what = format!("look up s3://{bucket}/{key}");
     let head = s3.head_object(&what, bucket, key).await;
     head.ok().and_then(|h| h.e_tag().map(str::to_string))
-}
-
-pub(super) fn object_info(o: &aws_sdk_s3::types::Object) -> ObjectInfo {
-    ObjectInfo {
-        key: o.key().unwrap_or_default().to_string(),
-        size: o.size().unwrap_or(0).max(0) as u64,
-        last_modified: o.last_modified().map(|t| t.secs()),
-        etag: o.e_tag().map(str::to_string),
-    }
 }
 
 /// `attachment; filename="NAME"` for a key's last segment, with the UTF-8 name also given as

@@ -2,13 +2,14 @@
 //! requests (a "gate") for parts or ranges past a point, which lets tests stop a transfer at an exact
 //! place without timing guesses.
 
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{
     CopyObjectInput, CreateMultipartUploadInput, DeleteObjectsInput, GetObjectInput,
-    HeadObjectInput, PutObjectInput, Range, ServerSideEncryption, UploadPartInput,
+    HeadObjectInput, ListObjectsV2Input, PutObjectInput, Range, ServerSideEncryption,
+    UploadPartInput,
 };
 use s3s::{S3Request, S3Result};
 use tokio::sync::watch;
@@ -38,6 +39,11 @@ pub struct Log {
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
     pub hold_ranges_from: AtomicU64,
+    /// The continuation token of every ListObjectsV2 request (None for a first page), in order.
+    pub lists: Mutex<Vec<Option<String>>>,
+    /// The ListObjectsV2 requests from this one on (1 is the first) wait for the gate to open, then
+    /// are answered.
+    hold_lists_from: AtomicUsize,
     open: watch::Sender<bool>,
 }
 
@@ -55,6 +61,8 @@ impl Log {
             part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
             hold_ranges_from: AtomicU64::new(u64::MAX),
+            lists: Mutex::new(Vec::new()),
+            hold_lists_from: AtomicUsize::new(usize::MAX),
             open,
         }
     }
@@ -71,9 +79,21 @@ impl Log {
         self.hold_ranges_from.store(offset, Ordering::SeqCst);
     }
 
+    /// Holds the `nth` ListObjectsV2 request (1 is the first) and every later one until `release`.
+    pub fn hold_lists_from(&self, nth: usize) {
+        self.open.send_replace(false);
+        self.hold_lists_from.store(nth, Ordering::SeqCst);
+    }
+
+    /// How many ListObjectsV2 requests the server has seen.
+    pub fn list_count(&self) -> usize {
+        self.lists.lock().unwrap().len()
+    }
+
     pub fn release(&self) {
         self.hold_parts_from.store(i32::MAX, Ordering::SeqCst);
         self.hold_ranges_from.store(u64::MAX, Ordering::SeqCst);
+        self.hold_lists_from.store(usize::MAX, Ordering::SeqCst);
         self.open.send_replace(true);
     }
 
@@ -224,6 +244,19 @@ impl S3Access for Hook {
     async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
         let n = req.input.delete.objects.len();
         self.0.delete_batches.lock().unwrap().push(n);
+        Ok(())
+    }
+
+    async fn list_objects_v2(&self, req: &mut S3Request<ListObjectsV2Input>) -> S3Result<()> {
+        let nth = {
+            let mut lists = self.0.lists.lock().unwrap();
+            lists.push(req.input.continuation_token.clone());
+            lists.len()
+        };
+        if nth >= self.0.hold_lists_from.load(Ordering::SeqCst) {
+            let mut rx = self.0.open.subscribe();
+            let _ = rx.wait_for(|open| *open).await;
+        }
         Ok(())
     }
 

@@ -86,7 +86,7 @@ describe('Ferry in a browser', () => {
     assert.equal(await page.getByTestId('breadcrumb').last().textContent(), 'ferry');
     const prefixes = await page.getByTestId('prefix-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
     assert.deepEqual(prefixes, ['backups/', 'photos/']);
-    const firstRow = await page.locator('tbody tr').first().getAttribute('data-testid');
+    const firstRow = await page.getByTestId('browser-rows').locator('[data-key]').first().getAttribute('data-testid');
     assert.equal(firstRow, 'prefix-row');
     const readme = page.locator('[data-testid="object-row"][data-key="README.txt"]');
     assert.match((await readme.textContent()) ?? '', /2\.1 KiB/);
@@ -102,6 +102,113 @@ describe('Ferry in a browser', () => {
     await page.locator('[data-testid="breadcrumb"][data-prefix=""]').click();
     await readme.waitFor(WAIT);
     assert.equal(await page.getByTestId('go-up').count(), 0);
+    await app.close();
+  });
+
+  it('streams a folder of a million objects: first rows at once, the end by scrolling, sorted, filtered, few rows in the DOM', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const cdp = await page.context().newCDPSession(page);
+    const heap = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+    };
+    await page.evaluate(() => window.__ferryMock.addGeneratedFolder('local', 'ferry', 'million/', 1_000_000));
+    await page.getByTestId('refresh').click();
+    const before = await heap();
+    // The mock answers two pages and holds the rest: the first rows show while the listing goes on.
+    await page.evaluate(() => window.__ferryMock.holdPagesFrom(3));
+    await page.locator('[data-testid="prefix-row"][data-key="million/"]').getByTestId('open-prefix').click();
+    const list = page.getByTestId('browser-rows');
+    await list.locator('[data-key="million/object-0000000.bin"]').waitFor(WAIT);
+    const status = page.getByTestId('listing-status');
+    await status.filter({ hasText: 'Loading more… 2,000 so far' }).waitFor(WAIT);
+    assert.equal(await status.getAttribute('data-loading'), 'true');
+
+    // Moving away cancels the listing: no page after the held one is delivered.
+    await page.getByTestId('go-up').click();
+    await page.locator('[data-testid="prefix-row"][data-key="million/"]').waitFor(WAIT);
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await page.waitForFunction(() => window.__ferryMock.listingStats.listingsCancelled === 1, null, WAIT);
+
+    // Back in, the whole listing arrives.
+    await page.locator('[data-testid="prefix-row"][data-key="million/"]').getByTestId('open-prefix').click();
+    await status.filter({ hasText: /^1,000,000 objects$/ }).waitFor({ timeout: 180_000 });
+    const perObject = ((await heap()) - before) / 1_000_000;
+    assert.ok(perObject < 200, `the webview keeps ${perObject.toFixed(0)} bytes per object`);
+    const inDom = () => page.locator('[data-testid="object-row"]').count();
+    assert.ok((await inDom()) < 50, `only the visible window is in the DOM, not ${await inDom()} rows`);
+
+    // Scrolling to the end shows the last object.
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await list.locator('[data-key="million/object-0999999.bin"]').waitFor(WAIT);
+    assert.ok((await inDom()) < 50);
+
+    await list.evaluate((el) => el.scrollTo(0, 0));
+    /** @returns {Promise<number[]>} */
+    const sizes = () => list.locator('[data-testid="object-row"]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-size'))));
+    // Sorting by size: largest first, then (clicked again) smallest first.
+    await page.getByTestId('sort-size').click();
+    await page.locator('[data-testid="sort-size"]').locator('.arrow', { hasText: '↓' }).waitFor(WAIT);
+    const down = await sizes();
+    assert.ok(down.length > 5 && down.every((s, i) => i === 0 || down[i - 1] >= s), `descending: ${down}`);
+    assert.equal(down[0], 64 * MIB - 11, 'the largest of the million comes first');
+    await page.getByTestId('sort-size').click();
+    await page.locator('[data-testid="sort-size"]').locator('.arrow', { hasText: '↑' }).waitFor(WAIT);
+    const up = await sizes();
+    assert.ok(up.every((s, i) => i === 0 || up[i - 1] <= s), `ascending: ${up}`);
+    assert.equal(up[0], 173, 'the smallest of the million comes first');
+
+    // The filter keeps the matching names of the folder on screen.
+    await page.getByTestId('filter').fill('object-099999');
+    await status.filter({ hasText: '10 shown of 1,000,000 objects' }).waitFor(WAIT);
+    await page.getByTestId('sort-name').click();
+    const keys = await list.locator('[data-testid="object-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    assert.deepEqual(keys, Array.from({ length: 10 }, (_, i) => `million/object-099999${i}.bin`));
+    await page.getByTestId('filter').fill('no such name');
+    await page.getByTestId('browser-empty').filter({ hasText: 'Nothing here matches' }).waitFor(WAIT);
+    await app.close();
+  });
+
+  it('searches every level below a folder by name, streaming matches with a running count, and stops when left', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => {
+      const m = window.__ferryMock;
+      m.addGeneratedFolder('local', 'ferry', 'archive/2024/', 5000);
+      m.addGeneratedFolder('local', 'ferry', 'archive/2025/', 3000);
+      m.holdPagesFrom(3);
+    });
+    await page.getByTestId('filter').fill('*-000012?.BIN');
+    await page.getByTestId('filter').press('Enter');
+    const status = page.getByTestId('listing-status');
+    // The stored objects, then the first thousand of archive/2024/, then the gate.
+    await status.filter({ hasText: 'Searching… 10 found in 1,007 objects below here' }).waitFor(WAIT);
+    const list = page.getByTestId('browser-rows');
+    await list.locator('[data-key="archive/2024/object-0000129.bin"]').waitFor(WAIT);
+    assert.match((await page.getByTestId('search-chip').textContent()) ?? '', /Results for “\*-000012\?\.BIN”/);
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await status.filter({ hasText: /^20 found in 8,007 objects below here$/ }).waitFor(WAIT);
+    const keys = await list.locator('[data-testid="object-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+    const expected = ['2024', '2025'].flatMap((y) => Array.from({ length: 10 }, (_, i) => `archive/${y}/object-000012${i}.bin`));
+    assert.deepEqual(keys, expected.slice(0, keys.length), 'in key order, both folders');
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    const last = list.locator('[data-key="archive/2025/object-0000129.bin"]');
+    await last.waitFor(WAIT);
+    assert.equal(await last.locator('.label').textContent(), 'archive/2025/object-0000129.bin', 'shown by its path below the folder');
+
+    // Back to the folder: its listing again. A search left while it runs asks for nothing more.
+    await page.getByTestId('end-search').click();
+    await page.locator('[data-testid="object-row"][data-key="README.txt"]').waitFor(WAIT);
+    assert.equal(await page.getByTestId('search-chip').count(), 0);
+    await page.evaluate(() => window.__ferryMock.holdPagesFrom(2));
+    await page.getByTestId('filter').fill('object');
+    await page.getByTestId('search-below').click();
+    await page.getByTestId('search-chip').waitFor(WAIT);
+    await page.getByTestId('end-search').click();
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await page.waitForFunction(() => window.__ferryMock.listingStats.listingsCancelled === 1, null, WAIT);
+    await page.locator('[data-testid="object-row"][data-key="README.txt"]').waitFor(WAIT);
     await app.close();
   });
 
@@ -546,7 +653,14 @@ describe('Ferry in a browser', () => {
     await confirm.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached', ...WAIT });
     await list.getByText('No folders are watched yet.').waitFor(WAIT);
-    const keys = await page.evaluate(async () => (await window.__ferryMock.listObjects('local', 'ferry', 'camera/')).objects.map((/** @type {{key: string}} */ o) => o.key));
+    const keys = await page.evaluate(async () => {
+      /** @type {string[]} */
+      const all = [];
+      /** @param {{objects: {key: string}[]}} page */
+      const onPage = (page) => all.push(...page.objects.map((o) => o.key));
+      await window.__ferryMock.listObjects('local', 'ferry', 'camera/', onPage).done;
+      return all;
+    });
     assert.deepEqual(keys, ['camera/dune.jpg']);
     assert.deepEqual(await page.evaluate(async () => (await window.__ferryMock.listWatched()).length), 0);
     await app.close();

@@ -1,8 +1,14 @@
-//! Buckets and objects: list, create, delete, properties, rename/move/copy, share links.
+//! Buckets and objects: list (streamed over a channel, cancellable), search, create, delete,
+//! properties, rename/move/copy, share links.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use ferry::engine::{DeleteProgress, Deleted, Listing, ObjectProperties, Tally};
+use ferry::engine::{
+    CancellationToken, DeleteProgress, Deleted, Depth, Found, Listed, Listing, ObjectFilter,
+    ObjectProperties, Searched, Tally,
+};
 use ferry::Link;
 use ferry::{Copied, CopyOptions, IfExists, S3Url};
 use tauri::ipc::Channel;
@@ -29,16 +35,117 @@ pub async fn create_bucket(
     state.engine.make_bucket(&conn, &bucket).await
 }
 
+/// The listings under way, by the id the UI gave each (never reused), so that moving to another
+/// folder can stop the old one (`cancel_listing`). A cancel that overtakes its listing's start
+/// leaves a cancelled token, which the listing then finds and ends at once.
+#[derive(Default)]
+pub struct Listings(Mutex<HashMap<u32, CancellationToken>>);
+
+impl Listings {
+    /// The token of listing `id`, forgotten when the returned guard drops.
+    fn start(&self, id: u32) -> Started<'_> {
+        let token = self.lock().entry(id).or_default().clone();
+        Started {
+            listings: self,
+            id,
+            token,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, CancellationToken>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A listing under way; dropping it forgets its token.
+struct Started<'a> {
+    listings: &'a Listings,
+    id: u32,
+    token: CancellationToken,
+}
+
+impl Started<'_> {
+    /// Sends a page to the UI; a closed channel (the window went away) stops the listing.
+    fn forward<T: tauri::ipc::IpcResponse>(&self, channel: &Channel<T>, page: T) {
+        if channel.send(page).is_err() {
+            self.token.cancel();
+        }
+    }
+}
+
+impl Drop for Started<'_> {
+    fn drop(&mut self) {
+        self.listings.lock().remove(&self.id);
+    }
+}
+
+/// Streams one level of `prefix` to `pages`, a page as soon as the server answers it; resolves
+/// with what was listed once the last page is sent or the listing was cancelled.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn list_objects(
     state: State<'_, AppState>,
+    listings: State<'_, Listings>,
     account: String,
     bucket: String,
     prefix: String,
-) -> Result<Listing> {
+    listing: u32,
+    pages: Channel<Listing>,
+) -> Result<Listed> {
     let conn = state.engine.connection(&account)?;
-    state.engine.list(&conn, &bucket, &prefix).await
+    let run = listings.start(listing);
+    state
+        .engine
+        .list_pages(&conn, &bucket, &prefix, Depth::Level, &run.token, |page| {
+            run.forward(&pages, page)
+        })
+        .await
+}
+
+/// Searches every level under `prefix` for names matching `name` (a glob or a substring), within
+/// optional size bounds, streaming each page's matches with the running totals to `found`; stopped
+/// by `cancel_listing` like a listing.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
+pub async fn search_objects(
+    state: State<'_, AppState>,
+    listings: State<'_, Listings>,
+    account: String,
+    bucket: String,
+    prefix: String,
+    name: String,
+    min_size: Option<u64>,
+    max_size: Option<u64>,
+    listing: u32,
+    found: Channel<Found>,
+) -> Result<Searched> {
+    let conn = state.engine.connection(&account)?;
+    let mut filter = ObjectFilter::name(&name)?;
+    filter.min_size = min_size;
+    filter.max_size = max_size;
+    let run = listings.start(listing);
+    state
+        .engine
+        .search(
+            &conn,
+            &bucket,
+            &prefix,
+            &filter,
+            &run.token,
+            |objects, so_far| {
+                let so_far = *so_far;
+                run.forward(&found, Found { objects, so_far })
+            },
+        )
+        .await
+}
+
+/// Stops the listing (or search) the UI started as `listing` (it moved to another folder).
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub fn cancel_listing(listings: State<'_, Listings>, listing: u32) {
+    listings.lock().entry(listing).or_default().cancel();
 }
 
 #[tauri::command]

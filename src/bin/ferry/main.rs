@@ -96,8 +96,11 @@ enum Command {
         #[arg(long)]
         part_size: Option<String>,
     },
-    /// List buckets, or the objects and prefixes under s3://bucket/prefix.
-    Ls { target: Option<String> },
+    /// List buckets, or the objects and prefixes under s3://bucket/prefix (--recursive: all levels;
+    /// --name: only matching names); lines print as the server's pages arrive.
+    Ls(cmd::ls::LsArgs),
+    /// Count the objects under s3://bucket/prefix (all levels) and their bytes.
+    Du { target: String },
     /// Create a bucket.
     Mb { target: String },
     /// Move an object, or with --recursive a folder, to another S3 location of the same account
@@ -251,7 +254,8 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Cat { target, part_size } => {
             cmd::cp::cat_command(g, state_dir, target, part_size).await
         }
-        Command::Ls { target } => cmd::objects::ls(g, state_dir, target).await,
+        Command::Ls(args) => cmd::ls::ls(g, state_dir, args).await,
+        Command::Du { target } => cmd::ls::du(g, state_dir, target).await,
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,
         Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,

@@ -2,6 +2,7 @@
 
 pub(crate) mod account;
 pub(crate) mod cp;
+pub(crate) mod ls;
 pub(crate) mod objects;
 pub(crate) mod serve;
 pub(crate) mod sync;

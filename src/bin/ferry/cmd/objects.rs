@@ -1,4 +1,4 @@
-//! `ferry ls`, `mb`, `stat`, `rm`, `presign`: buckets and objects.
+//! `ferry mb`, `stat`, `rm`, `presign`: buckets and objects (`ls` and `du` are in `ls`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,47 +9,6 @@ use ferry::{Error, Limits, S3Url};
 
 use crate::output::format_time;
 use crate::{open, Global};
-
-/// Lists buckets, or one level of a bucket.
-pub(crate) async fn ls(
-    g: &Global,
-    state_dir: PathBuf,
-    target: &Option<String>,
-) -> Result<ExitCode, Error> {
-    let engine = open(state_dir, Limits::default()).await?;
-    let conn = g.connection_for(&engine)?;
-    match target {
-        None => {
-            let buckets = engine.list_buckets(&conn).await?;
-            if g.json {
-                println!("{}", serde_json::json!({"buckets": buckets}));
-            } else {
-                for b in buckets {
-                    println!("{b}");
-                }
-            }
-        }
-        Some(t) => {
-            let url = S3Url::parse(t)?;
-            let listing = engine.list(&conn, &url.bucket, &url.key).await?;
-            if g.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&listing).expect("listing serialises")
-                );
-            } else {
-                for p in &listing.prefixes {
-                    println!("{:>19} {:>10}  {p}", "", "PRE");
-                }
-                for o in &listing.objects {
-                    let when = o.last_modified.map(format_time).unwrap_or_default();
-                    println!("{when:>19} {:>10}  {}", o.size, o.key);
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
 
 /// Creates a bucket.
 pub(crate) async fn mb(g: &Global, state_dir: PathBuf, target: &str) -> Result<ExitCode, Error> {

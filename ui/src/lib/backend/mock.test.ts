@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MockBackend, sizeFromName } from './mock';
+import { listAll } from './listing';
 import type { NewWatchedFolder, ProgressSnapshot, TransferEvent, WatchedFolder } from './types';
 
 const MIB = 1024 * 1024;
@@ -37,7 +38,7 @@ describe('MockBackend transfers', () => {
     expect(t.bytesDone).toBe(10 * MIB);
     expect(events.at(-1)).toEqual({ id: ids[0], state: 'completed', error: null });
     expect(batches.at(-1)).toEqual([expect.objectContaining({ id: ids[0], bytesDone: 10 * MIB, ended: true })]);
-    const listing = await mock.listObjects('local', 'ferry', 'photos/');
+    const listing = await listAll(mock, 'local', 'ferry', 'photos/');
     expect(listing.objects.map((o) => o.key)).toContain('photos/a.bin');
   });
 
@@ -153,10 +154,10 @@ describe('MockBackend transfers', () => {
 describe('MockBackend browsing, accounts and links', () => {
   it('lists folders before objects at a prefix', async () => {
     setup();
-    const root = await mock.listObjects('local', 'ferry', '');
+    const root = await listAll(mock, 'local', 'ferry', '');
     expect(root.prefixes).toEqual(['backups/', 'photos/']);
     expect(root.objects.map((o) => o.key)).toContain('README.txt');
-    const photos = await mock.listObjects('local', 'ferry', 'photos/');
+    const photos = await listAll(mock, 'local', 'ferry', 'photos/');
     expect(photos.prefixes).toEqual(['photos/2025/']);
   });
 
@@ -166,7 +167,7 @@ describe('MockBackend browsing, accounts and links', () => {
     const done = await mock.deleteObjects('local', 'ferry', ['README.txt'], ['photos/'], (p) => heard.push([p.handled, p.total]));
     expect(done).toEqual({ deleted: 4, failed: [] });
     expect(heard).toEqual([[4, 4]]);
-    const root = await mock.listObjects('local', 'ferry', '');
+    const root = await listAll(mock, 'local', 'ferry', '');
     expect(root.prefixes).toEqual(['backups/']);
   });
 
@@ -187,7 +188,7 @@ describe('MockBackend browsing, accounts and links', () => {
     expect((await mock.objectProperties('local', 'ferry', 'README.txt')).contentType).toBe('text/plain');
     const done = await mock.copyObjects('local', 'ferry', 'photos/', 'old/photos/', true, false);
     expect([done.copied, done.moved]).toEqual([3, 3]);
-    expect((await mock.listObjects('local', 'ferry', 'old/photos/')).objects.map((o) => o.key)).toContain('old/photos/lighthouse.jpg');
+    expect((await listAll(mock, 'local', 'ferry', 'old/photos/')).objects.map((o) => o.key)).toContain('old/photos/lighthouse.jpg');
   });
 
   it('refuses the keychain when none is available, and accepts a session-only secret', async () => {
@@ -264,7 +265,7 @@ describe('MockBackend watched folders', () => {
     const [now] = await mock.listWatched();
     expect(now.recent.map((u) => [u.key, u.size])).toEqual([['camera/2026/beach.jpg', 3 * MIB], ['camera/dune.jpg', MIB]]);
     expect(changes.at(-1)?.recent).toEqual(now.recent);
-    expect((await mock.listObjects('local', 'ferry', 'camera/2026/')).objects.map((o) => o.key)).toEqual(['camera/2026/beach.jpg']);
+    expect((await listAll(mock, 'local', 'ferry', 'camera/2026/')).objects.map((o) => o.key)).toEqual(['camera/2026/beach.jpg']);
     expect(now.id).toBe(f.id);
   });
 
@@ -309,7 +310,7 @@ describe('MockBackend watched folders', () => {
     mock.watchedFileAppears('/home/you/Camera/a.jpg', MIB);
     mock.advance(1000);
     expect(mock.watchedFileDeleted('/home/you/Camera/a.jpg')).toBe(1);
-    const keys = (await mock.listObjects('local', 'ferry', '')).prefixes;
+    const keys = (await listAll(mock, 'local', 'ferry', '')).prefixes;
     expect(keys).toContain('camera/');
     expect(keys).not.toContain('mirror/');
     expect([plain.mirrorDeletes, mirrored.mirrorDeletes]).toEqual([false, true]);
@@ -324,8 +325,32 @@ describe('MockBackend watched folders', () => {
     await mock.removeWatched(f.id);
     expect(await mock.listWatched()).toEqual([]);
     expect(mock.watchedFileAppears('/home/you/Camera/b.jpg')).toBe(0);
-    expect((await mock.listObjects('local', 'ferry', 'camera/')).objects.map((o) => o.key)).toEqual(['camera/a.jpg']);
+    expect((await listAll(mock, 'local', 'ferry', 'camera/')).objects.map((o) => o.key)).toEqual(['camera/a.jpg']);
     await expect(mock.removeWatched(f.id)).rejects.toMatchObject({ kind: 'not_found' });
     await expect(mock.pauseWatched(f.id)).rejects.toMatchObject({ kind: 'not_found' });
+  });
+});
+
+describe('MockBackend listings and searches', () => {
+  it('lists a generated folder in pages of 1,000 and searches every level by glob or substring', async () => {
+    setup();
+    mock.addGeneratedFolder('local', 'ferry', 'deep/a/', 1500);
+    const pages: number[] = [];
+    const listed = await mock.listObjects('local', 'ferry', 'deep/a/', (p) => pages.push(p.objects.length)).done;
+    expect(pages).toEqual([1000, 500]);
+    expect(listed).toMatchObject({ pages: 2, objects: 1500, complete: true });
+    expect((await listAll(mock, 'local', 'ferry', 'deep/')).prefixes).toEqual(['deep/a/']);
+
+    const found: string[] = [];
+    const looked: number[] = [];
+    const searched = await mock.searchObjects('local', 'ferry', '', { name: '*-000100?.BIN' }, (f) => {
+      found.push(...f.objects.map((o) => o.key));
+      looked.push(f.soFar.listed.objects);
+    }).done;
+    expect(found).toEqual(Array.from({ length: 10 }, (_, i) => `deep/a/object-000100${i}.bin`));
+    expect(looked).toEqual([7, 1007, 1507]);
+    expect(searched).toMatchObject({ matched: 10, listed: { objects: 1507, complete: true } });
+    const readme = await mock.searchObjects('local', 'ferry', '', { name: 'readme' }, () => {}).done;
+    expect(readme.matched).toBe(1);
   });
 });

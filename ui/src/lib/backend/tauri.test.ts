@@ -8,7 +8,7 @@ const channels: { onmessage: (batch: unknown) => void }[] = [];
 vi.mock('@tauri-apps/api/core', () => ({
   invoke: vi.fn(async (cmd: string, args?: unknown) => {
     calls.push({ cmd, args });
-    return null;
+    return cmd === 'list_objects' ? { pages: 0, objects: 0, prefixes: 0, bytes: 0, complete: true } : null;
   }),
   Channel: class {
     onmessage: (batch: unknown) => void = () => {};
@@ -67,7 +67,9 @@ describe('TauriBackend', () => {
     await b.testConnection(acc);
     await b.listBuckets('local');
     await b.createBucket('local', 'b');
-    await b.listObjects('local', 'b', 'p/');
+    const listing = b.listObjects('local', 'b', 'p/', () => {});
+    listing.cancel();
+    await listing.done;
     await b.deleteObjects('local', 'b', ['k'], ['p/']);
     await b.tallyFolders('local', 'b', ['p/']);
     await b.objectProperties('local', 'b', 'k');
@@ -92,7 +94,8 @@ describe('TauriBackend', () => {
       { cmd: 'test_connection', args: { account: acc } },
       { cmd: 'list_buckets', args: { account: 'local' } },
       { cmd: 'create_bucket', args: { account: 'local', bucket: 'b' } },
-      { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/' } },
+      { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/', listing: 1, pages: channels[0] } },
+      { cmd: 'cancel_listing', args: { listing: 1 } },
       { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], progress: expect.any(Object) } },
       { cmd: 'tally_folders', args: { account: 'local', bucket: 'b', prefixes: ['p/'] } },
       { cmd: 'object_properties', args: { account: 'local', bucket: 'b', key: 'k' } },
@@ -135,6 +138,22 @@ describe('TauriBackend', () => {
     await new TauriBackend().onWatchedChanged((f) => folders.push(f));
     expect(calls).toEqual([{ cmd: 'listen:watch://state', args: null }]);
     expect(folders).toEqual([watchedPayload]);
+  });
+
+  it('streams a listing’s pages from its channel and resolves once every page it counts is in', async () => {
+    const listed = { pages: 2, objects: 2, prefixes: 0, bytes: 3, complete: true };
+    vi.mocked(invoke).mockResolvedValueOnce(listed);
+    const keys: string[] = [];
+    const stream = new TauriBackend().listObjects('local', 'b', '', (page) => keys.push(...page.objects.map((o) => o.key)));
+    const page = (key: string) => ({ prefixes: [], objects: [{ key, size: 1, lastModified: null, etag: null }] });
+    channels[0].onmessage(page('a'));
+    let settled = false;
+    void stream.done.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(settled).toBe(false);
+    channels[0].onmessage(page('b'));
+    expect(await stream.done).toEqual(listed);
+    expect(keys).toEqual(['a', 'b']);
   });
 
   it('rethrows the {kind, message} error as it came', async () => {

@@ -7,11 +7,14 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties, ProgressSnapshot,
-  Settings, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
+  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
+  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, Tally, Transfer, TransferEvent,
+  Unsubscribe, WatchedFolder,
 } from './types';
 
 export class TauriBackend implements Backend {
+  /** Names each listing for cancel_listing. */
+  #nextListing = 1;
   readonly #progressHandlers = new Set<(batch: ProgressSnapshot[]) => void>();
   #subscription: Promise<void> | null = null;
 
@@ -34,8 +37,52 @@ export class TauriBackend implements Backend {
   createBucket(account: string, bucket: string): Promise<void> {
     return invoke('create_bucket', { account, bucket });
   }
-  listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
-    return invoke('list_objects', { account, bucket, prefix });
+  listObjects(account: string, bucket: string, prefix: string, onPage: (page: Listing) => void): ListingStream {
+    return this.#streamed<Listing, Listed>('list_objects', { account, bucket, prefix }, 'pages', onPage, (l) => l.pages, (l) => ({ ...l, complete: false }));
+  }
+  searchObjects(account: string, bucket: string, prefix: string, query: SearchQuery, onFound: (found: Found) => void): SearchStream {
+    const args = { account, bucket, prefix, name: query.name, minSize: query.minSize ?? null, maxSize: query.maxSize ?? null };
+    return this.#streamed<Found, Searched>('search_objects', args, 'found', onFound, (s) => s.listed.pages, (s) => ({ ...s, listed: { ...s.listed, complete: false } }));
+  }
+
+  /**
+   * Runs a command that streams one message per page over a channel and answers with totals that
+   * count the pages. The answer can overtake the channel's last messages: done waits for every page
+   * it counts. cancel_listing stops it; nothing is delivered after cancel().
+   */
+  #streamed<M, R>(
+    cmd: string,
+    args: Record<string, unknown>,
+    channelArg: string,
+    onMessage: (m: M) => void,
+    pagesOf: (r: R) => number,
+    asCancelled: (r: R) => R,
+  ): { done: Promise<R>; cancel(): void } {
+    const listing = this.#nextListing++;
+    const channel = new Channel<M>();
+    let cancelled = false;
+    let received = 0;
+    let allIn: (() => void) | null = null;
+    let expected = Infinity;
+    channel.onmessage = (m) => {
+      if (cancelled) return;
+      received++;
+      onMessage(m);
+      if (received >= expected) allIn?.();
+    };
+    const done = invoke<R>(cmd, { ...args, listing, [channelArg]: channel }).then(async (r) => {
+      expected = pagesOf(r);
+      if (!cancelled && received < expected) await new Promise<void>((resolve) => (allIn = resolve));
+      return cancelled ? asCancelled(r) : r;
+    });
+    return {
+      done,
+      cancel: () => {
+        cancelled = true;
+        allIn?.();
+        void invoke('cancel_listing', { listing });
+      },
+    };
   }
   deleteObjects(
     account: string,

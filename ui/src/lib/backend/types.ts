@@ -17,11 +17,14 @@ import type { Enqueued } from './generated/Enqueued';
 import type { ErrorKind } from './generated/ErrorKind';
 import type { Event } from './generated/Event';
 import type { Link } from './generated/Link';
+import type { Found } from './generated/Found';
+import type { Listed } from './generated/Listed';
 import type { Listing } from './generated/Listing';
 import type { NewAccount } from './generated/NewAccount';
 import type { NewWatchedFolder } from './generated/NewWatchedFolder';
 import type { ObjectInfo } from './generated/ObjectInfo';
 import type { ObjectProperties } from './generated/ObjectProperties';
+import type { Searched } from './generated/Searched';
 import type { Settings } from './generated/Settings';
 import type { Skipped } from './generated/Skipped';
 import type { Snapshot } from './generated/Snapshot';
@@ -34,8 +37,8 @@ import type { WatchState } from './generated/WatchState';
 
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
-  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Link, Listing, NewAccount,
-  NewWatchedFolder, ObjectInfo, ObjectProperties, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
+  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
+  Listing, NewAccount, NewWatchedFolder, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 
 export type TransferState = State;
@@ -57,6 +60,27 @@ export type DragDropEvent =
 
 export type Unsubscribe = () => void;
 
+/** A listing under way: its pages reach the `onPage` it was started with, in key order, as they arrive. */
+export interface ListingStream {
+  /** What was listed, once the last page has been delivered (`complete: false` when it was cancelled). */
+  done: Promise<Listed>;
+  /** Stops the listing: no further page is asked for or delivered. */
+  cancel(): void;
+}
+
+/** What a search across a prefix looks for: a name (glob or substring, any case), optionally a size range. */
+export interface SearchQuery {
+  name: string;
+  minSize?: number | null;
+  maxSize?: number | null;
+}
+
+/** A search under way: like a listing, its matches arrive page by page, with the running totals. */
+export interface SearchStream {
+  done: Promise<Searched>;
+  cancel(): void;
+}
+
 /**
  * Everything the UI needs from the outside world. TauriBackend implements it with invoke/Channel/
  * listen and the dialog and clipboard plugins; MockBackend simulates it in memory for browser tests.
@@ -70,12 +94,19 @@ export interface Backend {
   testConnection(account: NewAccount): Promise<number>;
 
   // browsing — list_buckets {account}, create_bucket {account, bucket},
-  // list_objects {account, bucket, prefix}, delete_objects {account, bucket, keys, prefixes, progress},
-  // tally_folders {account, bucket, prefixes}, object_properties {account, bucket, key},
-  // copy_objects {account, bucket, from, to, moveSource, replace}
+  // list_objects {account, bucket, prefix, listing, pages: Channel<Listing>} -> Listed, cancel_listing
+  // {listing}, delete_objects {account, bucket, keys, prefixes, progress}, tally_folders {account, bucket,
+  // prefixes}, object_properties {account, bucket, key}, copy_objects {account, bucket, from, to,
+  // moveSource, replace}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
-  listObjects(account: string, bucket: string, prefix: string): Promise<Listing>;
+  /** Lists one level of `prefix`, streaming its pages to `onPage`. */
+  listObjects(account: string, bucket: string, prefix: string, onPage: (page: Listing) => void): ListingStream;
+  /**
+   * Searches every level under `prefix` (search_objects {account, bucket, prefix, name, minSize, maxSize,
+   * listing, found: Channel<Found>} -> Searched; cancel_listing {listing} stops it).
+   */
+  searchObjects(account: string, bucket: string, prefix: string, query: SearchQuery, onFound: (found: Found) => void): SearchStream;
   /**
    * Deletes the given objects, and everything under the given prefixes: how many went, and each key
    * refused. `onProgress` hears after each request of 1,000 keys (through a Channel).

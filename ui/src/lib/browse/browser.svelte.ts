@@ -1,8 +1,11 @@
-// What the main pane shows: one account's bucket at one prefix, its listing and the selection.
+// What the main pane shows: one account's bucket at one prefix, its listing and the selection. The
+// listing streams: the first page shows at once, later ones are added as they arrive, and moving to
+// another folder cancels it. Rows are kept compactly (rows.ts), sorted and filtered here.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, Listing, ObjectProperties, Tally } from '../backend/types';
+import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
+import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
 
 export interface Location {
   account: string;
@@ -10,12 +13,48 @@ export interface Location {
   prefix: string;
 }
 
+/** A snapshot of the rows on screen: folders first, then objects, filtered and sorted. */
+export class Rows {
+  constructor(
+    readonly folders: readonly number[],
+    readonly objects: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.folders.length + this.objects.length;
+  }
+
+  /** The row at position `i`: an object index (>= 0) or -1 - a prefix index. */
+  at(i: number): number {
+    return i < this.folders.length ? this.folders[i] : this.objects[i - this.folders.length];
+  }
+}
+
 export class BrowserState {
   readonly #backend: Backend;
   #request = 0;
+  #listing: { cancel(): void } | null = null;
+  /** The objects of the folder on screen, compactly (see rows.ts). */
+  #table = new ObjectTable();
+  #objectRows = new RowList();
+  #rearrange: ReturnType<typeof setTimeout> | null = null;
+  /** Changes when the table is replaced, so rows drawn from it are drawn again. */
+  #generation = $state(0);
   location = $state.raw<Location | null>(null);
-  listing = $state.raw<Listing | null>(null);
+  /** Sub-prefixes of the folder on screen, as they arrived. */
+  prefixes = $state.raw<string[]>([]);
+  /** What the list shows, rebuilt as pages arrive and when the sort or filter changes. */
+  rows = $state.raw(new Rows([], new Int32Array()));
+  /** Whether the first page has arrived (before, the list shows "Loading…"). */
+  loaded = $state(false);
+  /** Whether pages are still arriving. */
   loading = $state(false);
+  /** Objects received so far. */
+  count = $state(0);
+  sort = $state.raw<Sort>(BY_NAME);
+  /** The search whose matches are on screen instead of the folder's listing, with its running totals. */
+  search = $state.raw<{ query: string; looked: number; matched: number; done: boolean } | null>(null);
+  filter = $state('');
   error = $state<string | null>(null);
   /** Selected object keys and prefixes (prefixes end with '/'). */
   readonly selected = new SvelteSet<string>();
@@ -29,42 +68,189 @@ export class BrowserState {
   }
 
   async open(account: string, bucket: string, prefix = ''): Promise<void> {
+    const moved = !this.location || this.location.account !== account || this.location.bucket !== bucket || this.location.prefix !== prefix;
     this.location = { account, bucket, prefix };
     this.selected.clear();
-    this.listing = null;
+    this.search = null;
+    if (moved) this.filter = '';
+    this.#reset();
     await this.refresh();
   }
 
   /** Shows nothing (the account or bucket went away). */
   close(): void {
-    this.#request++;
+    this.#stop();
+    this.search = null;
     this.location = null;
-    this.listing = null;
     this.error = null;
-    this.loading = false;
+    this.#reset();
     this.selected.clear();
   }
 
+  /** The key or prefix a row stands for. */
+  keyOf(row: number): string {
+    void this.#generation;
+    return row < 0 ? this.prefixes[-1 - row] : this.#table.keys[row];
+  }
+
+  /** The object a row (>= 0) stands for. */
+  object(row: number): ObjectInfo {
+    void this.#generation;
+    return this.#table.object(row);
+  }
+
+  /** The listed objects among `keys` (their sizes, for the delete confirmation). */
+  listedObjects(keys: string[]): ObjectInfo[] {
+    void this.#generation;
+    const wanted = new Set(keys);
+    const out: ObjectInfo[] = [];
+    const t = this.#table;
+    for (let i = 0; i < t.keys.length && out.length < wanted.size; i++) {
+      if (wanted.has(t.keys[i])) out.push(t.object(i));
+    }
+    return out;
+  }
+
+  /** Lists the folder again from its first page; the listing or search under way (if any) stops. */
   async refresh(): Promise<void> {
     const at = this.location;
     if (!at) return;
+    this.search = null;
+    await this.#stream((onPage) => this.#backend.listObjects(at.account, at.bucket, at.prefix, (page) => onPage(page.objects, page.prefixes)));
+  }
+
+  /**
+   * Searches every level below the folder on screen for names matching the filter box (a glob or a
+   * substring); the matches replace the rows as they stream in, with a running count.
+   */
+  async searchBelow(): Promise<void> {
+    const at = this.location;
+    const name = this.filter.trim();
+    if (!at || !name) return;
+    this.filter = '';
+    this.search = { query: name, looked: 0, matched: 0, done: false };
+    await this.#stream((onPage) =>
+      this.#backend.searchObjects(at.account, at.bucket, at.prefix, { name }, (found) => {
+        this.search = { query: name, looked: found.soFar.listed.objects, matched: found.soFar.matched, done: false };
+        onPage(found.objects, []);
+      }),
+    );
+    if (this.search?.query === name) this.search = { ...this.search, done: true };
+  }
+
+  /** Back from search results to the folder's listing. */
+  async endSearch(): Promise<void> {
+    this.filter = '';
+    await this.refresh();
+  }
+
+  /** Runs a listing or search; its pages replace the rows from the first on. */
+  async #stream(start: (onPage: (objects: ObjectInfo[], prefixes: string[]) => void) => { done: Promise<unknown>; cancel(): void }): Promise<void> {
+    this.#stop();
     const request = ++this.#request;
+    const current = () => request === this.#request;
+    const table = new ObjectTable();
+    let prefixes: string[] = [];
+    let first = true;
     this.loading = true;
+    const listing = start((objects, newPrefixes) => {
+      if (!current()) return;
+      if (first) {
+        // The old rows stay on screen until the new listing's first page replaces them.
+        first = false;
+        this.#table = table;
+        this.#generation++;
+        this.#objectRows = new RowList();
+        this.error = null;
+        this.loaded = true;
+      }
+      const from = table.length;
+      table.add(objects);
+      this.count = table.length;
+      if (newPrefixes.length) prefixes = [...prefixes, ...newPrefixes];
+      this.prefixes = prefixes;
+      this.#arrived(from, from === 0 || newPrefixes.length > 0);
+    });
+    this.#listing = listing;
     try {
-      const listing = await this.#backend.listObjects(at.account, at.bucket, at.prefix);
-      if (request !== this.#request) return;
-      this.listing = listing;
-      this.error = null;
-      // Forget selected entries that are gone.
-      const present = new Set([...listing.prefixes, ...listing.objects.map((o) => o.key)]);
-      for (const k of [...this.selected]) if (!present.has(k)) this.selected.delete(k);
+      await listing.done;
+      if (!current()) return;
+      if (first) {
+        this.#reset();
+        this.loaded = true;
+      }
+      this.#forgetGone();
     } catch (e) {
-      if (request !== this.#request) return;
-      this.listing = null;
+      if (!current()) return;
+      this.#reset();
       this.error = messageOf(e);
     } finally {
-      if (request === this.#request) this.loading = false;
+      if (current()) {
+        this.loading = false;
+        this.#listing = null;
+        if (this.#rearrange !== null) this.#arrange();
+      }
     }
+  }
+
+  /** Sorts by `key`; the same key again reverses the order. */
+  sortBy(key: SortKey): void {
+    this.sort = { key, descending: this.sort.key === key ? !this.sort.descending : key !== 'name' };
+    this.#arrange();
+  }
+
+  setFilter(text: string): void {
+    this.filter = text;
+    this.#arrange();
+  }
+
+  /** New objects from `from` on arrived: in key order they are appended; any other order waits a moment and sorts again. */
+  #arrived(from: number, newPrefixes: boolean): void {
+    if (this.sort.key === 'name' && !this.sort.descending) {
+      matching(this.#table, this.location?.prefix ?? '', this.filter, from, this.#objectRows);
+      const folders = newPrefixes ? this.#folderRows() : this.rows.folders;
+      this.rows = new Rows(folders, this.#objectRows.rows);
+    } else {
+      this.#rearrange ??= setTimeout(() => this.#arrange(), 300);
+    }
+  }
+
+  #folderRows(): number[] {
+    return prefixRows(this.prefixes, this.location?.prefix ?? '', this.filter, this.sort);
+  }
+
+  #arrange(): void {
+    if (this.#rearrange !== null) clearTimeout(this.#rearrange);
+    this.#rearrange = null;
+    const prefix = this.location?.prefix ?? '';
+    this.#objectRows = objectRows(this.#table, prefix, this.filter, this.sort);
+    this.rows = new Rows(this.#folderRows(), this.#objectRows.rows);
+  }
+
+  #stop(): void {
+    this.#request++;
+    this.#listing?.cancel();
+    this.#listing = null;
+    if (this.#rearrange !== null) clearTimeout(this.#rearrange);
+    this.#rearrange = null;
+    this.loading = false;
+  }
+
+  #reset(): void {
+    this.#table = new ObjectTable();
+    this.#generation++;
+    this.#objectRows = new RowList();
+    this.prefixes = [];
+    this.rows = new Rows([], new Int32Array());
+    this.count = 0;
+    this.loaded = false;
+  }
+
+  /** Forgets selected entries that are gone. */
+  #forgetGone(): void {
+    if (this.selected.size === 0) return;
+    const present = new Set([...this.prefixes, ...this.#table.keys]);
+    for (const k of [...this.selected]) if (!present.has(k)) this.selected.delete(k);
   }
 
   toggle(keyOrPrefix: string, on = !this.selected.has(keyOrPrefix)): void {
@@ -72,8 +258,12 @@ export class BrowserState {
     else this.selected.delete(keyOrPrefix);
   }
 
+  /** The keys and prefixes of every row shown (what "select all" selects). */
   get allKeys(): string[] {
-    return this.listing ? [...this.listing.prefixes, ...this.listing.objects.map((o) => o.key)] : [];
+    const rows = this.rows;
+    const keys: string[] = [];
+    for (let i = 0; i < rows.length; i++) keys.push(this.keyOf(rows.at(i)));
+    return keys;
   }
 
   selectAll(on: boolean): void {

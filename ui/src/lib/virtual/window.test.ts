@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { virtualWindow } from './window';
+import { MAX_HEIGHT, virtualWindow } from './window';
 
 describe('virtualWindow', () => {
   it('renders the visible rows plus overscan at the top', () => {
@@ -31,5 +31,27 @@ describe('virtualWindow', () => {
   it('renders at least one row before the viewport is measured', () => {
     const w = virtualWindow(0, 0, 50, 10, 0);
     expect(w.end).toBe(1);
+  });
+});
+
+describe('virtualWindow over more rows than a browser can make tall', () => {
+  const rows = 1_000_000;
+  const rowHeight = 40;
+  it('caps the spacer and still starts at the first row', () => {
+    expect(virtualWindow(0, 400, rowHeight, rows, 2)).toEqual({ start: 0, end: 12, offset: 0, total: MAX_HEIGHT });
+  });
+  it('shows the last row at the bottom when scrolled to the end', () => {
+    const w = virtualWindow(MAX_HEIGHT - 400, 400, rowHeight, rows, 2);
+    expect(w.end).toBe(rows);
+    // The last row's bottom edge is the viewport's bottom edge.
+    expect(w.offset + (rows - w.start) * rowHeight).toBe(MAX_HEIGHT);
+  });
+  it('maps a scroll position proportionally, with the rows under the viewport', () => {
+    const top = (MAX_HEIGHT - 400) / 2;
+    const w = virtualWindow(top, 400, rowHeight, rows, 0);
+    const middle = (rows * rowHeight - 400) / 2 / rowHeight;
+    expect(w.start).toBe(Math.floor(middle));
+    expect(w.offset).toBeLessThanOrEqual(top);
+    expect(w.offset + (w.end - w.start) * rowHeight).toBeGreaterThanOrEqual(top + 400);
   });
 });

@@ -1,5 +1,12 @@
 // The arithmetic of a virtualised list with fixed-height rows: which rows to render for a scroll
 // position, and where. Kept apart from the component so it can be tested without a DOM.
+//
+// Browsers cap an element's height (Chromium near 33.5 million pixels, WebKit lower), so a list taller
+// than MAX_HEIGHT gets a spacer of MAX_HEIGHT and the scroll position maps proportionally onto the
+// rows: a million rows still scroll from the first to the last.
+
+/** The tallest spacer the list makes, in pixels. */
+export const MAX_HEIGHT = 8_000_000;
 
 export interface VirtualWindow {
   /** First row to render (inclusive). */
@@ -19,13 +26,17 @@ export function virtualWindow(
   count: number,
   overscan = 4,
 ): VirtualWindow {
-  const total = Math.max(0, count) * rowHeight;
+  const height = Math.max(0, count) * rowHeight;
+  const total = Math.min(height, MAX_HEIGHT);
   if (count <= 0 || rowHeight <= 0) return { start: 0, end: 0, offset: 0, total };
-  const maxTop = Math.max(0, total - viewportHeight);
+  const viewport = Math.max(0, viewportHeight);
+  const maxTop = Math.max(0, total - viewport);
   const top = Math.min(Math.max(0, scrollTop), maxTop);
-  const firstVisible = Math.floor(top / rowHeight);
-  const lastVisible = Math.ceil((top + Math.max(0, viewportHeight)) / rowHeight);
+  // Where `top` is in the rows' own coordinates (the same unless the spacer is capped).
+  const rowsTop = height === total || maxTop === 0 ? top : (top / maxTop) * (height - viewport);
+  const firstVisible = Math.min(count - 1, Math.floor(rowsTop / rowHeight));
+  const lastVisible = Math.ceil((rowsTop + viewport) / rowHeight);
   const start = Math.max(0, firstVisible - overscan);
   const end = Math.min(count, Math.max(lastVisible, firstVisible + 1) + overscan);
-  return { start, end, offset: start * rowHeight, total };
+  return { start, end, offset: top + start * rowHeight - rowsTop, total };
 }

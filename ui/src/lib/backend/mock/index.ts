@@ -6,8 +6,9 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ObjectProperties,
-  ProgressSnapshot, Settings, Tally, Transfer, TransferEvent, TransferState, Unsubscribe, WatchedFolder,
+  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
+  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, Tally, Transfer, TransferEvent, TransferState,
+  Unsubscribe, WatchedFolder,
 } from '../types';
 import { MockAccounts } from './accounts';
 import { MockObjects } from './objects';
@@ -158,6 +159,21 @@ export class MockBackend implements Backend {
   failWatched(id: string, reason: string): void {
     this.#watch.fail(id, reason);
   }
+  /** A folder of `count` objects (object-0000000.bin…) listed in pages of 1,000 as they are asked for. */
+  addGeneratedFolder(account: string, bucket: string, prefix: string, count: number): void {
+    this.#objects.addGeneratedFolder(account, bucket, prefix, count);
+  }
+  /** Listings' pages numbered `page` and later (1 is a listing's first) wait until releasePages(). */
+  holdPagesFrom(page: number): void {
+    this.#objects.holdPagesFrom(page);
+  }
+  releasePages(): void {
+    this.#objects.releasePages();
+  }
+  /** Pages delivered by every listing so far, and listings stopped by their cancel. */
+  get listingStats(): { pagesDelivered: number; listingsCancelled: number } {
+    return { pagesDelivered: this.#objects.pagesDelivered, listingsCancelled: this.#objects.listingsCancelled };
+  }
   /** Stops the automatic clock for good. */
   dispose(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
@@ -185,8 +201,19 @@ export class MockBackend implements Backend {
   createBucket(account: string, bucket: string): Promise<void> {
     return this.#call('createBucket', () => this.#objects.createBucket(account, bucket));
   }
-  listObjects(account: string, bucket: string, prefix: string): Promise<Listing> {
-    return this.#call('listObjects', () => this.#objects.list(account, bucket, prefix));
+  listObjects(account: string, bucket: string, prefix: string, onPage: (page: Listing) => void): ListingStream {
+    let cancelled = false;
+    const done = this.#call('listObjects', () => this.#objects.list(account, bucket, prefix)).then(() =>
+      this.#objects.stream(account, bucket, prefix, onPage, () => cancelled),
+    );
+    return { done, cancel: () => (cancelled = true) };
+  }
+  searchObjects(account: string, bucket: string, prefix: string, query: SearchQuery, onFound: (found: Found) => void): SearchStream {
+    let cancelled = false;
+    const done = this.#call('searchObjects', () => this.#objects.list(account, bucket, prefix)).then(() =>
+      this.#objects.search(account, bucket, prefix, query, onFound, () => cancelled),
+    );
+    return { done, cancel: () => (cancelled = true) };
   }
   deleteObjects(
     account: string,
