@@ -60,7 +60,7 @@ pub use objects::{Link, Listing, ObjectInfo, ObjectProperties};
 pub use runner::Outcome;
 pub use sync::{
     Compare, SyncAction, SyncDeleted, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,
-    SyncRun, SyncSide, SyncStarted, SyncTotals,
+    SyncPreview, SyncRun, SyncSide, SyncStarted, SyncTotals,
 };
 pub use views::{BatchFinished, Event, TransferView};
 

@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, Backend, DragDropEvent, Enqueued, Link, Listing, NewAccount, NewWatchedFolder, ProgressSnapshot,
-  Settings, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
+  Settings, SyncFinished, SyncPair, SyncPreviewed, SyncStarted, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -103,6 +103,22 @@ export class TauriBackend implements Backend {
   }
   onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
     return listen<WatchedFolder>('watch://state', (e) => handler(e.payload));
+  }
+
+  previewSync(pair: SyncPair): Promise<SyncPreviewed> {
+    return invoke('preview_sync', { pair });
+  }
+  runSync(planId: string, save: boolean): Promise<SyncStarted> {
+    return invoke('run_sync', { planId, save });
+  }
+  listSyncPairs(): Promise<SyncPair[]> {
+    return invoke('list_sync_pairs');
+  }
+  removeSyncPair(id: string): Promise<void> {
+    return invoke('remove_sync_pair', { id });
+  }
+  onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe> {
+    return listen<SyncFinished>('sync://finished', (e) => handler(e.payload));
   }
 
   async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {
