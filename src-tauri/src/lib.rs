@@ -4,7 +4,7 @@
 //! - Progress: one `tauri::ipc::Channel` per window, subscribed once (`subscribe_progress`), carrying the
 //!   engine's coalesced snapshots (≤ 10 batches per second, only transfers that changed).
 //! - Lifecycle changes go out as the `transfer://state` event; watched folders' state and recent
-//!   uploads as `watch://state`.
+//!   uploads as `watch://state`; a sync run's end as `sync://finished`.
 //! - Errors cross as `{kind, message}` (the engine's `Error` serialises that way).
 //! - On start the queue is restored: queued transfers and those interrupted by a quit or crash continue.
 //!   On quit, running transfers stop and stay queued for the next start. Saved watched folders that
@@ -46,6 +46,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        .manage(commands::sync::SyncPlans::default())
         .setup(|app| {
             let dir = state_dir(app);
             let guard = ferry::logging::init(&dir, 0);
@@ -136,6 +137,10 @@ pub fn run() {
             commands::watch::pause_watched,
             commands::watch::resume_watched,
             commands::watch::remove_watched,
+            commands::sync::preview_sync,
+            commands::sync::run_sync,
+            commands::sync::list_sync_pairs,
+            commands::sync::remove_sync_pair,
         ])
         .build(tauri::generate_context!())
         .expect("the Tauri application could not be built");

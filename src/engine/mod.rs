@@ -68,13 +68,13 @@ pub use listing::{Depth, Listed, Listing, ObjectInfo};
 pub use objects::{Link, ObjectProperties};
 pub use runner::Outcome;
 pub use search::{Found, ObjectFilter, Searched};
-/// Stops a listing or search (the engine's API takes one).
-pub use tokio_util::sync::CancellationToken;
 pub use stream::{stream_part_size, Streamed, STREAM_PART};
 pub use sync::{
     Compare, SyncAction, SyncDeleted, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,
-    SyncRun, SyncSide, SyncStarted, SyncTotals,
+    SyncPreview, SyncRun, SyncSide, SyncStarted, SyncTotals,
 };
+/// Stops a listing or search (the engine's API takes one).
+pub use tokio_util::sync::CancellationToken;
 pub use views::{BatchFinished, Event, TransferView};
 
 use objects::object_etag;

@@ -755,6 +755,133 @@ describe('Ferry in a browser', () => {
   });
 });
 
+describe('Sync in a browser', () => {
+  /** @param {import('playwright-core').Page} page */
+  const keys = (page) => page.evaluate(() => window.__ferryMock.objectKeys('local', 'ferry'));
+
+  it('previews a sync of a folder onto the prefix on screen (nothing moves), syncs after confirming the deletes, and keeps the pair', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => {
+      const m = window.__ferryMock;
+      m.setLocalFolder('/home/you/site', { 'index.html': { size: 2048 }, 'css/main.css': { size: 512 }, 'notes.log': { size: 9 } });
+      m.nextPickedFolder = '/home/you/site';
+    });
+    await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
+    await page.locator('[data-testid="object-row"][data-key="photos/lighthouse.jpg"]').waitFor(WAIT);
+
+    // Escape closes the dialog; opened again, it starts from the folder on screen.
+    await page.getByTestId('sync-button').click();
+    const dialog = page.getByTestId('sync-dialog');
+    await dialog.waitFor({ state: 'visible', ...WAIT });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    await page.getByTestId('sync-button').click();
+    await dialog.waitFor({ state: 'visible', ...WAIT });
+    assert.equal(await page.getByTestId('sync-prefix').inputValue(), 'photos/');
+    assert.equal(await page.getByTestId('sync-bucket').inputValue(), 'ferry');
+    assert.equal(await page.getByLabel('Local folder', { exact: true }).getAttribute('data-testid'), 'sync-path', 'the folder field is labelled');
+    assert.equal(await page.getByLabel(/^Prefix/).getAttribute('data-testid'), 'sync-prefix');
+
+    await page.getByTestId('sync-pick').click();
+    await page.waitForFunction(() => /** @type {HTMLInputElement} */ (document.querySelector('[data-testid="sync-path"]'))?.value === '/home/you/site', undefined, WAIT);
+    await page.getByTestId('sync-exclude').fill('*.log');
+    await page.getByTestId('sync-delete').check();
+    const before = await keys(page);
+    await page.getByTestId('sync-preview').click();
+
+    const summary = page.getByTestId('sync-summary');
+    await summary.waitFor(WAIT);
+    assert.match((await summary.textContent()) ?? '', /upload 2 files \(2\.5 KiB\)/);
+    assert.match((await summary.textContent()) ?? '', /delete 3 files/);
+    assert.match((await page.getByTestId('sync-deletes').textContent()) ?? '', /3 files \(12\.6 MiB\) will be deleted from\s+ferry\/photos\//);
+    const deleted = await page.locator('[data-testid="sync-item"][data-action="delete"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
+    assert.deepEqual(deleted, ['2025/ferry-deck.jpg', 'harbour-at-dawn.jpg', 'lighthouse.jpg']);
+    const uploads = await page.locator('[data-testid="sync-item"][data-action="upload"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')));
+    assert.deepEqual(uploads, ['css/main.css', 'index.html']);
+    assert.equal(await page.getByTestId('sync-run').textContent(), 'Sync and delete 3');
+    assert.deepEqual(await keys(page), before, 'a preview changes nothing');
+    assert.equal(await page.getByTestId('transfer-row').count(), 0, 'a preview starts no transfer');
+
+    // The deletes are confirmed first; cancelling leaves everything as it was.
+    await page.getByTestId('sync-run').click();
+    const confirm = page.getByRole('dialog', { name: 'Delete 3 files?' });
+    await confirm.waitFor({ state: 'visible', ...WAIT });
+    await confirm.getByTestId('confirm-cancel').click();
+    await confirm.waitFor({ state: 'hidden', ...WAIT });
+    assert.deepEqual(await keys(page), before);
+    await page.getByTestId('sync-run').click();
+    await confirm.getByTestId('confirm-ok').click();
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+
+    await page.getByTestId('notice').filter({ hasText: 'Sync finished: 2 files (2.5 KiB) transferred, 3 deleted' }).waitFor(WAIT);
+    const after = await keys(page);
+    assert.deepEqual(after.filter((/** @type {string} */ k) => k.startsWith('photos/')), ['photos/css/main.css', 'photos/index.html']);
+    await transferRow(page, 'index.html').waitFor(WAIT);
+    await page.locator('[data-testid="object-row"][data-key="photos/index.html"]').waitFor(WAIT);
+
+    // The pair is kept, with what its run did.
+    await page.getByTestId('syncs-button').click();
+    const pair = page.getByTestId('sync-pair');
+    await pair.waitFor(WAIT);
+    assert.equal(await pair.count(), 1);
+    assert.equal(await pair.getByTestId('sync-pair-route').textContent(), '/home/you/site → ferry/photos/');
+    assert.match((await pair.getByTestId('sync-pair-last-run').textContent()) ?? '', /Last run .*2 files \(2\.5 KiB\) transferred, 3 deleted/);
+    await app.close();
+  });
+
+  it('syncs a saved pair again in one click, and previews first when the plan deletes', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(async () => {
+      const m = window.__ferryMock;
+      m.setLocalFolder('/home/you/site', { 'index.html': { size: 2048 } });
+      const pair = { id: '', account: 'local', direction: 'upload', localPath: '/home/you/site', bucket: 'ferry', prefix: 'site/', compare: 'sizeAndTime', delete: true, exclude: [], lastRun: null };
+      await m.runSync((await m.previewSync(pair)).planId, true);
+      // The folder changes: one file bigger and newer, one new.
+      m.setLocalFolder('/home/you/site', { 'index.html': { size: 4096, mtime: Date.now() + 60_000 }, 'about.html': { size: 1024 } });
+    });
+    await page.waitForFunction(() => window.__ferryMock.objectKeys('local', 'ferry').includes('site/index.html'), undefined, WAIT);
+    await page.getByTestId('syncs-button').click();
+    const pair = page.getByTestId('sync-pair');
+    await pair.getByTestId('sync-pair-last-run').filter({ hasText: '1 file (2.0 KiB) transferred' }).waitFor(WAIT);
+
+    await pair.getByTestId('sync-again').click();
+    await pair.getByTestId('sync-pair-last-run').filter({ hasText: '2 files (5.0 KiB) transferred' }).waitFor(WAIT);
+    assert.equal(await page.getByTestId('sync-dialog').isVisible(), false, 'no preview without deletes');
+    const sizes = await page.evaluate(async () => {
+      /** @type {[string, number][]} */
+      const out = [];
+      await window.__ferryMock.listObjects('local', 'ferry', 'site/', (/** @type {{objects: {key: string, size: number}[]}} */ page) => {
+        for (const o of page.objects) out.push([o.key, o.size]);
+      }).done;
+      return out;
+    });
+    assert.deepEqual(sizes, [['site/about.html', 1024], ['site/index.html', 4096]]);
+
+    // A file gone from the folder: "Sync again" shows the delete and waits.
+    await page.evaluate(() => window.__ferryMock.setLocalFolder('/home/you/site', { 'index.html': { size: 4096, mtime: Date.now() - 86_400_000 } }));
+    await pair.getByTestId('sync-again').click();
+    const dialog = page.getByTestId('sync-dialog');
+    await dialog.waitFor({ state: 'visible', ...WAIT });
+    assert.deepEqual(
+      await page.locator('[data-testid="sync-item"][data-action="delete"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path'))),
+      ['about.html'],
+    );
+    assert.equal(await page.getByTestId('sync-run').textContent(), 'Sync and delete 1');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    assert.ok((await keys(page)).includes('site/about.html'), 'nothing was deleted');
+
+    // Removing the pair forgets it; the files stay.
+    await pair.getByTestId('sync-remove').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('sync-pairs-empty').waitFor(WAIT);
+    assert.ok((await keys(page)).includes('site/index.html'));
+    await app.close();
+  });
+});
+
 /**
  * Puts the window in a representative state for the screenshots: transfers running, queued, paused,
  * failed and done, then stops the clock so light and dark show the same moment.

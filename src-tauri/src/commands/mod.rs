@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod objects;
 pub mod settings;
+pub mod sync;
 pub mod transfers;
 pub mod watch;
 

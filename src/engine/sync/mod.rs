@@ -14,6 +14,7 @@
 
 mod compare;
 mod pairs;
+mod preview;
 mod sides;
 
 use super::enqueue::{Source, Wanted};
@@ -22,6 +23,7 @@ use sides::{Cursor, Entry};
 
 pub use compare::Compare;
 pub use pairs::{SyncDirection, SyncPair, SyncRun};
+pub use preview::SyncPreview;
 
 /// Uploads written to the queue per transaction when a plan is carried out.
 const ENQUEUE_CHUNK: usize = 10_000;
@@ -241,29 +243,36 @@ impl Engine {
         let s3 = self.requests(conn).await?;
         let batch = enqueue::new_batch();
         let mut out = SyncStarted::default();
-        let changes = plan.items.iter().filter(|i| i.action != SyncAction::Delete);
+        // Collected, not lazy: a closure held across the awaits below would keep this future from
+        // being spawned (its lifetimes are not general enough for `tokio::spawn`).
+        let changes: Vec<&SyncItem> = plan
+            .items
+            .iter()
+            .filter(|i| i.action != SyncAction::Delete)
+            .collect();
         match (&plan.src, &plan.dst) {
             (SyncSide::Local(root), SyncSide::Remote(dst)) => {
                 let prefix = sync_prefix(dst);
-                let sources = changes.map(|i| {
-                    Ok(Source {
-                        path: local_path_for_key(root, &i.path)?,
-                        key: format!("{prefix}{}", i.path),
-                        size: i.size,
-                        mtime: i.mtime_ns.unwrap_or(0),
-                        part_size: plan::part_size(i.size, plan.opts.part_size)?,
-                    })
-                });
                 // Written in chunks, so a plan of a million uploads never has a million new rows
                 // in memory at once besides its own items.
-                let mut sources = sources.peekable();
-                while sources.peek().is_some() {
-                    let chunk: Vec<_> = sources.by_ref().take(ENQUEUE_CHUNK).collect();
+                for chunk in changes.chunks(ENQUEUE_CHUNK) {
+                    let sources: Vec<Result<Source>> = chunk
+                        .iter()
+                        .map(|i| {
+                            Ok(Source {
+                                path: local_path_for_key(root, &i.path)?,
+                                key: format!("{prefix}{}", i.path),
+                                size: i.size,
+                                mtime: i.mtime_ns.unwrap_or(0),
+                                part_size: plan::part_size(i.size, plan.opts.part_size)?,
+                            })
+                        })
+                        .collect();
                     self.enqueue_sources(
                         conn,
                         &s3,
                         &dst.bucket,
-                        chunk,
+                        sources,
                         None,
                         true,
                         &batch,

@@ -5,6 +5,7 @@ import type { Backend } from './backend/types';
 import type { BrowserState } from './browse/browser.svelte';
 import type { LinkState } from './links/links.svelte';
 import type { SettingsState } from './settings/settings.svelte';
+import type { SyncState } from './sync/sync.svelte';
 import type { TransfersState } from './transfers/transfers.svelte';
 import type { NoticesState } from './ui/notices.svelte';
 import type { WatchedFoldersState } from './watch/watched.svelte';
@@ -18,6 +19,7 @@ export interface App {
   notices: NoticesState;
   links: LinkState;
   watched: WatchedFoldersState;
+  sync: SyncState;
 }
 
 export const [getApp, setApp] = createContext<App>();

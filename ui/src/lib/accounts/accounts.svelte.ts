@@ -53,6 +53,12 @@ export class AccountsState {
     }
   }
 
+  /** The account's buckets: those listed already, else listed now. */
+  async bucketNames(account: string): Promise<string[]> {
+    const known = this.buckets.get(account)?.names ?? [];
+    return known.length > 0 ? known : this.loadBuckets(account);
+  }
+
   async expand(account: string): Promise<void> {
     this.expanded.add(account);
     if (!this.buckets.get(account)?.names.length) await this.loadBuckets(account);

@@ -133,6 +133,26 @@ describe('TauriBackend', () => {
     ]);
   });
 
+  it('sends the sync commands with the contract’s argument names, and listens on sync://finished', async () => {
+    const b = new TauriBackend();
+    const pair = {
+      id: '', account: 'local', direction: 'upload' as const, localPath: '/home/you/site', bucket: 'ferry', prefix: 'site/',
+      compare: 'sizeAndTime' as const, delete: true, exclude: [], lastRun: null,
+    };
+    await b.previewSync(pair);
+    await b.runSync('plan-1', true);
+    await b.listSyncPairs();
+    await b.removeSyncPair('p');
+    await b.onSyncFinished(() => {});
+    expect(calls).toEqual([
+      { cmd: 'preview_sync', args: { pair } },
+      { cmd: 'run_sync', args: { planId: 'plan-1', save: true } },
+      { cmd: 'list_sync_pairs', args: undefined },
+      { cmd: 'remove_sync_pair', args: { id: 'p' } },
+      { cmd: 'listen:sync://finished', args: null },
+    ]);
+  });
+
   it('listens for watched-folder changes on watch://state and passes the folder on', async () => {
     const folders: unknown[] = [];
     await new TauriBackend().onWatchedChanged((f) => folders.push(f));

@@ -8,8 +8,8 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, Tally, Transfer, TransferEvent,
-  Unsubscribe, WatchedFolder,
+  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -167,6 +167,22 @@ export class TauriBackend implements Backend {
   }
   onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
     return listen<WatchedFolder>('watch://state', (e) => handler(e.payload));
+  }
+
+  previewSync(pair: SyncPair): Promise<SyncPreviewed> {
+    return invoke('preview_sync', { pair });
+  }
+  runSync(planId: string, save: boolean): Promise<SyncStarted> {
+    return invoke('run_sync', { planId, save });
+  }
+  listSyncPairs(): Promise<SyncPair[]> {
+    return invoke('list_sync_pairs');
+  }
+  removeSyncPair(id: string): Promise<void> {
+    return invoke('remove_sync_pair', { id });
+  }
+  onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe> {
+    return listen<SyncFinished>('sync://finished', (e) => handler(e.payload));
   }
 
   async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {

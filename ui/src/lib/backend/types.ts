@@ -30,6 +30,14 @@ import type { Skipped } from './generated/Skipped';
 import type { Snapshot } from './generated/Snapshot';
 import type { Tally } from './generated/Tally';
 import type { State } from './generated/State';
+import type { SyncAction } from './generated/SyncAction';
+import type { SyncDirection } from './generated/SyncDirection';
+import type { SyncItem } from './generated/SyncItem';
+import type { SyncPair } from './generated/SyncPair';
+import type { SyncPreview } from './generated/SyncPreview';
+import type { SyncRun } from './generated/SyncRun';
+import type { SyncTotals } from './generated/SyncTotals';
+import type { Compare } from './generated/Compare';
 import type { TransferView } from './generated/TransferView';
 import type { WatchedFolder } from './generated/WatchedFolder';
 import type { WatchedUpload } from './generated/WatchedUpload';
@@ -40,6 +48,22 @@ export type {
   Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
   Listing, NewAccount, NewWatchedFolder, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
+export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
+
+/** A sync's preview with the id its kept plan runs by (Rust: commands::sync::Previewed). */
+export type SyncPreviewed = SyncPreview & { planId: string };
+/** What run_sync started: the pair as saved, when it was asked to save it. */
+export interface SyncStarted {
+  planId: string;
+  pair: SyncPair | null;
+}
+/** The "sync://finished" event: what a run did (recorded with its pair, if any), or why it stopped. */
+export interface SyncFinished {
+  planId: string;
+  pairId: string | null;
+  run: SyncRun | null;
+  error: BackendError | null;
+}
 
 export type TransferState = State;
 /** A transfer as the engine lists it (Rust: `TransferView`). */
@@ -159,6 +183,15 @@ export interface Backend {
   resumeWatched(id: string): Promise<WatchedFolder>;
   removeWatched(id: string): Promise<void>;
   onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe>;
+
+  // sync — preview_sync {pair} (plans, changes nothing, keeps the plan), run_sync {planId, save}
+  // (runs that very plan in the background, saving the pair first when asked), list_sync_pairs,
+  // remove_sync_pair {id}; event "sync://finished" when a run has ended
+  previewSync(pair: SyncPair): Promise<SyncPreviewed>;
+  runSync(planId: string, save: boolean): Promise<SyncStarted>;
+  listSyncPairs(): Promise<SyncPair[]>;
+  removeSyncPair(id: string): Promise<void>;
+  onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe>;
 
   // streams — subscribe_progress {channel} (one Channel, subscribed once), event "transfer://state"
   onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe>;

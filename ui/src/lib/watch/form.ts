@@ -41,10 +41,23 @@ export function isAbsolutePath(path: string): boolean {
   return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\');
 }
 
-export function watchProblems(f: WatchForm): WatchErrors {
-  const errors: WatchErrors = {};
+/** What is wrong with a local folder and a place in a bucket (a watched folder's, a sync's), by field. */
+export interface PlaceProblems {
+  path?: string;
+  account?: string;
+  bucket?: string;
+  prefix?: string;
+  patterns?: string;
+}
+
+/** Checks a folder path, account, bucket, prefix and a pattern list; `noPath` is said when the path is empty. */
+export function placeProblems(
+  f: { path: string; account: string; bucket: string; prefix: string; patternsText: string },
+  noPath: string,
+): PlaceProblems {
+  const errors: PlaceProblems = {};
   const path = f.path.trim();
-  if (path === '') errors.path = 'Choose the folder to watch.';
+  if (path === '') errors.path = noPath;
   else if (!isAbsolutePath(path)) errors.path = 'Use the folder’s full path, such as /home/you/Pictures.';
   if (f.account === '') errors.account = 'Choose an account.';
   if (f.bucket === '') errors.bucket = 'Choose a bucket.';
@@ -53,9 +66,14 @@ export function watchProblems(f: WatchForm): WatchErrors {
   else if (new TextEncoder().encode(prefix).length > MAX_PREFIX_BYTES) {
     errors.prefix = `Use a prefix of at most ${MAX_PREFIX_BYTES} bytes.`;
   }
-  const problems = ignoreProblems(f.ignoreText);
-  if (problems.length > 0) errors.ignoreText = problems.join(' ');
+  const problems = ignoreProblems(f.patternsText);
+  if (problems.length > 0) errors.patterns = problems.join(' ');
   return errors;
+}
+
+export function watchProblems(f: WatchForm): WatchErrors {
+  const { patterns, ...rest } = placeProblems({ ...f, patternsText: f.ignoreText }, 'Choose the folder to watch.');
+  return patterns === undefined ? rest : { ...rest, ignoreText: patterns };
 }
 
 export function toNewWatchedFolder(f: WatchForm): NewWatchedFolder {

@@ -1,18 +1,20 @@
 // An in-memory Backend that behaves like the engine behind the Tauri shell, for the tests and the
 // browser harness; the app never loads it (backend/index.ts imports it dynamically, outside production
-// builds). Each domain lives in its own file: accounts.ts, objects.ts, transfers.ts, watch.ts, over the
+// builds). Each domain lives in its own file: accounts.ts, objects.ts, transfers.ts, watch.ts, sync.ts, over the
 // shared state in world.ts. Time is a virtual clock (one tick per 100 ms of real time unless held).
 // Tests drive it through `window.__ferryMock`; its public fields and methods below that are not part of
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
   Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, Tally, Transfer, TransferEvent, TransferState,
+  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
 import { MockAccounts } from './accounts';
 import { MockObjects } from './objects';
 import { MockTransfers, publicTransfer } from './transfers';
+import { MockSync, type LocalFile } from './sync';
 import { MockWatch } from './watch';
 import { TICK_MS, World, type Method } from './world';
 
@@ -37,6 +39,7 @@ export class MockBackend implements Backend {
   readonly #objects: MockObjects;
   readonly #transfers: MockTransfers;
   readonly #watch: MockWatch;
+  readonly #sync: MockSync;
   #dragHandlers = new Set<(event: DragDropEvent) => void>();
   #openHandlers = new Set<(paths: string[]) => void>();
   #heldDrop: string[] | null = null;
@@ -49,6 +52,7 @@ export class MockBackend implements Backend {
     this.#objects = new MockObjects(this.#w);
     this.#transfers = new MockTransfers(this.#w);
     this.#watch = new MockWatch(this.#w, this.#transfers);
+    this.#sync = new MockSync(this.#w, this.#transfers);
     if (opts.autoTick) this.#timer = setInterval(() => this.#clockHeld || this.advance(TICK_MS), TICK_MS);
   }
 
@@ -173,6 +177,28 @@ export class MockBackend implements Backend {
   /** Pages delivered by every listing so far, and listings stopped by their cancel. */
   get listingStats(): { pagesDelivered: number; listingsCancelled: number } {
     return { pagesDelivered: this.#objects.pagesDelivered, listingsCancelled: this.#objects.listingsCancelled };
+  }
+  /**
+   * A local folder as a sync sees it: its files by '/'-separated relative path, with their size and
+   * optionally a modification time (unix ms; default: a day ago) and a content token (default: the
+   * path). Replaces what the mock knew of that folder.
+   */
+  setLocalFolder(path: string, files: Record<string, { size: number; mtime?: number; content?: string }>): void {
+    const day = 86_400_000;
+    const folder = new Map<string, LocalFile>();
+    for (const [rel, f] of Object.entries(files)) {
+      folder.set(rel, { size: f.size, mtime: f.mtime ?? this.#w.now() - day, content: f.content ?? rel });
+    }
+    this.#sync.folders.set(path, folder);
+  }
+  /** The files of a local folder as syncs left them (relative path → size), or null when unknown. */
+  localFolder(path: string): Record<string, number> | null {
+    const folder = this.#sync.folders.get(path);
+    return folder ? Object.fromEntries([...folder].map(([rel, f]) => [rel, f.size])) : null;
+  }
+  /** Every object key of a bucket, sorted (to check what a sync changed). */
+  objectKeys(account: string, bucket: string): string[] {
+    return [...this.#w.bucket(account, bucket).keys()].sort();
   }
   /** Stops the automatic clock for good. */
   dispose(): void {
@@ -302,6 +328,22 @@ export class MockBackend implements Backend {
   }
   removeWatched(id: string): Promise<void> {
     return this.#call('removeWatched', () => this.#watch.remove(id));
+  }
+
+  previewSync(pair: SyncPair): Promise<SyncPreviewed> {
+    return this.#call('previewSync', () => this.#sync.preview(pair));
+  }
+  runSync(planId: string, save: boolean): Promise<SyncStarted> {
+    return this.#call('runSync', () => this.#sync.run(planId, save));
+  }
+  listSyncPairs(): Promise<SyncPair[]> {
+    return this.#call('listSyncPairs', () => this.#sync.listPairs());
+  }
+  removeSyncPair(id: string): Promise<void> {
+    return this.#call('removeSyncPair', () => this.#sync.removePair(id));
+  }
+  async onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe> {
+    return subscribe(this.#sync.handlers, handler);
   }
 
   async onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {
