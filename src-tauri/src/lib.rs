@@ -59,6 +59,23 @@ pub fn run() {
             })
             .map_err(|e| Box::<dyn std::error::Error>::from(e.message))?;
 
+            // A damaged queue was kept aside and a new one started (see Store::open): say where.
+            if let Some((kept, detail)) = engine.store().damaged() {
+                tracing::error!(kept = %kept.display(), %detail, "the state database was damaged");
+                let body = format!(
+                    "It was kept aside at {} and a new, empty queue started ({detail}).",
+                    kept.display()
+                );
+                let shown = app
+                    .notification()
+                    .builder()
+                    .title("Ferry's transfer queue was damaged")
+                    .body(body)
+                    .show();
+                if let Err(e) = shown {
+                    tracing::warn!(error = %e, "could not show a notification");
+                }
+            }
             let ids = engine.recover()?;
             if !ids.is_empty() {
                 tracing::info!(count = ids.len(), "continuing interrupted transfers");
