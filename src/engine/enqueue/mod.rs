@@ -9,7 +9,7 @@ mod download;
 mod upload;
 
 pub(super) use download::Wanted;
-pub(super) use upload::Source;
+pub(super) use upload::{not_a_file, Source};
 
 use super::*;
 

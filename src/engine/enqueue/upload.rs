@@ -291,16 +291,21 @@ pub(super) fn walk(
         } else if path.is_file() {
             out.push((path, format!("{prefix}{name}")));
         } else {
-            skipped.push(Skipped {
-                what: path.display().to_string(),
-                reason: if ft.is_symlink() {
-                    "a symbolic link that leads nowhere (its target is missing, or it is a loop)"
-                } else {
-                    "not a regular file (a pipe, socket or device)"
-                }
-                .into(),
-            });
+            skipped.push(not_a_file(&path, &ft));
         }
     }
     Ok(())
+}
+
+/// An entry of a folder that is neither a file nor a folder, named with what it is.
+pub(in crate::engine) fn not_a_file(path: &Path, ft: &std::fs::FileType) -> Skipped {
+    Skipped {
+        what: path.display().to_string(),
+        reason: if ft.is_symlink() {
+            "a symbolic link that leads nowhere (its target is missing, or it is a loop)"
+        } else {
+            "not a regular file (a pipe, socket or device)"
+        }
+        .into(),
+    }
 }

@@ -183,15 +183,7 @@ fn walk(
                 etag: None,
             });
         } else {
-            problems.push(Skipped {
-                what: path.display().to_string(),
-                reason: if ft.is_symlink() {
-                    "a symbolic link that leads nowhere (its target is missing, or it is a loop)"
-                } else {
-                    "not a regular file (a pipe, socket or device)"
-                }
-                .into(),
-            });
+            problems.push(super::super::enqueue::not_a_file(&path, &ft));
         }
     }
     Ok(())
