@@ -66,15 +66,7 @@ pub fn run() {
                     "It was kept aside at {} and a new, empty queue started ({detail}).",
                     kept.display()
                 );
-                let shown = app
-                    .notification()
-                    .builder()
-                    .title("Ferry's transfer queue was damaged")
-                    .body(body)
-                    .show();
-                if let Err(e) = shown {
-                    tracing::warn!(error = %e, "could not show a notification");
-                }
+                notify(app.handle(), "Ferry's transfer queue was damaged", &body);
             }
             let ids = engine.recover()?;
             if !ids.is_empty() {
@@ -223,9 +215,14 @@ fn notify_batches(app: tauri::AppHandle, engine: &Engine) {
             if b.cancelled > 0 {
                 body.push_str(&format!(", {} cancelled", b.cancelled));
             }
-            if let Err(e) = app.notification().builder().title(title).body(body).show() {
-                tracing::warn!(error = %e, "could not show a notification");
-            }
+            notify(&app, title, &body);
         }
     });
+}
+
+/// A desktop notification; one that cannot be shown (no notification daemon) is only logged.
+pub(crate) fn notify(app: &tauri::AppHandle, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!(error = %e, "could not show a notification");
+    }
 }

@@ -17,7 +17,6 @@ use ferry::{Engine, State as TransferState, WatchState};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Window, WindowEvent};
-use tauri_plugin_notification::NotificationExt;
 
 use crate::AppState;
 
@@ -212,15 +211,11 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
     let store = state.engine.store();
     if matches!(store.setting(NOTICE_SHOWN), Ok(None)) {
         let _ = store.set_setting(NOTICE_SHOWN, "1");
-        let shown = app
-            .notification()
-            .builder()
-            .title("Ferry is still running")
-            .body("Transfers and watched folders go on in the background. Quit from Ferry's icon in the tray; Settings can make closing the window quit.")
-            .show();
-        if let Err(e) = shown {
-            tracing::warn!(error = %e, "could not show a notification");
-        }
+        crate::notify(
+            app,
+            "Ferry is still running",
+            "Transfers and watched folders go on in the background. Quit from Ferry's icon in the tray; Settings can make closing the window quit.",
+        );
     }
 }
 

@@ -35,7 +35,7 @@ struct Kept {
 
 impl SyncPlans {
     fn keep(&self, pair: SyncPair, plan: SyncPlan) -> String {
-        let id = new_plan_id();
+        let id = uuid::Uuid::now_v7().to_string();
         let mut plans = self.0.lock().expect("the sync plans lock");
         plans.push_back(Kept {
             id: id.clone(),
@@ -55,18 +55,6 @@ impl SyncPlans {
         })?;
         Ok(plans.remove(at).expect("a kept plan"))
     }
-}
-
-/// An id for a kept plan, unique within this process and unlike any of an earlier one.
-fn new_plan_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("plan-{t:x}-{n}")
 }
 
 /// A preview with the id to run it by.
