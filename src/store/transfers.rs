@@ -172,6 +172,14 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     })
 }
 
+/// The rows of one file's transfers to one key (parameters ?1 to ?5: local path, bucket, key,
+/// direction, connection).
+const SAME_FILE: &str =
+    "local_path = ?1 AND bucket = ?2 AND key = ?3 AND direction = ?4 AND connection = ?5";
+
+/// Transfers that have not ended for good.
+const UNFINISHED: &str = "state NOT IN ('completed', 'cancelled')";
+
 impl Store {
     /// Inserts many transfers in one transaction: all or none.
     /// Inserts new transfers in one transaction. A row whose twin (same direction, connection,
@@ -183,11 +191,9 @@ impl Store {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut ids = Vec::with_capacity(rows.len());
         {
-            let mut twin = tx.prepare_cached(
-                "SELECT id FROM transfers WHERE local_path = ?1 AND bucket = ?2 AND key = ?3
-                 AND direction = ?4 AND connection = ?5 AND state NOT IN ('completed', 'cancelled')
-                 LIMIT 1",
-            )?;
+            let mut twin = tx.prepare_cached(&format!(
+                "SELECT id FROM transfers WHERE {SAME_FILE} AND {UNFINISHED} LIMIT 1"
+            ))?;
             let mut st = tx.prepare_cached(
                 "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, size,
                     source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at,
@@ -297,7 +303,7 @@ impl Store {
     /// all, resume all, recovery and the cleanup of abandoned uploads look at, without reading
     /// the finished history.
     pub fn unfinished(&self) -> Result<Vec<TransferRow>> {
-        self.rows_where("state NOT IN ('completed', 'cancelled')")
+        self.rows_where(UNFINISHED)
     }
 
     /// Cancelled uploads that still name a multipart upload (a cancel that could not reach the
@@ -343,14 +349,7 @@ impl Store {
         key: &str,
         local_path: &Path,
     ) -> Result<Option<TransferRow>> {
-        self.find_same(
-            "state NOT IN ('completed', 'cancelled')",
-            direction,
-            connection,
-            bucket,
-            key,
-            local_path,
-        )
+        self.find_same(UNFINISHED, direction, connection, bucket, key, local_path)
     }
 
     /// The latest completed transfer that moved the same bytes between the same places, so that
@@ -386,8 +385,7 @@ impl Store {
         self.with(|c| {
             c.row(
                 &format!(
-                    "SELECT {COLUMNS} FROM transfers WHERE local_path = ?1 AND bucket = ?2 AND key = ?3
-                     AND direction = ?4 AND connection = ?5 AND {states}
+                    "SELECT {COLUMNS} FROM transfers WHERE {SAME_FILE} AND {states}
                      ORDER BY created_at DESC LIMIT 1"
                 ),
                 params![lp, bucket, key, direction.as_str(), connection],
