@@ -84,12 +84,15 @@ package-debug: app
 test: test-deps ui-deps test-engine test-ui test-desktop
 
 # The app crate embeds ui/dist, so the UI is built before anything in the workspace compiles.
-# The fault-injection suite runs on its own with its output shown: it prints a summary of the faults
-# it injected and what came through them. Both runs say --workspace, so they share one feature set and
+# The fault-injection suite runs on its own with its output shown; then the totals of every fault the
+# engine suite injected (tests/support/ledger.rs writes them, tests/fault_summary.py adds them up).
+# Both runs say --workspace, so they share one feature set and
 # one build (`-p ferry` would resolve other features and compile every dependency again).
 test-engine: ui
+	rm -rf target/tmp/fault-ledger
 	cargo test --locked --workspace -- --skip faults::
 	cargo test --locked --workspace --test tests faults:: -- --nocapture
+	python3 tests/fault_summary.py target/tmp/fault-ledger
 
 test-ui: ui
 	npm --prefix ui run check

@@ -2,6 +2,7 @@
 
 use ferry::{Limits, State, UploadOptions};
 
+use crate::support::ledger;
 use crate::support::{
     data, parts_of, ranges_of, run_held, run_in_background, run_one, url, wait_part_sent,
     wait_until, Harness, Hold, MIB,
@@ -304,6 +305,7 @@ async fn an_upload_completed_on_the_server_but_not_recorded_is_not_sent_again() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_queue_under_load_never_drive_a_transfer_twice_nor_lose_a_row() {
+    ledger::note("two processes on one queue under load", 1);
     let h = Harness::new().await;
     let mut files = Vec::new();
     for i in 0..240 {

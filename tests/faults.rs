@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use ferry::{DownloadOptions, Limits, RetryPolicy, State, UploadOptions};
 
+use crate::support::ledger;
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
@@ -637,6 +638,54 @@ async fn a_damaged_small_object_without_a_checksum_is_caught_by_its_md5_etag_and
     assert_eq!(stats.verified, Some("MD5 ETag"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_server_that_keeps_no_checksums_a_ferry_uploaded_object_is_checked_against_its_recorded_parts(
+) {
+    let h = Harness::new().await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let key = "recorded.bin";
+    let bytes = data(3 * PART + 999, 72);
+    let src = h.file("recorded-src.bin", &bytes);
+    let up = engine
+        .enqueue_upload(&h.conn(), &src, &url(key), &parts_of(PART))
+        .await
+        .unwrap();
+    engine.run(&up.ids).await.remove(0).result.unwrap();
+    assert!(h.head(key).await.e_tag().unwrap().contains("-4"));
+    // From here on the server answers as one that keeps no checksum at all.
+    h.faults.keep_no_checksums();
+    let head = h.head(key).await;
+    assert_eq!(
+        (head.checksum_crc32_c(), head.checksum_type()),
+        (None, None)
+    );
+
+    // One byte of the second range is damaged on its way out: the parts' CRC32C values Ferry
+    // recorded while uploading catch it, and every range is fetched again.
+    let stats =
+        download_damaged_once(&h, &engine, key, &bytes, PART as u64, &ranges_of(PART)).await;
+    assert_eq!(
+        stats.verified,
+        Some(ferry::transfer::download::RECORDED_AT_UPLOAD)
+    );
+    let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
+    let twice: Vec<(u64, usize)> = starts.iter().map(|&s| (s, 1)).collect();
+    assert_eq!(h.log.range_counts(key), counts(&starts, &twice));
+
+    // The same key written since by another client is another object: nothing recorded for it, and
+    // the download says so instead of claiming a check.
+    let other = data(2 * PART + 5, 73);
+    put_multipart(&h, key, &other, PART, None).await.unwrap();
+    let dest = h.work.path().join("other.bin");
+    let enq = engine
+        .enqueue_download(&h.conn(), &url(key), &dest, &ranges_of(PART))
+        .await
+        .unwrap();
+    let stats = engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), other);
+    assert_eq!(stats.verified, None);
+}
+
 /// A range size of 8 MiB: a download of an object with a composite checksum must follow the
 /// object's own 5 MiB parts instead.
 const UNLIKE_PARTS: usize = 8 * MIB;
@@ -960,6 +1009,7 @@ async fn a_damaged_range_of_a_big_single_part_object_is_caught_by_its_md5_etag()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_session_token_pauses_an_upload_with_what_to_do_and_resume_finishes_it() {
+    ledger::note("session token expired mid-upload", 1);
     let h = Harness::new().await;
     let bytes = data(3 * PART + 9, 74);
     let src = h.file("expiring.bin", &bytes);
@@ -1003,6 +1053,7 @@ async fn an_expired_session_token_pauses_an_upload_with_what_to_do_and_resume_fi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_that_expire_during_a_long_upload_are_refreshed_and_it_goes_on() {
+    ledger::note("credentials expiring mid-upload", 1);
     // A profile whose credentials come from a process, good for 5 seconds each time (as SSO and
     // assumed roles hand out, only shorter: the SDK renews them from 10 s before they end), and an
     // upload of several requests that lasts past their end under a bandwidth cap.

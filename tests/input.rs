@@ -9,6 +9,7 @@ use std::path::Path;
 
 use ferry::{DownloadOptions, Limits};
 
+use crate::support::ledger;
 use crate::support::{output, output_of, stderr, tree, url, Harness, BUCKET, MIB};
 
 /// Runs `args`, expecting a refusal whose message contains every one of `expect`.
@@ -331,6 +332,7 @@ async fn keys_that_cannot_be_placed_fail_by_name_with_the_reason_and_the_rest_ar
 /// and a profile no AWS file names, each refused with what to do, naming the flag or the files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_is_refused_naming_the_flag_or_file_and_what_to_do() {
+    ledger::note("bad configuration (AWS files, profiles, endpoints)", 1);
     let h = Harness::new().await;
     // The harness's own command names the test server's endpoint; these choose their own.
     let run = |args: Vec<String>| {
@@ -432,6 +434,10 @@ async fn bad_configuration_is_refused_naming_the_flag_or_file_and_what_to_do() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_folder_uploads_the_rest_and_names_each_problem() {
+    ledger::note(
+        "hostile folder (FIFO, symlink loop, dangling link, vanishing files and folders)",
+        1,
+    );
     let h = Harness::new().await;
     let root = h.work.path().join("hostile");
     h.file("hostile/a/1.txt", b"one");

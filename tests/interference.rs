@@ -5,6 +5,7 @@ use std::io::Write;
 
 use ferry::{ErrorKind, Limits, State};
 
+use crate::support::ledger;
 use crate::support::{
     data, output, parts_of, run_held, run_one, spawn_held, stderr, tree, url, wait_child, Harness,
     Hold, BUCKET, MIB,
@@ -152,6 +153,7 @@ impl Drop for SmallDisk {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_pauses_a_download_without_a_truncated_file_and_resume_finishes_it() {
+    ledger::note("download disk full", 1);
     let h = Harness::new().await;
     let bytes = data(12 * MIB, 36);
     h.put("big.bin", bytes.clone()).await;
@@ -212,6 +214,7 @@ fn fill(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_under_the_state_database_is_said_plainly_and_nothing_is_half_made() {
+    ledger::note("state database disk full", 1);
     let h = Harness::new().await;
     let disk = SmallDisk::mount(h.work.path().join("state-disk"), 4);
     let state = disk.0.join("state");
@@ -249,6 +252,7 @@ async fn a_full_disk_under_the_state_database_is_said_plainly_and_nothing_is_hal
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_state_database_is_kept_aside_and_reported_and_ferry_goes_on() {
+    ledger::note("damaged state database", 1);
     let h = Harness::new().await;
     let file = h.file("a.txt", b"after the damage");
     let out = output(&h, &["transfers"]).await;
@@ -293,6 +297,7 @@ async fn a_damaged_state_database_is_kept_aside_and_reported_and_ferry_goes_on()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_state_disk_filling_up_during_an_upload_pauses_it_and_resume_finishes_it() {
+    ledger::note("state disk filling up during an upload", 1);
     let h = Harness::new().await;
     let disk = SmallDisk::mount(h.work.path().join("state-disk"), 4);
     let state = disk.0.join("state");

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use ferry::{Engine, NewWatchedFolder, State, WatchState, WatchedFolder, Watches};
 use tokio::sync::broadcast::error::TryRecvError;
 
+use crate::support::ledger;
 use crate::support::{
     data, interrupt, kill, output, spawn, stderr, wait_until, watched_file, watched_file_count,
     Harness, BUCKET, MIB,
@@ -681,6 +682,7 @@ async fn the_cli_manages_watched_folders_and_refuses_bad_input_leaving_no_row() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_watching_one_folder_upload_each_file_once() {
+    ledger::note("two processes watching one folder", 1);
     let h = Harness::new().await;
     let (_engine, _watches, _f, dir) =
         watching(&h, Duration::from_millis(300), "shared", "shared/", &[]).await;

@@ -1,7 +1,7 @@
 //! The `parts` table: a part or range is recorded only once the server (upload) or the disk
 //! (download) holds it.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{now_ms, Cached, Store};
 use crate::error::Result;
@@ -35,6 +35,35 @@ impl Store {
                 .collect();
             rows
         })
+    }
+
+    /// The parts of the multipart upload by which Ferry wrote the object `etag` at `bucket`/`key` of
+    /// `connection` (the latest such completed upload), each with the checksum it was sent with:
+    /// what a download of that object can be checked against when the server keeps no checksum.
+    /// `None` when no such upload is recorded or a part lacks its checksum.
+    pub fn uploaded_parts(
+        &self,
+        connection: &str,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> Result<Option<Vec<PartRow>>> {
+        let id: Option<String> = self.with(|c| {
+            // A walk over the transfers rather than an index every insert would pay for: asked
+            // only for a multipart object the server gives no checksum for.
+            c.query_row(
+                "SELECT id FROM transfers WHERE direction = 'upload' AND state = 'completed'
+                    AND connection = ?1 AND bucket = ?2 AND key = ?3 AND upload_id IS NOT NULL
+                    AND trim(etag, '\"') = trim(?4, '\"')
+                 ORDER BY finished_at DESC LIMIT 1",
+                params![connection, bucket, key, etag],
+                |r| r.get(0),
+            )
+            .optional()
+        })?;
+        let Some(id) = id else { return Ok(None) };
+        let parts = self.parts(&id)?;
+        Ok((!parts.is_empty() && parts.iter().all(|p| p.checksum.is_some())).then_some(parts))
     }
 
     /// Commits a finished part and the transfer's byte count in one transaction.

@@ -13,6 +13,7 @@
 //! faults), `state` (the only raw SQL, for what
 //! no public API can do).
 
+pub mod ledger;
 pub mod proxy;
 pub mod server_faults;
 

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::Chance;
+use super::{ledger, Chance};
 
 /// What a request looks like to the proxy.
 #[derive(Debug, Clone)]
@@ -163,6 +163,7 @@ impl Proxy {
 
     /// The server goes away: open connections are dropped and new ones refused until [`Proxy::restore`].
     pub fn outage(&self) {
+        ledger::note("network outage (connections dropped and refused)", 1);
         self.shared.refusing.send_replace(true);
         let mut open = self.shared.open.lock().unwrap();
         open.cancel();
@@ -197,6 +198,8 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        ledger::note("connection cut mid-request or mid-response", self.cuts());
+        ledger::note("connection stalled", self.stalls());
         self.task.abort();
         self.shared.open.lock().unwrap().cancel();
     }

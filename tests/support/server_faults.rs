@@ -16,7 +16,7 @@ use ferry::local::LocalS3;
 use s3s::dto::*;
 use s3s::{s3_error, Body, S3Request, S3Response, S3Result, S3};
 
-use super::Chance;
+use super::{ledger, Chance};
 
 /// A failure the server may answer with: transient ones, damage, or a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +56,21 @@ pub struct ServerFaults {
     phantoms: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
     /// Keys a DeleteObjects request is refused for (AccessDenied in its `Errors`), the rest deleted.
     refused_deletes: Mutex<std::collections::BTreeSet<String>>,
+    /// HEAD and GET answer without any checksum, like a server that keeps none.
+    keeps_no_checksums: std::sync::atomic::AtomicBool,
 }
 
 impl ServerFaults {
     /// The server lists, heads and serves `key` with `bytes`, whatever the key looks like.
     pub fn phantom(&self, key: &str, bytes: Vec<u8>) {
+        ledger::note("object key a disk cannot hold", 1);
         self.phantoms.lock().unwrap().insert(key.to_string(), bytes);
+    }
+
+    /// From now on HEAD and GET answer with no checksum, as servers that keep none do.
+    pub fn keep_no_checksums(&self) {
+        self.keeps_no_checksums.store(true, Ordering::SeqCst);
+        ledger::note("server that keeps no checksums", 1);
     }
 
     /// DeleteObjects refuses `key` (AccessDenied, reported in the reply) and deletes the others.
@@ -138,18 +147,22 @@ impl ServerFaults {
         match failure {
             Some(Failure::Internal) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
+                ledger::note("server error 500 InternalError", 1);
                 Err(s3_error!(InternalError, "injected by the test"))
             }
             Some(Failure::SlowDown) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
+                ledger::note("server error 503 SlowDown", 1);
                 Err(s3_error!(SlowDown, "injected by the test"))
             }
             Some(Failure::Denied) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
+                ledger::note("request refused: AccessDenied", 1);
                 Err(s3_error!(AccessDenied, "injected by the test"))
             }
             Some(Failure::Expired) => {
                 self.errors.fetch_add(1, Ordering::SeqCst);
+                ledger::note("request refused: ExpiredToken", 1);
                 Err(s3_error!(ExpiredToken, "injected by the test"))
             }
             Some(Failure::Corrupt) => Ok(true),
@@ -186,6 +199,31 @@ fn phantom_etag(bytes: &[u8]) -> ETag {
 pub struct FaultyS3 {
     pub inner: LocalS3,
     pub faults: std::sync::Arc<ServerFaults>,
+}
+
+/// HEAD and GET answers alike: the checksum fields a server that keeps none leaves out.
+trait Checksums {
+    fn forget(&mut self);
+}
+
+macro_rules! checksums {
+    ($($t:ty),*) => {$(
+        impl Checksums for $t {
+            fn forget(&mut self) {
+                (self.checksum_crc32, self.checksum_crc32c, self.checksum_crc64nvme) = (None, None, None);
+                (self.checksum_sha1, self.checksum_sha256, self.checksum_type) = (None, None, None);
+            }
+        }
+    )*};
+}
+checksums!(HeadObjectOutput, GetObjectOutput);
+
+impl ServerFaults {
+    fn strip_checksums(&self, output: &mut impl Checksums) {
+        if self.keeps_no_checksums.load(Ordering::SeqCst) {
+            output.forget();
+        }
+    }
 }
 
 macro_rules! faulty_s3 {
@@ -226,6 +264,7 @@ macro_rules! faulty_s3 {
                 let actual = ferry::transfer::crc32c_b64(&body);
                 if actual != sent {
                     self.faults.bad_digests.fetch_add(1, Ordering::SeqCst);
+                    ledger::note("part damaged on its way in (refused as BadDigest)", 1);
                     return Err(s3_error!(
                         BadDigest,
                         "The CRC32C you specified did not match the calculated checksum."
@@ -266,7 +305,9 @@ macro_rules! faulty_s3 {
                 req: S3Request<HeadObjectInput>,
             ) -> S3Result<S3Response<HeadObjectOutput>> {
                 let Some(bytes) = self.faults.phantom_of(&req.input.key) else {
-                    return self.inner.head_object(req).await;
+                    let mut resp = self.inner.head_object(req).await?;
+                    self.faults.strip_checksums(&mut resp.output);
+                    return Ok(resp);
                 };
                 Ok(S3Response::new(HeadObjectOutput {
                     content_length: Some(bytes.len() as i64),
@@ -335,10 +376,12 @@ macro_rules! faulty_s3 {
                 };
                 let corrupt = self.faults.decide("get_object", &req.input.key, first)?;
                 let mut resp = self.inner.get_object(req).await?;
+                self.faults.strip_checksums(&mut resp.output);
                 if corrupt {
                     let body = collect(resp.output.body.take()).await?;
                     resp.output.body = Some(blob(damage(&body)));
                     self.faults.corrupted_gets.fetch_add(1, Ordering::SeqCst);
+                    ledger::note("download range damaged on its way out", 1);
                 }
                 Ok(resp)
             }

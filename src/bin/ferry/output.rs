@@ -9,6 +9,7 @@ use std::time::Instant;
 use ferry::engine::Outcome;
 use ferry::format::{human_bytes, short_id};
 use ferry::progress::Snapshot;
+use ferry::transfer::download::verified_against_words;
 use ferry::{Engine, Enqueued, Error, ErrorKind, RunStats, State};
 
 use crate::exit_code;
@@ -284,7 +285,9 @@ fn verification_line(verified: &BTreeMap<Option<&str>, usize>) -> Option<String>
     }
     let mut said: Vec<String> = verified
         .iter()
-        .filter_map(|(k, n)| k.map(|k| format!("{n} verified against the server's {k}")))
+        .filter_map(|(k, n)| {
+            k.map(|k| format!("{n} verified against {}", verified_against_words(k)))
+        })
         .collect();
     if let Some(n) = verified.get(&None) {
         said.push(format!(

@@ -482,10 +482,65 @@ async fn verified_against(
                     }
                     Some("MD5 ETag")
                 }
-                None => None,
+                None => recorded_at_upload(ctx, what, object, temp).await?,
             },
         },
     })
+}
+
+/// What the summary says of a download checked against the part checksums Ferry sent when it
+/// uploaded the object.
+pub const RECORDED_AT_UPLOAD: &str = "CRC32C recorded at upload";
+
+/// What a download was verified against, in words: the server's checksum named `verified`, or the
+/// checksums Ferry recorded when it uploaded the object.
+pub fn verified_against_words(verified: &str) -> String {
+    if verified == RECORDED_AT_UPLOAD {
+        "the CRC32C values Ferry recorded when it uploaded the object".to_string()
+    } else {
+        format!("the server's {verified}")
+    }
+}
+
+/// A multipart object the server keeps no checksum for, which Ferry uploaded itself: its parts'
+/// CRC32C values, recorded as each part was sent, combine into the whole object's, checked against
+/// the file (one read; a mismatch discards it, and every range is fetched again). Matched by the
+/// account, the key and the ETag the upload completed with, so an object written since is not.
+async fn recorded_at_upload(
+    ctx: &Ctx,
+    what: &str,
+    object: &Object,
+    temp: &Path,
+) -> Result<Option<&'static str>> {
+    let row = &ctx.row;
+    let etag = match &object.etag {
+        Some(e) => Some(e.clone()),
+        None => ctx.store.get(&row.id)?.and_then(|r| r.etag),
+    };
+    let Some(etag) = etag.filter(|e| e.contains('-')) else {
+        return Ok(None);
+    };
+    let parts = ctx
+        .store
+        .uploaded_parts(&row.connection, &row.bucket, &row.key, &etag)?;
+    let algo = Algorithm::Crc32c;
+    let Some(want) = parts.and_then(|parts| {
+        (parts.iter().map(|p| p.len).sum::<u64>() == object.size)
+            .then(|| checksum::combine(algo, parts.iter().map(|p| (p.checksum.as_deref(), p.len))))
+            .flatten()
+    }) else {
+        return Ok(None);
+    };
+    let file = temp.to_path_buf();
+    let got = tokio::task::spawn_blocking(move || algo.of_file(&file))
+        .await
+        .map_err(|e| Error::internal(format!("{what}: {e}")))?
+        .map_err(|e| Error::io("cannot read", temp, e))?;
+    if algo.encode(got) != want {
+        let _ = std::fs::remove_file(temp);
+        return Err(corrupt(what, "CRC32C recorded when Ferry uploaded it"));
+    }
+    Ok(Some(RECORDED_AT_UPLOAD))
 }
 
 /// Renames the finished temporary file to `dest`, so the destination is either absent or complete.
