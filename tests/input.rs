@@ -507,3 +507,72 @@ async fn a_hostile_folder_uploads_the_rest_and_names_each_problem() {
         vec!["h/a/1.txt".to_string(), "h/a/b/2.txt".to_string()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_files_in_one_folder_all_arrive_and_the_odd_ones_are_named() {
+    const FILES: usize = 100_000;
+    ledger::note("100,000 files in one folder", 1);
+    let h = Harness::new().await;
+    let root = h.work.path().join("wide");
+    std::fs::create_dir_all(&root).unwrap();
+    for i in 0..FILES {
+        std::fs::write(root.join(format!("f{i:06}")), i.to_string()).unwrap();
+    }
+    // Among them, a pipe and a link that leads nowhere.
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("f050000.pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(root.join("missing"), root.join("f070000.link")).unwrap();
+
+    let engine = h.engine(Limits::default()).await;
+    let opts = ferry::UploadOptions {
+        recursive: true,
+        ..Default::default()
+    };
+    let enq = engine
+        .enqueue_upload(&h.conn(), &root, &url("wide/"), &opts)
+        .await
+        .unwrap();
+    let mut skipped: Vec<String> = enq
+        .skipped
+        .iter()
+        .map(|s| {
+            Path::new(&s.what)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    skipped.sort();
+    assert_eq!(skipped, ["f050000.pipe", "f070000.link"]);
+    assert_eq!(enq.ids.len(), FILES);
+    let outcomes = engine.run(&enq.ids).await;
+    let failed: Vec<&ferry::Error> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().err())
+        .collect();
+    assert!(failed.is_empty(), "{:?}", &failed[..failed.len().min(3)]);
+
+    // Every file is on the server (its data folder holds one file per object) with its bytes.
+    let stored = std::fs::read_dir(h.data.path().join(BUCKET).join("wide"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
+        .count();
+    assert_eq!(stored, FILES);
+    for i in [0, 49_999, 99_999] {
+        assert_eq!(
+            h.object(&format!("wide/f{i:06}")),
+            i.to_string().into_bytes()
+        );
+    }
+    let rows = engine.transfers().unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.state == ferry::State::Completed)
+            .count(),
+        FILES
+    );
+}
