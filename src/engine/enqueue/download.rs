@@ -10,6 +10,8 @@ pub(in crate::engine) struct Wanted {
     pub(in crate::engine) dest: PathBuf,
     pub(in crate::engine) size: u64,
     pub(in crate::engine) etag: Option<String>,
+    /// The version to fetch; `None`: the current object.
+    pub(in crate::engine) version_id: Option<String>,
 }
 
 impl Engine {
@@ -36,10 +38,17 @@ impl Engine {
         conn.validate()?;
         let s3 = self.requests(conn).await?;
         let dst = std::path::absolute(dst).map_err(|e| Error::io("cannot resolve", dst, e))?;
+        if opts.recursive && opts.version_id.is_some() {
+            return Err(Error::invalid(
+                "--version-id names one version of one object; it cannot be used with --recursive",
+            ));
+        }
         let (wanted, skipped) = if opts.recursive {
             self.wanted_under_prefix(&s3, src, &dst).await?
         } else {
-            (vec![self.wanted_object(&s3, src, &dst).await?], Vec::new())
+            let version = opts.version_id.as_deref();
+            let one = self.wanted_object(&s3, src, &dst, version).await?;
+            (vec![one], Vec::new())
         };
         self.enqueue_wanted(conn, &s3, &src.bucket, wanted, skipped, opts, batch)
             .await
@@ -64,8 +73,9 @@ impl Engine {
         let mut resumed = Vec::new();
         for w in wanted {
             let store = &self.inner.store;
-            let down = Direction::Download;
-            if let Some(row) = store.find_unfinished(down, &conn_json, bucket, &w.key, &w.dest)? {
+            let version = w.version_id.as_deref();
+            let same = Same::download(&conn_json, bucket, &w.key, &w.dest, version);
+            if let Some(row) = store.find_unfinished(&same)? {
                 self.continue_unfinished(&row)?;
                 resumed.push(row.id);
                 continue;
@@ -122,6 +132,7 @@ impl Engine {
                 overwrite,
                 batch_id: batch,
                 object_options: None,
+                version_id: w.version_id,
             });
         }
         if !conflicts.is_empty() {
@@ -166,6 +177,7 @@ impl Engine {
                     size: obj.size,
                     etag: obj.etag,
                     key: obj.key,
+                    version_id: None,
                 }),
                 Err(e) => skipped.push(Skipped {
                     what: format!("s3://{}/{}", src.bucket, obj.key),
@@ -182,19 +194,34 @@ impl Engine {
         Ok((wanted, skipped))
     }
 
-    /// One object: into the folder `dst` by its name, or as the file `dst`.
-    async fn wanted_object(&self, s3: &s3::Requests, src: &S3Url, dst: &Path) -> Result<Wanted> {
+    /// One object (its version `version`, else the current one): into the folder `dst` by its
+    /// name, or as the file `dst`.
+    async fn wanted_object(
+        &self,
+        s3: &s3::Requests,
+        src: &S3Url,
+        dst: &Path,
+        version: Option<&str>,
+    ) -> Result<Wanted> {
         if src.key.is_empty() || src.key.ends_with('/') {
             return Err(Error::invalid(format!(
                 "{src} is a prefix; add --recursive to download everything under it"
             )));
         }
         let what = format!("download {src}");
-        let head = match s3.head_object(&what, &src.bucket, &src.key).await {
+        let head = match s3
+            .head_version_with_checksums(&what, &src.bucket, &src.key, version)
+            .await
+        {
             Ok(h) => h,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 self.require_bucket(s3, &src.bucket).await?;
-                return Err(Error::not_found(format!("no such object: {src}")));
+                return Err(Error::not_found(match version {
+                    Some(v) => format!(
+                        "{src} has no version `{v}`; `ferry ls --versions {src}` lists its versions"
+                    ),
+                    None => format!("no such object: {src}"),
+                }));
             }
             Err(e) => return Err(e),
         };
@@ -213,6 +240,7 @@ impl Engine {
             },
             size: head.content_length().unwrap_or(0).max(0) as u64,
             etag: head.e_tag().map(str::to_string),
+            version_id: version.map(str::to_string),
         })
     }
 
@@ -225,8 +253,9 @@ impl Engine {
         bucket: &str,
         w: &Wanted,
     ) -> Result<bool> {
-        let Some(done) = self.completed_download(conn_json, bucket, &w.key, &w.dest, w.size)?
-        else {
+        let version = w.version_id.as_deref();
+        let same = Same::download(conn_json, bucket, &w.key, &w.dest, version);
+        let Some(done) = self.completed_download(&same, w.size)? else {
             return Ok(false);
         };
         Ok(match &w.etag {
