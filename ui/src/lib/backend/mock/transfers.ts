@@ -86,6 +86,14 @@ export class MockTransfers {
     return result;
   }
 
+  /** One version of `key` (of `size` bytes) into `destDir` under its name, as download_version queues it. */
+  downloadVersion(account: string, bucket: string, key: string, size: number, destDir: string): Enqueued {
+    const t = this.#create('download', account, bucket, key, `${destDir.replace(/[/\\]+$/, '')}/${baseName(key)}`, size);
+    this.#queue.push(t.id);
+    this.#w.emitEvent(t);
+    return { ids: [t.id], resumed: 0, skipped: [] };
+  }
+
   /**
    * Adds `count` transfers at once (as if a big folder had been dropped), named file-00001.bin…, in the
    * given state, and announces each with a lifecycle event. Returns their ids.
