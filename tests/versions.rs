@@ -278,6 +278,26 @@ async fn an_old_version_downloads_byte_identical_and_every_request_names_it() {
         "{err}"
     );
     assert!(!missing.exists());
+    // A delete marker has no bytes to download.
+    let marker = m.delete(VB, "big.bin").await;
+    let out = ferry(
+        &m,
+        &[
+            "cp",
+            "--version-id",
+            &marker,
+            &s3("big.bin"),
+            missing.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a delete marker"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!missing.exists());
     // --version-id names one object.
     let out = ferry(
         &m,

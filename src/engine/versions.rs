@@ -185,7 +185,11 @@ async fn find_version(
 
 /// The versions of exactly `key` (not of the keys it is a prefix of), newest first; the listing
 /// stops once it has passed the key.
-async fn versions_of(s3: &s3::Requests, bucket: &str, key: &str) -> Result<Vec<ObjectVersion>> {
+pub(super) async fn versions_of(
+    s3: &s3::Requests,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<ObjectVersion>> {
     s3.head_bucket(bucket).await?;
     let past = CancellationToken::new();
     let mut out = Vec::new();

@@ -223,7 +223,24 @@ impl Engine {
                     None => format!("no such object: {src}"),
                 }));
             }
-            Err(e) => return Err(e),
+            // A delete marker's HEAD is refused (405): say what it is.
+            Err(e) => match version {
+                Some(v) => {
+                    let versions = crate::engine::versions::versions_of(s3, &src.bucket, &src.key)
+                        .await
+                        .unwrap_or_default();
+                    if versions
+                        .iter()
+                        .any(|x| x.version_id == v && x.is_delete_marker)
+                    {
+                        return Err(Error::invalid(format!(
+                            "version `{v}` of {src} is a delete marker, which has no bytes; `ferry ls --versions {src}` lists the versions that do"
+                        )));
+                    }
+                    return Err(e);
+                }
+                None => return Err(e),
+            },
         };
         let name = src.key.rsplit('/').next().unwrap_or(&src.key);
         let into_dir = dst.is_dir()

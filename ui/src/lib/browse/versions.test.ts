@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectVersion } from '../backend/types';
-import { deleteQuestion, shortVersion, versionBadge, versionSize, versionsSummary } from './versions';
+import { deleteQuestion, shortVersion, summaryOf, versionBadge, versionSize, versionsSummary } from './versions';
 
 const v = (over: Partial<ObjectVersion>): ObjectVersion => ({
   key: 'docs/report.pdf',
@@ -27,8 +27,9 @@ describe('versions', () => {
   });
 
   it('counts versions and delete markers apart', () => {
-    expect(versionsSummary([v({}), v({ isDeleteMarker: true }), v({})])).toBe('2 versions, 1 delete marker');
-    expect(versionsSummary([v({})])).toBe('1 version');
+    expect(summaryOf([v({}), v({ isDeleteMarker: true }), v({})])).toBe('2 versions, 1 delete marker');
+    expect(summaryOf([v({})])).toBe('1 version');
+    expect(versionsSummary(1_000, 0)).toBe('1,000 versions');
   });
 
   it('shortens long version ids', () => {

@@ -17,11 +17,15 @@ export function versionSize(v: ObjectVersion): string {
   return v.isDeleteMarker ? '—' : formatBytes(v.size);
 }
 
-/** "4 versions, 1 delete marker" over what was listed. */
-export function versionsSummary(versions: readonly ObjectVersion[]): string {
-  const markers = versions.filter((v) => v.isDeleteMarker).length;
-  const kept = plural(versions.length - markers, 'version');
+/** "4 versions, 1 delete marker": of `listed` entries, `markers` are delete markers. */
+export function versionsSummary(listed: number, markers: number): string {
+  const kept = plural(listed - markers, 'version');
   return markers ? `${kept}, ${plural(markers, 'delete marker')}` : kept;
+}
+
+/** The summary of a list of versions. */
+export function summaryOf(versions: readonly ObjectVersion[]): string {
+  return versionsSummary(versions.length, versions.filter((v) => v.isDeleteMarker).length);
 }
 
 /** A version id short enough for a row (S3's are 32 characters). */
