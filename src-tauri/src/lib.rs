@@ -132,6 +132,7 @@ pub fn run() {
             commands::objects::download_version,
             commands::objects::restore_version,
             commands::objects::delete_version,
+            commands::objects::folder_size,
             commands::transfers::upload_paths,
             commands::transfers::download,
             commands::transfers::list_transfers,

@@ -71,6 +71,25 @@ impl Engine {
         stream_pages(&s3, bucket, prefix, depth, cancel, on_page).await
     }
 
+    /// Counts the objects under `prefix` (every level; the whole bucket when empty) and their bytes,
+    /// calling `on_progress` with the running totals after each page; `cancel` stops it like any
+    /// listing (`complete: false`).
+    pub async fn size_of(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        prefix: &str,
+        cancel: &CancellationToken,
+        mut on_progress: impl FnMut(&Listed),
+    ) -> Result<Listed> {
+        let mut so_far = Listed::default();
+        self.list_pages(conn, bucket, prefix, Depth::All, cancel, |page| {
+            so_far.count(page.objects.iter().map(|o| o.size), 0);
+            on_progress(&so_far);
+        })
+        .await
+    }
+
     /// Lists one level of a bucket whole: sub-prefixes and objects.
     pub async fn list(&self, conn: &Connection, bucket: &str, prefix: &str) -> Result<Listing> {
         let mut out = Listing::default();

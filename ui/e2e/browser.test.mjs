@@ -610,6 +610,55 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('calculates the size of a folder and of the whole bucket, the count shown while it runs', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const folder = (/** @type {string} */ key) => page.locator(`[data-testid="prefix-row"][data-key="${key}"]`);
+    const dialog = page.locator('[data-testid="size-dialog"][open]');
+    const total = dialog.getByTestId('size-total');
+
+    // A known folder: every level below it.
+    await folder('photos/').hover();
+    await folder('photos/').getByTestId('folder-size').click();
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    assert.equal(await total.textContent().then((t) => t?.trim()), '3 objects, 12.6 MiB');
+    assert.equal(await total.getAttribute('data-bytes'), String(4_812_003 + 3_301_554 + 5_120_777));
+    await dialog.getByTestId('modal-close').click();
+
+    // 5,000 objects with the listing's pages held from the second: the first page's count shows, then the rest.
+    await page.evaluate(() => {
+      window.__ferryMock.addGeneratedFolder('local', 'ferry', 'big/', 5000);
+      window.__ferryMock.holdPagesFrom(2);
+    });
+    await page.getByTestId('refresh').click();
+    await folder('big/').hover();
+    await folder('big/').getByTestId('folder-size').click();
+    await total.filter({ hasText: 'Counting… 1,000 objects' }).waitFor(WAIT);
+    assert.equal(await total.getAttribute('data-done'), 'false');
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    // The mock's generated sizes (mock/objects.ts, generatedObject).
+    let bytes = 0;
+    for (let i = 0; i < 5000; i++) bytes += (Math.imul(i + 1, 0x9e3779b1) >>> 0) % (64 * MIB);
+    assert.equal(await total.getAttribute('data-objects'), '5000');
+    assert.equal(await total.getAttribute('data-bytes'), String(bytes));
+    await dialog.getByTestId('modal-close').click();
+
+    // The bucket, from its root; closing the dialog while it counts stops the count.
+    await page.evaluate(() => window.__ferryMock.holdPagesFrom(2));
+    await page.getByTestId('calculate-size').click();
+    await dialog.filter({ hasText: 'Size of the bucket ferry' }).waitFor(WAIT);
+    await total.filter({ hasText: 'Counting…' }).waitFor(WAIT);
+    const before = await page.evaluate(() => window.__ferryMock.listingStats.listingsCancelled);
+    await dialog.getByTestId('modal-close').click();
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await page.waitForFunction((n) => window.__ferryMock.listingStats.listingsCancelled > n, before, WAIT);
+    await page.getByTestId('calculate-size').click();
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    assert.equal(await total.getAttribute('data-objects'), '5007');
+    await app.close();
+  });
+
   it('downloads a whole prefix into a chosen folder', async () => {
     const app = await openApp();
     const { page } = app;

@@ -346,3 +346,26 @@ pub async fn delete_version(
         .delete_version(&conn, &bucket, &key, &version_id)
         .await
 }
+
+/// Counts the objects and bytes under `prefix` (the bucket when empty), sending the running totals
+/// to `progress` after each page ("Calculate size"); stopped by `cancel_listing` like a listing.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn folder_size(
+    state: State<'_, AppState>,
+    listings: State<'_, Listings>,
+    account: String,
+    bucket: String,
+    prefix: String,
+    listing: u32,
+    progress: Channel<Listed>,
+) -> Result<Listed> {
+    let conn = state.engine.connection(&account)?;
+    let run = listings.start(listing);
+    state
+        .engine
+        .size_of(&conn, &bucket, &prefix, &run.token, |so_far| {
+            run.forward(&progress, *so_far)
+        })
+        .await
+}

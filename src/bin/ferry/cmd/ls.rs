@@ -189,19 +189,19 @@ pub(crate) async fn du(g: &Global, state_dir: PathBuf, target: &str) -> Result<E
     let conn = g.connection_for(&engine)?;
     let url = S3Url::parse(target)?;
     let live = !g.json && std::io::stderr().is_terminal();
-    let (mut objects, mut bytes) = (0u64, 0u64);
     let listed = engine
-        .list_pages(
+        .size_of(
             &conn,
             &url.bucket,
             &url.key,
-            Depth::All,
             &CancellationToken::new(),
-            |page| {
-                objects += page.objects.len() as u64;
-                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
+            |so_far| {
                 if live {
-                    eprint!("\r{objects} objects, {} so far…", human_bytes(bytes));
+                    eprint!(
+                        "\r{} objects, {} so far…",
+                        so_far.objects,
+                        human_bytes(so_far.bytes)
+                    );
                 }
             },
         )

@@ -44,6 +44,9 @@ export class TauriBackend implements Backend {
     const args = { account, bucket, prefix, name: query.name, minSize: query.minSize ?? null, maxSize: query.maxSize ?? null };
     return this.#streamed<Found, Searched>('search_objects', args, 'found', onFound, (s) => s.listed.pages, (s) => ({ ...s, listed: { ...s.listed, complete: false } }));
   }
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
+    return this.#streamed<Listed, Listed>('folder_size', { account, bucket, prefix }, 'progress', onProgress, (l) => l.pages, (l) => ({ ...l, complete: false }));
+  }
   listVersions(account: string, bucket: string, prefix: string, onPage: (page: VersionListing) => void): ListingStream {
     return this.#streamed<VersionListing, Listed>('list_versions', { account, bucket, prefix }, 'pages', onPage, (l) => l.pages, (l) => ({ ...l, complete: false }));
   }

@@ -146,6 +146,12 @@ export interface Backend {
     prefixes: string[],
     onProgress?: (p: DeleteProgress) => void,
   ): Promise<Deleted>;
+  /**
+   * "Calculate size": counts the objects and bytes under `prefix` (every level; the bucket when empty),
+   * `onProgress` hearing the running totals after each page (folder_size {account, bucket, prefix,
+   * listing, progress: Channel<Listed>} -> Listed; cancel_listing {listing} stops it).
+   */
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream;
   /** How many objects and bytes lie under the prefixes (what deleting them removes). */
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */

@@ -6,7 +6,7 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
+  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
@@ -269,6 +269,13 @@ export class MockBackend implements Backend {
   }
   copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
     return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
+  }
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
+    let cancelled = false;
+    const done = this.#call('folderSize', () => this.#w.bucket(account, bucket)).then(() =>
+      this.#objects.size(account, bucket, prefix, onProgress, () => cancelled),
+    );
+    return { done, cancel: () => (cancelled = true) };
   }
   listVersions(account: string, bucket: string, prefix: string, onPage: (page: VersionListing) => void): ListingStream {
     let cancelled = false;
