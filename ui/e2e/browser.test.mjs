@@ -561,6 +561,9 @@ describe('Ferry in a browser', () => {
     await oldest.hover();
     await oldest.getByTestId('version-download').click();
     await page.getByTestId('notice').filter({ hasText: 'of quarterly-report.pdf into /home/you/Downloads' }).waitFor(WAIT);
+    const queued = transferRow(page, 'quarterly-report.pdf');
+    assert.equal(await queued.getByTestId('transfer-version').getAttribute('title'), `Version ${oldestId}`);
+    assert.match((await queued.textContent()) ?? '', /into \/home\/you\/Downloads\/quarterly-report\.pdf/);
 
     // Restore the 1.6 MiB version: it is current again as a new version; none is lost.
     const olderId = /** @type {string} */ (await versions.nth(2).getAttribute('data-version'));

@@ -291,7 +291,7 @@ export class MockBackend implements Backend {
     return this.#call('downloadVersion', () => {
       const v = this.#versions.find(account, bucket, key, versionId);
       if (v.isDeleteMarker) throw backendError('invalid_input', `version \`${versionId}\` of s3://${bucket}/${key} is a delete marker, which has no bytes to download`);
-      return this.#transfers.downloadVersion(account, bucket, key, v.size, destDir);
+      return this.#transfers.downloadVersion(account, bucket, key, versionId, v.size, destDir);
     });
   }
   restoreVersion(account: string, bucket: string, key: string, versionId: string): Promise<Restored> {
