@@ -183,13 +183,30 @@ async fn find_version(
         })
 }
 
-/// The versions of exactly `key` (not of the keys it is a prefix of), newest first; the listing
-/// stops once it has passed the key.
-pub(super) async fn versions_of(
+/// What a refused HEAD of version `version_id` of `key` means: a delete marker's HEAD is refused
+/// (405), so when the version is one, an error saying so; otherwise `e` as it was.
+pub(super) async fn refused_version_head(
     s3: &s3::Requests,
     bucket: &str,
     key: &str,
-) -> Result<Vec<ObjectVersion>> {
+    version_id: &str,
+    e: Error,
+) -> Error {
+    let versions = versions_of(s3, bucket, key).await.unwrap_or_default();
+    if versions
+        .iter()
+        .any(|v| v.version_id == version_id && v.is_delete_marker)
+    {
+        return Error::invalid(format!(
+            "version `{version_id}` of s3://{bucket}/{key} is a delete marker, which has no bytes; `ferry ls --versions s3://{bucket}/{key}` lists the versions that do"
+        ));
+    }
+    e
+}
+
+/// The versions of exactly `key` (not of the keys it is a prefix of), newest first; the listing
+/// stops once it has passed the key.
+async fn versions_of(s3: &s3::Requests, bucket: &str, key: &str) -> Result<Vec<ObjectVersion>> {
     s3.head_bucket(bucket).await?;
     let past = CancellationToken::new();
     let mut out = Vec::new();

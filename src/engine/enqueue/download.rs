@@ -3,6 +3,7 @@
 //! refused or added by [`download_decision`].
 
 use super::*;
+use crate::engine::versions::refused_version_head;
 
 /// An object to download and where it goes.
 pub(in crate::engine) struct Wanted {
@@ -223,24 +224,12 @@ impl Engine {
                     None => format!("no such object: {src}"),
                 }));
             }
-            // A delete marker's HEAD is refused (405): say what it is.
-            Err(e) => match version {
-                Some(v) => {
-                    let versions = crate::engine::versions::versions_of(s3, &src.bucket, &src.key)
-                        .await
-                        .unwrap_or_default();
-                    if versions
-                        .iter()
-                        .any(|x| x.version_id == v && x.is_delete_marker)
-                    {
-                        return Err(Error::invalid(format!(
-                            "version `{v}` of {src} is a delete marker, which has no bytes; `ferry ls --versions {src}` lists the versions that do"
-                        )));
-                    }
-                    return Err(e);
-                }
-                None => return Err(e),
-            },
+            Err(e) => {
+                return Err(match version {
+                    Some(v) => refused_version_head(s3, &src.bucket, &src.key, v, e).await,
+                    None => e,
+                })
+            }
         };
         let name = src.key.rsplit('/').next().unwrap_or(&src.key);
         let into_dir = dst.is_dir()
