@@ -8,11 +8,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # (keyring's `vendored` feature): no libdbus-1-dev.
 APT_BUILD := build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
 # Testing it: a virtual display, WebKit's WebDriver, screenshots, Chromium for the browser tests,
-# and a Secret Service for keychain round trips.
-APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11
+# a Secret Service for keychain round trips, and pip for moto's S3 server.
+APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11 python3-pip
 TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: run test lint types-check deps test-deps rust-tools ui-deps ui app cli package package-debug test-engine test-ui test-desktop bench
+.PHONY: run test lint types-check deps test-deps moto rust-tools ui-deps ui app cli package package-debug test-engine test-ui test-desktop bench
 
 define apt_install
 	@if command -v apt-get >/dev/null 2>&1; then \
@@ -35,6 +35,14 @@ deps: rust-tools
 test-deps: deps
 	$(call apt_install,$(APT_TEST))
 	@command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --locked --version $(TAURI_DRIVER_VERSION)
+	@command -v moto_server >/dev/null 2>&1 || $(MAKE) --no-print-directory moto
+
+# moto's S3 server (tests/versions.rs: object versions, which s3s-fs does not keep). A Debian
+# Python refuses pip outside a virtual environment (PEP 668) unless told it may.
+MOTO := moto[server]>=5.2,<5.3
+moto:
+	python3 -m pip install --quiet "$(MOTO)" 2>/dev/null || python3 -m pip install --quiet --break-system-packages "$(MOTO)"
+	@command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH after pip install; add pip's script folder to PATH"; exit 1; }
 
 rust-tools:
 	@command -v cargo >/dev/null 2>&1 || { echo "Rust is missing: install it with rustup (https://rustup.rs), then run make again"; exit 1; }

@@ -260,6 +260,41 @@ async fn ferry_du_counts_the_objects_and_bytes_at_every_level_of_a_prefix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folders_size_is_counted_page_by_page_with_running_totals() {
+    let h = Harness::new().await;
+    fill_folder(&h, "big/", 2_500);
+    h.put("big/zz/inner.txt", b"inner".to_vec()).await;
+    h.put("bigger.txt", b"not under big/".to_vec()).await;
+    let e = h.engine(Limits::default()).await;
+    let mut seen = Vec::new();
+    let total = e
+        .size_of(
+            &h.conn(),
+            BUCKET,
+            "big/",
+            &CancellationToken::new(),
+            |so_far| seen.push((so_far.pages, so_far.objects, so_far.bytes)),
+        )
+        .await
+        .unwrap();
+    let bytes: u64 = (1..=2_500).sum::<u64>() + 5;
+    assert_eq!(
+        (total.objects, total.bytes, total.complete),
+        (2_501, bytes, true)
+    );
+    // After each of the three pages, what was counted so far.
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen[0], (1, 1_000, (1..=1_000).sum::<u64>()));
+    assert_eq!(seen[2], (3, 2_501, bytes));
+    // The whole bucket when the prefix is empty.
+    let all = e
+        .size_of(&h.conn(), BUCKET, "", &CancellationToken::new(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!((all.objects, all.bytes), (2_502, bytes + 14));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_across_a_prefix_streams_matches_by_name_size_and_date_and_can_be_cancelled() {
     let h = Harness::new().await;
     fill_folder(&h, "big/", 3_000);

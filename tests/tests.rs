@@ -15,4 +15,5 @@ mod requests;
 mod streams;
 mod sync;
 mod transfers;
+mod versions;
 mod watch;

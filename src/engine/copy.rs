@@ -216,12 +216,8 @@ impl Engine {
             "copy s3://{}/{from} to s3://{}/{to}",
             src.bucket, dst.bucket
         );
-        if size > MAX_SINGLE_COPY {
-            return Err(Error::invalid(format!(
-                "{what}: objects over 5 GiB need a multipart copy, which Ferry does not do yet; nothing was copied"
-            )));
-        }
-        let source = format!("{}/{}", src.bucket, utf8_percent_encode(from, COPY_SOURCE));
+        too_big_to_copy(&what, size)?;
+        let source = copy_source(&src.bucket, from, None);
         s3.send(&what, |c| {
             c.copy_object()
                 .bucket(&dst.bucket)
@@ -248,6 +244,25 @@ impl Engine {
             s3.delete_keys(&src.bucket, &[from.to_string()]).await?;
         }
         Ok(())
+    }
+}
+
+/// Refuses a server-side copy of more than 5 GiB (one CopyObject's limit), saying what to do.
+pub(super) fn too_big_to_copy(what: &str, size: u64) -> Result<()> {
+    if size > MAX_SINGLE_COPY {
+        return Err(Error::invalid(format!(
+            "{what}: objects over 5 GiB need a multipart copy, which Ferry does not do yet; nothing was copied"
+        )));
+    }
+    Ok(())
+}
+
+/// The `x-amz-copy-source` of `key` in `bucket` (of its version `version`, else the current one).
+pub(super) fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
+    let source = format!("{bucket}/{}", utf8_percent_encode(key, COPY_SOURCE));
+    match version {
+        Some(v) => format!("{source}?versionId={}", utf8_percent_encode(v, COPY_SOURCE)),
+        None => source,
     }
 }
 

@@ -71,6 +71,25 @@ impl Engine {
         stream_pages(&s3, bucket, prefix, depth, cancel, on_page).await
     }
 
+    /// Counts the objects under `prefix` (every level; the whole bucket when empty) and their bytes,
+    /// calling `on_progress` with the running totals after each page; `cancel` stops it like any
+    /// listing (`complete: false`).
+    pub async fn size_of(
+        &self,
+        conn: &Connection,
+        bucket: &str,
+        prefix: &str,
+        cancel: &CancellationToken,
+        mut on_progress: impl FnMut(&Listed),
+    ) -> Result<Listed> {
+        let mut so_far = Listed::default();
+        self.list_pages(conn, bucket, prefix, Depth::All, cancel, |page| {
+            so_far.count(page.objects.iter().map(|o| o.size), 0);
+            on_progress(&so_far);
+        })
+        .await
+    }
+
     /// Lists one level of a bucket whole: sub-prefixes and objects.
     pub async fn list(&self, conn: &Connection, bucket: &str, prefix: &str) -> Result<Listing> {
         let mut out = Listing::default();
@@ -123,33 +142,70 @@ async fn stream_pages(
 ) -> Result<Listed> {
     let delimiter = (depth == Depth::Level).then_some("/");
     let mut listed = Listed::default();
+    listed.complete = follow_pages(
+        cancel,
+        |token: Option<String>| async move {
+            let page = s3
+                .list_page(bucket, prefix, delimiter, token.as_deref())
+                .await?;
+            let listing = Listing {
+                prefixes: page
+                    .output
+                    .common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string))
+                    .collect(),
+                objects: page.output.contents().iter().map(object_info).collect(),
+            };
+            Ok((listing, page.next))
+        },
+        |listing: Listing| {
+            listed.count(
+                listing.objects.iter().map(|o| o.size),
+                listing.prefixes.len(),
+            );
+            on_page(listing);
+        },
+    )
+    .await?;
+    Ok(listed)
+}
+
+/// Follows a paginated listing: `fetch` asks for the page that starts at a token (`None`: the
+/// first) and gives it with the next page's token; each page goes to `on_page` before the next is
+/// asked for. Cancelling `cancel` stops it between pages and drops the request in flight. Returns
+/// whether the last page was reached.
+pub(super) async fn follow_pages<T, P, Fut>(
+    cancel: &CancellationToken,
+    mut fetch: impl FnMut(Option<T>) -> Fut,
+    mut on_page: impl FnMut(P),
+) -> Result<bool>
+where
+    Fut: std::future::Future<Output = Result<(P, Option<T>)>>,
+{
     let mut token = None;
     loop {
-        let page = tokio::select! {
+        let (page, next) = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Ok(listed),
-            page = s3.list_page(bucket, prefix, delimiter, token.as_deref()) => page?,
+            _ = cancel.cancelled() => return Ok(false),
+            page = fetch(token.take()) => page?,
         };
-        let listing = Listing {
-            prefixes: page
-                .output
-                .common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_string))
-                .collect(),
-            objects: page.output.contents().iter().map(object_info).collect(),
-        };
-        listed.pages += 1;
-        listed.objects += listing.objects.len() as u64;
-        listed.prefixes += listing.prefixes.len() as u64;
-        listed.bytes += listing.objects.iter().map(|o| o.size).sum::<u64>();
-        on_page(listing);
-        match page.next {
+        on_page(page);
+        match next {
             Some(next) => token = Some(next),
-            None => {
-                listed.complete = true;
-                return Ok(listed);
-            }
+            None => return Ok(true),
+        }
+    }
+}
+
+impl Listed {
+    /// Counts one page: its objects' sizes and how many prefixes it held.
+    pub(super) fn count(&mut self, sizes: impl Iterator<Item = u64>, prefixes: usize) {
+        self.pages += 1;
+        self.prefixes += prefixes as u64;
+        for size in sizes {
+            self.objects += 1;
+            self.bytes += size;
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - `delete`: deletes of objects and folders, 1,000 keys a request, refusals reported by key;
 //! - `stream`: standard input to an object and an object to standard output, memory bounded;
 //! - `sync`: a folder or prefix made to match another, planned first;
+//! - `versions`: versions and delete markers listed when asked; restore and delete of one version;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
@@ -36,6 +37,7 @@ mod runner;
 mod search;
 mod stream;
 mod sync;
+mod versions;
 mod views;
 
 use std::collections::HashMap;
@@ -58,7 +60,7 @@ use crate::paths::local_path_for_key;
 use crate::plan;
 use crate::progress::{Progress, RateLimiter, Snapshot, TICK};
 use crate::s3::{self, check_key, Connection, S3Url};
-use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
+use crate::store::{self, Direction, NewTransfer, Same, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
@@ -75,6 +77,7 @@ pub use sync::{
 };
 /// Stops a listing or search (the engine's API takes one).
 pub use tokio_util::sync::CancellationToken;
+pub use versions::{ObjectVersion, Restored, VersionListing};
 pub use views::{BatchFinished, Event, TransferView};
 
 use objects::object_etag;

@@ -41,6 +41,10 @@ pub struct TransferView {
     /// Completed downloads: the server checksum the file was verified against (`CRC32C`,
     /// `composite CRC32`, `MD5 ETag`); `null` when the server kept nothing to verify it with.
     pub verified: Option<String>,
+    /// A download of one version of the object (absent: the current object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub version_id: Option<String>,
 }
 
 impl From<&TransferRow> for TransferView {
@@ -79,6 +83,7 @@ impl From<&TransferRow> for TransferView {
             verified: r.verified.clone(),
             finished_at: r.finished_at,
             next_attempt_at: r.next_attempt_at.filter(|_| r.state == State::WaitingRetry),
+            version_id: r.version_id.clone(),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::future::Future;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
@@ -32,6 +33,13 @@ pub struct Requests {
 pub struct Page {
     pub output: ListObjectsV2Output,
     pub next: Option<String>,
+}
+
+/// One page of a versions listing (versions and delete markers), and where the next page starts:
+/// its key marker and version-id marker.
+pub struct VersionsPage {
+    pub output: ListObjectVersionsOutput,
+    pub next: Option<(String, Option<String>)>,
 }
 
 impl Requests {
@@ -103,6 +111,42 @@ impl Requests {
         Ok(Page { output, next })
     }
 
+    /// One page of the versions and delete markers under `prefix` (one level when `delimiter` is
+    /// given), from `from` (the previous page's markers).
+    pub async fn list_versions_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        from: Option<&(String, Option<String>)>,
+    ) -> Result<VersionsPage> {
+        let what = format!("list the versions under s3://{bucket}/{prefix}");
+        let output = self
+            .send(&what, |c| {
+                c.list_object_versions()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .set_delimiter(delimiter.map(str::to_string))
+                    .set_key_marker(from.map(|f| f.0.clone()))
+                    .set_version_id_marker(from.and_then(|f| f.1.clone()))
+                    .send()
+            })
+            .await?;
+        let next = output
+            .is_truncated()
+            .unwrap_or(false)
+            .then(|| {
+                output.next_key_marker().map(|k| {
+                    (
+                        k.to_string(),
+                        output.next_version_id_marker().map(str::to_string),
+                    )
+                })
+            })
+            .flatten();
+        Ok(VersionsPage { output, next })
+    }
+
     pub async fn head_object(
         &self,
         what: &str,
@@ -120,16 +164,34 @@ impl Requests {
         bucket: &str,
         key: &str,
     ) -> Result<HeadObjectOutput> {
+        self.head_version_with_checksums(what, bucket, key, None)
+            .await
+    }
+
+    /// [`Requests::head_with_checksums`] of one version of `key` (`None`: the current object).
+    pub async fn head_version_with_checksums(
+        &self,
+        what: &str,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+    ) -> Result<HeadObjectOutput> {
         self.send(what, |c| {
             c.head_object()
                 .bucket(bucket)
                 .key(key)
+                .set_version_id(version.map(str::to_string))
                 .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
                 .send()
         })
         .await
-        .map_err(|e| match e.kind {
-            ErrorKind::NotFound => Error::not_found(format!("no such object: s3://{bucket}/{key}")),
+        .map_err(|e| match (e.kind, version) {
+            (ErrorKind::NotFound, None) => {
+                Error::not_found(format!("no such object: s3://{bucket}/{key}"))
+            }
+            (ErrorKind::NotFound, Some(v)) => Error::not_found(format!(
+                "s3://{bucket}/{key} has no version `{v}`; `ferry ls --versions s3://{bucket}/{key}` lists its versions"
+            )),
             _ => e,
         })
     }

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 pub use accounts::AccountRow;
 pub use lease::LEASE_TIMEOUT_MS;
 pub use parts::PartRow;
-pub use transfers::{Direction, NewTransfer, State, TransferRow};
+pub use transfers::{Direction, NewTransfer, Same, State, TransferRow};
 
 use schema::migrate;
 

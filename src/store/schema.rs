@@ -113,6 +113,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2026120302,
         "ALTER TABLE transfers ADD COLUMN verified TEXT",
     ),
+    (
+        // Downloads of one version of an object (`ferry cp --version-id`): every request of the
+        // transfer, in every run, asks for this version, so a resume fetches the same bytes even
+        // after the object changed. NULL: the current version, as before.
+        2026120303,
+        "ALTER TABLE transfers ADD COLUMN version_id TEXT",
+    ),
 ];
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {

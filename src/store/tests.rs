@@ -18,6 +18,7 @@ fn new(id: &str) -> NewTransfer<'static> {
         overwrite: false,
         object_options: None,
         batch_id: "batch",
+        version_id: None,
     }
 }
 

@@ -109,6 +109,8 @@ pub struct TransferRow {
     pub object_options: Option<String>,
     /// Completed downloads: what the file was verified against (`None`: nothing to verify with).
     pub verified: Option<String>,
+    /// Downloads of one version of the object (every request asks for it); `None`: the current one.
+    pub version_id: Option<String>,
 }
 
 /// What enqueue writes for a new transfer.
@@ -129,11 +131,64 @@ pub struct NewTransfer<'a> {
     pub batch_id: &'a str,
     /// Uploads: JSON of the `ObjectOptions` the object is created with.
     pub object_options: Option<&'a str>,
+    /// Downloads: the version of the object to fetch (`None`: the current one).
+    pub version_id: Option<String>,
+}
+
+/// What makes two transfers move the same bytes between the same places: the queue's identity of
+/// a file's transfer (see [`Store::find_unfinished`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Same<'a> {
+    pub direction: Direction,
+    /// JSON of the connection.
+    pub connection: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub local_path: &'a Path,
+    /// Downloads of one version; `None` for uploads and the current object.
+    pub version_id: Option<&'a str>,
+}
+
+impl<'a> Same<'a> {
+    /// An upload of the file `local_path` to `key`.
+    pub fn upload(
+        connection: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        local_path: &'a Path,
+    ) -> Self {
+        Same {
+            direction: Direction::Upload,
+            connection,
+            bucket,
+            key,
+            local_path,
+            version_id: None,
+        }
+    }
+
+    /// A download of `key` (of its version `version_id`, else the current object) to `local_path`.
+    pub fn download(
+        connection: &'a str,
+        bucket: &'a str,
+        key: &'a str,
+        local_path: &'a Path,
+        version_id: Option<&'a str>,
+    ) -> Self {
+        Same {
+            direction: Direction::Download,
+            connection,
+            bucket,
+            key,
+            local_path,
+            version_id,
+        }
+    }
 }
 
 pub(super) const COLUMNS: &str = "id, direction, state, connection, bucket, key, local_path, size, source_mtime_ns, \
      part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message, batch_id, owner, heartbeat_at, \
-     created_at, updated_at, finished_at, next_attempt_at, object_options, verified";
+     created_at, updated_at, finished_at, next_attempt_at, object_options, verified, version_id";
 
 pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     let direction: String = r.get(1)?;
@@ -169,13 +224,14 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
         next_attempt_at: r.get(22)?,
         object_options: r.get(23)?,
         verified: r.get(24)?,
+        version_id: r.get(25)?,
     })
 }
 
-/// The rows of one file's transfers to one key (parameters ?1 to ?5: local path, bucket, key,
-/// direction, connection).
-const SAME_FILE: &str =
-    "local_path = ?1 AND bucket = ?2 AND key = ?3 AND direction = ?4 AND connection = ?5";
+/// The rows of one file's transfers to one key (parameters ?1 to ?6: local path, bucket, key,
+/// direction, connection, version id; a NULL version is the current object).
+const SAME_FILE: &str = "local_path = ?1 AND bucket = ?2 AND key = ?3 AND direction = ?4 \
+     AND connection = ?5 AND version_id IS ?6";
 
 /// Transfers that have not ended for good.
 const UNFINISHED: &str = "state NOT IN ('completed', 'cancelled')";
@@ -197,15 +253,22 @@ impl Store {
             let mut st = tx.prepare_cached(
                 "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, size,
                     source_mtime_ns, part_size, etag, overwrite, batch_id, created_at, updated_at,
-                    object_options)
-                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
+                    object_options, version_id)
+                 VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15)",
             )?;
             let now = now_ms();
             for r in rows {
                 let path = path_text(&r.local_path)?;
                 let existing: Option<String> = twin
                     .query_row(
-                        params![path, r.bucket, r.key, r.direction.as_str(), r.connection],
+                        params![
+                            path,
+                            r.bucket,
+                            r.key,
+                            r.direction.as_str(),
+                            r.connection,
+                            r.version_id
+                        ],
                         |row| row.get(0),
                     )
                     .optional()?;
@@ -227,7 +290,8 @@ impl Store {
                     r.overwrite,
                     r.batch_id,
                     now,
-                    r.object_options
+                    r.object_options,
+                    r.version_id
                 ])?;
                 ids.push(r.id.clone());
             }
@@ -341,46 +405,25 @@ impl Store {
 
     /// The unfinished transfer (if any) that moves the same bytes between the same places, so that running
     /// the same command again continues it instead of starting over.
-    pub fn find_unfinished(
-        &self,
-        direction: Direction,
-        connection: &str,
-        bucket: &str,
-        key: &str,
-        local_path: &Path,
-    ) -> Result<Option<TransferRow>> {
-        self.find_same(UNFINISHED, direction, connection, bucket, key, local_path)
+    pub fn find_unfinished(&self, same: &Same<'_>) -> Result<Option<TransferRow>> {
+        self.find_same(UNFINISHED, same)
     }
 
     /// The latest completed transfer that moved the same bytes between the same places, so that
     /// running the same command again after a crash does not send finished files a second time.
-    pub fn find_completed(
-        &self,
-        direction: Direction,
-        connection: &str,
-        bucket: &str,
-        key: &str,
-        local_path: &Path,
-    ) -> Result<Option<TransferRow>> {
-        self.find_same(
-            "state = 'completed'",
+    pub fn find_completed(&self, same: &Same<'_>) -> Result<Option<TransferRow>> {
+        self.find_same("state = 'completed'", same)
+    }
+
+    pub(super) fn find_same(&self, states: &str, same: &Same<'_>) -> Result<Option<TransferRow>> {
+        let Same {
             direction,
             connection,
             bucket,
             key,
             local_path,
-        )
-    }
-
-    pub(super) fn find_same(
-        &self,
-        states: &str,
-        direction: Direction,
-        connection: &str,
-        bucket: &str,
-        key: &str,
-        local_path: &Path,
-    ) -> Result<Option<TransferRow>> {
+            version_id,
+        } = *same;
         let lp = path_text(local_path)?.to_string();
         self.with(|c| {
             c.row(
@@ -388,7 +431,7 @@ impl Store {
                     "SELECT {COLUMNS} FROM transfers WHERE {SAME_FILE} AND {states}
                      ORDER BY created_at DESC LIMIT 1"
                 ),
-                params![lp, bucket, key, direction.as_str(), connection],
+                params![lp, bucket, key, direction.as_str(), connection, version_id],
                 row_to_transfer,
             )
             .optional()

@@ -59,6 +59,7 @@ async fn head_part(
                 .head_object()
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
+                .set_version_id(ctx.row.version_id.clone())
                 .part_number(n as i32)
                 .set_if_match(etag.map(str::to_string))
                 .checksum_mode(ChecksumMode::Enabled);

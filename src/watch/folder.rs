@@ -28,7 +28,7 @@ use crate::engine::{Engine, UploadOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::rules::Rules;
 use crate::s3::{Connection, S3Url};
-use crate::store::{now_ms, Direction};
+use crate::store::{now_ms, Same};
 use crate::transfer::mtime_ns;
 
 /// How often a running watcher checks that its folder was not paused or removed by another process.
@@ -600,7 +600,7 @@ async fn upload(s: &Shared, path: &Path, key: &str) -> Result<Outcome> {
     // The latest completed upload of this very file version (a crash can fall between the upload
     // completing and its record being written): count it as uploaded.
     let completed = store
-        .find_completed(Direction::Upload, &s.conn_json, &s.bucket, key, path)?
+        .find_completed(&Same::upload(&s.conn_json, &s.bucket, key, path))?
         .filter(|r| r.size == Some(size) && r.source_mtime_ns == Some(mtime));
     if let Some(at) = completed.map(|r| r.finished_at.unwrap_or(r.updated_at)) {
         table::put_record(store, &s.id, &record(at))?;

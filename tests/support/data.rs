@@ -1,6 +1,6 @@
 //! Test data, and the ways a test puts it on the server or reads it back without going through Ferry.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Harness, Xorshift, BUCKET};
 
@@ -215,4 +215,12 @@ pub fn fill_folder(h: &Harness, prefix: &str, count: usize) {
     for i in 0..count {
         std::fs::write(dir.join(format!("{i:05}.txt")), vec![b'x'; i + 1]).unwrap();
     }
+}
+
+/// Writes `bytes` to `root/rel`, creating its folders; returns the path.
+pub fn write_under(root: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
 }

@@ -12,7 +12,7 @@ use ferry::{Connection, Engine, EngineConfig, Limits, RetryPolicy};
 use tempfile::TempDir;
 
 use super::gate::{Hook, Log};
-use super::{wait_until, FaultyS3, Proxy, ServerFaults, ACCOUNT, BUCKET};
+use super::{wait_until, write_under, FaultyS3, Proxy, ServerFaults, ACCOUNT, BUCKET};
 
 pub struct Harness {
     pub server: Server,
@@ -176,10 +176,7 @@ impl Harness {
     }
 
     pub fn file(&self, rel: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.work.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, bytes).unwrap();
-        p
+        write_under(self.work.path(), rel, bytes)
     }
 
     /// Keys the bucket holds, listed through the S3 API (not through Ferry).
@@ -230,33 +227,56 @@ impl Harness {
 
     /// The `ferry` binary, pointed at this server through the AWS environment only.
     pub fn ferry(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.work.path())
-            .env("FERRY_STATE_DIR", self.state.path())
-            .env("AWS_ACCESS_KEY_ID", &self.keys.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", &self.keys.secret_key)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", self.work.path().join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                self.work.path().join("no-aws-credentials"),
-            )
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(["--endpoint-url", &self.server.endpoint()]);
-        c
+        ferry_command(
+            &self.server.endpoint(),
+            &self.keys.access_key,
+            &self.keys.secret_key,
+            self.work.path(),
+            self.state.path(),
+        )
     }
 
     /// Waits until a `ferry` child process has created the state database, then opens it.
     pub async fn store_when_created(&self) -> ferry::store::Store {
-        let path = self.state.path().join("ferry.db");
-        wait_until("the state database exists", || path.exists()).await;
-        self.store()
+        store_when_created(self.state.path()).await
     }
 
     /// Opens the state database the engine and the CLI write.
     pub fn store(&self) -> ferry::store::Store {
         ferry::store::Store::open(&self.state.path().join("ferry.db")).unwrap()
     }
+}
+
+/// The `ferry` binary pointed at the S3 server at `endpoint` through the AWS environment only: no
+/// config files, no metadata service, `home` as HOME and `state` as its state folder.
+pub fn ferry_command(
+    endpoint: &str,
+    access_key: &str,
+    secret_key: &str,
+    home: &std::path::Path,
+    state: &std::path::Path,
+) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("FERRY_STATE_DIR", state)
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", secret_key)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--endpoint-url", endpoint]);
+    c
+}
+
+/// Waits until a `ferry` child process has created the state database in `state`, then opens it.
+pub async fn store_when_created(state: &std::path::Path) -> ferry::store::Store {
+    let path = state.join("ferry.db");
+    wait_until("the state database exists", || path.exists()).await;
+    ferry::store::Store::open(&path).unwrap()
 }

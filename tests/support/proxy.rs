@@ -4,7 +4,8 @@
 //! pipelines) to aim a fault at one request: cut the connection after N bytes of a request body or of
 //! a response, stall it (open, no bytes), throttle every byte, or refuse new connections for a while
 //! (the listener is closed, so connects fail with "connection refused") while dropping the open ones.
-//! Seeded random cuts serve the soak test. Every fault is counted so tests can report what happened.
+//! Seeded random cuts serve the soak test. Every fault is counted so tests can report what happened,
+//! and every request head is kept, so a test can check what the server was asked.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -32,14 +33,15 @@ pub struct Head {
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn query(&self, name: &str) -> Option<&str> {
+    /// A query parameter's value as sent (still percent-encoded).
+    pub fn query(&self, name: &str) -> Option<&str> {
         let q = self.target.split_once('?')?.1;
         q.split('&')
             .filter_map(|kv| kv.split_once('='))
@@ -106,6 +108,8 @@ struct Shared {
     pub connections: AtomicUsize,
     /// Request bodies that went through whole.
     pub bytes_up: AtomicU64,
+    /// Every request head that came through, in order.
+    seen: Mutex<Vec<Head>>,
 }
 
 pub struct Proxy {
@@ -131,6 +135,7 @@ impl Proxy {
             stalls: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             bytes_up: AtomicU64::new(0),
+            seen: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(accept_loop(listener, addr, shared.clone()));
         Proxy { addr, shared, task }
@@ -147,6 +152,16 @@ impl Proxy {
             action,
             times,
         });
+    }
+
+    /// Drops the scripted faults not yet used up.
+    pub fn clear(&self) {
+        self.shared.rules.lock().unwrap().clear();
+    }
+
+    /// The heads of the requests that came through so far (what the server was asked).
+    pub fn requests(&self) -> Vec<Head> {
+        self.shared.seen.lock().unwrap().clone()
     }
 
     /// Cuts request bodies at a random point with probability `per_mille`/1000, at most `budget` times.
@@ -353,6 +368,7 @@ async fn requests(
             }
         };
         let head = parse_head(&buf[..head_end]);
+        shared.seen.lock().unwrap().push(head.clone());
         let fault = shared.fault_for(&head);
         let (cut_at, stall_at) = match fault {
             Some(Action::CutRequest(n)) => (Some(n), None),

@@ -530,6 +530,138 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it("shows an object's versions and a folder's; downloads, restores, and deletes one only once confirmed", async () => {
+    const app = await openApp();
+    const { page } = app;
+    const row = (/** @type {string} */ key) => page.locator(`[data-testid="object-row"][data-key="${key}"]`);
+    /** @returns {Promise<string[]>} the report's version ids as the mock holds them, newest first */
+    const held = () =>
+      page.evaluate(() => window.__ferryMock.versionsOf('local', 'ferry', 'quarterly-report.pdf').map((/** @type {{ versionId: string }} */ v) => v.versionId));
+
+    await row('quarterly-report.pdf').hover();
+    await row('quarterly-report.pdf').getByTestId('versions').click();
+    const dialog = page.locator('[data-testid="versions-dialog"][open]');
+    const summary = dialog.getByTestId('versions-summary');
+    await summary.filter({ hasText: '3 versions, 1 delete marker' }).waitFor(WAIT);
+    const versions = dialog.getByTestId('version-row');
+    assert.equal(await versions.count(), 4);
+    assert.equal(await versions.nth(0).getAttribute('data-current'), 'true');
+    assert.equal(await versions.nth(0).getByTestId('version-badge').textContent(), 'Current');
+    assert.equal(await versions.nth(1).getAttribute('data-marker'), 'true');
+    assert.equal(await versions.nth(1).getByTestId('version-badge').textContent(), 'Delete marker');
+    assert.match((await versions.nth(2).textContent()) ?? '', /1\.6 MiB/);
+    assert.equal(await versions.nth(0).getByTestId('version-restore').count(), 0, 'the current version has nothing to restore');
+    assert.equal(await versions.nth(1).getByTestId('version-download').count(), 0, 'a delete marker has no bytes');
+    await page.screenshot({ path: join(SHOTS, 'versions.png') });
+
+    // Download the oldest version into the chosen folder.
+    await page.evaluate(() => window.__ferryMock.holdClock());
+    const oldestId = /** @type {string} */ (await versions.nth(3).getAttribute('data-version'));
+    const oldest = dialog.locator(`[data-testid="version-row"][data-version="${oldestId}"]`);
+    await oldest.hover();
+    await oldest.getByTestId('version-download').click();
+    await page.getByTestId('notice').filter({ hasText: 'of quarterly-report.pdf into /home/you/Downloads' }).waitFor(WAIT);
+    const queued = transferRow(page, 'quarterly-report.pdf');
+    assert.equal(await queued.getByTestId('transfer-version').getAttribute('title'), `Version ${oldestId}`);
+    assert.match((await queued.textContent()) ?? '', /into \/home\/you\/Downloads\/quarterly-report\.pdf/);
+
+    // Restore the 1.6 MiB version: it is current again as a new version; none is lost.
+    const olderId = /** @type {string} */ (await versions.nth(2).getAttribute('data-version'));
+    await versions.nth(2).hover();
+    await versions.nth(2).getByTestId('version-restore').click();
+    await summary.filter({ hasText: '4 versions, 1 delete marker' }).waitFor(WAIT);
+    assert.equal(await versions.nth(0).getAttribute('data-current'), 'true');
+    assert.match((await versions.nth(0).textContent()) ?? '', /1\.6 MiB/);
+    const afterRestore = await held();
+    assert.equal(afterRestore.length, 5);
+    assert.ok(afterRestore.includes(olderId) && afterRestore.includes(oldestId));
+    await row('quarterly-report.pdf').and(page.locator('[data-size="1650112"]')).waitFor(WAIT);
+
+    // Delete asks first, and Enter keeps the version (focus starts on Cancel).
+    await oldest.hover();
+    await oldest.getByTestId('version-delete').click();
+    const confirm = page.locator('[data-testid="confirm-dialog"][open]');
+    await confirm.getByTestId('delete-version-question').filter({ hasText: 'for good? It cannot be undone.' }).waitFor(WAIT);
+    await page.keyboard.press('Enter');
+    await confirm.waitFor({ state: 'detached', ...WAIT });
+    assert.deepEqual(await held(), afterRestore, 'nothing deleted');
+    // Confirmed: exactly that version goes.
+    await oldest.hover();
+    await oldest.getByTestId('version-delete').click();
+    await confirm.getByTestId('confirm-ok').click();
+    await summary.filter({ hasText: '3 versions, 1 delete marker' }).waitFor(WAIT);
+    assert.deepEqual(await held(), afterRestore.filter((id) => id !== oldestId));
+    await dialog.getByTestId('modal-close').click();
+
+    // The folder's versions: every object's, and those of an object deleted since (old-notes.txt).
+    await page.getByTestId('show-versions').check();
+    const folder = page.getByTestId('folder-versions');
+    await folder.getByTestId('folder-versions-status').filter({ hasText: /^6 versions, 2 delete markers$/ }).waitFor(WAIT);
+    assert.equal(await folder.locator('[data-testid="version-prefix"][data-prefix="photos/"]').count(), 1);
+    const notes = folder.locator('[data-testid="version-row"][data-key="old-notes.txt"]');
+    assert.equal(await notes.count(), 2);
+    assert.equal(await notes.first().getByTestId('version-badge').textContent(), 'Deleted (current)');
+    assert.equal(await row('old-notes.txt').count(), 0);
+    // Deleting the delete marker brings the object back.
+    await notes.first().hover();
+    await notes.first().getByTestId('version-delete').click();
+    await confirm.getByTestId('delete-version-question').filter({ hasText: 'becomes current again' }).waitFor(WAIT);
+    await confirm.getByTestId('confirm-ok').click();
+    await folder.getByTestId('folder-versions-status').filter({ hasText: /^6 versions, 1 delete marker$/ }).waitFor(WAIT);
+    await page.getByTestId('show-versions').uncheck();
+    await row('old-notes.txt').waitFor(WAIT);
+    await app.close();
+  });
+
+  it('calculates the size of a folder and of the whole bucket, the count shown while it runs', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const folder = (/** @type {string} */ key) => page.locator(`[data-testid="prefix-row"][data-key="${key}"]`);
+    const dialog = page.locator('[data-testid="size-dialog"][open]');
+    const total = dialog.getByTestId('size-total');
+
+    // A known folder: every level below it.
+    await folder('photos/').hover();
+    await folder('photos/').getByTestId('folder-size').click();
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    assert.equal(await total.textContent().then((t) => t?.trim()), '3 objects, 12.6 MiB');
+    assert.equal(await total.getAttribute('data-bytes'), String(4_812_003 + 3_301_554 + 5_120_777));
+    await dialog.getByTestId('modal-close').click();
+
+    // 5,000 objects with the listing's pages held from the second: the first page's count shows, then the rest.
+    await page.evaluate(() => {
+      window.__ferryMock.addGeneratedFolder('local', 'ferry', 'big/', 5000);
+      window.__ferryMock.holdPagesFrom(2);
+    });
+    await page.getByTestId('refresh').click();
+    await folder('big/').hover();
+    await folder('big/').getByTestId('folder-size').click();
+    await total.filter({ hasText: 'Counting… 1,000 objects' }).waitFor(WAIT);
+    assert.equal(await total.getAttribute('data-done'), 'false');
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    // The mock's generated sizes (mock/objects.ts, generatedObject).
+    let bytes = 0;
+    for (let i = 0; i < 5000; i++) bytes += (Math.imul(i + 1, 0x9e3779b1) >>> 0) % (64 * MIB);
+    assert.equal(await total.getAttribute('data-objects'), '5000');
+    assert.equal(await total.getAttribute('data-bytes'), String(bytes));
+    await dialog.getByTestId('modal-close').click();
+
+    // The bucket, from its root; closing the dialog while it counts stops the count.
+    await page.evaluate(() => window.__ferryMock.holdPagesFrom(2));
+    await page.getByTestId('calculate-size').click();
+    await dialog.filter({ hasText: 'Size of the bucket ferry' }).waitFor(WAIT);
+    await total.filter({ hasText: 'Counting…' }).waitFor(WAIT);
+    const before = await page.evaluate(() => window.__ferryMock.listingStats.listingsCancelled);
+    await dialog.getByTestId('modal-close').click();
+    await page.evaluate(() => window.__ferryMock.releasePages());
+    await page.waitForFunction((n) => window.__ferryMock.listingStats.listingsCancelled > n, before, WAIT);
+    await page.getByTestId('calculate-size').click();
+    await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
+    assert.equal(await total.getAttribute('data-objects'), '5007');
+    await app.close();
+  });
+
   it('downloads a whole prefix into a chosen folder', async () => {
     const app = await openApp();
     const { page } = app;

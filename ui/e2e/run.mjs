@@ -30,7 +30,8 @@ if (!existsSync(dist) || Math.max(...sources.map(newest)) > statSync(dist).mtime
 const server = await serve(outDir);
 console.log(`serving ui/dist-mock at ${server.url}`);
 // Asynchronously: this process keeps serving while the tests run.
-const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', join(ui, 'e2e', 'browser.test.mjs')], {
+// Arguments after `--` reach node's test runner (e.g. `npm run test:browser -- --test-name-pattern=versions`).
+const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', ...process.argv.slice(2), join(ui, 'e2e', 'browser.test.mjs')], {
   cwd: ui,
   stdio: 'inherit',
   env: { ...process.env, FERRY_URL: server.url },

@@ -1,5 +1,6 @@
 //! Buckets and objects: list (streamed over a channel, cancellable), search, create, delete,
-//! properties, rename/move/copy, share links.
+//! properties, rename/move/copy, share links; versions (listed when asked, downloaded, restored,
+//! deleted).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,10 +8,10 @@ use std::time::Duration;
 
 use ferry::engine::{
     CancellationToken, DeleteProgress, Deleted, Depth, Found, Listed, Listing, ObjectFilter,
-    ObjectProperties, Searched, Tally,
+    ObjectProperties, ObjectVersion, Restored, Searched, Tally, VersionListing,
 };
 use ferry::Link;
-use ferry::{Copied, CopyOptions, IfExists, S3Url};
+use ferry::{Copied, CopyOptions, DownloadOptions, Enqueued, IfExists, S3Url};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -247,5 +248,124 @@ pub async fn copy_objects(
     state
         .engine
         .copy_objects(&conn, &at(from), &at(to), &opts)
+        .await
+}
+
+/// Streams the versions and delete markers of one level of `prefix` to `pages` (the folder's
+/// "Show versions"); stopped by `cancel_listing` like a listing.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn list_versions(
+    state: State<'_, AppState>,
+    listings: State<'_, Listings>,
+    account: String,
+    bucket: String,
+    prefix: String,
+    listing: u32,
+    pages: Channel<VersionListing>,
+) -> Result<Listed> {
+    let conn = state.engine.connection(&account)?;
+    let run = listings.start(listing);
+    state
+        .engine
+        .list_version_pages(&conn, &bucket, &prefix, Depth::Level, &run.token, |page| {
+            run.forward(&pages, page)
+        })
+        .await
+}
+
+/// Every version and delete marker of one object, newest first.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn object_versions(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+) -> Result<Vec<ObjectVersion>> {
+    let conn = state.engine.connection(&account)?;
+    state.engine.object_versions(&conn, &bucket, &key).await
+}
+
+/// Queues the download of one version of an object into `dest_dir` (under its name; a taken name
+/// gets ` (1)`), started at once.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn download_version(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    version_id: String,
+    dest_dir: std::path::PathBuf,
+) -> Result<Enqueued> {
+    let conn = state.engine.connection(&account)?;
+    let opts = DownloadOptions {
+        if_exists: IfExists::Rename,
+        version_id: Some(version_id),
+        ..DownloadOptions::default()
+    };
+    let enq = state
+        .engine
+        .enqueue_download(&conn, &S3Url { bucket, key }, &dest_dir, &opts)
+        .await?;
+    state.engine.start(&enq.ids);
+    Ok(enq)
+}
+
+/// Makes a version current again (a server-side copy over the object: a new version).
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn restore_version(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    version_id: String,
+) -> Result<Restored> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .restore_version(&conn, &bucket, &key, &version_id)
+        .await
+}
+
+/// Deletes one version (or delete marker) for good; the UI has asked first.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn delete_version(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    version_id: String,
+) -> Result<ObjectVersion> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .delete_version(&conn, &bucket, &key, &version_id)
+        .await
+}
+
+/// Counts the objects and bytes under `prefix` (the bucket when empty), sending the running totals
+/// to `progress` after each page ("Calculate size"); stopped by `cancel_listing` like a listing.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn folder_size(
+    state: State<'_, AppState>,
+    listings: State<'_, Listings>,
+    account: String,
+    bucket: String,
+    prefix: String,
+    listing: u32,
+    progress: Channel<Listed>,
+) -> Result<Listed> {
+    let conn = state.engine.connection(&account)?;
+    let run = listings.start(listing);
+    state
+        .engine
+        .size_of(&conn, &bucket, &prefix, &run.token, |so_far| {
+            run.forward(&progress, *so_far)
+        })
         .await
 }

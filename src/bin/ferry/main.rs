@@ -108,14 +108,29 @@ enum Command {
     Mv(cmd::cp::MvArgs),
     /// Show an object's properties: size, time, ETag, checksums, content type, metadata…
     Stat { target: String },
-    /// Delete an object, or with --recursive everything under a prefix (--dry-run lists it first).
+    /// Delete an object, or with --recursive everything under a prefix (--dry-run lists it first);
+    /// with --version-id, one version of an object for good (it asks first unless --yes).
     Rm {
         target: String,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "version_id")]
         recursive: bool,
         /// Only list what would be deleted.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "version_id")]
         dry_run: bool,
+        /// Delete this version (or delete marker) of the object permanently; `ferry ls --versions`
+        /// lists them.
+        #[arg(long, value_name = "ID")]
+        version_id: Option<String>,
+        /// Do not ask before deleting a version.
+        #[arg(long, requires = "version_id")]
+        yes: bool,
+    },
+    /// Make an old version of an object current again: the server copies it over the object, which
+    /// gains a new version (no version is lost; `ferry ls --versions` lists them).
+    Restore {
+        target: String,
+        #[arg(long, value_name = "ID")]
+        version_id: String,
     },
     /// Print a presigned GET link to an object.
     Presign {
@@ -261,9 +276,19 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,
         Command::Rm {
             target,
+            version_id: Some(version_id),
+            yes,
+            ..
+        } => cmd::versions::rm_version(g, state_dir, target, version_id, *yes).await,
+        Command::Rm {
+            target,
             recursive,
             dry_run,
+            ..
         } => cmd::objects::rm(g, state_dir, target, *recursive, *dry_run).await,
+        Command::Restore { target, version_id } => {
+            cmd::versions::restore(g, state_dir, target, version_id).await
+        }
         Command::Presign {
             target,
             expires_in,

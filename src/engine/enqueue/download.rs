@@ -3,6 +3,7 @@
 //! refused or added by [`download_decision`].
 
 use super::*;
+use crate::engine::versions::refused_version_head;
 
 /// An object to download and where it goes.
 pub(in crate::engine) struct Wanted {
@@ -10,6 +11,8 @@ pub(in crate::engine) struct Wanted {
     pub(in crate::engine) dest: PathBuf,
     pub(in crate::engine) size: u64,
     pub(in crate::engine) etag: Option<String>,
+    /// The version to fetch; `None`: the current object.
+    pub(in crate::engine) version_id: Option<String>,
 }
 
 impl Engine {
@@ -36,10 +39,17 @@ impl Engine {
         conn.validate()?;
         let s3 = self.requests(conn).await?;
         let dst = std::path::absolute(dst).map_err(|e| Error::io("cannot resolve", dst, e))?;
+        if opts.recursive && opts.version_id.is_some() {
+            return Err(Error::invalid(
+                "--version-id names one version of one object; it cannot be used with --recursive",
+            ));
+        }
         let (wanted, skipped) = if opts.recursive {
             self.wanted_under_prefix(&s3, src, &dst).await?
         } else {
-            (vec![self.wanted_object(&s3, src, &dst).await?], Vec::new())
+            let version = opts.version_id.as_deref();
+            let one = self.wanted_object(&s3, src, &dst, version).await?;
+            (vec![one], Vec::new())
         };
         self.enqueue_wanted(conn, &s3, &src.bucket, wanted, skipped, opts, batch)
             .await
@@ -64,8 +74,9 @@ impl Engine {
         let mut resumed = Vec::new();
         for w in wanted {
             let store = &self.inner.store;
-            let down = Direction::Download;
-            if let Some(row) = store.find_unfinished(down, &conn_json, bucket, &w.key, &w.dest)? {
+            let version = w.version_id.as_deref();
+            let same = Same::download(&conn_json, bucket, &w.key, &w.dest, version);
+            if let Some(row) = store.find_unfinished(&same)? {
                 self.continue_unfinished(&row)?;
                 resumed.push(row.id);
                 continue;
@@ -122,6 +133,7 @@ impl Engine {
                 overwrite,
                 batch_id: batch,
                 object_options: None,
+                version_id: w.version_id,
             });
         }
         if !conflicts.is_empty() {
@@ -166,6 +178,7 @@ impl Engine {
                     size: obj.size,
                     etag: obj.etag,
                     key: obj.key,
+                    version_id: None,
                 }),
                 Err(e) => skipped.push(Skipped {
                     what: format!("s3://{}/{}", src.bucket, obj.key),
@@ -182,21 +195,41 @@ impl Engine {
         Ok((wanted, skipped))
     }
 
-    /// One object: into the folder `dst` by its name, or as the file `dst`.
-    async fn wanted_object(&self, s3: &s3::Requests, src: &S3Url, dst: &Path) -> Result<Wanted> {
+    /// One object (its version `version`, else the current one): into the folder `dst` by its
+    /// name, or as the file `dst`.
+    async fn wanted_object(
+        &self,
+        s3: &s3::Requests,
+        src: &S3Url,
+        dst: &Path,
+        version: Option<&str>,
+    ) -> Result<Wanted> {
         if src.key.is_empty() || src.key.ends_with('/') {
             return Err(Error::invalid(format!(
                 "{src} is a prefix; add --recursive to download everything under it"
             )));
         }
         let what = format!("download {src}");
-        let head = match s3.head_object(&what, &src.bucket, &src.key).await {
+        let head = match s3
+            .head_version_with_checksums(&what, &src.bucket, &src.key, version)
+            .await
+        {
             Ok(h) => h,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 self.require_bucket(s3, &src.bucket).await?;
-                return Err(Error::not_found(format!("no such object: {src}")));
+                return Err(Error::not_found(match version {
+                    Some(v) => format!(
+                        "{src} has no version `{v}`; `ferry ls --versions {src}` lists its versions"
+                    ),
+                    None => format!("no such object: {src}"),
+                }));
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                return Err(match version {
+                    Some(v) => refused_version_head(s3, &src.bucket, &src.key, v, e).await,
+                    None => e,
+                })
+            }
         };
         let name = src.key.rsplit('/').next().unwrap_or(&src.key);
         let into_dir = dst.is_dir()
@@ -213,6 +246,7 @@ impl Engine {
             },
             size: head.content_length().unwrap_or(0).max(0) as u64,
             etag: head.e_tag().map(str::to_string),
+            version_id: version.map(str::to_string),
         })
     }
 
@@ -225,8 +259,9 @@ impl Engine {
         bucket: &str,
         w: &Wanted,
     ) -> Result<bool> {
-        let Some(done) = self.completed_download(conn_json, bucket, &w.key, &w.dest, w.size)?
-        else {
+        let version = w.version_id.as_deref();
+        let same = Same::download(conn_json, bucket, &w.key, &w.dest, version);
+        let Some(done) = self.completed_download(&same, w.size)? else {
             return Ok(false);
         };
         Ok(match &w.etag {

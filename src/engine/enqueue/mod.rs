@@ -39,6 +39,8 @@ pub struct DownloadOptions {
     pub recursive: bool,
     pub part_size: Option<u64>,
     pub if_exists: IfExists,
+    /// One version of the object (not with `recursive`); `None`: the current object.
+    pub version_id: Option<String>,
 }
 
 /// Something an enqueue request left out, and why.
@@ -142,31 +144,22 @@ impl Engine {
     /// modified after that download finished. The caller compares it with the object's ETag now.
     pub(in crate::engine) fn completed_download(
         &self,
-        conn_json: &str,
-        bucket: &str,
-        key: &str,
-        dest: &Path,
+        same: &Same<'_>,
         size: u64,
     ) -> Result<Option<String>> {
         Ok(self
-            .untouched_download(conn_json, bucket, key, dest, size)?
+            .untouched_download(same, size)?
             .and_then(|done| done.etag))
     }
 
     /// The completed download whose untouched result `dest` is (see [`Engine::completed_download`]).
     pub(in crate::engine) fn untouched_download(
         &self,
-        conn_json: &str,
-        bucket: &str,
-        key: &str,
-        dest: &Path,
+        same: &Same<'_>,
         size: u64,
     ) -> Result<Option<TransferRow>> {
-        let Some(done) =
-            self.inner
-                .store
-                .find_completed(Direction::Download, conn_json, bucket, key, dest)?
-        else {
+        let dest = same.local_path;
+        let Some(done) = self.inner.store.find_completed(same)? else {
             return Ok(None);
         };
         let Ok(meta) = std::fs::metadata(dest) else {
@@ -251,6 +244,7 @@ impl Engine {
                 recursive: false,
                 part_size,
                 if_exists: IfExists::Rename,
+                version_id: None,
             };
             add(self
                 .enqueue_download_in(conn, &src, dest_dir, &opts, &batch)
@@ -275,6 +269,7 @@ impl Engine {
                 recursive: true,
                 part_size,
                 if_exists: IfExists::Rename,
+                version_id: None,
             };
             add(self
                 .enqueue_download_in(conn, &src, &dest, &opts, &batch)
@@ -346,6 +341,7 @@ mod tests {
             next_attempt_at: None,
             object_options: None,
             verified: None,
+            version_id: None,
         }
     }
 

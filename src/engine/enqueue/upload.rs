@@ -85,11 +85,14 @@ impl Engine {
         let (mut new, mut at) = (Vec::new(), Vec::new());
         for s in sources {
             let s = s?;
-            let (store, up) = (&self.inner.store, Direction::Upload);
-            let unfinished = store.find_unfinished(up, &conn_json, bucket, &s.key, &s.path)?;
+            let (store, same) = (
+                &self.inner.store,
+                Same::upload(&conn_json, bucket, &s.key, &s.path),
+            );
+            let unfinished = store.find_unfinished(&same)?;
             let completed = match unfinished {
                 Some(_) => None,
-                None => store.find_completed(up, &conn_json, bucket, &s.key, &s.path)?,
+                None => store.find_completed(&same)?,
             };
             match upload_decision(unfinished.as_ref(), completed.as_ref(), s.size, s.mtime) {
                 UploadDecision::Continue(id) => {
@@ -138,6 +141,7 @@ impl Engine {
                 overwrite: false,
                 batch_id: batch,
                 object_options,
+                version_id: None,
             });
         }
         // Each in its place in the order found, under the id it is queued with.

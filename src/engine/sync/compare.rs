@@ -102,13 +102,8 @@ impl<'a> Comparer<'a> {
                 let key = format!("{}{}", sync_prefix(u), s.rel);
                 let path = local_path_for_key(root, &s.rel)?;
                 let store = &self.engine.inner.store;
-                let recorded = store.find_completed(
-                    Direction::Upload,
-                    &self.conn_json,
-                    &u.bucket,
-                    &key,
-                    &path,
-                )?;
+                let recorded =
+                    store.find_completed(&Same::upload(&self.conn_json, &u.bucket, &key, &path))?;
                 if recorded.is_some_and(|r| {
                     r.size == Some(s.size)
                         && r.source_mtime_ns == s.mtime_ns
@@ -124,10 +119,7 @@ impl<'a> Comparer<'a> {
                 let key = format!("{}{}", sync_prefix(u), s.rel);
                 let path = local_path_for_key(root, &s.rel)?;
                 let done = self.engine.untouched_download(
-                    &self.conn_json,
-                    &u.bucket,
-                    &key,
-                    &path,
+                    &Same::download(&self.conn_json, &u.bucket, &key, &path, None),
                     s.size,
                 )?;
                 // The file is what Ferry downloaded, untouched: the same if the object is still

@@ -290,12 +290,14 @@ impl Engine {
                         dest: local_path_for_key(root, &i.path)?,
                         size: i.size,
                         etag: i.etag.clone(),
+                        version_id: None,
                     });
                 }
                 let opts = DownloadOptions {
                     recursive: true,
                     part_size: plan.opts.part_size,
                     if_exists: IfExists::Overwrite,
+                    version_id: None,
                 };
                 out.enqueued = self
                     .enqueue_wanted(conn, &s3, &src.bucket, wanted, Vec::new(), &opts, &batch)

@@ -138,6 +138,7 @@ impl Fetch<'_> {
             .get_object()
             .bucket(&self.ctx.row.bucket)
             .key(&self.ctx.row.key)
+            .set_version_id(self.ctx.row.version_id.clone())
             .set_if_match(self.etag.map(str::to_string));
         if whole {
             req.checksum_mode(ChecksumMode::Enabled)

@@ -6,7 +6,9 @@
 //! written at its offset and committed to SQLite once all its bytes are on disk. At the end the file
 //! is flushed, its size checked, and it is renamed into place, so the destination is either absent or
 //! complete, never truncated. If the object changes on the server (its ETag differs, or `If-Match`
-//! fails), the download says so in the log and starts over against the new version.
+//! fails), the download says so in the log and starts over against the new version. A download of
+//! one version (the row's `version_id`) names it in every HEAD and GET of every run, so it fetches
+//! that version's bytes however the object changes meanwhile.
 //!
 //! Every download is checked against what the server keeps: a full-object CRC from the ranges'
 //! values combined ([`checksum`]), a composite one from one range per part ([`super::verify`]), or a
@@ -246,6 +248,7 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
                 .head_object()
                 .bucket(&row.bucket)
                 .key(&row.key)
+                .set_version_id(row.version_id.clone())
                 .checksum_mode(ChecksumMode::Enabled);
             async move { req.send().await.map_err(|e| Error::from_sdk(what, e)) }
         })

@@ -30,6 +30,10 @@ pub(crate) struct CpArgs {
     pub(crate) if_exists: IfExistsArg,
     #[command(flatten)]
     pub(crate) object: ObjectArgs,
+    /// Download this version of the object (`ferry ls --versions` lists them); a resumed download
+    /// fetches the same version.
+    #[arg(long, value_name = "ID", conflicts_with = "recursive")]
+    pub(crate) version_id: Option<String>,
 }
 
 /// What uploaded objects are stored with (uploads only).
@@ -156,6 +160,13 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
             _ => Ok(None),
         }
     };
+    let download =
+        args.dst != "-" && matches!((s3_side(&args.src)?, s3_side(&args.dst)?), (Some(_), None));
+    if args.version_id.is_some() && !download {
+        return Err(Error::invalid(
+            "--version-id downloads one version of an object: ferry cp --version-id ID s3://bucket/key DEST; `ferry restore` makes a version current",
+        ));
+    }
     if args.src == "-" || args.dst == "-" {
         return stream(g, &engine, args).await;
     }
@@ -180,6 +191,7 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                 recursive: args.recursive,
                 part_size,
                 if_exists: args.if_exists.into(),
+                version_id: args.version_id.clone(),
             };
             engine
                 .enqueue_download(&conn, &src, args.dst.as_ref(), &opts)

@@ -1,17 +1,19 @@
 //! `ferry ls` and `ferry du`: listings printed as their pages arrive (the first line as soon as the
 //! server answers the first page), all levels with `--recursive`, and `--json` as one JSON object
 //! per line. `ls --recursive --name GLOB` (with sizes and ages) is a search across a prefix: the
-//! engine's [`ObjectFilter`] over the streamed listing.
+//! engine's [`ObjectFilter`] over the streamed listing. `ls --versions` lists versions and delete
+//! markers the same way (the same filters apply).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ferry::engine::{CancellationToken, Depth, Listing, ObjectFilter};
+use ferry::engine::{CancellationToken, Depth, Listing, ObjectFilter, ObjectInfo, VersionListing};
 use ferry::format::{human_bytes, parse_duration};
 use ferry::{Error, Limits, S3Url};
 
+use super::versions::version_line;
 use crate::output::format_time;
 use crate::{open, Global};
 
@@ -38,6 +40,9 @@ pub(crate) struct LsArgs {
     /// Only objects modified longer ago than this (15m, 1h, 7d).
     #[arg(long, value_name = "DURATION")]
     older_than: Option<String>,
+    /// Every version and delete marker (ListObjectVersions) instead of the current objects.
+    #[arg(long)]
+    versions: bool,
 }
 
 impl LsArgs {
@@ -89,20 +94,24 @@ pub(crate) async fn ls(g: &Global, state_dir: PathBuf, args: &LsArgs) -> Result<
     };
     let json = g.json;
     let mut failed = None;
-    engine
-        .list_pages(
-            &conn,
-            &url.bucket,
-            &url.key,
-            depth,
-            &CancellationToken::new(),
-            |page| {
+    let never = CancellationToken::new();
+    if args.versions {
+        engine
+            .list_version_pages(&conn, &url.bucket, &url.key, depth, &never, |page| {
+                if let Err(e) = print_versions(&page, &filter, json) {
+                    failed.get_or_insert(e);
+                }
+            })
+            .await?;
+    } else {
+        engine
+            .list_pages(&conn, &url.bucket, &url.key, depth, &never, |page| {
                 if let Err(e) = print_page(&page, &filter, json) {
                     failed.get_or_insert(e);
                 }
-            },
-        )
-        .await?;
+            })
+            .await?;
+    }
     match failed {
         // A closed pipe (`ferry ls … | head`) is not a failure.
         Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
@@ -114,13 +123,7 @@ pub(crate) async fn ls(g: &Global, state_dir: PathBuf, args: &LsArgs) -> Result<
 /// One page's entries that match, written and flushed at once.
 fn print_page(page: &Listing, filter: &ObjectFilter, json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    for p in page.prefixes.iter().filter(|p| filter.name_matches(p)) {
-        if json {
-            writeln!(out, "{}", serde_json::json!({ "prefix": p }))?;
-        } else {
-            writeln!(out, "{:>19} {:>10}  {p}", "", "PRE")?;
-        }
-    }
+    print_prefixes(&mut out, &page.prefixes, filter, json)?;
     for o in page.objects.iter().filter(|o| filter.matches(o)) {
         if json {
             writeln!(
@@ -136,6 +139,49 @@ fn print_page(page: &Listing, filter: &ObjectFilter, json: bool) -> std::io::Res
     out.flush()
 }
 
+/// A page's prefixes ("folders") that match.
+fn print_prefixes(
+    out: &mut impl Write,
+    prefixes: &[String],
+    filter: &ObjectFilter,
+    json: bool,
+) -> std::io::Result<()> {
+    for p in prefixes.iter().filter(|p| filter.name_matches(p)) {
+        if json {
+            writeln!(out, "{}", serde_json::json!({ "prefix": p }))?;
+        } else {
+            writeln!(out, "{:>19} {:>10}  {p}", "", "PRE")?;
+        }
+    }
+    Ok(())
+}
+
+/// One page of versions that match (by the same filter as objects), written and flushed at once.
+fn print_versions(page: &VersionListing, filter: &ObjectFilter, json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    print_prefixes(&mut out, &page.prefixes, filter, json)?;
+    let kept = page.versions.iter().filter(|v| {
+        filter.matches(&ObjectInfo {
+            key: v.key.clone(),
+            size: v.size,
+            last_modified: v.last_modified,
+            etag: None,
+        })
+    });
+    for v in kept {
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string(v).expect("a version serialises")
+            )?;
+        } else {
+            writeln!(out, "{}", version_line(v))?;
+        }
+    }
+    out.flush()
+}
+
 /// Counts the objects under a prefix (all levels) and their bytes, showing the running count on a
 /// terminal while it lists.
 pub(crate) async fn du(g: &Global, state_dir: PathBuf, target: &str) -> Result<ExitCode, Error> {
@@ -143,19 +189,19 @@ pub(crate) async fn du(g: &Global, state_dir: PathBuf, target: &str) -> Result<E
     let conn = g.connection_for(&engine)?;
     let url = S3Url::parse(target)?;
     let live = !g.json && std::io::stderr().is_terminal();
-    let (mut objects, mut bytes) = (0u64, 0u64);
     let listed = engine
-        .list_pages(
+        .size_of(
             &conn,
             &url.bucket,
             &url.key,
-            Depth::All,
             &CancellationToken::new(),
-            |page| {
-                objects += page.objects.len() as u64;
-                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
+            |so_far| {
                 if live {
-                    eprint!("\r{objects} objects, {} so far…", human_bytes(bytes));
+                    eprint!(
+                        "\r{} objects, {} so far…",
+                        so_far.objects,
+                        human_bytes(so_far.bytes)
+                    );
                 }
             },
         )

@@ -7,4 +7,5 @@ pub(crate) mod objects;
 pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod transfers;
+pub(crate) mod versions;
 pub(crate) mod watch;

@@ -87,7 +87,17 @@ fn write_row(out: &mut impl std::io::Write, r: &ferry::TransferRow) -> std::io::
             format!("{} -> s3://{}/{}", r.local_path.display(), r.bucket, r.key)
         }
         ferry::Direction::Download => {
-            format!("s3://{}/{} -> {}", r.bucket, r.key, r.local_path.display())
+            let version = r
+                .version_id
+                .as_ref()
+                .map(|v| format!(" (version {v})"))
+                .unwrap_or_default();
+            format!(
+                "s3://{}/{}{version} -> {}",
+                r.bucket,
+                r.key,
+                r.local_path.display()
+            )
         }
     };
     writeln!(

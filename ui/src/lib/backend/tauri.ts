@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -43,6 +43,24 @@ export class TauriBackend implements Backend {
   searchObjects(account: string, bucket: string, prefix: string, query: SearchQuery, onFound: (found: Found) => void): SearchStream {
     const args = { account, bucket, prefix, name: query.name, minSize: query.minSize ?? null, maxSize: query.maxSize ?? null };
     return this.#streamed<Found, Searched>('search_objects', args, 'found', onFound, (s) => s.listed.pages, (s) => ({ ...s, listed: { ...s.listed, complete: false } }));
+  }
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
+    return this.#streamed<Listed, Listed>('folder_size', { account, bucket, prefix }, 'progress', onProgress, (l) => l.pages, (l) => ({ ...l, complete: false }));
+  }
+  listVersions(account: string, bucket: string, prefix: string, onPage: (page: VersionListing) => void): ListingStream {
+    return this.#streamed<VersionListing, Listed>('list_versions', { account, bucket, prefix }, 'pages', onPage, (l) => l.pages, (l) => ({ ...l, complete: false }));
+  }
+  objectVersions(account: string, bucket: string, key: string): Promise<ObjectVersion[]> {
+    return invoke('object_versions', { account, bucket, key });
+  }
+  downloadVersion(account: string, bucket: string, key: string, versionId: string, destDir: string): Promise<Enqueued> {
+    return invoke('download_version', { account, bucket, key, versionId, destDir });
+  }
+  restoreVersion(account: string, bucket: string, key: string, versionId: string): Promise<Restored> {
+    return invoke('restore_version', { account, bucket, key, versionId });
+  }
+  deleteVersion(account: string, bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    return invoke('delete_version', { account, bucket, key, versionId });
   }
 
   /**

@@ -24,6 +24,9 @@ import type { NewAccount } from './generated/NewAccount';
 import type { NewWatchedFolder } from './generated/NewWatchedFolder';
 import type { ObjectInfo } from './generated/ObjectInfo';
 import type { ObjectProperties } from './generated/ObjectProperties';
+import type { ObjectVersion } from './generated/ObjectVersion';
+import type { Restored } from './generated/Restored';
+import type { VersionListing } from './generated/VersionListing';
 import type { Searched } from './generated/Searched';
 import type { Settings } from './generated/Settings';
 import type { Skipped } from './generated/Skipped';
@@ -48,6 +51,7 @@ export type {
   Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
   Listing, NewAccount, NewWatchedFolder, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
+export type { ObjectVersion, Restored, VersionListing };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
 
 /** A sync's preview with the id its kept plan runs by (Rust: commands::sync::Previewed). */
@@ -142,6 +146,12 @@ export interface Backend {
     prefixes: string[],
     onProgress?: (p: DeleteProgress) => void,
   ): Promise<Deleted>;
+  /**
+   * "Calculate size": counts the objects and bytes under `prefix` (every level; the bucket when empty),
+   * `onProgress` hearing the running totals after each page (folder_size {account, bucket, prefix,
+   * listing, progress: Channel<Listed>} -> Listed; cancel_listing {listing} stops it).
+   */
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream;
   /** How many objects and bytes lie under the prefixes (what deleting them removes). */
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */
@@ -151,6 +161,21 @@ export interface Backend {
    * server-side. An existing destination fails with kind 'already_exists' unless `replace`.
    */
   copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied>;
+
+  // versions (listed only when asked) — list_versions {account, bucket, prefix, listing, pages:
+  // Channel<VersionListing>} -> Listed (cancel_listing stops it), object_versions {account, bucket, key},
+  // download_version {account, bucket, key, versionId, destDir}, restore_version {account, bucket, key,
+  // versionId}, delete_version {account, bucket, key, versionId}
+  /** Streams the versions and delete markers of one level of `prefix`, with its sub-prefixes. */
+  listVersions(account: string, bucket: string, prefix: string, onPage: (page: VersionListing) => void): ListingStream;
+  /** Every version and delete marker of one object, newest first. */
+  objectVersions(account: string, bucket: string, key: string): Promise<ObjectVersion[]>;
+  /** Queues the download of one version into `destDir` under the object's name (a taken name gets " (1)"). */
+  downloadVersion(account: string, bucket: string, key: string, versionId: string, destDir: string): Promise<Enqueued>;
+  /** Makes a version current again: the server copies it over the object, which gains a new version. */
+  restoreVersion(account: string, bucket: string, key: string, versionId: string): Promise<Restored>;
+  /** Deletes one version (or delete marker) for good; returns what was deleted. */
+  deleteVersion(account: string, bucket: string, key: string, versionId: string): Promise<ObjectVersion>;
 
   // transfers — upload_paths {account, bucket, prefix, paths}, download {account, bucket, keys,
   // prefixes, destDir}, list_transfers, pause {id}, resume {id}, cancel {id}, retry {id},

@@ -20,6 +20,8 @@ export class TransferItem {
   readonly localPath: string;
   readonly name: string;
   readonly createdAt: number;
+  /** A download of one version of the object; null for the current object. */
+  readonly versionId: string | null;
 
   state = $state<TransferState>('queued');
   bytesDone = $state(0);
@@ -45,6 +47,7 @@ export class TransferItem {
     this.localPath = t.localPath;
     this.name = t.name;
     this.createdAt = t.createdAt;
+    this.versionId = t.versionId ?? null;
     this.update(t);
   }
 

@@ -15,4 +15,8 @@ nextAttemptAt?: number,
  * Completed downloads: the server checksum the file was verified against (`CRC32C`,
  * `composite CRC32`, `MD5 ETag`); `null` when the server kept nothing to verify it with.
  */
-verified: string | null, };
+verified: string | null, 
+/**
+ * A download of one version of the object (absent: the current object).
+ */
+versionId?: string, };

@@ -1,13 +1,13 @@
 // An in-memory Backend that behaves like the engine behind the Tauri shell, for the tests and the
 // browser harness; the app never loads it (backend/index.ts imports it dynamically, outside production
-// builds). Each domain lives in its own file: accounts.ts, objects.ts, transfers.ts, watch.ts, sync.ts, over the
+// builds). Each domain lives in its own file: accounts.ts, objects.ts, versions.ts, transfers.ts, watch.ts, sync.ts, over the
 // shared state in world.ts. Time is a virtual clock (one tick per 100 ms of real time unless held).
 // Tests drive it through `window.__ferryMock`; its public fields and methods below that are not part of
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
+  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -15,6 +15,7 @@ import { MockAccounts } from './accounts';
 import { MockObjects } from './objects';
 import { MockTransfers, publicTransfer } from './transfers';
 import { MockSync, type LocalFile } from './sync';
+import { MockVersions, type VersionSeed } from './versions';
 import { MockWatch } from './watch';
 import { TICK_MS, World, type Method } from './world';
 
@@ -40,6 +41,7 @@ export class MockBackend implements Backend {
   readonly #transfers: MockTransfers;
   readonly #watch: MockWatch;
   readonly #sync: MockSync;
+  readonly #versions: MockVersions;
   #dragHandlers = new Set<(event: DragDropEvent) => void>();
   #openHandlers = new Set<(paths: string[]) => void>();
   #heldDrop: string[] | null = null;
@@ -53,6 +55,7 @@ export class MockBackend implements Backend {
     this.#transfers = new MockTransfers(this.#w);
     this.#watch = new MockWatch(this.#w, this.#transfers);
     this.#sync = new MockSync(this.#w, this.#transfers);
+    this.#versions = new MockVersions(this.#w);
     if (opts.autoTick) this.#timer = setInterval(() => this.#clockHeld || this.advance(TICK_MS), TICK_MS);
   }
 
@@ -197,6 +200,14 @@ export class MockBackend implements Backend {
     return folder ? Object.fromEntries([...folder].map(([rel, f]) => [rel, f.size])) : null;
   }
   /** Every object key of a bucket, sorted (to check what a sync changed). */
+  /** Gives `key` a history of versions, newest first (the object becomes its newest). */
+  setVersions(account: string, bucket: string, key: string, versions: VersionSeed[]): void {
+    this.#versions.setHistory(account, bucket, key, versions);
+  }
+  /** The versions of `key` as the mock holds them, newest first. */
+  versionsOf(account: string, bucket: string, key: string): ObjectVersion[] {
+    return this.#versions.of(account, bucket, key);
+  }
   objectKeys(account: string, bucket: string): string[] {
     return [...this.#w.bucket(account, bucket).keys()].sort();
   }
@@ -258,6 +269,36 @@ export class MockBackend implements Backend {
   }
   copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
     return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
+  }
+  folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
+    let cancelled = false;
+    const done = this.#call('folderSize', () => this.#w.bucket(account, bucket)).then(() =>
+      this.#objects.size(account, bucket, prefix, onProgress, () => cancelled),
+    );
+    return { done, cancel: () => (cancelled = true) };
+  }
+  listVersions(account: string, bucket: string, prefix: string, onPage: (page: VersionListing) => void): ListingStream {
+    let cancelled = false;
+    const done = this.#call('listVersions', () => this.#w.bucket(account, bucket)).then(() =>
+      this.#versions.stream(account, bucket, prefix, onPage, () => cancelled),
+    );
+    return { done, cancel: () => (cancelled = true) };
+  }
+  objectVersions(account: string, bucket: string, key: string): Promise<ObjectVersion[]> {
+    return this.#call('objectVersions', () => this.#versions.of(account, bucket, key));
+  }
+  downloadVersion(account: string, bucket: string, key: string, versionId: string, destDir: string): Promise<Enqueued> {
+    return this.#call('downloadVersion', () => {
+      const v = this.#versions.find(account, bucket, key, versionId);
+      if (v.isDeleteMarker) throw backendError('invalid_input', `version \`${versionId}\` of s3://${bucket}/${key} is a delete marker, which has no bytes to download`);
+      return this.#transfers.downloadVersion(account, bucket, key, versionId, v.size, destDir);
+    });
+  }
+  restoreVersion(account: string, bucket: string, key: string, versionId: string): Promise<Restored> {
+    return this.#call('restoreVersion', () => this.#versions.restore(account, bucket, key, versionId));
+  }
+  deleteVersion(account: string, bucket: string, key: string, versionId: string): Promise<ObjectVersion> {
+    return this.#call('deleteVersion', () => this.#versions.delete(account, bucket, key, versionId));
   }
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Promise<Link> {
     return this.#call('presign', () => this.#objects.presign(account, bucket, key, expiresSecs, download));

@@ -193,6 +193,12 @@ export class MockObjects {
     return { ...soFar, listed: { ...soFar.listed, complete: true } };
   }
 
+  /** Like the engine's size_of: every level under `prefix` (a search keeping everything), the running totals after each page. */
+  async size(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void, cancelled: () => boolean): Promise<Listed> {
+    const all = await this.search(account, bucket, prefix, { name: '*' }, (found) => onProgress({ ...found.soFar.listed }), cancelled);
+    return all.listed;
+  }
+
   list(account: string, bucket: string, prefix: string): Listing {
     const objects: ObjectInfo[] = [];
     const prefixes = new Set<string>();

@@ -86,6 +86,15 @@ export class MockTransfers {
     return result;
   }
 
+  /** One version of `key` (of `size` bytes) into `destDir` under its name, as download_version queues it. */
+  downloadVersion(account: string, bucket: string, key: string, versionId: string, size: number, destDir: string): Enqueued {
+    const t = this.#create('download', account, bucket, key, `${destDir.replace(/[/\\]+$/, '')}/${baseName(key)}`, size);
+    t.versionId = versionId;
+    this.#queue.push(t.id);
+    this.#w.emitEvent(t);
+    return { ids: [t.id], resumed: 0, skipped: [] };
+  }
+
   /**
    * Adds `count` transfers at once (as if a big folder had been dropped), named file-00001.bin…, in the
    * given state, and announces each with a lifecycle event. Returns their ids.
@@ -273,5 +282,6 @@ export function publicTransfer(t: MockTransfer): Transfer {
     localPath: t.localPath, name: t.name, bytesDone: t.bytesDone, bytesTotal: t.bytesTotal,
     error: t.error ? { ...t.error } : null, createdAt: t.createdAt, finishedAt: t.finishedAt,
     verified: t.verified,
+    ...(t.versionId ? { versionId: t.versionId } : {}),
   };
 }
