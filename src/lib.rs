@@ -25,7 +25,8 @@ pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
     BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event,
     IfExists, Link, ObjectVersion, Restored, SyncAction, SyncDirection, SyncItem, SyncOptions,
-    SyncPair, SyncPlan, SyncPreview, SyncRun, SyncSide, SyncTotals, TransferView, UploadOptions,
+    SyncPair, SyncPlan, SyncPreview, SyncRun, SyncSide, SyncStarted, SyncTotals, TransferView,
+    UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};

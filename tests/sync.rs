@@ -662,11 +662,19 @@ async fn a_saved_pair_syncs_again_and_records_what_it_did() {
     h.file("pair/skip.log", b"left out");
     let (src, dst, opts) = again.request().unwrap();
     let (plan, _) = planned(&engine, &h, &src, &dst, &opts).await;
+    let mut queued = Vec::new();
     let run = engine
-        .run_sync(&h.conn(), &plan, Some(&again.id))
+        .run_sync(&h.conn(), &plan, Some(&again.id), |s| {
+            queued = s.enqueued.ids.clone()
+        })
         .await
         .unwrap();
     assert_eq!((run.transferred, run.bytes, run.failed), (2, 3, 0));
+    // What the run announced at its start is what it transferred.
+    assert_eq!(queued.len(), 2);
+    for id in &queued {
+        assert_eq!(engine.transfer(id).unwrap().state, ferry::State::Completed);
+    }
     assert_eq!(h.object("pair/b.txt"), b"bb");
     assert!(!h.object_exists("pair/skip.log"));
     let stored = engine.sync_pairs().unwrap().remove(0);

@@ -379,7 +379,10 @@ async fn a_version_download_killed_half_way_resumes_the_same_version_after_the_o
         "the committed ranges are not fetched again"
     );
     assert_eq!(range_gets_from(&asked, 5 * MIB), 1);
-    assert!(range_gets_from(&asked, 10 * MIB) >= 1, "the missing range is fetched");
+    assert!(
+        range_gets_from(&asked, 10 * MIB) >= 1,
+        "the missing range is fetched"
+    );
     assert_eq!(
         store.get(&id).unwrap().unwrap().state,
         ferry::State::Completed

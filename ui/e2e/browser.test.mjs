@@ -962,6 +962,46 @@ describe('Sync in a browser', () => {
     await app.close();
   });
 
+  it("shows a running sync's overall progress above its transfers, until it ends", async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(async (mib) => {
+      const m = window.__ferryMock;
+      m.setSpeed(mib);
+      m.setLocalFolder('/home/you/big', { 'a.bin': { size: mib }, 'b.bin': { size: mib } });
+      const pair = { id: '', account: 'local', direction: 'upload', localPath: '/home/you/big', bucket: 'ferry', prefix: 'big/', compare: 'sizeAndTime', delete: false, exclude: [], lastRun: null };
+      await m.runSync((await m.previewSync(pair)).planId, true);
+    }, MIB);
+    await page.waitForFunction(() => window.__ferryMock.objectKeys('local', 'ferry').includes('big/b.bin'), undefined, WAIT);
+    // Three files to send now (two changed, one new), and the clock held so the run stays under way.
+    await page.evaluate((mib) => {
+      const m = window.__ferryMock;
+      const later = Date.now() + 60_000;
+      m.setLocalFolder('/home/you/big', { 'a.bin': { size: 2 * mib, mtime: later }, 'b.bin': { size: 2 * mib, mtime: later }, 'c.bin': { size: 2 * mib } });
+      m.holdClock();
+    }, MIB);
+    await page.getByTestId('syncs-button').click();
+    await page.getByTestId('sync-pair').getByTestId('sync-again').click();
+    await page.keyboard.press('Escape');
+
+    const run = page.getByTestId('sync-progress');
+    await run.filter({ hasText: '0 of 3 files · 0 B of 6.0 MiB' }).waitFor(WAIT);
+    assert.match((await run.textContent()) ?? '', /Sync \/home\/you\/big → ferry\/big\//);
+    const bar = run.getByTestId('sync-progress-bar');
+    assert.equal(await bar.getAttribute('aria-valuenow'), '0');
+    // Half of the bytes: the bar and the words follow the transfers' own progress.
+    await page.evaluate(() => window.__ferryMock.advance(1000));
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="sync-progress-bar"]')?.getAttribute('aria-valuenow')) >= 40, undefined, WAIT);
+    const now = Number(await bar.getAttribute('aria-valuenow'));
+    assert.ok(now > 0 && now < 100, `${now}%`);
+    assert.match((await run.getByTestId('sync-progress-text').textContent()) ?? '', /of 3 files · [\d.]+ MiB of 6\.0 MiB/);
+    // The run ends: its bar goes, its transfers stay listed.
+    await page.evaluate(() => window.__ferryMock.releaseClock());
+    await run.waitFor({ state: 'detached', ...WAIT });
+    await transferRow(page, 'c.bin').waitFor(WAIT);
+    await app.close();
+  });
+
   it('syncs a saved pair again in one click, and previews first when the plan deletes', async () => {
     const app = await openApp();
     const { page } = app;

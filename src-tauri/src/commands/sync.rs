@@ -2,7 +2,8 @@
 //! exactly that plan in the background on a person's word; saved pairs listed and removed.
 //!
 //! A run's transfers go to the queue as one batch, so they show in the transfers panel like any
-//! other; when the run has ended (transfers, then the guarded deletes), `sync://finished` carries
+//! other; `sync://started` names them, so the panel can show the run's overall progress; when the
+//! run has ended (transfers, then the guarded deletes), `sync://finished` carries
 //! what it did, recorded with its saved pair.
 
 use std::collections::VecDeque;
@@ -22,6 +23,8 @@ const KEPT_PLANS: usize = 8;
 
 /// The event sent when a run has ended.
 pub const FINISHED_EVENT: &str = "sync://finished";
+/// The event sent when a run's transfers are queued: the panel shows its overall progress from them.
+pub const STARTED_EVENT: &str = "sync://started";
 
 /// Previewed plans waiting for "Sync", newest last.
 #[derive(Default)]
@@ -72,6 +75,17 @@ pub struct Previewed {
 pub struct Started {
     plan_id: String,
     pair: Option<SyncPair>,
+}
+
+/// The `sync://started` event: the run's transfers (one batch in the queue), and what the server
+/// copied by itself before they run (bucket to bucket).
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStarted {
+    plan_id: String,
+    transfer_ids: Vec<String>,
+    copied: usize,
+    copied_bytes: u64,
 }
 
 /// The `sync://finished` event: what the run did, or why it stopped.
@@ -130,7 +144,20 @@ pub async fn run_sync(
     let engine = state.engine.clone();
     let (id, pair) = (plan_id.clone(), pair_id.clone());
     tauri::async_runtime::spawn(async move {
-        let result = engine.run_sync(&conn, &kept.plan, pair.as_deref()).await;
+        let started = |s: &ferry::SyncStarted| {
+            let _ = app.emit(
+                STARTED_EVENT,
+                RunStarted {
+                    plan_id: id.clone(),
+                    transfer_ids: s.enqueued.ids.clone(),
+                    copied: s.copied,
+                    copied_bytes: s.copied_bytes,
+                },
+            );
+        };
+        let result = engine
+            .run_sync(&conn, &kept.plan, pair.as_deref(), started)
+            .await;
         if let Err(e) = &result {
             tracing::warn!(error = %e, "a sync stopped");
         }

@@ -142,14 +142,18 @@ impl Engine {
     }
 
     /// Carries out a plan to its end: its transfers (one batch) run here, then the guarded
-    /// deletes; what it did is recorded with the saved pair `pair_id`, if given.
+    /// deletes; what it did is recorded with the saved pair `pair_id`, if given. `on_start` is told
+    /// what was queued (and copied) before the transfers run, so a shell can show the run's
+    /// overall progress from the transfers' own.
     pub async fn run_sync(
         &self,
         conn: &Connection,
         plan: &SyncPlan,
         pair_id: Option<&str>,
+        on_start: impl FnOnce(&SyncStarted),
     ) -> Result<SyncRun> {
         let started = self.start_sync(conn, plan).await?;
+        on_start(&started);
         let outcomes = self.run(&started.enqueued.ids).await;
         let deleted = self.finish_sync(conn, plan, &started.enqueued.ids).await?;
         let failed = outcomes.iter().filter(|o| o.result.is_err()).count();

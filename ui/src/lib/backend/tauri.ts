@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -201,6 +201,9 @@ export class TauriBackend implements Backend {
   }
   onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe> {
     return listen<SyncFinished>('sync://finished', (e) => handler(e.payload));
+  }
+  onSyncStarted(handler: (event: SyncRunStarted) => void): Promise<Unsubscribe> {
+    return listen<SyncRunStarted>('sync://started', (e) => handler(e.payload));
   }
 
   async onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe> {

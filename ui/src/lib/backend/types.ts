@@ -61,6 +61,16 @@ export interface SyncStarted {
   planId: string;
   pair: SyncPair | null;
 }
+/**
+ * The "sync://started" event: a run's transfers are queued (one batch), and what the server copied by
+ * itself before they run (bucket to bucket). The panel shows the run's overall progress from them.
+ */
+export interface SyncRunStarted {
+  planId: string;
+  transferIds: string[];
+  copied: number;
+  copiedBytes: number;
+}
 /** The "sync://finished" event: what a run did (recorded with its pair, if any), or why it stopped. */
 export interface SyncFinished {
   planId: string;
@@ -211,12 +221,14 @@ export interface Backend {
 
   // sync — preview_sync {pair} (plans, changes nothing, keeps the plan), run_sync {planId, save}
   // (runs that very plan in the background, saving the pair first when asked), list_sync_pairs,
-  // remove_sync_pair {id}; event "sync://finished" when a run has ended
+  // remove_sync_pair {id}; event "sync://started" when a run's transfers are queued, "sync://finished"
+  // when it has ended
   previewSync(pair: SyncPair): Promise<SyncPreviewed>;
   runSync(planId: string, save: boolean): Promise<SyncStarted>;
   listSyncPairs(): Promise<SyncPair[]>;
   removeSyncPair(id: string): Promise<void>;
   onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe>;
+  onSyncStarted(handler: (event: SyncRunStarted) => void): Promise<Unsubscribe>;
 
   // streams — subscribe_progress {channel} (one Channel, subscribed once), event "transfer://state"
   onProgress(handler: (batch: ProgressSnapshot[]) => void): Promise<Unsubscribe>;

@@ -3,14 +3,26 @@
 // toolbar, or "Sync again" when the plan deletes). A run's end arrives as a "sync://finished" event,
 // which carries what it did: the pair's last run is taken from it, as the backend recorded it.
 import { messageOf } from '../backend/errors';
-import type { Backend, SyncFinished, SyncPair, SyncPreviewed, SyncStarted, Unsubscribe } from '../backend/types';
-import { nothingToDo } from './labels';
+import type {
+  Backend, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted, SyncStarted, Unsubscribe,
+} from '../backend/types';
+import { nothingToDo, routeLabel } from './labels';
 
 /** What the Sync dialog opens on: a pair to start from (saved or not), and a preview already made. */
 export interface SyncRequest {
   pair: SyncPair | null;
   at?: { account: string; bucket: string; prefix: string } | null;
   preview?: SyncPreviewed | null;
+}
+
+/** A run under way as the transfers panel shows it: its route, then its transfers once queued. */
+export interface SyncRunView {
+  planId: string;
+  label: string;
+  /** Null until "sync://started" names them. */
+  transferIds: readonly string[] | null;
+  copied: number;
+  copiedBytes: number;
 }
 
 /** What "Sync again" did. */
@@ -26,11 +38,15 @@ export class SyncState {
   streamError = $state<string | null>(null);
   /** Plan ids of the runs under way → their pair's id ('' for an unsaved pair). */
   running = $state.raw<ReadonlyMap<string, string>>(new Map());
+  /** The runs under way, by plan id, for their overall progress. */
+  runs = $state.raw<ReadonlyMap<string, SyncRunView>>(new Map());
   /** The Sync dialog's request while it is open. */
   request = $state.raw<SyncRequest | null>(null);
   readonly #finishedHandlers = new Set<(e: SyncFinished) => void>();
   /** Runs whose end arrived before their start was answered, by plan id. */
   readonly #endedEarly = new Map<string, SyncFinished>();
+  /** Runs whose transfers were named before their start was answered, by plan id. */
+  readonly #startedEarly = new Map<string, SyncRunStarted>();
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -40,7 +56,12 @@ export class SyncState {
   async start(): Promise<Unsubscribe> {
     let stop: Unsubscribe | null = null;
     try {
-      stop = await this.#backend.onSyncFinished((e) => this.#finished(e));
+      const stopFinished = await this.#backend.onSyncFinished((e) => this.#finished(e));
+      const stopStarted = await this.#backend.onSyncStarted((e) => this.#started(e));
+      stop = () => {
+        stopFinished();
+        stopStarted();
+      };
     } catch (e) {
       this.streamError = messageOf(e);
     }
@@ -87,7 +108,16 @@ export class SyncState {
     // A run with nothing to do can end before its start is answered.
     const ended = this.#endedEarly.get(started.planId);
     this.#endedEarly.delete(started.planId);
-    if (!ended) this.running = new Map([...this.running, [started.planId, started.pair?.id ?? pair.id]]);
+    if (!ended) {
+      this.running = new Map([...this.running, [started.planId, started.pair?.id ?? pair.id]]);
+      const named = this.#startedEarly.get(started.planId);
+      this.#startedEarly.delete(started.planId);
+      const view: SyncRunView = {
+        planId: started.planId, label: routeLabel(pair), transferIds: named?.transferIds ?? null,
+        copied: named?.copied ?? 0, copiedBytes: named?.copiedBytes ?? 0,
+      };
+      this.runs = new Map([...this.runs, [started.planId, view]]);
+    }
     if (started.pair) {
       const saved = ended?.run ? { ...started.pair, lastRun: ended.run } : started.pair;
       const known = this.pairs.some((p) => p.id === saved.id);
@@ -115,11 +145,25 @@ export class SyncState {
     this.pairs = this.pairs.filter((p) => p.id !== id);
   }
 
+  #started(e: SyncRunStarted): void {
+    const view = this.runs.get(e.planId);
+    if (!view) {
+      this.#startedEarly.set(e.planId, e);
+      return;
+    }
+    const named = { ...view, transferIds: e.transferIds, copied: e.copied, copiedBytes: e.copiedBytes };
+    this.runs = new Map([...this.runs, [e.planId, named]]);
+  }
+
   #finished(e: SyncFinished): void {
+    this.#startedEarly.delete(e.planId);
     if (this.running.has(e.planId)) {
       const running = new Map(this.running);
       running.delete(e.planId);
       this.running = running;
+      const runs = new Map(this.runs);
+      runs.delete(e.planId);
+      this.runs = runs;
     } else this.#endedEarly.set(e.planId, e);
     if (e.pairId && e.run) {
       const run = e.run;

@@ -103,6 +103,16 @@ function emptyCounts(): Record<TransferState, number> {
   return { queued: 0, running: 0, paused: 0, waiting_retry: 0, completed: 0, failed: 0, cancelled: 0 };
 }
 
+/** What a set of transfers (a sync's run) adds up to. */
+export interface Tally {
+  files: number;
+  completed: number;
+  failed: number;
+  bytesDone: number;
+  bytesTotal: number;
+  speed: number;
+}
+
 export class TransfersState {
   readonly #backend: Backend;
   readonly #byId = new Map<string, TransferItem>();
@@ -161,6 +171,25 @@ export class TransfersState {
   onEvent(listener: (item: TransferItem, event: TransferEvent) => void): Unsubscribe {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The transfers `ids` added up. Read inside a $derived it follows their progress (and the list, for
+   * transfers not listed yet: they count as files, with no bytes, until they are).
+   */
+  tally(ids: readonly string[]): Tally {
+    void this.items;
+    const t: Tally = { files: ids.length, completed: 0, failed: 0, bytesDone: 0, bytesTotal: 0, speed: 0 };
+    for (const id of ids) {
+      const item = this.#byId.get(id);
+      if (!item) continue;
+      t.bytesDone += item.bytesDone;
+      t.bytesTotal += item.bytesTotal;
+      t.speed += item.speed;
+      if (item.state === 'completed') t.completed++;
+      else if (item.state === 'failed' || item.state === 'cancelled') t.failed++;
+    }
+    return t;
   }
 
   /** Applies a batch to the transfers it names, and nothing else. */

@@ -7,7 +7,7 @@
 import { backendError } from '../errors';
 import type {
   Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -385,6 +385,9 @@ export class MockBackend implements Backend {
   }
   async onSyncFinished(handler: (event: SyncFinished) => void): Promise<Unsubscribe> {
     return subscribe(this.#sync.handlers, handler);
+  }
+  async onSyncStarted(handler: (event: SyncRunStarted) => void): Promise<Unsubscribe> {
+    return subscribe(this.#sync.startedHandlers, handler);
   }
 
   async onWatchedChanged(handler: (folder: WatchedFolder) => void): Promise<Unsubscribe> {

@@ -2,13 +2,13 @@
 // mock's objects and its fake local folders and changes nothing (the plan is kept by its id); running
 // a kept plan queues its transfers through the transfers' queue, then, once every one of them has
 // completed, runs the deletes (none when one failed), records what it did with its saved pair and
-// announces it as a "sync://finished" event. Saved pairs replace one with the same folder, prefix and
+// announces it as a "sync://finished" event (its start, with its transfers, as "sync://started"). Saved pairs replace one with the same folder, prefix and
 // direction, as the engine's do.
 import { isAbsolutePath, normalizePrefix } from '../../watch/form';
 import { isIgnored } from '../../watch/patterns';
 import { backendError } from '../errors';
 import type {
-  Compare, Skipped, SyncFinished, SyncItem, SyncPair, SyncPreviewed, SyncRun, SyncStarted, SyncTotals,
+  Compare, Skipped, SyncFinished, SyncItem, SyncRunStarted, SyncPair, SyncPreviewed, SyncRun, SyncStarted, SyncTotals,
 } from '../types';
 import type { MockTransfers } from './transfers';
 import type { MockTransfer, World } from './world';
@@ -54,6 +54,7 @@ export class MockSync {
   /** folder path → relative path ('/'-separated) → file */
   readonly folders = new Map<string, Map<string, LocalFile>>();
   readonly handlers = new Set<(event: SyncFinished) => void>();
+  readonly startedHandlers = new Set<(event: SyncRunStarted) => void>();
   readonly #w: World;
   readonly #transfers: MockTransfers;
   #pairs: SyncPair[] = [];
@@ -149,6 +150,10 @@ export class MockSync {
       }
     }
     for (const id of run.waiting) this.#runs.set(id, run);
+    const started: SyncRunStarted = { planId, transferIds: [...run.waiting], copied: 0, copiedBytes: 0 };
+    void Promise.resolve().then(() => {
+      for (const h of this.startedHandlers) h(started);
+    });
     if (run.waiting.size === 0) void Promise.resolve().then(() => this.#finish(run));
     return { planId, pair: saved ? copyPair(saved) : null };
   }
