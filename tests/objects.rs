@@ -29,7 +29,8 @@ async fn put_described(h: &Harness, key: &str, body: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_of_200_objects_is_copied_by_the_server_keeping_bytes_type_and_metadata() {
+async fn a_folder_of_200_objects_is_copied_and_moved_by_the_server_keeping_bytes_type_and_metadata()
+{
     let h = Harness::new().await;
     for i in 0..200 {
         put_described(&h, &format!("album/{i:03}.png"), &format!("picture {i}")).await;
@@ -66,10 +67,48 @@ async fn a_folder_of_200_objects_is_copied_by_the_server_keeping_bytes_type_and_
         .sum();
     assert_eq!(bodies_read, 0, "the client never downloaded a body");
     assert!(h.object_exists("album/000.png"), "a copy keeps its source");
+    let rows = engine.transfers().unwrap();
+    assert_eq!(rows.len(), 200);
+    assert!(rows
+        .iter()
+        .all(|r| r.direction == ferry::Direction::Copy && r.state == ferry::State::Completed));
+    assert!(
+        rows.iter().all(|r| r.batch_id == rows[0].batch_id),
+        "a prefix is one batch of copy transfers"
+    );
+
+    // The same folder moved: bytes, type and metadata kept, every source gone, no body read.
+    let mv = CopyOptions {
+        delete_source: true,
+        ..opts.clone()
+    };
+    let done = engine
+        .copy_objects(&h.conn(), &s3("album/"), &s3("moved/"), &mv)
+        .await
+        .unwrap();
+    assert_eq!((done.copied, done.moved), (200, 200));
+    for i in [0, 123, 199] {
+        let key = format!("moved/{i:03}.png");
+        assert_eq!(h.object(&key), format!("picture {i}").into_bytes());
+        let head = h.head(&key).await;
+        assert_eq!(head.content_type(), Some("image/png"));
+        assert_eq!(
+            head.metadata().unwrap().get("owner").map(String::as_str),
+            Some("ana")
+        );
+    }
+    assert!((0..200).all(|i| !h.object_exists(&format!("album/{i:03}.png"))));
+    let bodies_read: usize = (0..200)
+        .map(|i| {
+            h.log.get_count(&format!("album/{i:03}.png"))
+                + h.log.get_count(&format!("moved/{i:03}.png"))
+        })
+        .sum();
+    assert_eq!(bodies_read, 0, "the client never downloaded a body");
 
     // Copying a folder into itself is refused before anything happens.
     let e = engine
-        .copy_objects(&h.conn(), &s3("album/"), &s3("album/inner/"), &opts)
+        .copy_objects(&h.conn(), &s3("moved/"), &s3("moved/inner/"), &opts)
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message);
@@ -100,9 +139,9 @@ async fn a_move_never_replaces_unasked_and_keeps_its_source_when_the_copy_fails(
     assert_eq!(h.object("final.png"), b"the final one");
     assert!(h.object_exists("draft.png"));
 
-    // The server refuses every copy: the source stays, nothing appears.
+    // The server refuses the copy: the move fails, the source stays, nothing appears.
     h.faults
-        .on_request("copy_object", "moved.png", Failure::Internal, 100);
+        .on_request("copy_object", "moved.png", Failure::Denied, 1);
     let e = engine
         .copy_objects(
             &h.conn(),
@@ -112,8 +151,14 @@ async fn a_move_never_replaces_unasked_and_keeps_its_source_when_the_copy_fails(
         )
         .await
         .unwrap_err();
-    assert!(e.is_retryable(), "{}", e.message);
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
     assert!(h.object_exists("draft.png") && !h.object_exists("moved.png"));
+    let failed = engine.transfers().unwrap();
+    let failed = failed.iter().find(|r| r.key == "moved.png").unwrap();
+    assert_eq!(
+        (failed.direction, failed.state),
+        (ferry::Direction::Copy, ferry::State::Failed)
+    );
 
     let done = engine
         .copy_objects(
@@ -160,7 +205,11 @@ async fn ferry_mv_and_cp_between_s3_locations_work_from_the_cli() {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("moved 2 objects"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 of 2 done"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(h.object("out/sub/b.png"), b"in/sub/b.png");
     assert!(!h.object_exists("in/a.png") && !h.object_exists("in/sub/b.png"));
     assert!(

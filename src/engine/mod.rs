@@ -119,6 +119,8 @@ struct Inner {
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
     retry: RetryPolicy,
+    /// Copies up to this size take one CopyObject; larger ones a multipart copy.
+    single_copy_max: u64,
     running: Mutex<HashMap<String, Running>>,
     progress: Progress,
     events: broadcast::Sender<Event>,
@@ -162,6 +164,7 @@ impl Engine {
             local: OnceCell::new(),
             local_port: config.local_port,
             retry: config.retry,
+            single_copy_max: config.single_copy_max,
             running: Mutex::new(HashMap::new()),
             progress: Progress::default(),
             events,

@@ -3,7 +3,8 @@
 //! Every operation is delegated to s3s-fs (through Ferry's gap-filling wrapper). On top:
 //! - UploadPart verifies `x-amz-checksum-crc32c` against the body it received, like real S3 (and
 //!   [`LocalS3`] beneath it), answers BadDigest on a mismatch, counts it and returns the checksum;
-//! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part or range, damage a
+//! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part, part copy or range,
+//!   or refuse a CopyObject; damage a
 //!   part's body on its way in (the check above then refuses it), damage a GET body on its way out;
 //! - seeded random 500/503 answers to data requests, bounded in count, for the soak test;
 //! - phantom objects: keys a file-backed store cannot hold (`../x`, `/abs/x`, control characters),
@@ -75,6 +76,11 @@ impl ServerFaults {
     /// The next `times` UploadParts of `key`'s part `part` fail with `failure`.
     pub fn on_part(&self, key: &str, part: i32, failure: Failure, times: usize) {
         self.add("upload_part", key, part as u64, failure, times);
+    }
+
+    /// The next `times` UploadPartCopy requests of `key`'s part `part` fail with `failure`.
+    pub fn on_part_copy(&self, key: &str, part: i32, failure: Failure, times: usize) {
+        self.add("upload_part_copy", key, part as u64, failure, times);
     }
 
     /// The next `times` ranged GETs of `key` starting at `first` fail with `failure`.
@@ -281,6 +287,16 @@ macro_rules! faulty_s3 {
             ) -> S3Result<S3Response<CopyObjectOutput>> {
                 self.faults.scripted_error("copy_object", &req.input.key)?;
                 self.inner.copy_object(req).await
+            }
+
+            async fn upload_part_copy(
+                &self,
+                req: S3Request<UploadPartCopyInput>,
+            ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+                let at = req.input.part_number as u64;
+                self.faults
+                    .answer(self.faults.scripted("upload_part_copy", &req.input.key, at))?;
+                self.inner.upload_part_copy(req).await
             }
 
             async fn delete_objects(

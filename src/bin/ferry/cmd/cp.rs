@@ -195,8 +195,9 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                     "a server-side copy keeps the source's content type and metadata; of the upload options only --sse and --sse-kms-key-id apply",
                 ));
             }
-            let opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
-            return server_side(g, &engine, &src, &dst, &opts).await;
+            let mut opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
+            opts.part_size = part_size;
+            engine.enqueue_copy(&conn, &src, &dst, &opts).await?
         }
         (None, None) => {
             return Err(Error::invalid(
@@ -217,9 +218,13 @@ pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<
             ))
         }
     };
-    let engine = open(state_dir, Limits::default()).await?;
-    let opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
-    server_side(g, &engine, &src, &dst, &opts).await
+    let engine = open(state_dir, args.tuning.limits()?).await?;
+    let mut opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
+    opts.part_size = args.tuning.part_size()?;
+    let enq = engine
+        .enqueue_copy(&g.connection_for(&engine)?, &src, &dst, &opts)
+        .await?;
+    drive(&engine, enq, g.json).await
 }
 
 fn copy_options(
@@ -234,6 +239,7 @@ fn copy_options(
         delete_source,
         sse: sse.sse.clone(),
         sse_kms_key_id: sse.sse_kms_key_id.clone(),
+        part_size: None,
     }
 }
 
@@ -248,38 +254,8 @@ pub(crate) struct MvArgs {
     pub(crate) if_exists: IfExistsArg,
     #[command(flatten)]
     pub(crate) sse: SseArgs,
-}
-
-/// Copies or moves server-side and prints what was done.
-async fn server_side(
-    g: &Global,
-    engine: &ferry::Engine,
-    src: &S3Url,
-    dst: &S3Url,
-    opts: &ferry::CopyOptions,
-) -> Result<ExitCode, Error> {
-    let delete_source = opts.delete_source;
-    let done = engine
-        .copy_objects(&g.connection_for(engine)?, src, dst, opts)
-        .await?;
-    for s in &done.skipped {
-        eprintln!("ferry: skipped {}: {}", s.what, s.reason);
-    }
-    if g.json {
-        println!(
-            "{}",
-            serde_json::to_string(&done).expect("a report serialises")
-        );
-    } else {
-        println!(
-            "{} {} object{} ({}) server-side",
-            if delete_source { "moved" } else { "copied" },
-            done.copied,
-            if done.copied == 1 { "" } else { "s" },
-            ferry::format::human_bytes(done.bytes)
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    #[command(flatten)]
+    pub(crate) tuning: Tuning,
 }
 
 /// `ferry cp - s3://…` and `ferry cp s3://… -`: standard input to an object, an object to

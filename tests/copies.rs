@@ -1,0 +1,246 @@
+//! Server-side copies as transfers of the queue: above the single-copy limit (lowered here from
+//! S3's 5 GiB) a multipart copy (UploadPartCopy by ranges) that keeps the source's metadata, never
+//! reads the body through the client, pauses, cancels without leaving a multipart upload, resumes
+//! after SIGKILL with only the missing parts, and as a move keeps its source when the copy fails.
+
+use ferry::{CopyOptions, Direction, ErrorKind, State};
+
+use crate::support::server_faults::Failure;
+use crate::support::{
+    data, kill, only_transfer, output_of, run_held, stderr, url, wait_committed, wait_until,
+    Harness, Hold, BUCKET, MIB,
+};
+
+/// The single-copy limit of these tests: objects above it take a multipart copy.
+const SINGLE: u64 = 8 * MIB as u64;
+
+/// A 26 MiB object with a content type, cache control and user metadata, as another client put it.
+async fn put_big(h: &Harness, key: &str) -> Vec<u8> {
+    let bytes = data(26 * MIB, 41);
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .content_type("video/mp4")
+        .cache_control("max-age=600")
+        .metadata("owner", "ana")
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    bytes
+}
+
+fn parts_of_5mib() -> CopyOptions {
+    CopyOptions {
+        part_size: Some(5 * MIB as u64),
+        ..CopyOptions::default()
+    }
+}
+
+fn assert_described(head: &aws_sdk_s3::operation::head_object::HeadObjectOutput) {
+    assert_eq!(head.content_type(), Some("video/mp4"));
+    assert_eq!(head.cache_control(), Some("max-age=600"));
+    assert_eq!(
+        head.metadata().unwrap().get("owner").map(String::as_str),
+        Some("ana")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_copy_is_byte_identical_keeps_its_metadata_and_reads_no_body() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    let enq = engine
+        .enqueue_copy(
+            &h.conn(),
+            &url("film.mp4"),
+            &url("copies/film.mp4"),
+            &parts_of_5mib(),
+        )
+        .await
+        .unwrap();
+    let outcome = engine.run(&enq.ids).await.remove(0);
+    let stats = outcome.result.unwrap();
+    assert_eq!((stats.parts_total, stats.bytes_total), (6, 26 * MIB as u64));
+
+    assert_eq!(h.object("copies/film.mp4"), bytes);
+    assert_described(&h.head("copies/film.mp4").await);
+    let part_copies = h.log.part_copy_counts("copies/film.mp4");
+    assert_eq!(
+        part_copies,
+        (1..=6).map(|n| (n, 1)).collect(),
+        "each range copied once, by the server"
+    );
+    assert!(h.log.copies.lock().unwrap().is_empty(), "no CopyObject");
+    assert_eq!(
+        h.log.get_count("film.mp4"),
+        0,
+        "no body went through the client"
+    );
+    assert!(h.open_uploads().await.is_empty());
+    let row = engine.transfer(&enq.ids[0]).unwrap();
+    assert_eq!(
+        (row.direction, row.state),
+        (Direction::Copy, State::Completed)
+    );
+    assert_eq!(row.bytes_done, 26 * MIB as u64);
+
+    // At or under the limit, one CopyObject.
+    h.put("small.bin", data(3 * MIB, 42)).await;
+    let enq = engine
+        .enqueue_copy(
+            &h.conn(),
+            &url("small.bin"),
+            &url("copies/"),
+            &parts_of_5mib(),
+        )
+        .await
+        .unwrap();
+    engine.run(&enq.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("copies/small.bin"), data(3 * MIB, 42));
+    assert_eq!(*h.log.copies.lock().unwrap(), ["copies/small.bin"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_copy_pauses_resumes_from_its_parts_and_cancels_leaving_no_upload() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    let copy = |to: &str| {
+        let (engine, h, to) = (engine.clone(), h.conn(), url(to));
+        async move {
+            engine
+                .enqueue_copy(&h, &url("film.mp4"), &to, &parts_of_5mib())
+                .await
+                .unwrap()
+                .ids
+        }
+    };
+
+    let ids = copy("paused.mp4").await;
+    let run = run_held(&h, &engine, &ids, Hold::PartsFrom(3), 2).await;
+    engine.pause(&ids[0]).unwrap();
+    h.log.release();
+    let e = run.await.unwrap().remove(0).result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Interrupted, "{}", e.message);
+    let row = engine.transfer(&ids[0]).unwrap();
+    assert_eq!(
+        (row.state, row.bytes_done),
+        (State::Paused, 10 * MIB as u64)
+    );
+    assert!(!h.object_exists("paused.mp4"));
+
+    engine.resume(&ids[0]).unwrap();
+    let stats = engine.run(&ids).await.remove(0).result.unwrap();
+    assert_eq!(stats.parts_reused, 2, "{stats:?}");
+    assert_eq!(h.object("paused.mp4"), bytes);
+    let counts = h.log.part_copy_counts("paused.mp4");
+    assert_eq!(
+        (counts[&1], counts[&2]),
+        (1, 1),
+        "kept parts were not copied again"
+    );
+
+    let ids = copy("cancelled.mp4").await;
+    let run = run_held(&h, &engine, &ids, Hold::PartsFrom(3), 2).await;
+    let row = engine.cancel(&ids[0]).await.unwrap();
+    h.log.release();
+    run.await.unwrap();
+    assert_eq!(row.state, State::Cancelled);
+    assert!(
+        h.open_uploads().await.is_empty(),
+        "the multipart copy was aborted"
+    );
+    assert_eq!(h.leftover_part_files(), 0);
+    assert!(!h.object_exists("cancelled.mp4"));
+    assert!(h.object_exists("film.mp4"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_multipart_copy_resumes_with_only_the_missing_parts() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let (src, dst) = (
+        format!("s3://{BUCKET}/film.mp4"),
+        format!("s3://{BUCKET}/moved.mp4"),
+    );
+    let command = || {
+        let mut c = h.ferry();
+        c.env("FERRY_SINGLE_COPY_MAX", "8MiB").args([
+            "mv",
+            &src,
+            &dst,
+            "--part-size",
+            "5MiB",
+            "--json",
+        ]);
+        c
+    };
+    Hold::PartsFrom(4).close(&h.log);
+    let child = command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = h.store_when_created().await;
+    let id = only_transfer(&store).await;
+    wait_committed(&store, &id, 3).await;
+    kill(child).await;
+    h.log.release();
+    let before = h.log.part_copies.lock().unwrap().len();
+    assert!(h.object_exists("film.mp4") && !h.object_exists("moved.mp4"));
+
+    let out = output_of(command()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again: Vec<i32> = h.log.part_copies.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, n)| *n)
+        .collect();
+    let mut again = again;
+    again.sort();
+    assert_eq!(again, [4, 5, 6], "only the missing parts were copied again");
+    assert_eq!(h.object("moved.mp4"), bytes);
+    assert_described(&h.head("moved.mp4").await);
+    assert!(
+        !h.object_exists("film.mp4"),
+        "moved: the source is gone once verified"
+    );
+    assert!(h.open_uploads().await.is_empty());
+    assert_eq!(h.log.get_count("film.mp4"), 0);
+    wait_until("the copy is recorded", || {
+        store.get(&id).unwrap().unwrap().state == State::Completed
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_whose_multipart_copy_fails_keeps_its_source_and_leaves_nothing() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    h.faults.on_part_copy("moved.mp4", 4, Failure::Denied, 1);
+    let opts = CopyOptions {
+        delete_source: true,
+        ..parts_of_5mib()
+    };
+    let e = engine
+        .copy_objects(&h.conn(), &url("film.mp4"), &url("moved.mp4"), &opts)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
+    assert_eq!(h.object("film.mp4"), bytes, "the source stays whole");
+    assert!(!h.object_exists("moved.mp4"));
+
+    // A source replaced after the copy was queued is never stitched into it.
+    let enq = engine
+        .enqueue_copy(&h.conn(), &url("film.mp4"), &url("other.mp4"), &opts)
+        .await
+        .unwrap();
+    h.put("film.mp4", data(20 * MIB, 7)).await;
+    let e = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Changed, "{}", e.message);
+    assert!(!h.object_exists("other.mp4") && h.object_exists("film.mp4"));
+}
