@@ -30,6 +30,7 @@ pub use engine::{
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};
 pub use store::{Direction, State, TransferRow};
+pub use transfer::copy::ObjectEdit;
 pub use transfer::upload::ObjectOptions;
 pub use transfer::{RetryPolicy, RunStats};
 pub use watch::{NewWatchedFolder, WatchState, WatchedFolder, WatchedUpload, Watches};

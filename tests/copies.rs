@@ -7,8 +7,8 @@ use ferry::{CopyOptions, Direction, ErrorKind, State};
 
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, kill, only_transfer, output_of, run_held, stderr, url, wait_committed, wait_until,
-    Harness, Hold, BUCKET, MIB,
+    data, kill, only_transfer, output, output_of, run_held, stderr, url, wait_committed,
+    wait_until, Harness, Hold, BUCKET, MIB,
 };
 
 /// The single-copy limit of these tests: objects above it take a multipart copy.
@@ -243,4 +243,161 @@ async fn a_move_whose_multipart_copy_fails_keeps_its_source_and_leaves_nothing()
     let e = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Changed, "{}", e.message);
     assert!(!h.object_exists("other.mp4") && h.object_exists("film.mp4"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_properties_rewrites_them_on_the_server_and_keeps_the_rest() {
+    let h = Harness::new().await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key("photo.png")
+        .content_type("image/png")
+        .cache_control("max-age=60")
+        .metadata("owner", "ana")
+        .metadata("team", "blue")
+        .body(b"pixels".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let edit = ferry::ObjectEdit {
+        content_type: Some("image/webp".into()),
+        content_disposition: Some("attachment; filename=\"photo.webp\"".into()),
+        metadata: [("team".to_string(), "red".to_string())].into(),
+        ..ferry::ObjectEdit::default()
+    };
+    let p = engine
+        .edit_object(&h.conn(), &url("photo.png"), &edit)
+        .await
+        .unwrap();
+    assert_eq!(p.content_type.as_deref(), Some("image/webp"));
+    let head = h.head("photo.png").await;
+    assert_eq!(head.content_type(), Some("image/webp"));
+    assert_eq!(
+        head.content_disposition(),
+        Some("attachment; filename=\"photo.webp\"")
+    );
+    assert_eq!(
+        head.cache_control(),
+        Some("max-age=60"),
+        "what is not named is kept"
+    );
+    let meta = head.metadata().unwrap();
+    assert_eq!(
+        (
+            meta.get("owner").map(String::as_str),
+            meta.get("team").map(String::as_str)
+        ),
+        (Some("ana"), Some("red"))
+    );
+    assert_eq!(h.object("photo.png"), b"pixels");
+    assert_eq!(
+        *h.log.copies.lock().unwrap(),
+        ["photo.png"],
+        "one CopyObject onto itself"
+    );
+    assert_eq!(
+        h.log.get_count("photo.png") + h.log.put_count("photo.png"),
+        1,
+        "only the test's own PUT"
+    );
+
+    // Above the single-copy limit: a multipart copy onto itself, metadata carried over.
+    let bytes = put_big(&h, "film.mp4").await;
+    let edit = ferry::ObjectEdit {
+        remove_metadata: vec!["owner".into()],
+        metadata: [("rating".to_string(), "pg".to_string())].into(),
+        ..ferry::ObjectEdit::default()
+    };
+    engine
+        .edit_object(&h.conn(), &url("film.mp4"), &edit)
+        .await
+        .unwrap();
+    assert_eq!(h.object("film.mp4"), bytes);
+    let head = h.head("film.mp4").await;
+    assert_eq!(head.content_type(), Some("video/mp4"));
+    assert_eq!(head.cache_control(), Some("max-age=600"));
+    let meta = head.metadata().unwrap();
+    assert_eq!(
+        (meta.get("owner"), meta.get("rating").map(String::as_str)),
+        (None, Some("pg"))
+    );
+    assert_eq!(
+        h.log.part_copy_counts("film.mp4"),
+        [(1, 1)].into(),
+        "a copy's parts are 128 MiB unless chosen"
+    );
+    assert_eq!(h.log.get_count("film.mp4"), 0);
+    assert!(h.open_uploads().await.is_empty());
+
+    // Nothing to change, or a bad content type, is refused before anything is queued.
+    let queued = engine.transfers().unwrap().len();
+    for bad in [
+        ferry::ObjectEdit::default(),
+        ferry::ObjectEdit {
+            content_type: Some("not a type".into()),
+            ..ferry::ObjectEdit::default()
+        },
+    ] {
+        let e = engine
+            .edit_object(&h.conn(), &url("film.mp4"), &bad)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message);
+    }
+    assert_eq!(engine.transfers().unwrap().len(), queued);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ferry_set_meta_changes_what_it_names_from_the_cli() {
+    let h = Harness::new().await;
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key("notes")
+        .content_type("application/octet-stream")
+        .metadata("owner", "ana")
+        .metadata("draft", "yes")
+        .body(b"text".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let target = format!("s3://{BUCKET}/notes");
+    let out = output(
+        &h,
+        &[
+            "set-meta",
+            &target,
+            "--content-type",
+            "text/plain",
+            "--cache-control",
+            "no-cache",
+            "--remove-metadata",
+            "draft",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("text/plain"), "{printed}");
+    let head = h.head("notes").await;
+    assert_eq!(head.content_type(), Some("text/plain"));
+    assert_eq!(head.cache_control(), Some("no-cache"));
+    let meta = head.metadata().unwrap();
+    assert_eq!(
+        (meta.get("owner").map(String::as_str), meta.get("draft")),
+        (Some("ana"), None)
+    );
+    assert_eq!(h.object("notes"), b"text");
+
+    let out = output(&h, &["set-meta", &target]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nothing to change"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -127,6 +127,7 @@ pub fn run() {
             commands::objects::tally_folders,
             commands::objects::object_properties,
             commands::objects::copy_objects,
+            commands::objects::edit_object,
             commands::transfers::upload_paths,
             commands::transfers::download,
             commands::transfers::list_transfers,

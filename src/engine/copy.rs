@@ -158,6 +158,21 @@ impl Engine {
         first_error.map_or(Ok(out), Err)
     }
 
+    /// Rewrites an object's properties on the server ([`Engine::enqueue_edit`], run to its end) and
+    /// returns them as they are now.
+    pub async fn edit_object(
+        &self,
+        conn: &Connection,
+        target: &S3Url,
+        edit: &ObjectEdit,
+    ) -> Result<ObjectProperties> {
+        let enq = self.enqueue_edit(conn, target, edit).await?;
+        for o in self.run(&enq.ids).await {
+            o.result?;
+        }
+        self.stat(conn, &target.bucket, &target.key).await
+    }
+
     /// Writes the copy transfers of `pairs` (from `src`'s bucket to `dst`'s) in one batch: an
     /// unfinished copy of the same object to the same key is continued, existing destinations
     /// follow `opts.if_exists`; nothing is written when one is refused.
@@ -237,7 +252,7 @@ impl Engine {
                 direction: Direction::Copy,
                 connection: &conn_json,
                 bucket: &dst.bucket,
-                part_size: plan::part_size(p.size, opts.part_size)?,
+                part_size: plan::copy_part_size(p.size, opts.part_size)?,
                 local_path: source_of(&p.from),
                 key: p.to,
                 size: Some(p.size),

@@ -530,6 +530,46 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('edits an object\'s properties: the server rewrites them, what is not changed stays', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const row = page.locator('[data-testid="object-row"][data-key="quarterly-report.pdf"]');
+    const props = page.locator('[data-testid="properties-dialog"][open]');
+    const field = (/** @type {string} */ name) => props.locator(`[data-testid="property"][data-field="${name}"] dd`);
+    await row.hover();
+    await row.getByTestId('properties').click();
+    await field('content-type').filter({ hasText: 'application/pdf' }).waitFor(WAIT);
+    await props.getByTestId('properties-edit').click();
+    // Saving what did not change is said, not sent.
+    await props.getByTestId('properties-save').click();
+    await props.getByTestId('properties-edit-error').filter({ hasText: 'Nothing has changed.' }).waitFor(WAIT);
+    await props.getByTestId('edit-content-type').fill('pdf');
+    await props.getByTestId('properties-save').click();
+    await props.getByTestId('properties-edit-error').filter({ hasText: 'like text/plain' }).waitFor(WAIT);
+    await props.getByTestId('edit-content-type').fill('application/x-pdf');
+    await props.getByTestId('edit-cache-control').fill('max-age=3600');
+    await props.getByTestId('edit-meta-add').click();
+    await props.getByTestId('edit-meta-name').last().fill('Owner');
+    await props.getByTestId('edit-meta-value').last().fill('ana');
+    await props.getByTestId('properties-save').click();
+    await field('content-type').filter({ hasText: 'application/x-pdf' }).waitFor(WAIT);
+    assert.equal(await field('cache-control').textContent(), 'max-age=3600');
+    assert.equal(await field('meta-owner').textContent(), 'ana');
+    assert.equal(await field('size').textContent(), '1.8 MiB (1,873,420 bytes)');
+    await page.getByTestId('notice').filter({ hasText: 'Saved the properties of quarterly-report.pdf.' }).waitFor(WAIT);
+    // Opened again, the panel shows what the server keeps now; removing the metadata row removes it.
+    await props.getByTestId('modal-close').click();
+    await row.hover();
+    await row.getByTestId('properties').click();
+    await field('meta-owner').filter({ hasText: 'ana' }).waitFor(WAIT);
+    await props.getByTestId('properties-edit').click();
+    await props.getByTestId('edit-meta-remove').click();
+    await props.getByTestId('properties-save').click();
+    await field('content-type').filter({ hasText: 'application/x-pdf' }).waitFor(WAIT);
+    assert.equal(await field('meta-owner').count(), 0);
+    await app.close();
+  });
+
   it('downloads a whole prefix into a chosen folder', async () => {
     const app = await openApp();
     const { page } = app;

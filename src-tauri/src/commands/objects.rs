@@ -10,7 +10,7 @@ use ferry::engine::{
     ObjectProperties, Searched, Tally,
 };
 use ferry::Link;
-use ferry::{Copied, CopyOptions, IfExists, S3Url};
+use ferry::{Copied, CopyOptions, IfExists, ObjectEdit, S3Url};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -216,8 +216,28 @@ pub async fn object_properties(
     state.engine.stat(&conn, &bucket, &key).await
 }
 
+/// Rewrites an object's content type, cache control, disposition, metadata or storage class on the
+/// server (what `edit` leaves out is kept) and returns its properties as they are now. The rewrite
+/// is a copy transfer of the queue, so a large one shows in the transfers panel.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn edit_object(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    edit: ObjectEdit,
+) -> Result<ObjectProperties> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .edit_object(&conn, &S3Url { bucket, key }, &edit)
+        .await
+}
+
 /// Copies or moves (renames) an object, or a folder (`from` ending in `/`), to `to` in the same
-/// bucket, server-side. An existing destination is refused unless `replace`.
+/// bucket, server-side, as copy transfers of the queue (they show in the transfers panel), and
+/// waits for them to end. An existing destination is refused unless `replace`.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn copy_objects(

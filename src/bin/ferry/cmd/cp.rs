@@ -66,17 +66,25 @@ pub(crate) struct SseArgs {
     pub(crate) sse_kms_key_id: Option<String>,
 }
 
+/// `--metadata NAME=VALUE` arguments as a map.
+pub(crate) fn name_values(
+    args: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut metadata = std::collections::BTreeMap::new();
+    for m in args {
+        let (k, v) = m.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "--metadata `{m}` needs a value: write it as NAME=VALUE"
+            ))
+        })?;
+        metadata.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(metadata)
+}
+
 impl ObjectArgs {
     fn options(&self) -> Result<ObjectOptions, Error> {
-        let mut metadata = std::collections::BTreeMap::new();
-        for m in &self.metadata {
-            let (k, v) = m.split_once('=').ok_or_else(|| {
-                Error::invalid(format!(
-                    "--metadata `{m}` needs a value: write it as NAME=VALUE"
-                ))
-            })?;
-            metadata.insert(k.trim().to_string(), v.to_string());
-        }
+        let metadata = name_values(&self.metadata)?;
         Ok(ObjectOptions {
             content_type: self.content_type.clone(),
             cache_control: self.cache_control.clone(),

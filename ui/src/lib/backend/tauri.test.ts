@@ -73,6 +73,7 @@ describe('TauriBackend', () => {
     await b.deleteObjects('local', 'b', ['k'], ['p/']);
     await b.tallyFolders('local', 'b', ['p/']);
     await b.objectProperties('local', 'b', 'k');
+    await b.editObject('local', 'b', 'k', { contentType: 'text/plain', metadata: {}, removeMetadata: [] });
     await b.copyObjects('local', 'b', 'k', 'k2', true, false);
     await b.uploadPaths('local', 'b', 'p/', ['/x']);
     await b.download('local', 'b', ['k'], ['p/'], '/d');
@@ -99,6 +100,7 @@ describe('TauriBackend', () => {
       { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], progress: expect.any(Object) } },
       { cmd: 'tally_folders', args: { account: 'local', bucket: 'b', prefixes: ['p/'] } },
       { cmd: 'object_properties', args: { account: 'local', bucket: 'b', key: 'k' } },
+      { cmd: 'edit_object', args: { account: 'local', bucket: 'b', key: 'k', edit: { contentType: 'text/plain', metadata: {}, removeMetadata: [] } } },
       { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false } },
       { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
       { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },

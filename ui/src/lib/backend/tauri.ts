@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -100,6 +100,9 @@ export class TauriBackend implements Backend {
   }
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return invoke('object_properties', { account, bucket, key });
+  }
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    return invoke('edit_object', { account, bucket, key, edit });
   }
   copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
     return invoke('copy_objects', { account, bucket, from, to, moveSource, replace });

@@ -22,6 +22,7 @@ import type { Listed } from './generated/Listed';
 import type { Listing } from './generated/Listing';
 import type { NewAccount } from './generated/NewAccount';
 import type { NewWatchedFolder } from './generated/NewWatchedFolder';
+import type { ObjectEdit } from './generated/ObjectEdit';
 import type { ObjectInfo } from './generated/ObjectInfo';
 import type { ObjectProperties } from './generated/ObjectProperties';
 import type { Searched } from './generated/Searched';
@@ -46,7 +47,7 @@ import type { WatchState } from './generated/WatchState';
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
   Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
-  Listing, NewAccount, NewWatchedFolder, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
+  Listing, NewAccount, NewWatchedFolder, ObjectEdit, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
 
@@ -120,8 +121,8 @@ export interface Backend {
   // browsing — list_buckets {account}, create_bucket {account, bucket},
   // list_objects {account, bucket, prefix, listing, pages: Channel<Listing>} -> Listed, cancel_listing
   // {listing}, delete_objects {account, bucket, keys, prefixes, progress}, tally_folders {account, bucket,
-  // prefixes}, object_properties {account, bucket, key}, copy_objects {account, bucket, from, to,
-  // moveSource, replace}
+  // prefixes}, object_properties {account, bucket, key}, edit_object {account, bucket, key, edit},
+  // copy_objects {account, bucket, from, to, moveSource, replace}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
   /** Lists one level of `prefix`, streaming its pages to `onPage`. */
@@ -146,6 +147,11 @@ export interface Backend {
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties>;
+  /**
+   * Rewrites an object's content type, cache control, disposition, metadata or storage class on the
+   * server (a copy onto itself; what `edit` leaves out is kept) and returns its properties now.
+   */
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties>;
   /**
    * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
    * server-side. An existing destination fails with kind 'already_exists' unless `replace`.

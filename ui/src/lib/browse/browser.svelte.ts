@@ -3,7 +3,7 @@
 // another folder cancels it. Rows are kept compactly (rows.ts), sorted and filtered here.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
+import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
 
@@ -298,6 +298,15 @@ export class BrowserState {
     const at = this.location;
     if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
     return this.#backend.objectProperties(at.account, at.bucket, key);
+  }
+
+  /** Rewrites an object's properties on the server; returns them as they are now. */
+  async editProperties(key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    const after = await this.#backend.editObject(at.account, at.bucket, key, edit);
+    await this.refresh();
+    return after;
   }
 
   /** Copies or moves (renames) an object or a folder within the open bucket, then lists again. */

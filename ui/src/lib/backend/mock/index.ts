@@ -7,7 +7,7 @@
 import { backendError } from '../errors';
 import type {
   Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -255,6 +255,9 @@ export class MockBackend implements Backend {
   }
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return this.#call('objectProperties', () => this.#objects.properties(account, bucket, key));
+  }
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));
   }
   copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
     return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));

@@ -5,7 +5,7 @@
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
 import { bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { Copied, DeleteProgress, Deleted, Found, Link, Listed, Listing, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
+import type { Copied, DeleteProgress, Deleted, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
 import { MIB, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
@@ -64,6 +64,8 @@ export function nameMatcher(pattern: string): (key: string) => boolean {
 
 export class MockObjects {
   readonly #w: World;
+  /** Properties changed by `edit`, by object. */
+  readonly #edited = new Map<string, ObjectProperties>();
   readonly #generated = new Map<string, Generated>();
   /** Pages numbered this or higher (1 is a listing's first) wait until releasePages(). */
   #holdFrom = Infinity;
@@ -252,11 +254,11 @@ export class MockObjects {
     return t;
   }
 
-  /** One object's properties, as a HEAD gives them. */
+  /** One object's properties, as a HEAD gives them (with the edits made to it). */
   properties(account: string, bucket: string, key: string): ObjectProperties {
     const o = this.#w.bucket(account, bucket).get(key);
     if (!o) throw backendError('not_found', `no such object: s3://${bucket}/${key}`);
-    return {
+    return this.#edited.get(where(account, bucket, key)) ?? {
       key,
       size: o.size,
       lastModified: o.lastModified,
@@ -272,6 +274,32 @@ export class MockObjects {
       checksumType: 'FULL_OBJECT',
       metadata: {},
     };
+  }
+
+  /** Rewrites an object's properties like the engine: what `edit` names changes, the rest stays. */
+  edit(account: string, bucket: string, key: string, edit: ObjectEdit): ObjectProperties {
+    const before = this.properties(account, bucket, key);
+    const nothing = edit.contentType === undefined && edit.cacheControl === undefined && edit.contentDisposition === undefined
+      && edit.storageClass === undefined && Object.keys(edit.metadata).length === 0 && edit.removeMetadata.length === 0;
+    if (nothing) throw backendError('invalid_input', 'nothing to change: give a content type, cache control, content disposition, metadata or storage class');
+    if (edit.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+/.test(edit.contentType)) {
+      throw backendError('invalid_input', `\`${edit.contentType}\` is not a content type; write it like text/plain or image/png`);
+    }
+    const set = (v: string | undefined, old: string | null) => (v === undefined ? old : v === '' ? null : v);
+    const metadata = { ...before.metadata };
+    for (const name of edit.removeMetadata) delete metadata[name];
+    Object.assign(metadata, edit.metadata);
+    const after: ObjectProperties = {
+      ...before,
+      contentType: set(edit.contentType, before.contentType),
+      cacheControl: set(edit.cacheControl, before.cacheControl),
+      contentDisposition: set(edit.contentDisposition, before.contentDisposition),
+      storageClass: set(edit.storageClass, before.storageClass),
+      lastModified: Math.floor(this.#w.now() / 1000),
+      metadata,
+    };
+    this.#edited.set(where(account, bucket, key), after);
+    return after;
   }
 
   /**
