@@ -7,8 +7,8 @@ use ferry::{CopyOptions, Direction, ErrorKind, State};
 
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, kill, only_transfer, output, output_of, run_held, stderr, url, wait_committed,
-    wait_until, Harness, Hold, BUCKET, MIB,
+    as_if_killed_after_complete, data, kill, only_transfer, output, output_of, run_held, stderr,
+    url, wait_committed, wait_until, Harness, Hold, BUCKET, MIB,
 };
 
 /// The single-copy limit of these tests: objects above it take a multipart copy.
@@ -400,4 +400,34 @@ async fn ferry_set_meta_changes_what_it_names_from_the_cli() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A copy or move killed after the server completed it, before Ferry recorded that (and, for a
+/// move, after its source was deleted), is recognised by its destination on the next run: nothing
+/// is copied again and the move does not fail for its missing source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_killed_after_the_server_completed_it_is_recognised_not_made_again() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    for (to, delete_source) in [("copy.mp4", false), ("moved.mp4", true)] {
+        let opts = CopyOptions {
+            delete_source,
+            ..parts_of_5mib()
+        };
+        let ids = engine
+            .enqueue_copy(&h.conn(), &url("film.mp4"), &url(to), &opts)
+            .await
+            .unwrap()
+            .ids;
+        engine.run(&ids).await.remove(0).result.unwrap();
+        as_if_killed_after_complete(&h, &ids[0]);
+        let copied = h.log.part_copies.lock().unwrap().len();
+        let stats = engine.run(&ids).await.remove(0).result.unwrap();
+        assert_eq!((stats.parts_sent, stats.parts_reused), (0, 6), "{to}");
+        assert_eq!(h.log.part_copies.lock().unwrap().len(), copied, "{to}");
+        assert_eq!(h.object(to), bytes);
+        assert_eq!(engine.transfer(&ids[0]).unwrap().state, State::Completed);
+    }
+    assert!(!h.object_exists("film.mp4"), "the move's source went once");
 }

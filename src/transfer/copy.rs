@@ -218,7 +218,7 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
         // A move killed after deleting its source, before recording that: its copy is whole.
         Err(e) if e.kind == ErrorKind::NotFound && spec.delete_source => {
             return match finished_before(&ctx, &s3, size).await? {
-                true => completed(&ctx, size, 0),
+                true => recognised(completed(&ctx, size, 0)?, &ctx),
                 false => Err(Error::not_found(format!(
                     "{what}: the source is gone; nothing was copied"
                 ))),
@@ -281,6 +281,15 @@ fn completed(ctx: &Ctx, size: u64, parts_sent: u64) -> Result<RunStats> {
         verified: None,
         download: false,
     })
+}
+
+/// The stats of a run that found its copy already made: every part reused, none sent.
+fn recognised(mut stats: RunStats, ctx: &Ctx) -> Result<RunStats> {
+    if ctx.row.upload_id.is_some() {
+        stats.parts_total = plan::parts(stats.bytes_total, ctx.row.part_size).len() as u64;
+    }
+    stats.parts_reused = stats.parts_total;
+    Ok(stats)
 }
 
 async fn single(
@@ -398,6 +407,14 @@ async fn multipart(
 ) -> Result<RunStats> {
     let size = ctx.row.size.unwrap_or(0);
     let planned = plan::parts(size, ctx.row.part_size);
+    // Killed after the server completed the copy, before it was recorded: it is not made again.
+    let recorded = ctx.store.parts(&ctx.row.id)?.len();
+    if ctx.row.upload_id.is_some()
+        && recorded == planned.len()
+        && finished_before(&ctx, s3, size).await?
+    {
+        return recognised(finish(&ctx, s3, src, spec, 0).await?, &ctx);
+    }
     let (upload_id, done) = resume_or_create(&ctx, s3, src, head, spec, &planned).await?;
     let reused = done.len() as u64;
     ctx.counter.set_done(done.values().map(|p| p.len).sum());
