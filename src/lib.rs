@@ -23,9 +23,9 @@ pub mod watch;
 
 pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
-    BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event,
-    IfExists, Link, SyncAction, SyncDirection, SyncItem, SyncOptions, SyncPair, SyncPlan,
-    SyncPreview, SyncRun, SyncSide, SyncTotals, TransferView, UploadOptions,
+    AccountDefaults, BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine,
+    Enqueued, Event, IfExists, Link, SyncAction, SyncDirection, SyncItem, SyncOptions, SyncPair,
+    SyncPlan, SyncPreview, SyncRun, SyncSide, SyncTotals, TransferView, UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};

@@ -460,3 +460,85 @@ async fn server_side_encryption_is_asked_for_on_uploads_streams_and_copies() {
     );
     assert!(!h.object_exists("refused.txt") && !h.object_exists("c2.txt"));
 }
+
+/// An account's upload defaults (storage class, encryption, cache control) go with every upload of
+/// it, single or multipart, file or stream, unless the upload chooses its own; cleared, they stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_upload_defaults_apply_unless_an_upload_chooses_otherwise() {
+    let h = Harness::new().await;
+    let small = h.file("small.txt", b"small");
+    let small = small.to_str().unwrap();
+    let big = h.file(
+        "big.bin",
+        &crate::support::data(20 * crate::support::MIB, 6),
+    );
+    let big = big.to_str().unwrap();
+    let url = |k: &str| format!("s3://{BUCKET}/{k}");
+    let aes = || (Some("AES256".to_string()), None);
+    let rr = || Some("REDUCED_REDUNDANCY".to_string());
+
+    // The CLI's account here is `default` (an endpoint and keys from the environment).
+    let set = [
+        "account",
+        "defaults",
+        "default",
+        "--storage-class",
+        "REDUCED_REDUNDANCY",
+        "--sse",
+        "AES256",
+        "--cache-control",
+        "max-age=60",
+    ];
+    let out = output(&h, &set).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (src, key) in [(small, "small.txt"), (big, "big.bin")] {
+        let out = output(&h, &["cp", src, &url(key)]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(h.log.encryption_of(key), [aes()], "{key}");
+        assert_eq!(h.log.storage_class_of(key), [rr()], "{key}");
+        assert_eq!(h.head(key).await.cache_control(), Some("max-age=60"));
+    }
+    let mut child = spawn_fed(&h, &["cp", "-", &url("piped.txt")]);
+    feed(&mut child, b"piped".to_vec(), true).await;
+    let out = crate::support::wait_child(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("piped.txt"), [aes()]);
+
+    let own = [
+        "cp",
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        "alias/own",
+        "--cache-control",
+        "no-cache",
+        small,
+    ];
+    let out = output(&h, &[&own[..], &[&url("own.txt")]].concat()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        h.log.encryption_of("own.txt"),
+        [(Some("aws:kms".to_string()), Some("alias/own".to_string()))]
+    );
+    assert_eq!(h.head("own.txt").await.cache_control(), Some("no-cache"));
+    assert_eq!(
+        h.log.storage_class_of("own.txt"),
+        [rr()],
+        "what it left out"
+    );
+
+    let out = output(&h, &["account", "defaults", "default", "--clear"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = output(&h, &["cp", small, &url("plain.txt")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("plain.txt"), [(None, None)]);
+    assert_eq!(h.log.storage_class_of("plain.txt"), [None]);
+
+    let out = output(&h, &["account", "defaults", "default", "--sse", "AES128"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("choose --sse AES256"),
+        "{}",
+        stderr(&out)
+    );
+}

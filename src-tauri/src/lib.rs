@@ -118,6 +118,8 @@ pub fn run() {
             commands::accounts::add_account,
             commands::accounts::remove_account,
             commands::accounts::test_connection,
+            commands::accounts::account_defaults,
+            commands::accounts::set_account_defaults,
             commands::objects::list_buckets,
             commands::objects::create_bucket,
             commands::objects::list_objects,

@@ -4,6 +4,7 @@
 //! methods live beside what they are about, one file per responsibility:
 //!
 //! - `accounts`: saved accounts, secrets and the S3 client of each connection;
+//! - `defaults`: an account's upload defaults (storage class, encryption, cache control);
 //! - `enqueue`: requests validated and written to the queue (resume/replace/skip decisions);
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
@@ -28,6 +29,7 @@
 mod accounts;
 mod control;
 mod copy;
+mod defaults;
 mod delete;
 mod enqueue;
 mod listing;
@@ -62,6 +64,7 @@ use crate::store::{self, Direction, NewTransfer, State, Store, TransferRow};
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
+pub use defaults::AccountDefaults;
 pub use delete::{DeleteFailure, DeleteProgress, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use listing::{Depth, Listed, Listing, ObjectInfo};

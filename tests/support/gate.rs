@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{
     CopyObjectInput, CreateMultipartUploadInput, DeleteObjectsInput, GetObjectInput,
-    HeadObjectInput, ListObjectsV2Input, PutObjectInput, Range, ServerSideEncryption,
+    HeadObjectInput, ListObjectsV2Input, PutObjectInput, Range, ServerSideEncryption, StorageClass,
     UploadPartCopyInput, UploadPartInput,
 };
 use s3s::{S3Request, S3Result};
@@ -33,6 +33,9 @@ pub struct Log {
     /// (key, `x-amz-server-side-encryption`, its KMS key id) of each request that makes an object
     /// (PutObject, CreateMultipartUpload, CopyObject), in arrival order.
     pub encryption: Mutex<Vec<(String, Encryption)>>,
+    /// (key, `x-amz-storage-class`) of each request that makes an object (PutObject,
+    /// CreateMultipartUpload), in arrival order.
+    pub storage_classes: Mutex<Vec<(String, Option<String>)>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
     /// (key, part number) of every HeadObject request with a part number, in arrival order.
@@ -61,6 +64,7 @@ impl Log {
             part_copies: Mutex::new(Vec::new()),
             delete_batches: Mutex::new(Vec::new()),
             encryption: Mutex::new(Vec::new()),
+            storage_classes: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
             part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
@@ -134,6 +138,23 @@ impl Log {
     /// How many UploadPart requests each part number of `key` got.
     pub fn part_counts(&self, key: &str) -> std::collections::BTreeMap<i32, usize> {
         counts(&self.upload_parts, key)
+    }
+
+    fn stored_as(&self, key: &str, class: &Option<StorageClass>) {
+        let class = class.as_ref().map(|c| c.as_str().to_string());
+        self.storage_classes
+            .lock()
+            .unwrap()
+            .push((key.to_string(), class));
+    }
+
+    /// The storage class asked for `key` by its requests, in order.
+    pub fn storage_class_of(&self, key: &str) -> Vec<Option<String>> {
+        let all = self.storage_classes.lock().unwrap();
+        all.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, c)| c.clone())
+            .collect()
     }
 
     fn encrypted(&self, key: &str, sse: &Option<ServerSideEncryption>, kms: &Option<String>) {
@@ -290,6 +311,7 @@ impl S3Access for Hook {
         self.0.puts.lock().unwrap().push(i.key.clone());
         self.0
             .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
+        self.0.stored_as(&i.key, &i.storage_class);
         Ok(())
     }
 
@@ -300,6 +322,7 @@ impl S3Access for Hook {
         let i = &req.input;
         self.0
             .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
+        self.0.stored_as(&i.key, &i.storage_class);
         Ok(())
     }
 

@@ -428,6 +428,32 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('keeps an account\'s upload defaults: storage class, encryption with its KMS key, cache control', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.getByTestId('manage-accounts').click();
+    const local = page.locator('[data-testid="account-row"][data-account="local"]');
+    await local.getByTestId('account-defaults').click();
+    const dialog = page.locator('[data-testid="defaults-dialog"][open]');
+    await dialog.getByTestId('defaults-storage-class').selectOption('STANDARD_IA');
+    await dialog.getByTestId('defaults-sse').selectOption('aws:kms');
+    await dialog.getByTestId('defaults-kms-key').fill('alias/backups');
+    await dialog.getByTestId('defaults-cache-control').fill('max-age=3600');
+    await dialog.getByTestId('defaults-save').click();
+    await page.getByTestId('notice').filter({ hasText: 'Saved the upload defaults of local.' }).waitFor(WAIT);
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    const kept = await page.evaluate(() => window.__ferryMock.accountDefaults('local'));
+    assert.deepEqual(kept, { storageClass: 'STANDARD_IA', sse: 'aws:kms', sseKmsKeyId: 'alias/backups', cacheControl: 'max-age=3600' });
+    // Opened again it shows them; the key goes away with the encryption it belongs to.
+    await local.getByTestId('account-defaults').click();
+    assert.equal(await dialog.getByTestId('defaults-cache-control').inputValue(), 'max-age=3600');
+    assert.equal(await dialog.getByTestId('defaults-kms-key').inputValue(), 'alias/backups');
+    await dialog.getByTestId('defaults-sse').selectOption('AES256');
+    await dialog.getByTestId('defaults-save').click();
+    await dialog.getByTestId('defaults-error').filter({ hasText: 'A KMS key goes with aws:kms' }).waitFor(WAIT);
+    await app.close();
+  });
+
   it('creates a bucket with a validated name, then deletes objects after confirming their count and size', async () => {
     const app = await openApp();
     const { page } = app;

@@ -65,6 +65,8 @@ describe('TauriBackend', () => {
     await b.addAccount(acc);
     await b.removeAccount('n');
     await b.testConnection(acc);
+    await b.accountDefaults('local');
+    await b.setAccountDefaults('local', { storageClass: 'STANDARD_IA', sse: null, sseKmsKeyId: null, cacheControl: null });
     await b.listBuckets('local');
     await b.createBucket('local', 'b');
     const listing = b.listObjects('local', 'b', 'p/', () => {});
@@ -93,6 +95,8 @@ describe('TauriBackend', () => {
       { cmd: 'add_account', args: { account: acc } },
       { cmd: 'remove_account', args: { name: 'n' } },
       { cmd: 'test_connection', args: { account: acc } },
+      { cmd: 'account_defaults', args: { account: 'local' } },
+      { cmd: 'set_account_defaults', args: { account: 'local', defaults: { storageClass: 'STANDARD_IA', sse: null, sseKmsKeyId: null, cacheControl: null } } },
       { cmd: 'list_buckets', args: { account: 'local' } },
       { cmd: 'create_bucket', args: { account: 'local', bucket: 'b' } },
       { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/', listing: 1, pages: channels[0] } },

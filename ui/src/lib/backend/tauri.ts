@@ -7,7 +7,7 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
+  Account, AccountDefaults, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectEdit, ObjectProperties, ProgressSnapshot, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
@@ -29,6 +29,12 @@ export class TauriBackend implements Backend {
   }
   testConnection(account: NewAccount): Promise<number> {
     return invoke('test_connection', { account });
+  }
+  accountDefaults(account: string): Promise<AccountDefaults> {
+    return invoke('account_defaults', { account });
+  }
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults> {
+    return invoke('set_account_defaults', { account, defaults });
   }
 
   listBuckets(account: string): Promise<string[]> {

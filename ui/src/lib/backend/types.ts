@@ -7,6 +7,7 @@
 // them the names the UI uses and adds what only the front end has: drag-and-drop events and the
 // Backend interface itself.
 import type { Account } from './generated/Account';
+import type { AccountDefaults } from './generated/AccountDefaults';
 import type { AccountKind } from './generated/AccountKind';
 import type { BackendError } from './generated/BackendError';
 import type { Copied } from './generated/Copied';
@@ -46,7 +47,7 @@ import type { WatchState } from './generated/WatchState';
 
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
-  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
+  Account, AccountDefaults, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
   Listing, NewAccount, NewWatchedFolder, ObjectEdit, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
@@ -112,11 +113,16 @@ export interface SearchStream {
  */
 export interface Backend {
   // accounts — Tauri commands: list_accounts, add_account {account}, remove_account {name},
-  // test_connection {account: NewAccount} -> number of buckets
+  // test_connection {account: NewAccount} -> number of buckets, account_defaults {account},
+  // set_account_defaults {account, defaults}
   listAccounts(): Promise<Account[]>;
   addAccount(account: NewAccount): Promise<Account>;
   removeAccount(name: string): Promise<void>;
   testConnection(account: NewAccount): Promise<number>;
+  /** What every upload of the account is stored with unless it chooses otherwise. */
+  accountDefaults(account: string): Promise<AccountDefaults>;
+  /** Keeps an account's upload defaults (blank fields unset); resolves to them as kept. */
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults>;
 
   // browsing — list_buckets {account}, create_bucket {account, bucket},
   // list_objects {account, bucket, prefix, listing, pages: Channel<Listing>} -> Listed, cancel_listing

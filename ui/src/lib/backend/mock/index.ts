@@ -6,7 +6,7 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
+  Account, AccountDefaults, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectEdit, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
@@ -219,6 +219,12 @@ export class MockBackend implements Backend {
   }
   testConnection(account: NewAccount): Promise<number> {
     return this.#call('testConnection', () => this.#accounts.testConnection(account));
+  }
+  accountDefaults(account: string): Promise<AccountDefaults> {
+    return this.#call('accountDefaults', () => this.#accounts.defaults(account));
+  }
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults> {
+    return this.#call('setAccountDefaults', () => this.#accounts.setDefaults(account, defaults));
   }
 
   listBuckets(account: string): Promise<string[]> {
