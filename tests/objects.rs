@@ -206,7 +206,8 @@ async fn ferry_mv_and_cp_between_s3_locations_work_from_the_cli() {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("2 of 2 done"),
+        String::from_utf8_lossy(&out.stdout).contains("2 of 2 done: 20 B in ")
+            && String::from_utf8_lossy(&out.stdout).contains("(no bytes through this machine)"),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

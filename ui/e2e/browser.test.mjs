@@ -545,6 +545,11 @@ describe('Ferry in a browser', () => {
     await dialog.getByTestId('relocate-submit').click();
     await page.getByTestId('notice').filter({ hasText: 'Moved the folder photos (3 objects) to backups/photos/.' }).waitFor(WAIT);
     await folder('photos/').waitFor({ state: 'detached', ...WAIT });
+    // Each object of it was a server-side copy in the transfers panel.
+    const copyRow = transferRow(page, 'ferry-deck.jpg');
+    await copyRow.waitFor(WAIT);
+    assert.match((await copyRow.textContent()) ?? '', /from ferry\/photos\/2025\/ferry-deck\.jpg to ferry\/backups\/photos\/2025\/ferry-deck\.jpg/);
+    assert.equal(await copyRow.locator('.dir.copy').getAttribute('title'), 'Server-side copy');
     await folder('backups/').getByTestId('open-prefix').click();
     await folder('backups/photos/').hover();
     await folder('backups/photos/').getByTestId('move').click();

@@ -3,10 +3,10 @@
 // whole prefixes, and presigned links. The local account's "ferry" bucket starts with a few objects.
 // A generated folder (addGeneratedFolder) holds any number of objects made up as they are listed, so
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
-import { bucketNameProblem } from '../../browse/paths';
+import { baseName, bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
 import type { Copied, DeleteProgress, Deleted, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
-import { MIB, type World } from './world';
+import { MIB, type MockTransfer, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
 const TYPES: Record<string, string> = {
@@ -305,7 +305,8 @@ export class MockObjects {
   /**
    * Copies or moves an object, or a folder (`from` ending in '/'), like the engine: checked whole
    * first (the source exists, no destination inside the source, an existing destination refused
-   * unless `replace`), then every object copied, and for a move each source deleted.
+   * unless `replace`), then every object copied (each a `copy` transfer in the list), and for a move
+   * each source deleted.
    */
   copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Copied {
     const objects = this.#w.bucket(account, bucket);
@@ -326,6 +327,7 @@ export class MockObjects {
     for (const [f, t] of pairs) {
       const o = objects.get(f)!;
       objects.set(t, { ...o, key: t });
+      this.#copied(account, bucket, f, t, o.size);
       done.copied++;
       done.bytes += o.size;
       if (moveSource) {
@@ -334,6 +336,18 @@ export class MockObjects {
       }
     }
     return done;
+  }
+
+  /** A server-side copy as the engine queues it: a `copy` transfer (finished at once here), announced. */
+  #copied(account: string, bucket: string, from: string, to: string, size: number): void {
+    const now = this.#w.now();
+    const t: MockTransfer = {
+      id: this.#w.newId('copy'), direction: 'copy', state: 'completed', account, bucket, key: to, localPath: `s3://${bucket}/${from}`,
+      name: baseName(to), bytesDone: size, bytesTotal: size, error: null, createdAt: now, finishedAt: now,
+      verified: null, speed: 0, failAt: null, failWith: null,
+    };
+    this.#w.transfers.set(t.id, t);
+    this.#w.emitEvent(t);
   }
 
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Link {
