@@ -431,3 +431,29 @@ async fn a_copy_killed_after_the_server_completed_it_is_recognised_not_made_agai
     }
     assert!(!h.object_exists("film.mp4"), "the move's source went once");
 }
+
+/// An edit in place above the single-copy limit, killed after the server completed it: its object
+/// is its own source and has changed, yet the next run recognises the edit as done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_in_place_killed_after_the_server_completed_it_is_recognised() {
+    let h = Harness::new().await;
+    let bytes = put_big(&h, "film.mp4").await;
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    let edit = ferry::ObjectEdit {
+        content_type: Some("video/webm".into()),
+        ..ferry::ObjectEdit::default()
+    };
+    let ids = engine
+        .enqueue_edit(&h.conn(), &url("film.mp4"), &edit)
+        .await
+        .unwrap()
+        .ids;
+    engine.run(&ids).await.remove(0).result.unwrap();
+    as_if_killed_after_complete(&h, &ids[0]);
+    let copied = h.log.part_copies.lock().unwrap().len();
+    engine.run(&ids).await.remove(0).result.unwrap();
+    assert_eq!(h.log.part_copies.lock().unwrap().len(), copied);
+    assert_eq!(engine.transfer(&ids[0]).unwrap().state, State::Completed);
+    assert_eq!(h.head("film.mp4").await.content_type(), Some("video/webm"));
+    assert_eq!(h.object("film.mp4"), bytes);
+}

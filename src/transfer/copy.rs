@@ -228,6 +228,11 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     };
     let etag_changed = ctx.row.etag.is_some() && !same_etag(head.e_tag(), ctx.row.etag.as_deref());
     if etag_changed || head.content_length() != Some(size as i64) {
+        // A multipart copy killed after the server completed it: an edit in place changed its
+        // own source so. Recognised, it is recorded; a source that changed is never deleted.
+        if ctx.row.upload_id.is_some() && finished_before(&ctx, &s3, size).await? {
+            return recognised(completed(&ctx, size, 0)?, &ctx);
+        }
         return Err(Error::new(
             ErrorKind::Changed,
             format!("{what}: the source changed since the copy was queued; nothing of the new version was copied. Run the copy again to copy it as it is now"),
