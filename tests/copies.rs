@@ -457,3 +457,66 @@ async fn an_edit_in_place_killed_after_the_server_completed_it_is_recognised() {
     assert_eq!(h.head("film.mp4").await.content_type(), Some("video/webm"));
     assert_eq!(h.object("film.mp4"), bytes);
 }
+
+/// `ferry cp` between S3 locations with --content-type or --metadata changes those of the copy and
+/// keeps the rest of its source's; the source is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_side_copy_changes_only_the_properties_it_is_given() {
+    let h = Harness::new().await;
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key("photo.png")
+        .content_type("image/png")
+        .cache_control("max-age=60")
+        .metadata("owner", "ana")
+        .body(b"pixels".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let (src, dst) = (
+        format!("s3://{BUCKET}/photo.png"),
+        format!("s3://{BUCKET}/copies/photo.webp"),
+    );
+    let args = [
+        "cp",
+        &src,
+        &dst,
+        "--content-type",
+        "image/webp",
+        "--metadata",
+        "team=red",
+    ];
+    let out = output(&h, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = h.head("copies/photo.webp").await;
+    assert_eq!(copy.content_type(), Some("image/webp"));
+    assert_eq!(copy.cache_control(), Some("max-age=60"));
+    let meta = copy.metadata().unwrap();
+    assert_eq!(
+        (
+            meta.get("owner").map(String::as_str),
+            meta.get("team").map(String::as_str)
+        ),
+        (Some("ana"), Some("red"))
+    );
+    assert_eq!(h.object("copies/photo.webp"), b"pixels");
+    let source = h.head("photo.png").await;
+    assert_eq!(source.content_type(), Some("image/png"));
+    assert_eq!(source.metadata().unwrap().get("team"), None);
+
+    let out = output(
+        &h,
+        &[
+            "cp",
+            &src,
+            &format!("s3://{BUCKET}/c2.png"),
+            "--content-encoding",
+            "gzip",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!h.object_exists("c2.png"));
+}

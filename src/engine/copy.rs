@@ -33,6 +33,8 @@ pub struct CopyOptions {
     pub sse_kms_key_id: Option<String>,
     /// The part size of multipart copies (default: automatic).
     pub part_size: Option<u64>,
+    /// Properties the copies get instead of their source's (the rest are kept).
+    pub edit: Option<ObjectEdit>,
 }
 
 /// What a copy or move did.
@@ -70,6 +72,9 @@ impl Engine {
             ));
         }
         upload::check_sse(opts.sse.as_deref(), opts.sse_kms_key_id.as_deref())?;
+        if let Some(edit) = &opts.edit {
+            edit.validate()?;
+        }
         conn.validate()?;
         let s3 = self.requests(conn).await?;
         let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
@@ -77,7 +82,7 @@ impl Engine {
             delete_source: opts.delete_source,
             sse: opts.sse.clone(),
             sse_kms_key_id: opts.sse_kms_key_id.clone(),
-            edit: None,
+            edit: opts.edit.clone(),
         };
         self.enqueue_pairs(conn, &s3, (src, dst), pairs, opts, &spec, &new_batch())
             .await
@@ -208,7 +213,7 @@ impl Engine {
                 None => fresh.push(p),
             }
         }
-        let in_place = spec.edit.is_some();
+        let in_place = spec.edit.is_some() && src == dst;
         let replace = in_place || opts.if_exists == IfExists::Overwrite;
         let taken = if replace {
             BTreeSet::new()

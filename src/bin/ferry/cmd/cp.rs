@@ -32,7 +32,7 @@ pub(crate) struct CpArgs {
     pub(crate) object: ObjectArgs,
 }
 
-/// What uploaded objects are stored with (uploads only).
+/// What uploaded objects are stored with; a server-side copy takes them as changes to its source's.
 #[derive(Args, Clone, Default)]
 pub(crate) struct ObjectArgs {
     /// Content-Type of every object (default: from each file's name).
@@ -95,6 +95,26 @@ impl ObjectArgs {
             sse: self.sse.sse.clone(),
             sse_kms_key_id: self.sse.sse_kms_key_id.clone(),
         })
+    }
+}
+
+impl ObjectArgs {
+    /// What a server-side copy changes of its source's properties (`None`: it keeps them all).
+    fn edit(&self) -> Result<Option<ferry::ObjectEdit>, Error> {
+        if self.content_encoding.is_some() {
+            return Err(Error::invalid(
+                "a server-side copy keeps the source's content encoding (its bytes are not changed); leave out --content-encoding",
+            ));
+        }
+        let edit = ferry::ObjectEdit {
+            content_type: self.content_type.clone(),
+            cache_control: self.cache_control.clone(),
+            content_disposition: self.content_disposition.clone(),
+            metadata: name_values(&self.metadata)?,
+            remove_metadata: Vec::new(),
+            storage_class: self.storage_class.clone(),
+        };
+        Ok((edit != ferry::ObjectEdit::default()).then_some(edit))
     }
 }
 
@@ -194,17 +214,9 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                 .await?
         }
         (Some(src), Some(dst)) => {
-            let object = ObjectArgs {
-                sse: SseArgs::default(),
-                ..args.object.clone()
-            };
-            if object.options()?.to_json().is_some() {
-                return Err(Error::invalid(
-                    "a server-side copy keeps the source's content type and metadata; of the upload options only --sse and --sse-kms-key-id apply",
-                ));
-            }
             let mut opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
             opts.part_size = part_size;
+            opts.edit = args.object.edit()?;
             engine.enqueue_copy(&conn, &src, &dst, &opts).await?
         }
         (None, None) => {
@@ -248,6 +260,7 @@ fn copy_options(
         sse: sse.sse.clone(),
         sse_kms_key_id: sse.sse_kms_key_id.clone(),
         part_size: None,
+        edit: None,
     }
 }
 
