@@ -514,3 +514,48 @@ async fn a_server_side_copy_changes_only_the_properties_it_is_given() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!h.object_exists("c2.png"));
 }
+
+/// A copy keeps its source's tags: a multipart copy reads them (GetObjectTagging) and gives them to
+/// CreateMultipartUpload, since UploadPartCopy carries none; a single CopyObject keeps them itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_keep_their_sources_tags() {
+    let h = Harness::new().await;
+    let bytes = data(12 * MIB, 43);
+    for (key, body) in [("film.mp4", bytes.clone()), ("note.txt", b"note".to_vec())] {
+        h.client()
+            .await
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .tagging("project=ferry&stage=final%20cut")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let engine = h.engine_copying_whole_up_to(SINGLE).await;
+    for (from, to) in [("film.mp4", "copy.mp4"), ("note.txt", "copy.txt")] {
+        let enq = engine
+            .enqueue_copy(&h.conn(), &url(from), &url(to), &parts_of_5mib())
+            .await
+            .unwrap();
+        engine.run(&enq.ids).await.remove(0).result.unwrap();
+        let tags = h
+            .client()
+            .await
+            .get_object_tagging()
+            .bucket(BUCKET)
+            .key(to)
+            .send()
+            .await
+            .unwrap();
+        let tags: Vec<(&str, &str)> = tags
+            .tag_set()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect();
+        assert_eq!(tags, [("project", "ferry"), ("stage", "final cut")], "{to}");
+    }
+    assert_eq!(h.log.part_copy_counts("copy.mp4").len(), 3);
+    assert_eq!(h.object("copy.mp4"), bytes);
+}

@@ -23,6 +23,7 @@ mod harness;
 mod run;
 mod seeded;
 mod state;
+mod tags;
 
 use std::time::Duration;
 
