@@ -268,6 +268,19 @@ async fn a_move_whose_multipart_copy_fails_keeps_its_source_and_leaves_nothing()
     let e = engine.run(&enq.ids).await.remove(0).result.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Changed, "{}", e.message);
     assert!(!h.object_exists("other.mp4") && h.object_exists("film.mp4"));
+    // Asked again, the copy starts afresh from the source as it is now.
+    let again = engine
+        .enqueue_copy(&h.conn(), &url("film.mp4"), &url("other.mp4"), &opts)
+        .await
+        .unwrap();
+    assert_ne!(again.ids, enq.ids);
+    assert_eq!(
+        engine.transfer(&enq.ids[0]).unwrap().state,
+        State::Cancelled
+    );
+    engine.run(&again.ids).await.remove(0).result.unwrap();
+    assert_eq!(h.object("other.mp4"), data(20 * MIB, 7));
+    assert!(!h.object_exists("film.mp4"), "moved once verified");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -179,8 +179,9 @@ impl Engine {
     }
 
     /// Writes the copy transfers of `pairs` (from `src`'s bucket to `dst`'s) in one batch: an
-    /// unfinished copy of the same object to the same key is continued, existing destinations
-    /// follow `opts.if_exists`; nothing is written when one is refused.
+    /// unfinished copy of the same object to the same key is continued (replaced when the source
+    /// changed since), existing destinations follow `opts.if_exists`; nothing is written when one is
+    /// refused.
     #[allow(clippy::too_many_arguments)] // the request's parts as its three callers hold them
     pub(super) async fn enqueue_pairs(
         &self,
@@ -206,9 +207,16 @@ impl Engine {
                 &p.to,
                 &source_of(&p.from),
             )? {
-                Some(row) => {
+                Some(row) if row.etag == p.etag && row.size == Some(p.size) => {
                     self.continue_unfinished(&row)?;
                     resumed.push(row.id);
+                }
+                Some(row) => {
+                    // Its parts are of a source that no longer exists: cancelled (its multipart
+                    // copy aborted), and the source as it is now copied afresh.
+                    tracing::info!(transfer = %row.id, "the source changed; replacing the unfinished copy");
+                    self.cancel(&row.id).await?;
+                    fresh.push(p);
                 }
                 None => fresh.push(p),
             }
