@@ -543,7 +543,7 @@ describe('Ferry in a browser', () => {
     await folder('photos/').getByTestId('move').click();
     await input.fill('backups');
     await dialog.getByTestId('relocate-submit').click();
-    await page.getByTestId('notice').filter({ hasText: 'Moved the folder photos (3 objects) to backups/photos/.' }).waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Moving the folder photos (3 objects) to backups/photos/ on the server; Transfers shows its progress.' }).waitFor(WAIT);
     await folder('photos/').waitFor({ state: 'detached', ...WAIT });
     // Each object of it was a server-side copy in the transfers panel.
     const copyRow = transferRow(page, 'ferry-deck.jpg');
@@ -556,7 +556,7 @@ describe('Ferry in a browser', () => {
     await dialog.getByTestId('relocate-keep').check();
     await input.fill('');
     await dialog.getByTestId('relocate-submit').click();
-    await page.getByTestId('notice').filter({ hasText: 'Copied the folder photos (3 objects) to photos/.' }).waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Copying the folder photos (3 objects) to photos/ on the server; Transfers shows its progress.' }).waitFor(WAIT);
     await folder('backups/photos/').waitFor(WAIT);
     await app.close();
   });

@@ -10,7 +10,7 @@ use ferry::engine::{
     ObjectProperties, Searched, Tally,
 };
 use ferry::Link;
-use ferry::{Copied, CopyOptions, IfExists, ObjectEdit, S3Url};
+use ferry::{CopyOptions, Enqueued, IfExists, ObjectEdit, S3Url};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -236,8 +236,8 @@ pub async fn edit_object(
 }
 
 /// Copies or moves (renames) an object, or a folder (`from` ending in `/`), to `to` in the same
-/// bucket, server-side, as copy transfers of the queue (they show in the transfers panel), and
-/// waits for them to end. An existing destination is refused unless `replace`.
+/// bucket, server-side: queues one batch of copy transfers (the transfers panel shows them) and
+/// starts it. An existing destination is refused, with nothing queued, unless `replace`.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn copy_objects(
@@ -248,7 +248,7 @@ pub async fn copy_objects(
     to: String,
     move_source: bool,
     replace: bool,
-) -> Result<Copied> {
+) -> Result<Enqueued> {
     let conn = state.engine.connection(&account)?;
     let at = |key: String| S3Url {
         bucket: bucket.clone(),
@@ -264,8 +264,10 @@ pub async fn copy_objects(
         delete_source: move_source,
         ..CopyOptions::default()
     };
-    state
+    let enq = state
         .engine
-        .copy_objects(&conn, &at(from), &at(to), &opts)
-        .await
+        .enqueue_copy(&conn, &at(from), &at(to), &opts)
+        .await?;
+    state.engine.start(&enq.ids);
+    Ok(enq)
 }

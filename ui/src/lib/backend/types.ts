@@ -160,9 +160,11 @@ export interface Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties>;
   /**
    * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
-   * server-side. An existing destination fails with kind 'already_exists' unless `replace`.
+   * server-side: queues and starts one batch of copy transfers (resolves once they are queued; they
+   * show in the transfers list). An existing destination fails with kind 'already_exists', nothing
+   * queued, unless `replace`.
    */
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied>;
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued>;
 
   // transfers — upload_paths {account, bucket, prefix, paths}, download {account, bucket, keys,
   // prefixes, destDir}, list_transfers, pause {id}, resume {id}, cancel {id}, retry {id},

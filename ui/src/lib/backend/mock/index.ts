@@ -6,7 +6,7 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, AccountDefaults, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
+  Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectEdit, ObjectProperties, ProgressSnapshot, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
@@ -265,7 +265,7 @@ export class MockBackend implements Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
     return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
   }
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Promise<Link> {

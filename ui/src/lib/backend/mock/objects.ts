@@ -5,7 +5,7 @@
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
 import { baseName, bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { Copied, DeleteProgress, Deleted, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
+import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
 import { MIB, type MockTransfer, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
@@ -308,7 +308,7 @@ export class MockObjects {
    * unless `replace`), then every object copied (each a `copy` transfer in the list), and for a move
    * each source deleted.
    */
-  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Copied {
+  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Enqueued {
     const objects = this.#w.bucket(account, bucket);
     const folder = from.endsWith('/');
     if (folder && to.startsWith(from)) throw backendError('invalid_input', `${to} is inside ${from}; choose a destination outside it`);
@@ -323,23 +323,18 @@ export class MockObjects {
     if (taken.length && !replace) {
       throw backendError('already_exists', `${taken.slice(0, 5).join(', ')} already exist${taken.length === 1 ? 's' : ''}; nothing was copied`);
     }
-    const done: Copied = { copied: 0, bytes: 0, moved: 0, skipped: [] };
+    const queued: Enqueued = { ids: [], resumed: 0, skipped: [] };
     for (const [f, t] of pairs) {
       const o = objects.get(f)!;
       objects.set(t, { ...o, key: t });
-      this.#copied(account, bucket, f, t, o.size);
-      done.copied++;
-      done.bytes += o.size;
-      if (moveSource) {
-        objects.delete(f);
-        done.moved++;
-      }
+      if (moveSource) objects.delete(f);
+      queued.ids.push(this.#copied(account, bucket, f, t, o.size));
     }
-    return done;
+    return queued;
   }
 
-  /** A server-side copy as the engine queues it: a `copy` transfer (finished at once here), announced. */
-  #copied(account: string, bucket: string, from: string, to: string, size: number): void {
+  /** A server-side copy as the engine queues it: a `copy` transfer (finished at once here), announced; its id. */
+  #copied(account: string, bucket: string, from: string, to: string, size: number): string {
     const now = this.#w.now();
     const t: MockTransfer = {
       id: this.#w.newId('copy'), direction: 'copy', state: 'completed', account, bucket, key: to, localPath: `s3://${bucket}/${from}`,
@@ -348,6 +343,7 @@ export class MockObjects {
     };
     this.#w.transfers.set(t.id, t);
     this.#w.emitEvent(t);
+    return t.id;
   }
 
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Link {
