@@ -52,6 +52,10 @@ pub struct EngineConfig {
     pub secrets: Arc<dyn SecretStore>,
     /// Retries, the stall watchdog and waits between runs after an outage.
     pub retry: RetryPolicy,
+    /// Server-side copies up to this size take one CopyObject, larger ones a multipart copy
+    /// (UploadPartCopy): S3's 5 GiB limit unless `FERRY_SINGLE_COPY_MAX` (e.g. `8MiB`) lowers it,
+    /// as tests do.
+    pub single_copy_max: u64,
 }
 
 impl EngineConfig {
@@ -65,6 +69,11 @@ impl EngineConfig {
                 .unwrap_or(crate::local::DEFAULT_PORT),
             secrets: Arc::new(Keychain),
             retry: RetryPolicy::default(),
+            single_copy_max: std::env::var("FERRY_SINGLE_COPY_MAX")
+                .ok()
+                .and_then(|v| crate::plan::parse_size(&v).ok())
+                .filter(|v| (1..=crate::transfer::copy::MAX_SINGLE_COPY).contains(v))
+                .unwrap_or(crate::transfer::copy::MAX_SINGLE_COPY),
         }
     }
 }

@@ -23,14 +23,15 @@ pub mod watch;
 
 pub use config::{EngineConfig, Limits, Settings};
 pub use engine::{
-    BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine, Enqueued, Event,
-    IfExists, Link, ObjectVersion, Restored, SyncAction, SyncDirection, SyncItem, SyncOptions,
-    SyncPair, SyncPlan, SyncPreview, SyncRun, SyncSide, SyncStarted, SyncTotals, TransferView,
-    UploadOptions,
+    AccountDefaults, BatchFinished, Compare, Copied, CopyOptions, DownloadOptions, Engine,
+    Enqueued, Event, IfExists, Link, ObjectVersion, Restored, SyncAction, SyncDirection, SyncItem,
+    SyncOptions, SyncPair, SyncPlan, SyncPreview, SyncRun, SyncSide, SyncStarted, SyncTotals,
+    TransferView, UploadOptions,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use s3::{Connection, S3Url};
 pub use store::{Direction, State, TransferRow};
+pub use transfer::copy::ObjectEdit;
 pub use transfer::upload::ObjectOptions;
 pub use transfer::{RetryPolicy, RunStats};
 pub use watch::{NewWatchedFolder, WatchState, WatchedFolder, WatchedUpload, Watches};

@@ -17,7 +17,10 @@
 //!   serve, and its type, like S3;
 //! - HEAD and GET with `partNumber` serve that part, with the parts count and the part's checksum
 //!   (s3s-fs ignores the parameter). See [`parts`].
+//! - UploadPartCopy answers NoSuchUpload for an unknown upload id and honours
+//!   `x-amz-copy-source-if-match` (s3s-fs ignores it). See [`copy`].
 
+mod copy;
 mod keys;
 #[macro_use]
 mod parts;
@@ -219,23 +222,8 @@ impl S3 for LocalS3 {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         if let Some(cond) = req.input.if_match.clone() {
-            let head = HeadObjectInput::builder()
-                .bucket(req.input.bucket.clone())
-                .key(req.input.key.clone())
-                .build()
-                .map_err(|e| s3_error!(InvalidRequest, "{e}"))?;
-            let current = self.fs.head_object(sibling(&req, head)).await?.output.e_tag;
-            let matches = cond.is_any()
-                || match (cond.as_etag(), current.as_ref()) {
-                    (Some(want), Some(have)) => want.strong_cmp(have),
-                    _ => false,
-                };
-            if !matches {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
-            }
+            let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+            self.check_if_match(&req, &bucket, &key, &cond).await?;
         }
         let mut req = req;
         let (parts, slice) = self.part_as_range(&mut req.input)?;
@@ -304,6 +292,13 @@ impl S3 for LocalS3 {
         let kept = self.keep_part_checksum(&id, n, declared, &sent)?;
         parts::set_checksum(crc_fields!(resp.output), kept);
         Ok(resp)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.part_copy(req).await
     }
 
     async fn complete_multipart_upload(

@@ -61,6 +61,18 @@ pub fn part_size(size: u64, requested: Option<u64>) -> Result<u64> {
     Ok(p)
 }
 
+/// The part size of a server-side multipart copy: the user's choice when it fits, else larger
+/// parts than an upload's (no part passes through memory here, and fewer parts are fewer requests).
+pub fn copy_part_size(size: u64, requested: Option<u64>) -> Result<u64> {
+    match requested {
+        Some(_) => part_size(size, requested),
+        None => Ok(part_size(size, None)?.max(COPY_PART_SIZE)),
+    }
+}
+
+/// The least part size of a server-side multipart copy unless the user chooses.
+pub const COPY_PART_SIZE: u64 = 128 * MIB;
+
 /// Whether a file of `size` bytes is sent as one PutObject rather than a multipart upload.
 pub fn is_single_put(size: u64, part_size: u64) -> bool {
     size <= part_size.min(MAX_SINGLE_PUT)
@@ -112,6 +124,15 @@ pub fn parse_size(s: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_copy_takes_large_parts_unless_told() {
+        assert_eq!(copy_part_size(6 * GIB, None).unwrap(), COPY_PART_SIZE);
+        assert_eq!(copy_part_size(6 * GIB, Some(5 * MIB)).unwrap(), 5 * MIB);
+        // 5 TB needs parts of over 500 MiB to stay within 10,000.
+        assert_eq!(copy_part_size(5_000 * GIB, None).unwrap(), 512 * MIB);
+        assert!(copy_part_size(GIB, Some(MIB)).is_err());
+    }
 
     #[test]
     fn parts_cover_the_file_exactly_at_and_around_boundaries() {

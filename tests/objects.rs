@@ -29,7 +29,8 @@ async fn put_described(h: &Harness, key: &str, body: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_folder_of_200_objects_is_copied_by_the_server_keeping_bytes_type_and_metadata() {
+async fn a_folder_of_200_objects_is_copied_and_moved_by_the_server_keeping_bytes_type_and_metadata()
+{
     let h = Harness::new().await;
     for i in 0..200 {
         put_described(&h, &format!("album/{i:03}.png"), &format!("picture {i}")).await;
@@ -66,10 +67,48 @@ async fn a_folder_of_200_objects_is_copied_by_the_server_keeping_bytes_type_and_
         .sum();
     assert_eq!(bodies_read, 0, "the client never downloaded a body");
     assert!(h.object_exists("album/000.png"), "a copy keeps its source");
+    let rows = engine.transfers().unwrap();
+    assert_eq!(rows.len(), 200);
+    assert!(rows
+        .iter()
+        .all(|r| r.direction == ferry::Direction::Copy && r.state == ferry::State::Completed));
+    assert!(
+        rows.iter().all(|r| r.batch_id == rows[0].batch_id),
+        "a prefix is one batch of copy transfers"
+    );
+
+    // The same folder moved: bytes, type and metadata kept, every source gone, no body read.
+    let mv = CopyOptions {
+        delete_source: true,
+        ..opts.clone()
+    };
+    let done = engine
+        .copy_objects(&h.conn(), &s3("album/"), &s3("moved/"), &mv)
+        .await
+        .unwrap();
+    assert_eq!((done.copied, done.moved), (200, 200));
+    for i in [0, 123, 199] {
+        let key = format!("moved/{i:03}.png");
+        assert_eq!(h.object(&key), format!("picture {i}").into_bytes());
+        let head = h.head(&key).await;
+        assert_eq!(head.content_type(), Some("image/png"));
+        assert_eq!(
+            head.metadata().unwrap().get("owner").map(String::as_str),
+            Some("ana")
+        );
+    }
+    assert!((0..200).all(|i| !h.object_exists(&format!("album/{i:03}.png"))));
+    let bodies_read: usize = (0..200)
+        .map(|i| {
+            h.log.get_count(&format!("album/{i:03}.png"))
+                + h.log.get_count(&format!("moved/{i:03}.png"))
+        })
+        .sum();
+    assert_eq!(bodies_read, 0, "the client never downloaded a body");
 
     // Copying a folder into itself is refused before anything happens.
     let e = engine
-        .copy_objects(&h.conn(), &s3("album/"), &s3("album/inner/"), &opts)
+        .copy_objects(&h.conn(), &s3("moved/"), &s3("moved/inner/"), &opts)
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput, "{}", e.message);
@@ -100,9 +139,9 @@ async fn a_move_never_replaces_unasked_and_keeps_its_source_when_the_copy_fails(
     assert_eq!(h.object("final.png"), b"the final one");
     assert!(h.object_exists("draft.png"));
 
-    // The server refuses every copy: the source stays, nothing appears.
+    // The server refuses the copy: the move fails, the source stays, nothing appears.
     h.faults
-        .on_request("copy_object", "moved.png", Failure::Internal, 100);
+        .on_request("copy_object", "moved.png", Failure::Denied, 1);
     let e = engine
         .copy_objects(
             &h.conn(),
@@ -112,8 +151,14 @@ async fn a_move_never_replaces_unasked_and_keeps_its_source_when_the_copy_fails(
         )
         .await
         .unwrap_err();
-    assert!(e.is_retryable(), "{}", e.message);
+    assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
     assert!(h.object_exists("draft.png") && !h.object_exists("moved.png"));
+    let failed = engine.transfers().unwrap();
+    let failed = failed.iter().find(|r| r.key == "moved.png").unwrap();
+    assert_eq!(
+        (failed.direction, failed.state),
+        (ferry::Direction::Copy, ferry::State::Failed)
+    );
 
     let done = engine
         .copy_objects(
@@ -160,7 +205,12 @@ async fn ferry_mv_and_cp_between_s3_locations_work_from_the_cli() {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("moved 2 objects"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("2 of 2 done: 20 B in ")
+            && String::from_utf8_lossy(&out.stdout).contains("(no bytes through this machine)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(h.object("out/sub/b.png"), b"in/sub/b.png");
     assert!(!h.object_exists("in/a.png") && !h.object_exists("in/sub/b.png"));
     assert!(
@@ -410,4 +460,86 @@ async fn server_side_encryption_is_asked_for_on_uploads_streams_and_copies() {
         "nothing was sent"
     );
     assert!(!h.object_exists("refused.txt") && !h.object_exists("c2.txt"));
+}
+
+/// An account's upload defaults (storage class, encryption, cache control) go with every upload of
+/// it, single or multipart, file or stream, unless the upload chooses its own; cleared, they stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accounts_upload_defaults_apply_unless_an_upload_chooses_otherwise() {
+    let h = Harness::new().await;
+    let small = h.file("small.txt", b"small");
+    let small = small.to_str().unwrap();
+    let big = h.file(
+        "big.bin",
+        &crate::support::data(20 * crate::support::MIB, 6),
+    );
+    let big = big.to_str().unwrap();
+    let url = |k: &str| format!("s3://{BUCKET}/{k}");
+    let aes = || (Some("AES256".to_string()), None);
+    let rr = || Some("REDUCED_REDUNDANCY".to_string());
+
+    // The CLI's account here is `default` (an endpoint and keys from the environment).
+    let set = [
+        "account",
+        "defaults",
+        "default",
+        "--storage-class",
+        "REDUCED_REDUNDANCY",
+        "--sse",
+        "AES256",
+        "--cache-control",
+        "max-age=60",
+    ];
+    let out = output(&h, &set).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (src, key) in [(small, "small.txt"), (big, "big.bin")] {
+        let out = output(&h, &["cp", src, &url(key)]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(h.log.encryption_of(key), [aes()], "{key}");
+        assert_eq!(h.log.storage_class_of(key), [rr()], "{key}");
+        assert_eq!(h.head(key).await.cache_control(), Some("max-age=60"));
+    }
+    let mut child = spawn_fed(&h, &["cp", "-", &url("piped.txt")]);
+    feed(&mut child, b"piped".to_vec(), true).await;
+    let out = crate::support::wait_child(child).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("piped.txt"), [aes()]);
+
+    let own = [
+        "cp",
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        "alias/own",
+        "--cache-control",
+        "no-cache",
+        small,
+    ];
+    let out = output(&h, &[&own[..], &[&url("own.txt")]].concat()).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        h.log.encryption_of("own.txt"),
+        [(Some("aws:kms".to_string()), Some("alias/own".to_string()))]
+    );
+    assert_eq!(h.head("own.txt").await.cache_control(), Some("no-cache"));
+    assert_eq!(
+        h.log.storage_class_of("own.txt"),
+        [rr()],
+        "what it left out"
+    );
+
+    let out = output(&h, &["account", "defaults", "default", "--clear"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = output(&h, &["cp", small, &url("plain.txt")]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(h.log.encryption_of("plain.txt"), [(None, None)]);
+    assert_eq!(h.log.storage_class_of("plain.txt"), [None]);
+
+    let out = output(&h, &["account", "defaults", "default", "--sse", "AES128"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("choose --sse AES256"),
+        "{}",
+        stderr(&out)
+    );
 }

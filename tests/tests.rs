@@ -6,6 +6,7 @@ mod support;
 mod app;
 mod cli;
 mod control;
+mod copies;
 mod faults;
 mod input;
 mod interference;

@@ -81,6 +81,7 @@ impl Engine {
             .ok_or_else(|| Error::not_found(format!("no saved account named `{name}`")))?;
         self.secrets_of(&row.secret).delete(name)?;
         self.inner.store.delete_account(name)?;
+        self.forget_account_defaults(name)?;
         self.forget_clients(name).await;
         Ok(())
     }

@@ -132,8 +132,8 @@ impl Engine {
             .collect())
     }
 
-    /// Cancels a transfer: stops it, aborts its multipart upload on the server, removes its partial
-    /// download. Completed transfers cannot be cancelled.
+    /// Cancels a transfer: stops it, aborts its multipart upload (or multipart copy) on the server,
+    /// removes its partial download. Completed transfers cannot be cancelled.
     pub async fn cancel(&self, id_or_prefix: &str) -> Result<TransferRow> {
         let row = self.inner.store.find(id_or_prefix)?;
         match row.state {
@@ -151,7 +151,7 @@ impl Engine {
             .set_state(&row.id, State::Cancelled, None)?;
         self.stop_local(&row.id);
         match row.direction {
-            Direction::Upload => {
+            Direction::Upload | Direction::Copy => {
                 if let Some(upload_id) = &row.upload_id {
                     let conn = Connection::from_json(&row.connection)?;
                     let client = self.client(&conn).await?;
@@ -201,7 +201,7 @@ impl Engine {
                 State::Paused | State::Failed => now.saturating_sub(row.updated_at) >= max_age,
                 _ => false,
             };
-            if row.direction != Direction::Upload || !abandoned {
+            if row.direction == Direction::Download || !abandoned {
                 continue;
             }
             let client = self

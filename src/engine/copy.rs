@@ -1,30 +1,23 @@
-//! Server-side copies and moves within one account: the storage copies the bytes (CopyObject), the
-//! client sends only requests, so copying a folder of videos costs no download or upload.
+//! Server-side copies and moves within one account, as transfers of the queue: the storage copies
+//! the bytes (CopyObject, or UploadPartCopy above the single-copy limit), the client sends only
+//! requests, so copying a folder of videos costs no download or upload, and each copy shows in the
+//! transfers list with its progress, pause, cancel and resume (see `transfer/copy.rs`).
 //!
-//! A request is checked whole before anything is copied: the sources exist, no destination is the
+//! A request is checked whole before anything is queued: the sources exist, no destination is the
 //! source or inside it, and an existing destination follows `if_exists` (refused by default, so
-//! nothing is silently overwritten). A move deletes a source only after its copy is verified: same
-//! size, and the same ETag (a multipart source's copy gets a new ETag: then the same full-object
-//! checksum where the server keeps one, else the size); a copy that fails or does not verify leaves
-//! the source where it was. Objects over 5 GiB (UploadPartCopy) are refused for now.
+//! nothing is silently overwritten). A prefix becomes one batch of copy transfers. The same copy
+//! asked for again continues its unfinished transfer. A move deletes a source only after its copy
+//! is verified; a copy that fails or does not verify leaves the source where it was.
+//!
+//! Editing an object's properties is a copy onto itself with the REPLACE directive
+//! ([`Engine::enqueue_edit`]): the server rewrites the object, nothing passes through the client.
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::operation::head_object::HeadObjectOutput;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use super::enqueue::new_batch;
+use crate::transfer::copy::{CopySpec, ObjectEdit};
 
 use super::*;
-
-/// Objects up to this size are copied by one CopyObject (S3's limit).
-const MAX_SINGLE_COPY: u64 = 5 * plan::GIB;
-
-/// What `x-amz-copy-source` leaves unescaped in a key: the unreserved characters and `/`.
-const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
 
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
@@ -38,6 +31,10 @@ pub struct CopyOptions {
     pub sse: Option<String>,
     /// The KMS key of `aws:kms` copies.
     pub sse_kms_key_id: Option<String>,
+    /// The part size of multipart copies (default: automatic).
+    pub part_size: Option<u64>,
+    /// Properties the copies get instead of their source's (the rest are kept).
+    pub edit: Option<ObjectEdit>,
 }
 
 /// What a copy or move did.
@@ -51,9 +48,93 @@ pub struct Copied {
     pub skipped: Vec<Skipped>,
 }
 
+/// One object a request copies.
+pub(super) struct Pair {
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) size: u64,
+    pub(super) etag: Option<String>,
+}
+
 impl Engine {
-    /// Copies (or moves) an object, or everything under a prefix, to another key or prefix of the
-    /// same account, server-side.
+    /// Queues copies (or moves) of an object, or of everything under a prefix, to another key or
+    /// prefix of the same account, server-side: one batch. Run them with `run_each` or `start`.
+    pub async fn enqueue_copy(
+        &self,
+        conn: &Connection,
+        src: &S3Url,
+        dst: &S3Url,
+        opts: &CopyOptions,
+    ) -> Result<Enqueued> {
+        if opts.if_exists == IfExists::Rename {
+            return Err(Error::invalid(
+                "--if-exists rename applies to downloads; choose error, skip or overwrite",
+            ));
+        }
+        upload::check_sse(opts.sse.as_deref(), opts.sse_kms_key_id.as_deref())?;
+        if let Some(edit) = &opts.edit {
+            edit.validate()?;
+        }
+        conn.validate()?;
+        let s3 = self.requests(conn).await?;
+        let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
+        let spec = CopySpec {
+            delete_source: opts.delete_source,
+            sse: opts.sse.clone(),
+            sse_kms_key_id: opts.sse_kms_key_id.clone(),
+            edit: opts.edit.clone(),
+        };
+        self.enqueue_pairs(conn, &s3, (src, dst), pairs, opts, &spec, &new_batch())
+            .await
+    }
+
+    /// Queues the rewrite of an object's properties (content type, cache control, disposition,
+    /// metadata, storage class) on the server: a copy onto itself with the REPLACE directive, the
+    /// attributes not named kept. Nothing passes through the client.
+    pub async fn enqueue_edit(
+        &self,
+        conn: &Connection,
+        target: &S3Url,
+        edit: &ObjectEdit,
+    ) -> Result<Enqueued> {
+        edit.validate()?;
+        conn.validate()?;
+        if target.key.is_empty() || target.key.ends_with('/') {
+            return Err(Error::invalid(format!(
+                "{target} is a prefix; properties are changed one object at a time"
+            )));
+        }
+        let s3 = self.requests(conn).await?;
+        let head = self.source_head(&s3, &target.bucket, &target.key).await?;
+        let pair = Pair {
+            from: target.key.clone(),
+            to: target.key.clone(),
+            size: head.content_length().unwrap_or(0).max(0) as u64,
+            etag: head.e_tag().map(str::to_string),
+        };
+        let spec = CopySpec {
+            edit: Some(edit.clone()),
+            ..CopySpec::default()
+        };
+        let opts = CopyOptions {
+            if_exists: IfExists::Overwrite,
+            ..CopyOptions::default()
+        };
+        let batch = new_batch();
+        self.enqueue_pairs(
+            conn,
+            &s3,
+            (target, target),
+            vec![pair],
+            &opts,
+            &spec,
+            &batch,
+        )
+        .await
+    }
+
+    /// Copies (or moves) server-side and waits for the copies to end: [`Engine::enqueue_copy`], then
+    /// the run of its batch. The first copy that fails is the error (its source is kept).
     pub async fn copy_objects(
         &self,
         conn: &Connection,
@@ -61,20 +142,97 @@ impl Engine {
         dst: &S3Url,
         opts: &CopyOptions,
     ) -> Result<Copied> {
-        if opts.if_exists == IfExists::Rename {
-            return Err(Error::invalid(
-                "--if-exists rename applies to downloads; choose error, skip or overwrite",
-            ));
+        let enq = self.enqueue_copy(conn, src, dst, opts).await?;
+        let mut out = Copied {
+            skipped: enq.skipped,
+            ..Copied::default()
+        };
+        let mut first_error = None;
+        for o in self.run(&enq.ids).await {
+            match o.result {
+                Ok(stats) => {
+                    out.copied += 1;
+                    out.bytes += stats.bytes_total;
+                    out.moved += usize::from(opts.delete_source);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        upload::check_sse(opts.sse.as_deref(), opts.sse_kms_key_id.as_deref())?;
-        let s3 = self.requests(conn).await?;
-        let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
-        let mut out = Copied::default();
-        let taken = self.existing_destinations(&s3, dst, &pairs, opts).await?;
-        let conflicts: Vec<String> = pairs
+        first_error.map_or(Ok(out), Err)
+    }
+
+    /// Rewrites an object's properties on the server ([`Engine::enqueue_edit`], run to its end) and
+    /// returns them as they are now.
+    pub async fn edit_object(
+        &self,
+        conn: &Connection,
+        target: &S3Url,
+        edit: &ObjectEdit,
+    ) -> Result<ObjectProperties> {
+        let enq = self.enqueue_edit(conn, target, edit).await?;
+        for o in self.run(&enq.ids).await {
+            o.result?;
+        }
+        self.stat(conn, &target.bucket, &target.key).await
+    }
+
+    /// Writes the copy transfers of `pairs` (from `src`'s bucket to `dst`'s) in one batch: an
+    /// unfinished copy of the same object to the same key is continued (replaced when the source
+    /// changed since), existing destinations follow `opts.if_exists`; nothing is written when one is
+    /// refused.
+    #[allow(clippy::too_many_arguments)] // the request's parts as its three callers hold them
+    pub(super) async fn enqueue_pairs(
+        &self,
+        conn: &Connection,
+        s3: &s3::Requests,
+        (src, dst): (&S3Url, &S3Url),
+        pairs: Vec<Pair>,
+        opts: &CopyOptions,
+        spec: &CopySpec,
+        batch: &str,
+    ) -> Result<Enqueued> {
+        let conn_json = conn.to_json();
+        let source_of = |from: &str| PathBuf::from(format!("s3://{}/{from}", src.bucket));
+        let mut resumed = Vec::new();
+        let mut fresh = Vec::new();
+        for p in pairs {
+            let source = source_of(&p.from);
+            let same = crate::store::Same {
+                direction: Direction::Copy,
+                connection: &conn_json,
+                bucket: &dst.bucket,
+                key: &p.to,
+                local_path: &source,
+                version_id: None,
+            };
+            match self.inner.store.find_unfinished(&same)? {
+                Some(row) if row.etag == p.etag && row.size == Some(p.size) => {
+                    self.continue_unfinished(&row)?;
+                    resumed.push(row.id);
+                }
+                Some(row) => {
+                    // Its parts are of a source that no longer exists: cancelled (its multipart
+                    // copy aborted), and the source as it is now copied afresh.
+                    tracing::info!(transfer = %row.id, "the source changed; replacing the unfinished copy");
+                    self.cancel(&row.id).await?;
+                    fresh.push(p);
+                }
+                None => fresh.push(p),
+            }
+        }
+        let in_place = spec.edit.is_some() && src == dst;
+        let replace = in_place || opts.if_exists == IfExists::Overwrite;
+        let taken = if replace {
+            BTreeSet::new()
+        } else {
+            self.existing_destinations(s3, dst, &fresh, opts).await?
+        };
+        let conflicts: Vec<String> = fresh
             .iter()
-            .filter(|(_, to, _)| taken.contains(to))
-            .map(|(_, to, _)| format!("s3://{}/{to}", dst.bucket))
+            .filter(|p| taken.contains(&p.to))
+            .map(|p| format!("s3://{}/{}", dst.bucket, p.to))
             .collect();
         if !conflicts.is_empty() && opts.if_exists == IfExists::Error {
             return Err(Error::new(
@@ -91,31 +249,46 @@ impl Engine {
                 ),
             ));
         }
-        for (from, to, size) in pairs {
-            if taken.contains(&to) && opts.if_exists == IfExists::Skip {
-                out.skipped.push(Skipped {
-                    what: format!("s3://{}/{to}", dst.bucket),
+        let spec_json = spec.to_json();
+        let mut skipped = Vec::new();
+        let mut new = Vec::with_capacity(fresh.len());
+        for p in fresh {
+            let exists = taken.contains(&p.to);
+            if exists && opts.if_exists == IfExists::Skip {
+                skipped.push(Skipped {
+                    what: format!("s3://{}/{}", dst.bucket, p.to),
                     reason: "already exists".into(),
                 });
                 continue;
             }
-            self.copy_one(&s3, (src, &from), (dst, &to), size, opts)
-                .await?;
-            out.copied += 1;
-            out.bytes += size;
-            out.moved += usize::from(opts.delete_source);
+            new.push(NewTransfer {
+                id: uuid::Uuid::now_v7().to_string(),
+                direction: Direction::Copy,
+                connection: &conn_json,
+                bucket: &dst.bucket,
+                part_size: plan::copy_part_size(p.size, opts.part_size)?,
+                local_path: source_of(&p.from),
+                key: p.to,
+                size: Some(p.size),
+                source_mtime_ns: None,
+                etag: p.etag,
+                overwrite: exists || replace,
+                batch_id: batch,
+                version_id: None,
+                object_options: spec_json.as_deref(),
+            });
         }
-        Ok(out)
+        self.enqueued(resumed, &new, skipped)
     }
 
-    /// (source key, destination key, size) of each object the request names.
+    /// The objects the request names, each with its destination key, size and ETag.
     async fn copy_pairs(
         &self,
         s3: &s3::Requests,
         src: &S3Url,
         dst: &S3Url,
         opts: &CopyOptions,
-    ) -> Result<Vec<(String, String, u64)>> {
+    ) -> Result<Vec<Pair>> {
         if !opts.recursive {
             if src.key.is_empty() || src.key.ends_with('/') {
                 return Err(Error::invalid(format!(
@@ -135,8 +308,13 @@ impl Engine {
                     "{src} is its own destination; choose another key"
                 )));
             }
-            let size = head.content_length().unwrap_or(0).max(0) as u64;
-            return Ok(vec![(src.key.clone(), to, size)]);
+            self.require_bucket(s3, &dst.bucket).await?;
+            return Ok(vec![Pair {
+                from: src.key.clone(),
+                to,
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                etag: head.e_tag().map(str::to_string),
+            }]);
         }
         let (from_prefix, to_prefix) = (s3::as_folder(&src.key), s3::as_folder(&dst.key));
         if src.bucket == dst.bucket && to_prefix.starts_with(&from_prefix) {
@@ -158,7 +336,12 @@ impl Engine {
             .map(|o| {
                 let to = format!("{to_prefix}{}", &o.key[from_prefix.len()..]);
                 check_key(&to)?;
-                Ok((o.key, to, o.size))
+                Ok(Pair {
+                    from: o.key,
+                    to,
+                    size: o.size,
+                    etag: o.etag,
+                })
             })
             .collect()
     }
@@ -168,13 +351,16 @@ impl Engine {
         &self,
         s3: &s3::Requests,
         dst: &S3Url,
-        pairs: &[(String, String, u64)],
+        pairs: &[Pair],
         opts: &CopyOptions,
     ) -> Result<BTreeSet<String>> {
+        if pairs.is_empty() {
+            return Ok(BTreeSet::new());
+        }
         if opts.recursive {
             // Every destination key lies under the destination folder: one listing of it.
             let prefix = s3::as_folder(&dst.key);
-            let wanted: BTreeSet<&str> = pairs.iter().map(|(_, to, _)| to.as_str()).collect();
+            let wanted: BTreeSet<&str> = pairs.iter().map(|p| p.to.as_str()).collect();
             return Ok(self
                 .list_all(s3, &dst.bucket, &prefix)
                 .await?
@@ -184,114 +370,21 @@ impl Engine {
                 .collect());
         }
         let mut taken = BTreeSet::new();
-        for (_, to, _) in pairs {
-            if object_etag(s3, &dst.bucket, to).await.is_some() {
-                taken.insert(to.clone());
+        for p in pairs {
+            if object_etag(s3, &dst.bucket, &p.to).await.is_some() {
+                taken.insert(p.to.clone());
             }
         }
         Ok(taken)
     }
 
-    async fn source_head(
+    pub(super) async fn source_head(
         &self,
         s3: &s3::Requests,
         bucket: &str,
         key: &str,
-    ) -> Result<HeadObjectOutput> {
+    ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
         let what = format!("copy s3://{bucket}/{key}");
         s3.head_with_checksums(&what, bucket, key).await
     }
-
-    /// Copies one object server-side (metadata, content type and tags kept), verifies the copy, and
-    /// for a move deletes the source only then.
-    pub(super) async fn copy_one(
-        &self,
-        s3: &s3::Requests,
-        (src, from): (&S3Url, &str),
-        (dst, to): (&S3Url, &str),
-        size: u64,
-        opts: &CopyOptions,
-    ) -> Result<()> {
-        let what = format!(
-            "copy s3://{}/{from} to s3://{}/{to}",
-            src.bucket, dst.bucket
-        );
-        too_big_to_copy(&what, size)?;
-        let source = copy_source(&src.bucket, from, None);
-        s3.send(&what, |c| {
-            c.copy_object()
-                .bucket(&dst.bucket)
-                .key(to)
-                .copy_source(&source)
-                .set_server_side_encryption(
-                    opts.sse
-                        .as_deref()
-                        .map(aws_sdk_s3::types::ServerSideEncryption::from),
-                )
-                .set_ssekms_key_id(opts.sse_kms_key_id.clone())
-                .send()
-        })
-        .await?;
-        let before = self.source_head(s3, &src.bucket, from).await?;
-        let after = self.source_head(s3, &dst.bucket, to).await?;
-        if !same_object(&before, &after) {
-            return Err(Error::new(
-                ErrorKind::Corrupt,
-                format!("{what}: the copy does not match its source (size, ETag or checksum); the source was kept"),
-            ));
-        }
-        if opts.delete_source {
-            s3.delete_keys(&src.bucket, &[from.to_string()]).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Refuses a server-side copy of more than 5 GiB (one CopyObject's limit), saying what to do.
-pub(super) fn too_big_to_copy(what: &str, size: u64) -> Result<()> {
-    if size > MAX_SINGLE_COPY {
-        return Err(Error::invalid(format!(
-            "{what}: objects over 5 GiB need a multipart copy, which Ferry does not do yet; nothing was copied"
-        )));
-    }
-    Ok(())
-}
-
-/// The `x-amz-copy-source` of `key` in `bucket` (of its version `version`, else the current one).
-pub(super) fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
-    let source = format!("{bucket}/{}", utf8_percent_encode(key, COPY_SOURCE));
-    match version {
-        Some(v) => format!("{source}?versionId={}", utf8_percent_encode(v, COPY_SOURCE)),
-        None => source,
-    }
-}
-
-/// Whether a copy holds its source's bytes, by what the server says of both: the same size, and the
-/// same ETag. A multipart source's copy gets a new ETag (S3 computes it afresh), so there the
-/// full-object checksums are compared when both sides keep one of a kind, and the size alone
-/// decides when they keep none.
-pub(super) fn same_object(source: &HeadObjectOutput, copy: &HeadObjectOutput) -> bool {
-    if source.content_length() != copy.content_length() {
-        return false;
-    }
-    if source.e_tag() == copy.e_tag() {
-        return true;
-    }
-    if !source.e_tag().is_some_and(|e| e.contains('-')) {
-        return false;
-    }
-    let sums = |h: &HeadObjectOutput| {
-        [
-            h.checksum_crc32(),
-            h.checksum_crc32_c(),
-            h.checksum_crc64_nvme(),
-        ]
-        .map(|c| c.map(str::to_string))
-    };
-    let pairs: Vec<_> = sums(source)
-        .into_iter()
-        .zip(sums(copy))
-        .filter(|(a, b)| a.is_some() && b.is_some())
-        .collect();
-    pairs.iter().all(|(a, b)| a == b)
 }

@@ -4,6 +4,7 @@
 //! methods live beside what they are about, one file per responsibility:
 //!
 //! - `accounts`: saved accounts, secrets and the S3 client of each connection;
+//! - `defaults`: an account's upload defaults (storage class, encryption, cache control);
 //! - `enqueue`: requests validated and written to the queue (resume/replace/skip decisions);
 //! - `runner`: admission and the run of one transfer, with the whole resume protocol in its doc;
 //! - `control`: pause, resume, cancel, clear, abandoned uploads;
@@ -29,6 +30,7 @@
 mod accounts;
 mod control;
 mod copy;
+mod defaults;
 mod delete;
 mod enqueue;
 mod listing;
@@ -64,6 +66,7 @@ use crate::store::{self, Direction, NewTransfer, Same, State, Store, TransferRow
 use crate::transfer::{self, download, upload, Ctx, RetryPolicy, RunStats};
 
 pub use copy::{Copied, CopyOptions};
+pub use defaults::AccountDefaults;
 pub use delete::{DeleteFailure, DeleteProgress, Deleted, Tally, DELETE_BATCH};
 pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use listing::{Depth, Listed, Listing, ObjectInfo};
@@ -122,6 +125,8 @@ struct Inner {
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
     retry: RetryPolicy,
+    /// Copies up to this size take one CopyObject; larger ones a multipart copy.
+    single_copy_max: u64,
     running: Mutex<HashMap<String, Running>>,
     progress: Progress,
     events: broadcast::Sender<Event>,
@@ -165,6 +170,7 @@ impl Engine {
             local: OnceCell::new(),
             local_port: config.local_port,
             retry: config.retry,
+            single_copy_max: config.single_copy_max,
             running: Mutex::new(HashMap::new()),
             progress: Progress::default(),
             events,

@@ -83,7 +83,7 @@ pub(super) fn next_state(direction: Direction, result: &Result<RunStats>, stoppe
     let state = if paused { State::Paused } else { State::Failed };
     Next::Ended {
         state,
-        discard_upload: direction == Direction::Upload && e.kind == ErrorKind::Changed,
+        discard_upload: direction != Direction::Download && e.kind == ErrorKind::Changed,
     }
 }
 
@@ -314,12 +314,14 @@ impl Engine {
             buffers: self.inner.buffers.clone(),
             limiter: Some(self.inner.limiter.clone()),
             retry: self.inner.retry,
+            single_copy_max: self.inner.single_copy_max,
         });
         // Boxed: the state machines are deep futures; kept on the heap, they do not make every
         // future that awaits a run (dispatch, drive) as deep and as large as they are.
         let result = match direction {
             Direction::Upload => Box::pin(upload::run(ctx.clone())).await,
             Direction::Download => Box::pin(download::run(ctx.clone())).await,
+            Direction::Copy => Box::pin(transfer::copy::run(ctx.clone())).await,
         };
         self.inner.progress.end(&counter);
         (result, ctx)

@@ -70,6 +70,7 @@ impl Engine {
         }
         check_key(&dst.key)?;
         object.validate()?;
+        let object = &self.account_defaults(&conn.account)?.apply(object);
         let base = part_size.unwrap_or(STREAM_PART);
         if !(plan::MIN_PART_SIZE..=plan::MAX_PART_SIZE).contains(&base) {
             return Err(Error::invalid(

@@ -10,9 +10,9 @@
 
 use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
 
-use super::copy::{copy_source, same_object, too_big_to_copy};
 use super::listing::{follow_pages, Depth};
 use super::*;
+use crate::transfer::copy::{copy_source_of, same_object, too_big_to_copy};
 
 /// One version of an object, or a delete marker.
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -105,7 +105,7 @@ impl Engine {
             )));
         }
         too_big_to_copy(&what, version.size)?;
-        let source = copy_source(bucket, key, Some(version_id));
+        let source = copy_source_of(bucket, key, Some(version_id));
         let out = s3
             .send(&what, |c| {
                 c.copy_object()

@@ -54,7 +54,7 @@ impl From<&TransferRow> for TransferView {
                 .local_path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned()),
-            Direction::Download => r.key.rsplit('/').next().map(str::to_string),
+            Direction::Download | Direction::Copy => r.key.rsplit('/').next().map(str::to_string),
         }
         .unwrap_or_default();
         let error = match (&r.error_kind, &r.error_message) {

@@ -53,6 +53,11 @@ impl Store {
         })
     }
 
+    pub fn delete_setting(&self, key: &str) -> Result<()> {
+        self.with(|c| c.exec("DELETE FROM settings WHERE key = ?1", [key]))
+            .map(|_| ())
+    }
+
     pub fn accounts(&self) -> Result<Vec<AccountRow>> {
         self.with(|c| {
             let mut st = c.prepare_cached(

@@ -66,6 +66,11 @@ impl Store {
         Ok((!parts.is_empty() && parts.iter().all(|p| p.checksum.is_some())).then_some(parts))
     }
 
+    /// The parts of a transfer by number.
+    pub fn parts_by_number(&self, id: &str) -> Result<std::collections::HashMap<u32, PartRow>> {
+        Ok(self.parts(id)?.into_iter().map(|p| (p.number, p)).collect())
+    }
+
     /// Commits a finished part and the transfer's byte count in one transaction.
     pub fn record_part(&self, id: &str, part: &PartRow) -> Result<()> {
         self.record_part_of(id, part, None)

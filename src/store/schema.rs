@@ -120,6 +120,52 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2026120303,
         "ALTER TABLE transfers ADD COLUMN version_id TEXT",
     ),
+    (
+        // Server-side copies join the queue (`direction = 'copy'`: `local_path` holds the source as
+        // `s3://bucket/key`). SQLite cannot change a CHECK in place: the table is rebuilt, its parts
+        // kept aside meanwhile (dropping `transfers` cascades to them), its indexes made again.
+        2026120310,
+        "CREATE TEMP TABLE parts_kept AS SELECT * FROM parts;
+    CREATE TABLE transfers_new (
+        id              TEXT PRIMARY KEY,
+        direction       TEXT NOT NULL CHECK (direction IN ('upload', 'download', 'copy')),
+        state           TEXT NOT NULL,
+        connection      TEXT NOT NULL,
+        bucket          TEXT NOT NULL,
+        key             TEXT NOT NULL,
+        local_path      TEXT NOT NULL,
+        size            INTEGER,
+        source_mtime_ns INTEGER,
+        part_size       INTEGER NOT NULL,
+        upload_id       TEXT,
+        etag            TEXT,
+        bytes_done      INTEGER NOT NULL DEFAULT 0,
+        overwrite       INTEGER NOT NULL DEFAULT 0,
+        error_kind      TEXT,
+        error_message   TEXT,
+        batch_id        TEXT NOT NULL,
+        owner           TEXT,
+        heartbeat_at    INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        finished_at     INTEGER,
+        next_attempt_at INTEGER,
+        object_options  TEXT,
+        verified        TEXT,
+        version_id      TEXT
+    );
+    INSERT INTO transfers_new SELECT id, direction, state, connection, bucket, key, local_path, size,
+        source_mtime_ns, part_size, upload_id, etag, bytes_done, overwrite, error_kind, error_message,
+        batch_id, owner, heartbeat_at, created_at, updated_at, finished_at, next_attempt_at,
+        object_options, verified, version_id FROM transfers;
+    DROP TABLE transfers;
+    ALTER TABLE transfers_new RENAME TO transfers;
+    INSERT INTO parts SELECT * FROM parts_kept;
+    DROP TABLE parts_kept;
+    CREATE INDEX transfers_identity ON transfers (local_path, bucket, key);
+    CREATE INDEX transfers_state ON transfers (state);
+    CREATE INDEX transfers_batch ON transfers (batch_id, state)",
+    ),
 ];
 
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
@@ -166,4 +212,69 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queue written before copies joined it keeps its transfers and their parts through the
+    /// rebuild of the `transfers` table, and then takes copies.
+    #[test]
+    fn the_rebuild_for_copies_keeps_every_transfer_and_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys=ON; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 < 2026120310) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+                .unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, part_size,
+                batch_id, created_at, updated_at, object_options)
+             VALUES ('t1', 'upload', 'paused', '{}', 'b', 'k', '/f', 5, 'x', 1, 2, '{\"cacheControl\":\"no\"}');
+             INSERT INTO parts VALUES ('t1', 1, 0, 5, 'e1', 'c1'), ('t1', 2, 5, 5, 'e2', 'c2');",
+        )
+        .unwrap();
+        migrate(&conn, &path).unwrap();
+        let parts: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM parts WHERE transfer_id = 't1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let (state, options): (String, String) = conn
+            .query_row(
+                "SELECT state, object_options FROM transfers WHERE id = 't1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((parts, state.as_str()), (2, "paused"));
+        assert_eq!(options, "{\"cacheControl\":\"no\"}");
+        conn.execute_batch(
+            "INSERT INTO transfers (id, direction, state, connection, bucket, key, local_path, part_size,
+                batch_id, created_at, updated_at) VALUES ('t2', 'copy', 'queued', '{}', 'b', 'k2', 's3://b/k', 5, 'y', 1, 1)",
+        )
+        .unwrap();
+        // The parts still belong to their transfer: deleting it takes them along.
+        conn.execute_batch("DELETE FROM transfers WHERE id = 't1'")
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM parts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transfers' AND name LIKE 'transfers_%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 3);
+    }
 }

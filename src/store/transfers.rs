@@ -65,6 +65,8 @@ impl State {
 pub enum Direction {
     Upload,
     Download,
+    /// A server-side copy within one account (CopyObject, or UploadPartCopy for large objects).
+    Copy,
 }
 
 impl Direction {
@@ -72,6 +74,15 @@ impl Direction {
         match self {
             Direction::Upload => "upload",
             Direction::Download => "download",
+            Direction::Copy => "copy",
+        }
+    }
+
+    fn parse(s: &str) -> Direction {
+        match s {
+            "upload" => Direction::Upload,
+            "copy" => Direction::Copy,
+            _ => Direction::Download,
         }
     }
 }
@@ -86,6 +97,7 @@ pub struct TransferRow {
     pub connection: String,
     pub bucket: String,
     pub key: String,
+    /// The file (uploads, downloads); for a copy, the source object as `s3://bucket/key`.
     pub local_path: PathBuf,
     pub size: Option<u64>,
     pub source_mtime_ns: Option<i64>,
@@ -105,7 +117,8 @@ pub struct TransferRow {
     pub finished_at: Option<i64>,
     /// `waiting_retry`: when the next run starts (unix ms).
     pub next_attempt_at: Option<i64>,
-    /// Uploads: JSON of the `ObjectOptions` the object is created with.
+    /// Uploads: JSON of the `ObjectOptions` the object is created with; copies: JSON of the
+    /// `CopySpec` (a move, encryption, attributes replaced).
     pub object_options: Option<String>,
     /// Completed downloads: what the file was verified against (`None`: nothing to verify with).
     pub verified: Option<String>,
@@ -196,11 +209,7 @@ pub(super) fn row_to_transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
     let path: String = r.get(6)?;
     Ok(TransferRow {
         id: r.get(0)?,
-        direction: if direction == "upload" {
-            Direction::Upload
-        } else {
-            Direction::Download
-        },
+        direction: Direction::parse(&direction),
         state: State::parse(&state).unwrap_or(State::Failed),
         connection: r.get(3)?,
         bucket: r.get(4)?,

@@ -13,6 +13,7 @@
 pub(crate) mod body;
 pub(crate) mod buffers;
 pub mod checksum;
+pub mod copy;
 pub mod download;
 pub mod upload;
 pub(crate) mod verify;
@@ -137,6 +138,8 @@ pub struct Ctx {
     pub buffers: Arc<buffers::Buffers>,
     pub limiter: Option<Arc<RateLimiter>>,
     pub retry: RetryPolicy,
+    /// Copies up to this size take one CopyObject; larger ones a multipart copy.
+    pub single_copy_max: u64,
 }
 
 /// What a finished run did, for the CLI's summary and the benchmark.
@@ -307,6 +310,22 @@ where
         ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
     }
     result
+}
+
+/// The JSON a transfer's row keeps of `v` (`object_options`); `None` when it is the default.
+pub(crate) fn row_json<T: Serialize + Default + PartialEq>(v: &T) -> Option<String> {
+    (v != &T::default()).then(|| serde_json::to_string(v).expect("plain data serialises"))
+}
+
+/// Reads back [`row_json`]: the default when the column is empty.
+pub(crate) fn from_row_json<T: serde::de::DeserializeOwned + Default>(
+    stored: Option<&str>,
+    what: &str,
+) -> Result<T> {
+    stored.map_or(Ok(T::default()), |s| {
+        serde_json::from_str(s)
+            .map_err(|e| Error::storage(format!("stored {what} settings are unreadable: {e}")))
+    })
 }
 
 /// A random duration between half of `cap` and `cap`.

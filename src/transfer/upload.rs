@@ -136,7 +136,7 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
 /// Parts the server holds for `upload_id`: number → (size, ETag). Follows every page.
 /// The parts the server holds: number → (size, ETag, CRC32C).
 #[allow(clippy::type_complexity)]
-async fn server_parts(
+pub(super) async fn server_parts(
     ctx: &Ctx,
     upload_id: &str,
 ) -> Result<HashMap<u32, (u64, Option<String>, Option<String>)>> {
@@ -213,12 +213,7 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
 /// that were sent but not yet committed when the last run stopped.
 async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashMap<u32, PartRow>> {
     let server = server_parts(ctx, upload_id).await?;
-    let local: HashMap<u32, PartRow> = ctx
-        .store
-        .parts(&ctx.row.id)?
-        .into_iter()
-        .map(|p| (p.number, p))
-        .collect();
+    let local = ctx.store.parts_by_number(&ctx.row.id)?;
     let mut done = HashMap::new();
     for part in planned {
         let Some((size, server_etag, server_crc)) = server.get(&part.number) else {
@@ -398,7 +393,7 @@ fn is_our_upload(head: &HeadObjectOutput, size: u64, parts: &[PartRow]) -> bool 
 /// Completes the upload from the parts committed (all `planned` of them, or it refuses) and returns
 /// the object's ETag. An upload the server no longer knows may be one a previous run completed
 /// before dying: an object of the right size at the key counts as that.
-async fn complete_upload(
+pub(super) async fn complete_upload(
     ctx: &Ctx,
     upload_id: &str,
     size: u64,
@@ -591,16 +586,12 @@ impl ObjectOptions {
 
     /// The JSON stored with each transfer; `None` when nothing was chosen.
     pub fn to_json(&self) -> Option<String> {
-        (self != &ObjectOptions::default())
-            .then(|| serde_json::to_string(self).expect("options serialise"))
+        super::row_json(self)
     }
 
     /// The options stored with a transfer (none chosen when the column is empty).
     pub fn of(stored: Option<&str>) -> Result<ObjectOptions> {
-        stored.map_or(Ok(ObjectOptions::default()), |s| {
-            serde_json::from_str(s)
-                .map_err(|e| Error::storage(format!("stored object options are unreadable: {e}")))
-        })
+        super::from_row_json(stored, "object options")
     }
 
     pub(crate) fn content_type_for(&self, key: &str) -> String {

@@ -127,6 +127,35 @@ test('drop, pause, resume, share, quit mid-transfer and finish after a restart',
   await browser.deleteSession();
 });
 
+test('renames an object through the window: the server copies it, the transfers panel shows the copy', async () => {
+  const file = join(work, 'draft-notes.txt');
+  writeFileSync(file, randomBytes(64 * 1024));
+  const browser = await openApp();
+  await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: '', paths: [file] });
+  await waitFor('the upload done', async () => (await row(browser, 'draft-notes.txt'))?.state === 'completed');
+  const objectRow = (key) => browser.$(`[data-testid="object-row"][data-key="${key}"]`);
+  await waitFor('the object listed', async () => {
+    if (await (await objectRow('draft-notes.txt')).isExisting()) return true;
+    await (await browser.$('[data-testid="refresh"]')).click();
+    return false;
+  });
+  await (await objectRow('draft-notes.txt')).moveTo();
+  await (await (await objectRow('draft-notes.txt')).$('[data-testid="rename"]')).click();
+  const input = await browser.$('[data-testid="relocate-input"]');
+  await input.waitForDisplayed({ timeout: 30_000 });
+  await input.setValue('final-notes.txt');
+  await (await browser.$('[data-testid="relocate-submit"]')).click();
+  await waitFor('the new name listed', async () => (await objectRow('final-notes.txt')).isExisting());
+  await waitFor('the old name gone', async () => !(await (await objectRow('draft-notes.txt')).isExisting()));
+  assert.deepEqual(objectOnServer('final-notes.txt'), readFileSync(file));
+  assert.ok(!existsSync(join(d.stateDir, 'local/data/ferry/draft-notes.txt')), 'moved: the source is gone');
+  const copy = (await invoke(browser, 'list_transfers')).find((t) => t.direction === 'copy' && t.key === 'final-notes.txt');
+  assert.equal(copy?.state, 'completed');
+  assert.equal(copy.localPath, 's3://ferry/draft-notes.txt');
+  await waitFor('the copy in the transfers panel', async () => (await row(browser, 'final-notes.txt'))?.state === 'completed');
+  await browser.deleteSession();
+});
+
 /** Bytes of multipart uploads that have reached the embedded server: parts stored and parts arriving. */
 function partBytesOnServer() {
   const root = join(d.stateDir, 'local/data');

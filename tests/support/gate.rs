@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::dto::{
     CopyObjectInput, CreateMultipartUploadInput, DeleteObjectsInput, GetObjectInput,
-    HeadObjectInput, ListObjectsV2Input, PutObjectInput, Range, ServerSideEncryption,
-    UploadPartInput,
+    HeadObjectInput, ListObjectsV2Input, PutObjectInput, Range, ServerSideEncryption, StorageClass,
+    UploadPartCopyInput, UploadPartInput,
 };
 use s3s::{S3Request, S3Result};
 use tokio::sync::watch;
@@ -26,16 +26,22 @@ pub struct Log {
     pub puts: Mutex<Vec<String>>,
     /// The destination key of every CopyObject request.
     pub copies: Mutex<Vec<String>>,
+    /// (destination key, part number) of every UploadPartCopy request, in arrival order.
+    pub part_copies: Mutex<Vec<(String, i32)>>,
     /// The number of keys in each DeleteObjects request, in arrival order.
     pub delete_batches: Mutex<Vec<usize>>,
     /// (key, `x-amz-server-side-encryption`, its KMS key id) of each request that makes an object
     /// (PutObject, CreateMultipartUpload, CopyObject), in arrival order.
     pub encryption: Mutex<Vec<(String, Encryption)>>,
+    /// (key, `x-amz-storage-class`) of each request that makes an object (PutObject,
+    /// CreateMultipartUpload), in arrival order.
+    pub storage_classes: Mutex<Vec<(String, Option<String>)>>,
     /// The key of every HeadObject request.
     pub heads: Mutex<Vec<String>>,
     /// (key, part number) of every HeadObject request with a part number, in arrival order.
     pub part_heads: Mutex<Vec<(String, i32)>>,
-    /// UploadPart requests with a part number at or above this are held until the gate opens.
+    /// UploadPart and UploadPartCopy requests with a part number at or above this are held until
+    /// the gate opens.
     pub hold_parts_from: AtomicI32,
     /// Ranged GETs starting at or past this offset wait for the gate to open.
     pub hold_ranges_from: AtomicU64,
@@ -55,8 +61,10 @@ impl Log {
             gets: Mutex::new(Vec::new()),
             puts: Mutex::new(Vec::new()),
             copies: Mutex::new(Vec::new()),
+            part_copies: Mutex::new(Vec::new()),
             delete_batches: Mutex::new(Vec::new()),
             encryption: Mutex::new(Vec::new()),
+            storage_classes: Mutex::new(Vec::new()),
             heads: Mutex::new(Vec::new()),
             part_heads: Mutex::new(Vec::new()),
             hold_parts_from: AtomicI32::new(i32::MAX),
@@ -108,15 +116,45 @@ impl Log {
         ))
     }
 
+    /// Logs a part request (UploadPart or UploadPartCopy) in `log`, and holds it at the gate.
+    async fn part_request(
+        &self,
+        log: &Mutex<Vec<(String, i32)>>,
+        key: &str,
+        n: i32,
+    ) -> S3Result<()> {
+        log.lock().unwrap().push((key.to_string(), n));
+        if n >= self.hold_parts_from.load(Ordering::SeqCst) {
+            return self.hold().await;
+        }
+        Ok(())
+    }
+
+    /// How many UploadPartCopy requests each part number of `key` (the destination) got.
+    pub fn part_copy_counts(&self, key: &str) -> std::collections::BTreeMap<i32, usize> {
+        counts(&self.part_copies, key)
+    }
+
     /// How many UploadPart requests each part number of `key` got.
     pub fn part_counts(&self, key: &str) -> std::collections::BTreeMap<i32, usize> {
-        let mut m = std::collections::BTreeMap::new();
-        for (k, n) in self.upload_parts.lock().unwrap().iter() {
-            if k == key {
-                *m.entry(*n).or_insert(0) += 1;
-            }
-        }
-        m
+        counts(&self.upload_parts, key)
+    }
+
+    fn stored_as(&self, key: &str, class: &Option<StorageClass>) {
+        let class = class.as_ref().map(|c| c.as_str().to_string());
+        self.storage_classes
+            .lock()
+            .unwrap()
+            .push((key.to_string(), class));
+    }
+
+    /// The storage class asked for `key` by its requests, in order.
+    pub fn storage_class_of(&self, key: &str) -> Vec<Option<String>> {
+        let all = self.storage_classes.lock().unwrap();
+        all.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, c)| c.clone())
+            .collect()
     }
 
     fn encrypted(&self, key: &str, sse: &Option<ServerSideEncryption>, kms: &Option<String>) {
@@ -187,6 +225,17 @@ impl Log {
     }
 }
 
+/// How many requests of `log` each part number of `key` got.
+fn counts(log: &Mutex<Vec<(String, i32)>>, key: &str) -> std::collections::BTreeMap<i32, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, n) in log.lock().unwrap().iter() {
+        if k == key {
+            *m.entry(*n).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
 /// The access hook that fills a [`Log`] and holds requests at its gate.
 pub(super) struct Hook(pub(super) Arc<Log>);
 
@@ -201,16 +250,13 @@ impl S3Access for Hook {
     }
 
     async fn upload_part(&self, req: &mut S3Request<UploadPartInput>) -> S3Result<()> {
-        let n = req.input.part_number;
-        self.0
-            .upload_parts
-            .lock()
-            .unwrap()
-            .push((req.input.key.clone(), n));
-        if n >= self.0.hold_parts_from.load(Ordering::SeqCst) {
-            return self.0.hold().await;
-        }
-        Ok(())
+        let (key, n) = (&req.input.key, req.input.part_number);
+        self.0.part_request(&self.0.upload_parts, key, n).await
+    }
+
+    async fn upload_part_copy(&self, req: &mut S3Request<UploadPartCopyInput>) -> S3Result<()> {
+        let (key, n) = (&req.input.key, req.input.part_number);
+        self.0.part_request(&self.0.part_copies, key, n).await
     }
 
     async fn get_object(&self, req: &mut S3Request<GetObjectInput>) -> S3Result<()> {
@@ -265,6 +311,7 @@ impl S3Access for Hook {
         self.0.puts.lock().unwrap().push(i.key.clone());
         self.0
             .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
+        self.0.stored_as(&i.key, &i.storage_class);
         Ok(())
     }
 
@@ -275,6 +322,7 @@ impl S3Access for Hook {
         let i = &req.input;
         self.0
             .encrypted(&i.key, &i.server_side_encryption, &i.ssekms_key_id);
+        self.0.stored_as(&i.key, &i.storage_class);
         Ok(())
     }
 

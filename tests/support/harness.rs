@@ -113,6 +113,19 @@ impl Harness {
         let mut cfg = EngineConfig::new(self.state.path());
         cfg.limits = limits;
         cfg.retry = retry;
+        self.engine_of(cfg).await
+    }
+
+    /// An engine whose server-side copies above `max` bytes are multipart copies (UploadPartCopy),
+    /// as S3's are above 5 GiB; the `ferry` binary takes the same from `FERRY_SINGLE_COPY_MAX`.
+    pub async fn engine_copying_whole_up_to(&self, max: u64) -> Engine {
+        let mut cfg = EngineConfig::new(self.state.path());
+        cfg.retry = super::quick_retries();
+        cfg.single_copy_max = max;
+        self.engine_of(cfg).await
+    }
+
+    async fn engine_of(&self, cfg: EngineConfig) -> Engine {
         let e = Engine::open(cfg).await.unwrap();
         e.register_credentials(ACCOUNT, self.credentials()).await;
         e

@@ -25,6 +25,7 @@ mod moto;
 mod run;
 mod seeded;
 mod state;
+mod tags;
 
 use std::time::Duration;
 

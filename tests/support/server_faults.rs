@@ -3,9 +3,11 @@
 //! Every operation is delegated to s3s-fs (through Ferry's gap-filling wrapper). On top:
 //! - UploadPart verifies `x-amz-checksum-crc32c` against the body it received, like real S3 (and
 //!   [`LocalS3`] beneath it), answers BadDigest on a mismatch, counts it and returns the checksum;
-//! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part or range, damage a
+//! - scripted faults: answer 500 InternalError or 503 SlowDown to a given part, part copy or range,
+//!   or refuse a CopyObject; damage a
 //!   part's body on its way in (the check above then refuses it), damage a GET body on its way out;
 //! - seeded random 500/503 answers to data requests, bounded in count, for the soak test;
+//! - object tags kept as S3 keeps them ([`super::tags`]), which s3s-fs does not;
 //! - phantom objects: keys a file-backed store cannot hold (`../x`, `/abs/x`, control characters),
 //!   answered from a table by ListObjectsV2, HeadObject and GetObject.
 
@@ -58,6 +60,8 @@ pub struct ServerFaults {
     refused_deletes: Mutex<std::collections::BTreeSet<String>>,
     /// HEAD and GET answer without any checksum, like a server that keeps none.
     keeps_no_checksums: std::sync::atomic::AtomicBool,
+    /// Object tags, kept as S3 keeps them (s3s-fs keeps none).
+    pub tags: super::tags::Tags,
 }
 
 impl ServerFaults {
@@ -84,6 +88,11 @@ impl ServerFaults {
     /// The next `times` UploadParts of `key`'s part `part` fail with `failure`.
     pub fn on_part(&self, key: &str, part: i32, failure: Failure, times: usize) {
         self.add("upload_part", key, part as u64, failure, times);
+    }
+
+    /// The next `times` UploadPartCopy requests of `key`'s part `part` fail with `failure`.
+    pub fn on_part_copy(&self, key: &str, part: i32, failure: Failure, times: usize) {
+        self.add("upload_part_copy", key, part as u64, failure, times);
     }
 
     /// The next `times` ranged GETs of `key` starting at `first` fail with `failure`.
@@ -227,18 +236,12 @@ impl ServerFaults {
 }
 
 macro_rules! faulty_s3 {
-    (plain [$($op:ident($in:ident) -> $out:ident;)*] random [$($rop:ident($rin:ident) -> $rout:ident;)*]) => {
+    (plain [$($op:ident($in:ident) -> $out:ident;)*]) => {
         #[async_trait::async_trait]
         impl S3 for FaultyS3 {
             $(
                 async fn $op(&self, req: S3Request<$in>) -> S3Result<S3Response<$out>> {
                     self.inner.$op(req).await
-                }
-            )*
-            $(
-                async fn $rop(&self, req: S3Request<$rin>) -> S3Result<S3Response<$rout>> {
-                    self.faults.decide(stringify!($rop), &req.input.key, 0)?;
-                    self.inner.$rop(req).await
                 }
             )*
 
@@ -321,7 +324,78 @@ macro_rules! faulty_s3 {
                 req: S3Request<CopyObjectInput>,
             ) -> S3Result<S3Response<CopyObjectOutput>> {
                 self.faults.scripted_error("copy_object", &req.input.key)?;
-                self.inner.copy_object(req).await
+                let i = &req.input;
+                let (to, directive, tagging) = (
+                    (i.bucket.clone(), i.key.clone()),
+                    i.tagging_directive.clone(),
+                    i.tagging.clone(),
+                );
+                let from = match &i.copy_source {
+                    CopySource::Bucket { bucket, key, .. } => Some((bucket.to_string(), key.to_string())),
+                    _ => None,
+                };
+                let resp = self.inner.copy_object(req).await?;
+                if let Some((b, k)) = from {
+                    let tags = &self.faults.tags;
+                    tags.copy((&b, &k), (&to.0, &to.1), directive.as_ref(), tagging.as_deref());
+                }
+                Ok(resp)
+            }
+
+            async fn put_object(
+                &self,
+                req: S3Request<PutObjectInput>,
+            ) -> S3Result<S3Response<PutObjectOutput>> {
+                self.faults.decide("put_object", &req.input.key, 0)?;
+                let i = &req.input;
+                let (bucket, key, tagging) = (i.bucket.clone(), i.key.clone(), i.tagging.clone());
+                let resp = self.inner.put_object(req).await?;
+                self.faults.tags.put(&bucket, &key, tagging.as_deref());
+                Ok(resp)
+            }
+
+            async fn create_multipart_upload(
+                &self,
+                req: S3Request<CreateMultipartUploadInput>,
+            ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+                let tagging = req.input.tagging.clone();
+                let resp = self.inner.create_multipart_upload(req).await?;
+                if let Some(id) = &resp.output.upload_id {
+                    self.faults.tags.start(id, tagging.as_deref());
+                }
+                Ok(resp)
+            }
+
+            async fn complete_multipart_upload(
+                &self,
+                req: S3Request<CompleteMultipartUploadInput>,
+            ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+                let i = &req.input;
+                let (bucket, key, id) = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
+                let resp = self.inner.complete_multipart_upload(req).await?;
+                self.faults.tags.complete(&id, &bucket, &key);
+                Ok(resp)
+            }
+
+            async fn get_object_tagging(
+                &self,
+                req: S3Request<GetObjectTaggingInput>,
+            ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+                let i = &req.input;
+                Ok(S3Response::new(GetObjectTaggingOutput {
+                    tag_set: self.faults.tags.get(&i.bucket, &i.key),
+                    ..Default::default()
+                }))
+            }
+
+            async fn upload_part_copy(
+                &self,
+                req: S3Request<UploadPartCopyInput>,
+            ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+                let at = req.input.part_number as u64;
+                self.faults
+                    .answer(self.faults.scripted("upload_part_copy", &req.input.key, at))?;
+                self.inner.upload_part_copy(req).await
             }
 
             async fn delete_objects(
@@ -398,13 +472,8 @@ faulty_s3! {
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
-    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
-    complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
     abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
     list_parts(ListPartsInput) -> ListPartsOutput;
     list_multipart_uploads(ListMultipartUploadsInput) -> ListMultipartUploadsOutput;
-    ]
-    random [
-    put_object(PutObjectInput) -> PutObjectOutput;
     ]
 }

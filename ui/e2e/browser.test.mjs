@@ -428,6 +428,32 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('keeps an account\'s upload defaults: storage class, encryption with its KMS key, cache control', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.getByTestId('manage-accounts').click();
+    const local = page.locator('[data-testid="account-row"][data-account="local"]');
+    await local.getByTestId('account-defaults').click();
+    const dialog = page.locator('[data-testid="defaults-dialog"][open]');
+    await dialog.getByTestId('defaults-storage-class').selectOption('STANDARD_IA');
+    await dialog.getByTestId('defaults-sse').selectOption('aws:kms');
+    await dialog.getByTestId('defaults-kms-key').fill('alias/backups');
+    await dialog.getByTestId('defaults-cache-control').fill('max-age=3600');
+    await dialog.getByTestId('defaults-save').click();
+    await page.getByTestId('notice').filter({ hasText: 'Saved the upload defaults of local.' }).waitFor(WAIT);
+    await dialog.waitFor({ state: 'hidden', ...WAIT });
+    const kept = await page.evaluate(() => window.__ferryMock.accountDefaults('local'));
+    assert.deepEqual(kept, { storageClass: 'STANDARD_IA', sse: 'aws:kms', sseKmsKeyId: 'alias/backups', cacheControl: 'max-age=3600' });
+    // Opened again it shows them; the key goes away with the encryption it belongs to.
+    await local.getByTestId('account-defaults').click();
+    assert.equal(await dialog.getByTestId('defaults-cache-control').inputValue(), 'max-age=3600');
+    assert.equal(await dialog.getByTestId('defaults-kms-key').inputValue(), 'alias/backups');
+    await dialog.getByTestId('defaults-sse').selectOption('AES256');
+    await dialog.getByTestId('defaults-save').click();
+    await dialog.getByTestId('defaults-error').filter({ hasText: 'A KMS key goes with aws:kms' }).waitFor(WAIT);
+    await app.close();
+  });
+
   it('creates a bucket with a validated name, then deletes objects after confirming their count and size', async () => {
     const app = await openApp();
     const { page } = app;
@@ -517,15 +543,20 @@ describe('Ferry in a browser', () => {
     await folder('photos/').getByTestId('move').click();
     await input.fill('backups');
     await dialog.getByTestId('relocate-submit').click();
-    await page.getByTestId('notice').filter({ hasText: 'Moved the folder photos (3 objects) to backups/photos/.' }).waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Moving the folder photos (3 objects) to backups/photos/ on the server; Transfers shows its progress.' }).waitFor(WAIT);
     await folder('photos/').waitFor({ state: 'detached', ...WAIT });
+    // Each object of it was a server-side copy in the transfers panel.
+    const copyRow = transferRow(page, 'ferry-deck.jpg');
+    await copyRow.waitFor(WAIT);
+    assert.match((await copyRow.textContent()) ?? '', /from ferry\/photos\/2025\/ferry-deck\.jpg to ferry\/backups\/photos\/2025\/ferry-deck\.jpg/);
+    assert.equal(await copyRow.locator('.dir.copy').getAttribute('title'), 'Server-side copy');
     await folder('backups/').getByTestId('open-prefix').click();
     await folder('backups/photos/').hover();
     await folder('backups/photos/').getByTestId('move').click();
     await dialog.getByTestId('relocate-keep').check();
     await input.fill('');
     await dialog.getByTestId('relocate-submit').click();
-    await page.getByTestId('notice').filter({ hasText: 'Copied the folder photos (3 objects) to photos/.' }).waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Copying the folder photos (3 objects) to photos/ on the server; Transfers shows its progress.' }).waitFor(WAIT);
     await folder('backups/photos/').waitFor(WAIT);
     await app.close();
   });
@@ -659,6 +690,46 @@ describe('Ferry in a browser', () => {
     await page.getByTestId('calculate-size').click();
     await total.and(page.locator('[data-done="true"]')).waitFor(WAIT);
     assert.equal(await total.getAttribute('data-objects'), '5007');
+    await app.close();
+  });
+
+  it('edits an object\'s properties: the server rewrites them, what is not changed stays', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const row = page.locator('[data-testid="object-row"][data-key="quarterly-report.pdf"]');
+    const props = page.locator('[data-testid="properties-dialog"][open]');
+    const field = (/** @type {string} */ name) => props.locator(`[data-testid="property"][data-field="${name}"] dd`);
+    await row.hover();
+    await row.getByTestId('properties').click();
+    await field('content-type').filter({ hasText: 'application/pdf' }).waitFor(WAIT);
+    await props.getByTestId('properties-edit').click();
+    // Saving what did not change is said, not sent.
+    await props.getByTestId('properties-save').click();
+    await props.getByTestId('properties-edit-error').filter({ hasText: 'Nothing has changed.' }).waitFor(WAIT);
+    await props.getByTestId('edit-content-type').fill('pdf');
+    await props.getByTestId('properties-save').click();
+    await props.getByTestId('properties-edit-error').filter({ hasText: 'like text/plain' }).waitFor(WAIT);
+    await props.getByTestId('edit-content-type').fill('application/x-pdf');
+    await props.getByTestId('edit-cache-control').fill('max-age=3600');
+    await props.getByTestId('edit-meta-add').click();
+    await props.getByTestId('edit-meta-name').last().fill('Owner');
+    await props.getByTestId('edit-meta-value').last().fill('ana');
+    await props.getByTestId('properties-save').click();
+    await field('content-type').filter({ hasText: 'application/x-pdf' }).waitFor(WAIT);
+    assert.equal(await field('cache-control').textContent(), 'max-age=3600');
+    assert.equal(await field('meta-owner').textContent(), 'ana');
+    assert.equal(await field('size').textContent(), '1.8 MiB (1,873,420 bytes)');
+    await page.getByTestId('notice').filter({ hasText: 'Saved the properties of quarterly-report.pdf.' }).waitFor(WAIT);
+    // Opened again, the panel shows what the server keeps now; removing the metadata row removes it.
+    await props.getByTestId('modal-close').click();
+    await row.hover();
+    await row.getByTestId('properties').click();
+    await field('meta-owner').filter({ hasText: 'ana' }).waitFor(WAIT);
+    await props.getByTestId('properties-edit').click();
+    await props.getByTestId('edit-meta-remove').click();
+    await props.getByTestId('properties-save').click();
+    await field('content-type').filter({ hasText: 'application/x-pdf' }).waitFor(WAIT);
+    assert.equal(await field('meta-owner').count(), 0);
     await app.close();
   });
 

@@ -11,7 +11,7 @@ use ferry::engine::{
     ObjectProperties, ObjectVersion, Restored, Searched, Tally, VersionListing,
 };
 use ferry::Link;
-use ferry::{Copied, CopyOptions, DownloadOptions, Enqueued, IfExists, S3Url};
+use ferry::{CopyOptions, DownloadOptions, Enqueued, IfExists, ObjectEdit, S3Url};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -217,8 +217,28 @@ pub async fn object_properties(
     state.engine.stat(&conn, &bucket, &key).await
 }
 
+/// Rewrites an object's content type, cache control, disposition, metadata or storage class on the
+/// server (what `edit` leaves out is kept) and returns its properties as they are now. The rewrite
+/// is a copy transfer of the queue, so a large one shows in the transfers panel.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn edit_object(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+    edit: ObjectEdit,
+) -> Result<ObjectProperties> {
+    let conn = state.engine.connection(&account)?;
+    state
+        .engine
+        .edit_object(&conn, &S3Url { bucket, key }, &edit)
+        .await
+}
+
 /// Copies or moves (renames) an object, or a folder (`from` ending in `/`), to `to` in the same
-/// bucket, server-side. An existing destination is refused unless `replace`.
+/// bucket, server-side: queues one batch of copy transfers (the transfers panel shows them) and
+/// starts it. An existing destination is refused, with nothing queued, unless `replace`.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn copy_objects(
@@ -229,7 +249,7 @@ pub async fn copy_objects(
     to: String,
     move_source: bool,
     replace: bool,
-) -> Result<Copied> {
+) -> Result<Enqueued> {
     let conn = state.engine.connection(&account)?;
     let at = |key: String| S3Url {
         bucket: bucket.clone(),
@@ -245,10 +265,12 @@ pub async fn copy_objects(
         delete_source: move_source,
         ..CopyOptions::default()
     };
-    state
+    let enq = state
         .engine
-        .copy_objects(&conn, &at(from), &at(to), &opts)
-        .await
+        .enqueue_copy(&conn, &at(from), &at(to), &opts)
+        .await?;
+    state.engine.start(&enq.ids);
+    Ok(enq)
 }
 
 /// Streams the versions and delete markers of one level of `prefix` to `pages` (the folder's

@@ -77,15 +77,13 @@ pub struct Started {
     pair: Option<SyncPair>,
 }
 
-/// The `sync://started` event: the run's transfers (one batch in the queue), and what the server
-/// copied by itself before they run (bucket to bucket).
+/// The `sync://started` event: the run's transfers (one batch in the queue: uploads, downloads, or
+/// server-side copies bucket to bucket).
 #[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunStarted {
     plan_id: String,
     transfer_ids: Vec<String>,
-    copied: usize,
-    copied_bytes: u64,
 }
 
 /// The `sync://finished` event: what the run did, or why it stopped.
@@ -150,8 +148,6 @@ pub async fn run_sync(
                 RunStarted {
                     plan_id: id.clone(),
                     transfer_ids: s.enqueued.ids.clone(),
-                    copied: s.copied,
-                    copied_bytes: s.copied_bytes,
                 },
             );
         };

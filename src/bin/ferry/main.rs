@@ -108,6 +108,9 @@ enum Command {
     Mv(cmd::cp::MvArgs),
     /// Show an object's properties: size, time, ETag, checksums, content type, metadata…
     Stat { target: String },
+    /// Change an object's content type, cache control, disposition, metadata or storage class: the
+    /// server rewrites it in place (nothing is downloaded); what is not named is kept.
+    SetMeta(cmd::objects::SetMetaArgs),
     /// Delete an object, or with --recursive everything under a prefix (--dry-run lists it first);
     /// with --version-id, one version of an object for good (it asks first unless --yes).
     Rm {
@@ -274,6 +277,7 @@ async fn run(cli: Cli, state_dir: PathBuf) -> Result<ExitCode, Error> {
         Command::Mb { target } => cmd::objects::mb(g, state_dir, target).await,
         Command::Mv(args) => cmd::cp::mv(g, state_dir, args).await,
         Command::Stat { target } => cmd::objects::stat(g, state_dir, target).await,
+        Command::SetMeta(args) => cmd::objects::set_meta(g, state_dir, args).await,
         Command::Rm {
             target,
             version_id: Some(version_id),

@@ -227,13 +227,18 @@ impl Summary {
         } else {
             0.0
         };
+        // Server-side copies (and runs whose parts were all done before) send no bytes from here.
+        let rate = if stats.bytes_sent == 0 && stats.bytes_total > 0 {
+            "no bytes through this machine".to_string()
+        } else {
+            format!("{}/s", human_bytes(speed as u64))
+        };
         println!(
-            "{} of {} done: {} in {:.1}s ({}/s){}",
+            "{} of {} done: {} in {:.1}s ({rate}){}",
             self.completed(),
             self.ran,
             human_bytes(stats.bytes_total),
             secs,
-            human_bytes(speed as u64),
             if stats.parts_reused > 0 {
                 format!(", {} parts reused from before", stats.parts_reused)
             } else {

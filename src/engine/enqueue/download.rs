@@ -139,15 +139,7 @@ impl Engine {
         if !conflicts.is_empty() {
             return Err(conflicts_error(&conflicts));
         }
-        let queued = self.insert_new(&new)?;
-        let resumed_count = resumed.len();
-        let mut ids = resumed;
-        ids.extend(queued);
-        Ok(Enqueued {
-            ids,
-            resumed: resumed_count,
-            skipped,
-        })
+        self.enqueued(resumed, &new, skipped)
     }
 
     /// Everything under a prefix, mapped into the folder `dst`; keys that cannot be placed there

@@ -121,7 +121,7 @@ pub(super) fn download_decision(if_exists: IfExists, unchanged: bool) -> Downloa
 impl Engine {
     /// Writes new transfers in one transaction and announces them; returns the id each is queued
     /// under (another process may have queued the same file meanwhile: then that one's).
-    fn insert_new(&self, new: &[NewTransfer<'_>]) -> Result<Vec<String>> {
+    pub(super) fn insert_new(&self, new: &[NewTransfer<'_>]) -> Result<Vec<String>> {
         let ids = self.inner.store.insert_transfers(new)?;
         for (t, id) in new.iter().zip(&ids) {
             if &t.id == id {
@@ -129,6 +129,24 @@ impl Engine {
             }
         }
         Ok(ids)
+    }
+
+    /// Writes `new` and reports them after the `resumed` transfers the same request continues.
+    pub(super) fn enqueued(
+        &self,
+        resumed: Vec<String>,
+        new: &[NewTransfer<'_>],
+        skipped: Vec<Skipped>,
+    ) -> Result<Enqueued> {
+        let queued = self.insert_new(new)?;
+        let resumed_count = resumed.len();
+        let mut ids = resumed;
+        ids.extend(queued);
+        Ok(Enqueued {
+            ids,
+            resumed: resumed_count,
+            skipped,
+        })
     }
 
     /// Asking again for an unfinished transfer continues it: a paused one is queued again (a paused

@@ -82,6 +82,8 @@ impl Engine {
         out: &mut Enqueued,
     ) -> Result<()> {
         let conn_json = conn.to_json();
+        let object_options = self.with_account_defaults(&conn.account, object_options)?;
+        let object_options = object_options.as_deref();
         let (mut new, mut at) = (Vec::new(), Vec::new());
         for s in sources {
             let s = s?;

@@ -172,7 +172,8 @@ impl<'a> Comparer<'a> {
                     .s3
                     .head_with_checksums("compare", &b.bucket, &k2)
                     .await?;
-                return Ok((!copy::same_object(&h1, &h2)).then(|| "the content differs".into()));
+                return Ok((!crate::transfer::copy::same_object(&h1, &h2))
+                    .then(|| "the content differs".into()));
             }
             (SyncSide::Local(_), SyncSide::Local(_)) => unreachable!("refused by plan_sync"),
         };

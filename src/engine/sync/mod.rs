@@ -137,12 +137,11 @@ impl SyncPlan {
     }
 }
 
-/// What carrying out a plan started: the transfers (one batch) and the copies done.
+/// What carrying out a plan started: its transfers (uploads, downloads or server-side copies), one
+/// batch.
 #[derive(Debug, Clone, Default)]
 pub struct SyncStarted {
     pub enqueued: Enqueued,
-    pub copied: usize,
-    pub copied_bytes: u64,
 }
 
 /// What the deletes did.
@@ -237,8 +236,8 @@ impl Engine {
         Ok(plan)
     }
 
-    /// Carries out a plan's transfers: uploads and downloads go to the queue as one batch (the
-    /// caller runs them), server-side copies are done here. Deletes wait for [`Engine::finish_sync`].
+    /// Carries out a plan's transfers: uploads, downloads or server-side copies go to the queue as
+    /// one batch (the caller runs them). Deletes wait for [`Engine::finish_sync`].
     pub async fn start_sync(&self, conn: &Connection, plan: &SyncPlan) -> Result<SyncStarted> {
         let s3 = self.requests(conn).await?;
         let batch = enqueue::new_batch();
@@ -305,13 +304,31 @@ impl Engine {
             }
             (SyncSide::Remote(src), SyncSide::Remote(dst)) => {
                 let (from, to) = (sync_prefix(src), sync_prefix(dst));
-                for i in changes {
-                    let (k1, k2) = (format!("{from}{}", i.path), format!("{to}{}", i.path));
-                    self.copy_one(&s3, (src, &k1), (dst, &k2), i.size, &CopyOptions::default())
-                        .await?;
-                    out.copied += 1;
-                    out.copied_bytes += i.size;
-                }
+                let pairs = changes
+                    .iter()
+                    .map(|i| copy::Pair {
+                        from: format!("{from}{}", i.path),
+                        to: format!("{to}{}", i.path),
+                        size: i.size,
+                        etag: i.etag.clone(),
+                    })
+                    .collect();
+                let opts = CopyOptions {
+                    if_exists: IfExists::Overwrite,
+                    part_size: plan.opts.part_size,
+                    ..CopyOptions::default()
+                };
+                out.enqueued = self
+                    .enqueue_pairs(
+                        conn,
+                        &s3,
+                        (src, dst),
+                        pairs,
+                        &opts,
+                        &Default::default(),
+                        &batch,
+                    )
+                    .await?;
             }
             (SyncSide::Local(_), SyncSide::Local(_)) => unreachable!("refused by plan_sync"),
         }

@@ -159,13 +159,12 @@ impl Engine {
         let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
         let run = SyncRun {
             finished_at: store::now_ms(),
-            transferred: started.copied + outcomes.len() - failed,
-            bytes: started.copied_bytes
-                + outcomes
-                    .iter()
-                    .filter_map(|o| o.result.as_ref().ok())
-                    .map(|s| s.bytes_total)
-                    .sum::<u64>(),
+            transferred: outcomes.len() - failed,
+            bytes: outcomes
+                .iter()
+                .filter_map(|o| o.result.as_ref().ok())
+                .map(|s| s.bytes_total)
+                .sum::<u64>(),
             deleted: deleted.deleted,
             failed,
             problem: deleted.withheld.or_else(|| {

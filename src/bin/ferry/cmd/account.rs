@@ -28,9 +28,26 @@ pub(crate) enum AccountCommand {
     },
     /// Remove a saved account and its secret.
     Remove { name: String },
+    /// Show, or change, what every upload of an account is stored with unless the upload chooses
+    /// otherwise: storage class, server-side encryption, cache control (an empty value unsets one).
+    Defaults {
+        name: String,
+        #[arg(long, value_name = "CLASS")]
+        storage_class: Option<String>,
+        /// AES256 or aws:kms.
+        #[arg(long, value_name = "MODE")]
+        sse: Option<String>,
+        #[arg(long, value_name = "ID")]
+        sse_kms_key_id: Option<String>,
+        #[arg(long, value_name = "VALUE")]
+        cache_control: Option<String>,
+        /// Unset them all.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
-/// Lists, adds or removes saved accounts.
+/// Lists, adds or removes saved accounts; shows or sets an account's upload defaults.
 pub(crate) async fn run(
     g: &Global,
     state_dir: PathBuf,
@@ -83,6 +100,49 @@ pub(crate) async fn run(
         AccountCommand::Remove { name } => {
             engine.remove_account(name).await?;
             println!("removed account `{name}`");
+        }
+        AccountCommand::Defaults {
+            name,
+            storage_class,
+            sse,
+            sse_kms_key_id,
+            cache_control,
+            clear,
+        } => {
+            let mut d = match clear {
+                true => ferry::AccountDefaults::default(),
+                false => engine.account_defaults(name)?,
+            };
+            let given = [storage_class, sse, sse_kms_key_id, cache_control];
+            let changed = *clear || given.iter().any(|v| v.is_some());
+            for (field, value) in [
+                (&mut d.storage_class, storage_class),
+                (&mut d.sse, sse),
+                (&mut d.sse_kms_key_id, sse_kms_key_id),
+                (&mut d.cache_control, cache_control),
+            ] {
+                if let Some(v) = value {
+                    *field = Some(v.clone());
+                }
+            }
+            if changed {
+                d = engine.set_account_defaults(name, &d)?;
+            }
+            if g.json {
+                println!("{}", serde_json::to_string(&d).expect("defaults serialise"));
+            } else {
+                let show =
+                    |v: &Option<String>| v.clone().unwrap_or_else(|| "(the bucket's)".into());
+                println!("storage class   {}", show(&d.storage_class));
+                println!("encryption      {}", show(&d.sse));
+                if let Some(k) = &d.sse_kms_key_id {
+                    println!("kms key         {k}");
+                }
+                println!(
+                    "cache control   {}",
+                    d.cache_control.as_deref().unwrap_or("(none)")
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

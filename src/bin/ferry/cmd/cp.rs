@@ -36,7 +36,7 @@ pub(crate) struct CpArgs {
     pub(crate) version_id: Option<String>,
 }
 
-/// What uploaded objects are stored with (uploads only).
+/// What uploaded objects are stored with; a server-side copy takes them as changes to its source's.
 #[derive(Args, Clone, Default)]
 pub(crate) struct ObjectArgs {
     /// Content-Type of every object (default: from each file's name).
@@ -70,17 +70,25 @@ pub(crate) struct SseArgs {
     pub(crate) sse_kms_key_id: Option<String>,
 }
 
+/// `--metadata NAME=VALUE` arguments as a map.
+pub(crate) fn name_values(
+    args: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut metadata = std::collections::BTreeMap::new();
+    for m in args {
+        let (k, v) = m.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "--metadata `{m}` needs a value: write it as NAME=VALUE"
+            ))
+        })?;
+        metadata.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(metadata)
+}
+
 impl ObjectArgs {
     fn options(&self) -> Result<ObjectOptions, Error> {
-        let mut metadata = std::collections::BTreeMap::new();
-        for m in &self.metadata {
-            let (k, v) = m.split_once('=').ok_or_else(|| {
-                Error::invalid(format!(
-                    "--metadata `{m}` needs a value: write it as NAME=VALUE"
-                ))
-            })?;
-            metadata.insert(k.trim().to_string(), v.to_string());
-        }
+        let metadata = name_values(&self.metadata)?;
         Ok(ObjectOptions {
             content_type: self.content_type.clone(),
             cache_control: self.cache_control.clone(),
@@ -91,6 +99,26 @@ impl ObjectArgs {
             sse: self.sse.sse.clone(),
             sse_kms_key_id: self.sse.sse_kms_key_id.clone(),
         })
+    }
+}
+
+impl ObjectArgs {
+    /// What a server-side copy changes of its source's properties (`None`: it keeps them all).
+    fn edit(&self) -> Result<Option<ferry::ObjectEdit>, Error> {
+        if self.content_encoding.is_some() {
+            return Err(Error::invalid(
+                "a server-side copy keeps the source's content encoding (its bytes are not changed); leave out --content-encoding",
+            ));
+        }
+        let edit = ferry::ObjectEdit {
+            content_type: self.content_type.clone(),
+            cache_control: self.cache_control.clone(),
+            content_disposition: self.content_disposition.clone(),
+            metadata: name_values(&self.metadata)?,
+            remove_metadata: Vec::new(),
+            storage_class: self.storage_class.clone(),
+        };
+        Ok((edit != ferry::ObjectEdit::default()).then_some(edit))
     }
 }
 
@@ -198,17 +226,10 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
                 .await?
         }
         (Some(src), Some(dst)) => {
-            let object = ObjectArgs {
-                sse: SseArgs::default(),
-                ..args.object.clone()
-            };
-            if object.options()?.to_json().is_some() {
-                return Err(Error::invalid(
-                    "a server-side copy keeps the source's content type and metadata; of the upload options only --sse and --sse-kms-key-id apply",
-                ));
-            }
-            let opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
-            return server_side(g, &engine, &src, &dst, &opts).await;
+            let mut opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
+            opts.part_size = part_size;
+            opts.edit = args.object.edit()?;
+            engine.enqueue_copy(&conn, &src, &dst, &opts).await?
         }
         (None, None) => {
             return Err(Error::invalid(
@@ -229,9 +250,13 @@ pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<
             ))
         }
     };
-    let engine = open(state_dir, Limits::default()).await?;
-    let opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
-    server_side(g, &engine, &src, &dst, &opts).await
+    let engine = open(state_dir, args.tuning.limits()?).await?;
+    let mut opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
+    opts.part_size = args.tuning.part_size()?;
+    let enq = engine
+        .enqueue_copy(&g.connection_for(&engine)?, &src, &dst, &opts)
+        .await?;
+    drive(&engine, enq, g.json).await
 }
 
 fn copy_options(
@@ -246,6 +271,8 @@ fn copy_options(
         delete_source,
         sse: sse.sse.clone(),
         sse_kms_key_id: sse.sse_kms_key_id.clone(),
+        part_size: None,
+        edit: None,
     }
 }
 
@@ -260,38 +287,8 @@ pub(crate) struct MvArgs {
     pub(crate) if_exists: IfExistsArg,
     #[command(flatten)]
     pub(crate) sse: SseArgs,
-}
-
-/// Copies or moves server-side and prints what was done.
-async fn server_side(
-    g: &Global,
-    engine: &ferry::Engine,
-    src: &S3Url,
-    dst: &S3Url,
-    opts: &ferry::CopyOptions,
-) -> Result<ExitCode, Error> {
-    let delete_source = opts.delete_source;
-    let done = engine
-        .copy_objects(&g.connection_for(engine)?, src, dst, opts)
-        .await?;
-    for s in &done.skipped {
-        eprintln!("ferry: skipped {}: {}", s.what, s.reason);
-    }
-    if g.json {
-        println!(
-            "{}",
-            serde_json::to_string(&done).expect("a report serialises")
-        );
-    } else {
-        println!(
-            "{} {} object{} ({}) server-side",
-            if delete_source { "moved" } else { "copied" },
-            done.copied,
-            if done.copied == 1 { "" } else { "s" },
-            ferry::format::human_bytes(done.bytes)
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+    #[command(flatten)]
+    pub(crate) tuning: Tuning,
 }
 
 /// `ferry cp - s3://…` and `ferry cp s3://… -`: standard input to an object, an object to

@@ -1,4 +1,4 @@
-//! `ferry mb`, `stat`, `rm`, `presign`: buckets and objects (`ls` and `du` are in `ls`).
+//! `ferry mb`, `stat`, `set-meta`, `rm`, `presign`: buckets and objects (`ls` and `du` are in `ls`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,12 +67,66 @@ pub(crate) async fn stat(g: &Global, state_dir: PathBuf, target: &str) -> Result
     let p = engine
         .stat(&g.connection_for(&engine)?, &url.bucket, &url.key)
         .await?;
+    print_properties(g, &url, p);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry set-meta s3://bucket/key --content-type … --metadata NAME=VALUE …`: the object's
+/// properties rewritten by the server (a copy onto itself with the REPLACE directive, a multipart
+/// copy above 5 GiB), what is not named kept; then its properties as `stat` prints them.
+#[derive(clap::Args)]
+pub(crate) struct SetMetaArgs {
+    /// The object, s3://bucket/key.
+    target: String,
+    #[arg(long, value_name = "TYPE")]
+    content_type: Option<String>,
+    /// An empty value removes it.
+    #[arg(long, value_name = "VALUE")]
+    cache_control: Option<String>,
+    /// e.g. 'attachment; filename="report.pdf"'; an empty value removes it.
+    #[arg(long, value_name = "VALUE")]
+    content_disposition: Option<String>,
+    /// User metadata to set, NAME=VALUE (repeatable); other names are kept.
+    #[arg(long = "metadata", value_name = "NAME=VALUE")]
+    metadata: Vec<String>,
+    /// User metadata to remove, by name (repeatable).
+    #[arg(long = "remove-metadata", value_name = "NAME")]
+    remove_metadata: Vec<String>,
+    /// STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, …
+    #[arg(long, value_name = "CLASS")]
+    storage_class: Option<String>,
+}
+
+pub(crate) async fn set_meta(
+    g: &Global,
+    state_dir: PathBuf,
+    args: &SetMetaArgs,
+) -> Result<ExitCode, Error> {
+    let url = S3Url::parse(&args.target)?;
+    let metadata = super::cp::name_values(&args.metadata)?;
+    let edit = ferry::ObjectEdit {
+        content_type: args.content_type.clone(),
+        cache_control: args.cache_control.clone(),
+        content_disposition: args.content_disposition.clone(),
+        metadata,
+        remove_metadata: args.remove_metadata.clone(),
+        storage_class: args.storage_class.clone(),
+    };
+    let engine = open(state_dir, Limits::default()).await?;
+    let p = engine
+        .edit_object(&g.connection_for(&engine)?, &url, &edit)
+        .await?;
+    print_properties(g, &url, p);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_properties(g: &Global, url: &S3Url, p: ferry::engine::ObjectProperties) {
     if g.json {
         println!(
             "{}",
             serde_json::to_string(&p).expect("properties serialise")
         );
-        return Ok(ExitCode::SUCCESS);
+        return;
     }
     let line = |name: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -100,7 +154,6 @@ pub(crate) async fn stat(g: &Global, state_dir: PathBuf, target: &str) -> Result
     for (k, v) in &p.metadata {
         line(&format!("metadata {k}"), Some(v.clone()));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Deletes one object (refusing one that does not exist), or everything under a prefix, 1,000 keys

@@ -111,14 +111,6 @@ pub(crate) async fn run(
         });
     }
     let started = engine.start_sync(&conn, &plan).await?;
-    if started.copied > 0 && !json {
-        println!(
-            "copied {} object{} ({}) server-side",
-            started.copied,
-            if started.copied == 1 { "" } else { "s" },
-            ferry::format::human_bytes(started.copied_bytes)
-        );
-    }
     let ids = started.enqueued.ids.clone();
     let ran = drive(&engine, started.enqueued, json).await?;
     let deleted = engine.finish_sync(&conn, &plan, &ids).await?;

@@ -83,7 +83,7 @@ fn write_row(out: &mut impl std::io::Write, r: &ferry::TransferRow) -> std::io::
         human_bytes(size)
     );
     let what = match r.direction {
-        ferry::Direction::Upload => {
+        ferry::Direction::Upload | ferry::Direction::Copy => {
             format!("{} -> s3://{}/{}", r.local_path.display(), r.bucket, r.key)
         }
         ferry::Direction::Download => {

@@ -1,7 +1,7 @@
 // Accounts and their buckets, as shown in the sidebar. Buckets are listed when an account is opened.
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Account, Backend, NewAccount } from '../backend/types';
+import type { Account, AccountDefaults, Backend, NewAccount } from '../backend/types';
 
 export interface BucketList {
   loading: boolean;
@@ -84,6 +84,14 @@ export class AccountsState {
     this.buckets.delete(name);
     this.expanded.delete(name);
     await this.load();
+  }
+
+  defaults(account: string): Promise<AccountDefaults> {
+    return this.#backend.accountDefaults(account);
+  }
+
+  setDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults> {
+    return this.#backend.setAccountDefaults(account, defaults);
   }
 
   async createBucket(account: string, bucket: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Account } from '../backend/types';
-import { accountProblems, emptyAccountForm, endpointLabel, secretLabel, toNewAccount } from './form';
+import { accountProblems, defaultsProblem, emptyAccountForm, endpointLabel, secretLabel, toNewAccount } from './form';
 
 const filled = { ...emptyAccountForm(), pathStyle: true, name: 'r2', endpoint: 'https://acc.r2.example.com/', region: 'auto', accessKeyId: ' AK ', secretAccessKey: 'SK' };
 
@@ -49,5 +49,14 @@ describe('endpointLabel', () => {
   it('names the endpoint or AWS, and the region', () => {
     expect(endpointLabel(aws)).toBe('AWS S3 · us-east-1');
     expect(endpointLabel({ ...aws, endpoint: 'https://r2.example.com', region: 'auto' })).toBe('https://r2.example.com · auto');
+  });
+});
+
+describe('defaultsProblem', () => {
+  it('refuses a KMS key without aws:kms encryption', () => {
+    const d = { storageClass: null, sse: 'AES256', sseKmsKeyId: 'alias/x', cacheControl: null };
+    expect(defaultsProblem(d)).toMatch(/goes with aws:kms/);
+    expect(defaultsProblem({ ...d, sse: 'aws:kms' })).toBeNull();
+    expect(defaultsProblem({ ...d, sseKmsKeyId: ' ' })).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 // The "Add account" form: what a person typed, checked before anything is sent, and turned into the
 // NewAccount the backend takes. Also the words for where an account's secret lives.
-import type { Account, NewAccount } from '../backend/types';
+import type { Account, AccountDefaults, NewAccount } from '../backend/types';
 
 export interface AccountForm {
   name: string;
@@ -78,4 +78,10 @@ export function endpointLabel(a: Account): string {
   if (a.kind === 'local') return 'On this computer (127.0.0.1)';
   const where = a.endpoint ?? 'AWS S3';
   return a.region ? `${where} · ${a.region}` : where;
+}
+
+/** What to fix in an account's upload defaults before saving them, or null. */
+export function defaultsProblem(d: AccountDefaults): string | null {
+  if (d.sseKmsKeyId?.trim() && d.sse !== 'aws:kms') return 'A KMS key goes with aws:kms encryption; choose it, or clear the key.';
+  return null;
 }

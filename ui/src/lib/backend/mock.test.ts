@@ -186,8 +186,10 @@ describe('MockBackend browsing, accounts and links', () => {
       kind: 'already_exists',
     });
     expect((await mock.objectProperties('local', 'ferry', 'README.txt')).contentType).toBe('text/plain');
-    const done = await mock.copyObjects('local', 'ferry', 'photos/', 'old/photos/', true, false);
-    expect([done.copied, done.moved]).toEqual([3, 3]);
+    const queued = await mock.copyObjects('local', 'ferry', 'photos/', 'old/photos/', true, false);
+    expect(queued.ids).toHaveLength(3);
+    const copies = (await mock.listTransfers()).filter((t) => queued.ids.includes(t.id));
+    expect(copies.map((t) => [t.direction, t.state])).toEqual([['copy', 'completed'], ['copy', 'completed'], ['copy', 'completed']]);
     expect((await listAll(mock, 'local', 'ferry', 'old/photos/')).objects.map((o) => o.key)).toContain('old/photos/lighthouse.jpg');
   });
 

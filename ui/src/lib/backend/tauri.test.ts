@@ -65,6 +65,8 @@ describe('TauriBackend', () => {
     await b.addAccount(acc);
     await b.removeAccount('n');
     await b.testConnection(acc);
+    await b.accountDefaults('local');
+    await b.setAccountDefaults('local', { storageClass: 'STANDARD_IA', sse: null, sseKmsKeyId: null, cacheControl: null });
     await b.listBuckets('local');
     await b.createBucket('local', 'b');
     const listing = b.listObjects('local', 'b', 'p/', () => {});
@@ -73,6 +75,7 @@ describe('TauriBackend', () => {
     await b.deleteObjects('local', 'b', ['k'], ['p/']);
     await b.tallyFolders('local', 'b', ['p/']);
     await b.objectProperties('local', 'b', 'k');
+    await b.editObject('local', 'b', 'k', { contentType: 'text/plain', metadata: {}, removeMetadata: [] });
     await b.copyObjects('local', 'b', 'k', 'k2', true, false);
     await b.uploadPaths('local', 'b', 'p/', ['/x']);
     await b.download('local', 'b', ['k'], ['p/'], '/d');
@@ -92,6 +95,8 @@ describe('TauriBackend', () => {
       { cmd: 'add_account', args: { account: acc } },
       { cmd: 'remove_account', args: { name: 'n' } },
       { cmd: 'test_connection', args: { account: acc } },
+      { cmd: 'account_defaults', args: { account: 'local' } },
+      { cmd: 'set_account_defaults', args: { account: 'local', defaults: { storageClass: 'STANDARD_IA', sse: null, sseKmsKeyId: null, cacheControl: null } } },
       { cmd: 'list_buckets', args: { account: 'local' } },
       { cmd: 'create_bucket', args: { account: 'local', bucket: 'b' } },
       { cmd: 'list_objects', args: { account: 'local', bucket: 'b', prefix: 'p/', listing: 1, pages: channels[0] } },
@@ -99,6 +104,7 @@ describe('TauriBackend', () => {
       { cmd: 'delete_objects', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], progress: expect.any(Object) } },
       { cmd: 'tally_folders', args: { account: 'local', bucket: 'b', prefixes: ['p/'] } },
       { cmd: 'object_properties', args: { account: 'local', bucket: 'b', key: 'k' } },
+      { cmd: 'edit_object', args: { account: 'local', bucket: 'b', key: 'k', edit: { contentType: 'text/plain', metadata: {}, removeMetadata: [] } } },
       { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false } },
       { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
       { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },

@@ -7,8 +7,8 @@ import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
-  Account, Backend, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
+  Account, AccountDefaults, Backend, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -29,6 +29,12 @@ export class TauriBackend implements Backend {
   }
   testConnection(account: NewAccount): Promise<number> {
     return invoke('test_connection', { account });
+  }
+  accountDefaults(account: string): Promise<AccountDefaults> {
+    return invoke('account_defaults', { account });
+  }
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults> {
+    return invoke('set_account_defaults', { account, defaults });
   }
 
   listBuckets(account: string): Promise<string[]> {
@@ -119,7 +125,10 @@ export class TauriBackend implements Backend {
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return invoke('object_properties', { account, bucket, key });
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    return invoke('edit_object', { account, bucket, key, edit });
+  }
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
     return invoke('copy_objects', { account, bucket, from, to, moveSource, replace });
   }
 

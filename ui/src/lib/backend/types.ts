@@ -7,6 +7,7 @@
 // them the names the UI uses and adds what only the front end has: drag-and-drop events and the
 // Backend interface itself.
 import type { Account } from './generated/Account';
+import type { AccountDefaults } from './generated/AccountDefaults';
 import type { AccountKind } from './generated/AccountKind';
 import type { BackendError } from './generated/BackendError';
 import type { Copied } from './generated/Copied';
@@ -22,6 +23,7 @@ import type { Listed } from './generated/Listed';
 import type { Listing } from './generated/Listing';
 import type { NewAccount } from './generated/NewAccount';
 import type { NewWatchedFolder } from './generated/NewWatchedFolder';
+import type { ObjectEdit } from './generated/ObjectEdit';
 import type { ObjectInfo } from './generated/ObjectInfo';
 import type { ObjectProperties } from './generated/ObjectProperties';
 import type { ObjectVersion } from './generated/ObjectVersion';
@@ -48,8 +50,8 @@ import type { WatchState } from './generated/WatchState';
 
 /** Errors cross the boundary as BackendError {kind, message}: branch on kind, show message. */
 export type {
-  Account, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
-  Listing, NewAccount, NewWatchedFolder, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
+  Account, AccountDefaults, AccountKind, BackendError, Copied, DeleteFailure, DeleteProgress, Deleted, Enqueued, ErrorKind, Found, Link, Listed,
+  Listing, NewAccount, NewWatchedFolder, ObjectEdit, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 export type { ObjectVersion, Restored, VersionListing };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
@@ -62,14 +64,12 @@ export interface SyncStarted {
   pair: SyncPair | null;
 }
 /**
- * The "sync://started" event: a run's transfers are queued (one batch), and what the server copied by
- * itself before they run (bucket to bucket). The panel shows the run's overall progress from them.
+ * The "sync://started" event: a run's transfers are queued (one batch). The panel shows the run's
+ * overall progress from them.
  */
 export interface SyncRunStarted {
   planId: string;
   transferIds: string[];
-  copied: number;
-  copiedBytes: number;
 }
 /** The "sync://finished" event: what a run did (recorded with its pair, if any), or why it stopped. */
 export interface SyncFinished {
@@ -125,17 +125,22 @@ export interface SearchStream {
  */
 export interface Backend {
   // accounts — Tauri commands: list_accounts, add_account {account}, remove_account {name},
-  // test_connection {account: NewAccount} -> number of buckets
+  // test_connection {account: NewAccount} -> number of buckets, account_defaults {account},
+  // set_account_defaults {account, defaults}
   listAccounts(): Promise<Account[]>;
   addAccount(account: NewAccount): Promise<Account>;
   removeAccount(name: string): Promise<void>;
   testConnection(account: NewAccount): Promise<number>;
+  /** What every upload of the account is stored with unless it chooses otherwise. */
+  accountDefaults(account: string): Promise<AccountDefaults>;
+  /** Keeps an account's upload defaults (blank fields unset); resolves to them as kept. */
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults>;
 
   // browsing — list_buckets {account}, create_bucket {account, bucket},
   // list_objects {account, bucket, prefix, listing, pages: Channel<Listing>} -> Listed, cancel_listing
   // {listing}, delete_objects {account, bucket, keys, prefixes, progress}, tally_folders {account, bucket,
-  // prefixes}, object_properties {account, bucket, key}, copy_objects {account, bucket, from, to,
-  // moveSource, replace}
+  // prefixes}, object_properties {account, bucket, key}, edit_object {account, bucket, key, edit},
+  // copy_objects {account, bucket, from, to, moveSource, replace}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
   /** Lists one level of `prefix`, streaming its pages to `onPage`. */
@@ -167,10 +172,17 @@ export interface Backend {
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties>;
   /**
-   * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
-   * server-side. An existing destination fails with kind 'already_exists' unless `replace`.
+   * Rewrites an object's content type, cache control, disposition, metadata or storage class on the
+   * server (a copy onto itself; what `edit` leaves out is kept) and returns its properties now.
    */
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied>;
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties>;
+  /**
+   * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
+   * server-side: queues and starts one batch of copy transfers (resolves once they are queued; they
+   * show in the transfers list). An existing destination fails with kind 'already_exists', nothing
+   * queued, unless `replace`.
+   */
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued>;
 
   // versions (listed only when asked) — list_versions {account, bucket, prefix, listing, pages:
   // Channel<VersionListing>} -> Listed (cancel_listing stops it), object_versions {account, bucket, key},

@@ -3,7 +3,7 @@
 // another folder cancels it. Rows are kept compactly (rows.ts), sorted and filtered here.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, Copied, DeleteProgress, Deleted, Enqueued, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
+import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
 
@@ -300,8 +300,20 @@ export class BrowserState {
     return this.#backend.objectProperties(at.account, at.bucket, key);
   }
 
-  /** Copies or moves (renames) an object or a folder within the open bucket, then lists again. */
-  async relocate(from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+  /** Rewrites an object's properties on the server; returns them as they are now. */
+  async editProperties(key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    const after = await this.#backend.editObject(at.account, at.bucket, key, edit);
+    await this.refresh();
+    return after;
+  }
+
+  /**
+   * Copies or moves (renames) an object or a folder within the open bucket, server-side: queued as
+   * copy transfers (the listing is refreshed as they complete), then lists again.
+   */
+  async relocate(from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
     const at = this.location;
     if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
     const done = await this.#backend.copyObjects(at.account, at.bucket, from, to, moveSource, replace);

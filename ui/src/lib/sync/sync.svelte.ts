@@ -21,8 +21,6 @@ export interface SyncRunView {
   label: string;
   /** Null until "sync://started" names them. */
   transferIds: readonly string[] | null;
-  copied: number;
-  copiedBytes: number;
 }
 
 /** What "Sync again" did. */
@@ -114,7 +112,6 @@ export class SyncState {
       this.#startedEarly.delete(started.planId);
       const view: SyncRunView = {
         planId: started.planId, label: routeLabel(pair), transferIds: named?.transferIds ?? null,
-        copied: named?.copied ?? 0, copiedBytes: named?.copiedBytes ?? 0,
       };
       this.runs = new Map([...this.runs, [started.planId, view]]);
     }
@@ -151,7 +148,7 @@ export class SyncState {
       this.#startedEarly.set(e.planId, e);
       return;
     }
-    const named = { ...view, transferIds: e.transferIds, copied: e.copied, copiedBytes: e.copiedBytes };
+    const named = { ...view, transferIds: e.transferIds };
     this.runs = new Map([...this.runs, [e.planId, named]]);
   }
 

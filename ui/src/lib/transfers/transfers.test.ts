@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockBackend } from '../backend/mock';
 import type { Transfer } from '../backend/types';
+import { directionLabel, stateLabel } from './labels';
 import { TransferItem, TransfersState } from './transfers.svelte';
 
 const MIB = 1024 * 1024;
@@ -181,5 +182,15 @@ describe('TransfersState', () => {
     release();
     await refreshing;
     expect(item.state).toBe('paused');
+  });
+});
+
+describe('directionLabel', () => {
+  it('names a server-side copy by its source and destination', () => {
+    const copy = { direction: 'copy' as const, bucket: 'b', key: 'to/x.mp4', localPath: 's3://a/from/x.mp4' };
+    expect(directionLabel(copy)).toEqual({ icon: 'move', title: 'Server-side copy', where: 'from a/from/x.mp4 to b/to/x.mp4' });
+    expect(directionLabel({ ...copy, direction: 'upload', localPath: '/home/x.mp4' }).where).toBe('to b/to/x.mp4');
+    expect(directionLabel({ ...copy, direction: 'download', localPath: '/home/x.mp4' }).where).toBe('into /home/x.mp4');
+    expect(stateLabel('running', 'copy')).toBe('Copying');
   });
 });

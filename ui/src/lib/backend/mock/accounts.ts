@@ -2,7 +2,7 @@
 // come with two empty buckets. The keychain can be made unavailable, as on a Linux box without a
 // Secret Service.
 import { backendError } from '../errors';
-import type { Account, NewAccount } from '../types';
+import type { Account, AccountDefaults, NewAccount } from '../types';
 import type { World } from './world';
 
 export class MockAccounts {
@@ -13,6 +13,9 @@ export class MockAccounts {
     { name: 'local', kind: 'local', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', pathStyle: true, accessKeyId: 'ferry-local', profile: null, secret: 'none' },
     { name: 'work', kind: 'aws_profile', endpoint: null, region: 'eu-west-1', pathStyle: false, accessKeyId: null, profile: 'work', secret: 'none' },
   ];
+
+  /** Upload defaults by account. */
+  readonly #defaults = new Map<string, AccountDefaults>();
 
   constructor(w: World) {
     this.#w = w;
@@ -55,7 +58,30 @@ export class MockAccounts {
     if (!a) throw backendError('not_found', `there is no account named "${name}"`);
     if (a.kind !== 's3') throw backendError('invalid_input', `the account "${name}" cannot be removed from Ferry`);
     this.#accounts = this.#accounts.filter((x) => x.name !== name);
+    this.#defaults.delete(name);
     this.#w.store.delete(name);
+  }
+
+  defaults(name: string): AccountDefaults {
+    this.#find(name);
+    return { ...(this.#defaults.get(name) ?? { storageClass: null, sse: null, sseKmsKeyId: null, cacheControl: null }) };
+  }
+
+  /** Keeps upload defaults like the engine: blanks unset, an encryption S3 does not know refused. */
+  setDefaults(name: string, d: AccountDefaults): AccountDefaults {
+    this.#find(name);
+    const blank = (v: string | null) => (v && v.trim() ? v.trim() : null);
+    const kept: AccountDefaults = { storageClass: blank(d.storageClass), sse: blank(d.sse), sseKmsKeyId: blank(d.sseKmsKeyId), cacheControl: blank(d.cacheControl) };
+    if (kept.sse && !['AES256', 'aws:kms'].includes(kept.sse)) throw backendError('invalid_input', `\`${kept.sse}\` is not a server-side encryption`);
+    if (kept.sseKmsKeyId && kept.sse !== 'aws:kms') throw backendError('invalid_input', '--sse-kms-key-id names a KMS key, which needs --sse aws:kms');
+    this.#defaults.set(name, kept);
+    return { ...kept };
+  }
+
+  #find(name: string): Account {
+    const a = this.#accounts.find((x) => x.name === name);
+    if (!a) throw backendError('not_found', `there is no account named "${name}"`);
+    return a;
   }
 
   /** The number of buckets, or the errors a wrong endpoint or secret gets. */

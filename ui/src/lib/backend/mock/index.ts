@@ -6,8 +6,8 @@
 // Backend are the test helpers.
 import { backendError } from '../errors';
 import type {
-  Account, Backend, BackendError, Copied, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
+  Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -231,6 +231,12 @@ export class MockBackend implements Backend {
   testConnection(account: NewAccount): Promise<number> {
     return this.#call('testConnection', () => this.#accounts.testConnection(account));
   }
+  accountDefaults(account: string): Promise<AccountDefaults> {
+    return this.#call('accountDefaults', () => this.#accounts.defaults(account));
+  }
+  setAccountDefaults(account: string, defaults: AccountDefaults): Promise<AccountDefaults> {
+    return this.#call('setAccountDefaults', () => this.#accounts.setDefaults(account, defaults));
+  }
 
   listBuckets(account: string): Promise<string[]> {
     return this.#call('listBuckets', () => this.#objects.listBuckets(account));
@@ -267,7 +273,10 @@ export class MockBackend implements Backend {
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return this.#call('objectProperties', () => this.#objects.properties(account, bucket, key));
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Copied> {
+  editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
+    return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));
+  }
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
     return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
   }
   folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {

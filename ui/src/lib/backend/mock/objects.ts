@@ -3,10 +3,10 @@
 // whole prefixes, and presigned links. The local account's "ferry" bucket starts with a few objects.
 // A generated folder (addGeneratedFolder) holds any number of objects made up as they are listed, so
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
-import { bucketNameProblem } from '../../browse/paths';
+import { baseName, bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { Copied, DeleteProgress, Deleted, Found, Link, Listed, Listing, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
-import { MIB, type World } from './world';
+import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
+import { MIB, type MockTransfer, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
 const TYPES: Record<string, string> = {
@@ -64,6 +64,8 @@ export function nameMatcher(pattern: string): (key: string) => boolean {
 
 export class MockObjects {
   readonly #w: World;
+  /** Properties changed by `edit`, by object. */
+  readonly #edited = new Map<string, ObjectProperties>();
   readonly #generated = new Map<string, Generated>();
   /** Pages numbered this or higher (1 is a listing's first) wait until releasePages(). */
   #holdFrom = Infinity;
@@ -258,11 +260,11 @@ export class MockObjects {
     return t;
   }
 
-  /** One object's properties, as a HEAD gives them. */
+  /** One object's properties, as a HEAD gives them (with the edits made to it). */
   properties(account: string, bucket: string, key: string): ObjectProperties {
     const o = this.#w.bucket(account, bucket).get(key);
     if (!o) throw backendError('not_found', `no such object: s3://${bucket}/${key}`);
-    return {
+    return this.#edited.get(where(account, bucket, key)) ?? {
       key,
       size: o.size,
       lastModified: o.lastModified,
@@ -280,12 +282,39 @@ export class MockObjects {
     };
   }
 
+  /** Rewrites an object's properties like the engine: what `edit` names changes, the rest stays. */
+  edit(account: string, bucket: string, key: string, edit: ObjectEdit): ObjectProperties {
+    const before = this.properties(account, bucket, key);
+    const nothing = edit.contentType === undefined && edit.cacheControl === undefined && edit.contentDisposition === undefined
+      && edit.storageClass === undefined && Object.keys(edit.metadata).length === 0 && edit.removeMetadata.length === 0;
+    if (nothing) throw backendError('invalid_input', 'nothing to change: give a content type, cache control, content disposition, metadata or storage class');
+    if (edit.contentType !== undefined && !/^[\w.+-]+\/[\w.+-]+/.test(edit.contentType)) {
+      throw backendError('invalid_input', `\`${edit.contentType}\` is not a content type; write it like text/plain or image/png`);
+    }
+    const set = (v: string | undefined, old: string | null) => (v === undefined ? old : v === '' ? null : v);
+    const metadata = { ...before.metadata };
+    for (const name of edit.removeMetadata) delete metadata[name];
+    Object.assign(metadata, edit.metadata);
+    const after: ObjectProperties = {
+      ...before,
+      contentType: set(edit.contentType, before.contentType),
+      cacheControl: set(edit.cacheControl, before.cacheControl),
+      contentDisposition: set(edit.contentDisposition, before.contentDisposition),
+      storageClass: set(edit.storageClass, before.storageClass),
+      lastModified: Math.floor(this.#w.now() / 1000),
+      metadata,
+    };
+    this.#edited.set(where(account, bucket, key), after);
+    return after;
+  }
+
   /**
    * Copies or moves an object, or a folder (`from` ending in '/'), like the engine: checked whole
    * first (the source exists, no destination inside the source, an existing destination refused
-   * unless `replace`), then every object copied, and for a move each source deleted.
+   * unless `replace`), then every object copied (each a `copy` transfer in the list), and for a move
+   * each source deleted.
    */
-  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Copied {
+  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Enqueued {
     const objects = this.#w.bucket(account, bucket);
     const folder = from.endsWith('/');
     if (folder && to.startsWith(from)) throw backendError('invalid_input', `${to} is inside ${from}; choose a destination outside it`);
@@ -300,18 +329,27 @@ export class MockObjects {
     if (taken.length && !replace) {
       throw backendError('already_exists', `${taken.slice(0, 5).join(', ')} already exist${taken.length === 1 ? 's' : ''}; nothing was copied`);
     }
-    const done: Copied = { copied: 0, bytes: 0, moved: 0, skipped: [] };
+    const queued: Enqueued = { ids: [], resumed: 0, skipped: [] };
     for (const [f, t] of pairs) {
       const o = objects.get(f)!;
       objects.set(t, { ...o, key: t });
-      done.copied++;
-      done.bytes += o.size;
-      if (moveSource) {
-        objects.delete(f);
-        done.moved++;
-      }
+      if (moveSource) objects.delete(f);
+      queued.ids.push(this.#copied(account, bucket, f, t, o.size));
     }
-    return done;
+    return queued;
+  }
+
+  /** A server-side copy as the engine queues it: a `copy` transfer (finished at once here), announced; its id. */
+  #copied(account: string, bucket: string, from: string, to: string, size: number): string {
+    const now = this.#w.now();
+    const t: MockTransfer = {
+      id: this.#w.newId('copy'), direction: 'copy', state: 'completed', account, bucket, key: to, localPath: `s3://${bucket}/${from}`,
+      name: baseName(to), bytesDone: size, bytesTotal: size, error: null, createdAt: now, finishedAt: now,
+      verified: null, speed: 0, failAt: null, failWith: null,
+    };
+    this.#w.transfers.set(t.id, t);
+    this.#w.emitEvent(t);
+    return t.id;
   }
 
   presign(account: string, bucket: string, key: string, expiresSecs: number, download = false): Link {

@@ -150,7 +150,7 @@ export class MockSync {
       }
     }
     for (const id of run.waiting) this.#runs.set(id, run);
-    const started: SyncRunStarted = { planId, transferIds: [...run.waiting], copied: 0, copiedBytes: 0 };
+    const started: SyncRunStarted = { planId, transferIds: [...run.waiting] };
     void Promise.resolve().then(() => {
       for (const h of this.startedHandlers) h(started);
     });
