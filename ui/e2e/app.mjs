@@ -96,3 +96,23 @@ export async function dropFiles(page, files, mibPerSec) {
   );
   for (const path of Object.keys(files)) await transferRow(page, path.replace(/^.*\//, '')).waitFor(WAIT);
 }
+
+/**
+ * Drops a small local file whose upload the mock fails half-way with `message`; resolves once its row
+ * shows it failed.
+ * @param {import('playwright-core').Page} page
+ * @param {string} path
+ * @param {string} message
+ */
+export async function failUpload(page, path, message) {
+  await page.evaluate(
+    ([path, message]) => {
+      const m = window.__ferryMock;
+      m.addLocalFile(path, 1024);
+      m.failNext('access_denied', message);
+      void m.dropFiles([path], { holdMs: 0 });
+    },
+    [path, message],
+  );
+  await transferRow(page, path.replace(/^.*\//, '')).and(page.locator('[data-state="failed"]')).waitFor(WAIT);
+}

@@ -3,7 +3,7 @@
 // Shift+Tab go round inside it, and when it closes the focus is back on what opened it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WAIT, openApp, useBrowser } from './app.mjs';
+import { WAIT, failUpload, openApp, useBrowser } from './app.mjs';
 
 useBrowser();
 
@@ -88,13 +88,7 @@ describe('Dialogs and the focus', () => {
   it('the error dialog of a failed transfer starts on Close and gives the focus back to the list', async () => {
     const app = await openApp();
     const { page } = app;
-    await page.evaluate(() => {
-      const m = window.__ferryMock;
-      m.addLocalFile('/home/you/doomed.bin', 1024);
-      m.failNext('permission_denied', 'Access denied: the account may not write to ferry/doomed.bin.');
-      void m.dropFiles(['/home/you/doomed.bin'], { holdMs: 0 });
-    });
-    await page.locator('[data-testid="transfer-row"][data-state="failed"]').waitFor(WAIT);
+    await failUpload(page, '/home/you/doomed.bin', 'Access denied: the account may not write to ferry/doomed.bin.');
     const list = page.getByTestId('transfer-list');
     await list.focus();
     await page.keyboard.press('Home');
