@@ -133,3 +133,40 @@ describe('The live region', () => {
     await app.close();
   });
 });
+
+describe('The focus ring', () => {
+  for (const theme of /** @type {const} */ (['light', 'dark'])) {
+    it(`shows on every control reached with Tab (${theme})`, async () => {
+      const app = await openApp({ colorScheme: theme });
+      const { page } = app;
+      await dropFiles(page, { '/home/you/run.iso': 900 }, 1);
+      await page.locator('[data-testid="object-row"][data-key="README.txt"]').getByTestId('select-row').check();
+      // From the first control of the window.
+      await page.evaluate(() => /** @type {HTMLElement} */ (document.querySelector('button, input, [tabindex="0"]'))?.focus());
+      await page.keyboard.press('Shift+Tab');
+      /** @type {string[]} */
+      const seen = [];
+      /** @type {string[]} */
+      const without = [];
+      for (let i = 0; i < 80; i++) {
+        await page.keyboard.press('Tab');
+        const stop = await page.evaluate(() => {
+          const el = /** @type {HTMLElement} */ (document.activeElement);
+          const name = `${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 30)}"`;
+          // A list shows its ring on its current row (aria-activedescendant).
+          const ringed = el.getAttribute('role') === 'grid' ? el.querySelector('[data-active="true"]') ?? el : el;
+          const s = getComputedStyle(/** @type {Element} */ (ringed));
+          return { name, ring: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 };
+        });
+        // Past the last control the focus leaves the page (body): once round.
+        if (seen.includes(stop.name) || stop.name.startsWith('body')) break;
+        seen.push(stop.name);
+        if (!stop.ring) without.push(stop.name);
+      }
+      assert.ok(seen.length > 15, `Tab went round ${seen.length} controls: ${seen.join(', ')}`);
+      assert.ok(seen.some((s) => s.includes('browser-rows')) && seen.some((s) => s.includes('transfer-list')), 'both lists are Tab stops');
+      assert.deepEqual(without, [], 'controls without a visible focus ring');
+      await app.close();
+    });
+  }
+});
