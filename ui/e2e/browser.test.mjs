@@ -417,18 +417,20 @@ describe('Ferry in a browser', () => {
     assert.equal(await field('checksum-CRC32C').count(), 1);
     await props.getByTestId('modal-close').click();
 
-    // F2 on the one selected row renames it.
+    // F2 on the one selected row renames it in place: Enter renames, a name with "/" is refused.
     await row('README.txt').getByTestId('select-row').check();
     await page.keyboard.press('F2');
-    const dialog = page.locator('[data-testid="relocate-dialog"][open]');
-    const input = dialog.getByTestId('relocate-input');
-    assert.equal(await input.inputValue(), 'README.txt');
-    await input.fill('a/b');
-    await dialog.getByTestId('relocate-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
-    await input.fill('READ-ME.txt');
-    await dialog.getByTestId('relocate-submit').click();
+    const inPlace = page.getByTestId('rename-field');
+    assert.equal(await inPlace.inputValue(), 'README.txt');
+    await inPlace.fill('a/b');
+    await inPlace.press('Enter');
+    await page.getByTestId('rename-field-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
+    await inPlace.fill('READ-ME.txt');
+    await inPlace.press('Enter');
     await row('READ-ME.txt').waitFor(WAIT);
     await row('README.txt').waitFor({ state: 'detached', ...WAIT });
+    const dialog = page.locator('[data-testid="relocate-dialog"][open]');
+    const input = dialog.getByTestId('relocate-input');
 
     // Onto an existing name: refused, then replaced only when asked.
     await row('READ-ME.txt').hover();

@@ -43,7 +43,7 @@ describe('The keyboard and the context menu', () => {
 
     await row(page, 'README.txt').click({ button: 'right' });
     await menu.waitFor(WAIT);
-    assert.deepEqual(await menuActions(page), ['properties', 'download', 'copy-link', 'share-link', 'rename', 'move', 'delete']);
+    assert.deepEqual(await menuActions(page), ['properties', 'download', 'copy-link', 'share-link', 'cut', 'copy', 'duplicate', 'rename', 'move', 'delete']);
     assert.equal(await menu.getAttribute('aria-label'), 'Actions for README.txt');
     // The menu has the focus on its first item; arrows move, Escape closes and the list has the focus again.
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'properties');
@@ -63,7 +63,7 @@ describe('The keyboard and the context menu', () => {
 
     // A folder's menu opens it.
     await row(page, 'photos/').click({ button: 'right' });
-    assert.deepEqual(await menuActions(page), ['open', 'download', 'rename', 'move', 'delete']);
+    assert.deepEqual(await menuActions(page), ['open', 'download', 'cut', 'copy', 'paste-into', 'duplicate', 'rename', 'move', 'delete']);
     await page.keyboard.press('Enter');
     await page.getByTestId('breadcrumb').filter({ hasText: 'photos' }).waitFor(WAIT);
     await listHasFocus(page);
@@ -74,7 +74,7 @@ describe('The keyboard and the context menu', () => {
     await row(page, 'README.txt').getByTestId('select-row').check();
     await row(page, 'backups/').getByTestId('select-row').check();
     await row(page, 'backups/').click({ button: 'right' });
-    assert.deepEqual(await menuActions(page), ['download', 'delete']);
+    assert.deepEqual(await menuActions(page), ['download', 'cut', 'copy', 'duplicate', 'delete']);
     await menu.locator('[data-action="delete"]').click();
     const confirm = page.locator('[data-testid="confirm-dialog"][open]');
     assert.match((await confirm.textContent()) ?? '', /Delete 1 object and 1 folder\?/);
@@ -87,11 +87,11 @@ describe('The keyboard and the context menu', () => {
     assert.ok(box);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height - 10, { button: 'right' });
     await menu.waitFor(WAIT);
-    assert.deepEqual(await menuActions(page), ['upload', 'sync', 'select-all', 'refresh']);
+    assert.deepEqual(await menuActions(page), ['upload', 'sync', 'paste', 'select-all', 'refresh']);
     await menu.locator('[data-action="select-all"]').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="select-row"]:checked').length === 5, null, WAIT);
 
-    // Shift+F10 opens the current row's menu beside it; a choice opens its dialog, which gives the focus back.
+    // Shift+F10 opens the current row's menu beside it; Rename puts a field in the row, Escape gives the list the focus back.
     await page.getByTestId('browser-rows').focus();
     await page.keyboard.press('Escape');
     await page.keyboard.press('Home');
@@ -99,11 +99,13 @@ describe('The keyboard and the context menu', () => {
     await menu.waitFor(WAIT);
     assert.equal(await menu.getAttribute('aria-label'), 'Actions for backups');
     await menu.locator('[data-action="rename"]').press('Enter');
-    const relocate = page.locator('[data-testid="relocate-dialog"][open]');
-    await relocate.waitFor(WAIT);
+    const field = page.getByTestId('rename-field');
+    await field.waitFor(WAIT);
+    assert.equal(await focusedTestId(page), 'rename-field');
     await page.keyboard.press('Escape');
-    await relocate.waitFor({ state: 'detached', ...WAIT });
+    await field.waitFor({ state: 'detached', ...WAIT });
     await listHasFocus(page);
+    assert.equal(await activeKey(page), 'backups/');
     await app.close();
   });
 
@@ -233,9 +235,9 @@ describe('The keyboard and the context menu', () => {
     // F2 renames the current row.
     const current = (await activeKey(page)) ?? '';
     await page.keyboard.press('F2');
-    const rename = page.locator('[data-testid="relocate-dialog"][open]');
-    assert.equal(await rename.getByTestId('relocate-input').inputValue(), current.replace(/\/$/, ''));
-    assert.equal(await focusedTestId(page), 'relocate-input');
+    const rename = page.getByTestId('rename-field');
+    assert.equal(await rename.inputValue(), current.replace(/\/$/, ''));
+    assert.equal(await focusedTestId(page), 'rename-field');
     await page.keyboard.press('Escape');
     await rename.waitFor({ state: 'detached', ...WAIT });
     await listHasFocus(page);

@@ -54,8 +54,8 @@ export async function downloadItems(app: App, keys: string[], prefixes: string[]
   }
 }
 
-/** Puts a share link to an object of the open bucket on the clipboard, with the default lifetime. */
-export async function copyLink(app: App, key: string): Promise<void> {
+/** Puts a share link to an object of the open bucket on the clipboard, with the default lifetime; `then` ends the notice. */
+export async function copyLink(app: App, key: string, then = ''): Promise<void> {
   const at = app.browser.location;
   if (!at) return;
   const secs = app.settings.current.defaultLinkExpirySecs;
@@ -63,7 +63,7 @@ export async function copyLink(app: App, key: string): Promise<void> {
     const link = await app.backend.presign(at.account, at.bucket, key, secs);
     await app.backend.copyText(link.url);
     const lifetime = EXPIRY_CHOICES.find((c) => c.secs === secs)?.label ?? plural(Math.round(secs / 60), 'minute');
-    app.notices.push('success', `Copied a link to ${baseName(key)}, valid for ${lifetime}.`);
+    app.notices.push('success', `Copied a link to ${baseName(key)}, valid for ${lifetime}.${then}`);
   } catch (err) {
     app.notices.push('error', `Could not copy a link to ${baseName(key)}: ${messageOf(err)}`);
   }
