@@ -170,3 +170,24 @@ describe('The focus ring', () => {
     });
   }
 });
+
+describe('Notices', () => {
+  it('take their own room between the object list and the transfers, covering neither', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const list = page.getByTestId('browser-rows');
+    const before = await list.boundingBox();
+    await page.locator('[data-testid="object-row"][data-key="README.txt"]').click({ button: 'right' });
+    await page.getByTestId('context-menu').locator('[data-action="copy-link"]').click();
+    const notice = page.getByTestId('notice').first();
+    await notice.waitFor(WAIT);
+    const n = await notice.boundingBox();
+    const l = await list.boundingBox();
+    const t = await page.getByTestId('transfers-panel').boundingBox();
+    assert.ok(n && l && t && before);
+    assert.ok(n.y >= l.y + l.height - 1, 'below the object list (its header, rows and columns)');
+    assert.ok(n.y + n.height <= t.y + 1, 'above the transfers panel');
+    assert.ok(l.height < before.height, 'the list made room');
+    await app.close();
+  });
+});

@@ -149,11 +149,13 @@ describe('Direct manipulation of objects', () => {
     assert.equal(both[1].contentType, both[0].contentType, 'the copy keeps the content type');
 
     // The empty space's Paste puts what was copied into the folder on screen.
+    await row(page, 'photos/').getByTestId('open-prefix').click();
+    await row(page, 'photos/lighthouse.jpg').waitFor(WAIT);
     const box = await page.getByTestId('browser-rows').boundingBox();
     assert.ok(box);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height - 10, { button: 'right' });
     await menu.locator('[data-action="paste"]').click();
-    await row(page, 'quarterly-report copy 3.pdf').waitFor(WAIT);
+    await row(page, 'photos/quarterly-report.pdf').waitFor(WAIT);
     await app.close();
   });
 
