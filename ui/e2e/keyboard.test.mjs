@@ -106,6 +106,15 @@ describe('The keyboard and the context menu', () => {
     await field.waitFor({ state: 'detached', ...WAIT });
     await listHasFocus(page);
     assert.equal(await activeKey(page), 'backups/');
+    // The Menu key does the same.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ContextMenu');
+    await menu.waitFor(WAIT);
+    assert.equal(await menu.getAttribute('aria-label'), 'Actions for photos');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'open');
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'detached', ...WAIT });
+    await listHasFocus(page);
     await app.close();
   });
 
