@@ -61,7 +61,8 @@ export const SHORTCUTS: { area: string; shortcuts: Shortcut[] }[] = [
     area: 'Transfers',
     shortcuts: [
       { keys: ['↑', '↓', 'Home', 'End'], does: 'Move between transfers' },
-      { keys: ['Space'], does: 'Pause or resume the current transfer' },
+      { keys: ['Space'], does: 'Pause or resume the current transfer (retry a failed one)' },
+      { keys: ['Enter'], does: 'Show why a failed transfer failed' },
       { keys: ['Delete'], does: 'Cancel the current transfer' },
     ],
   },
