@@ -87,7 +87,7 @@ describe('The keyboard and the context menu', () => {
     assert.ok(box);
     await page.mouse.click(box.x + box.width / 2, box.y + box.height - 10, { button: 'right' });
     await menu.waitFor(WAIT);
-    assert.deepEqual(await menuActions(page), ['upload', 'sync', 'paste', 'select-all', 'refresh']);
+    assert.deepEqual(await menuActions(page), ['upload', 'new-folder', 'sync', 'paste', 'select-all', 'refresh']);
     await menu.locator('[data-action="select-all"]').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="select-row"]:checked').length === 5, null, WAIT);
 

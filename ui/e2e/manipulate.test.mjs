@@ -159,6 +159,32 @@ describe('Direct manipulation of objects', () => {
     await app.close();
   });
 
+  it('makes a new folder that opens empty and is there once something is pasted into it', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.getByTestId('browser-rows').focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Control+C');
+    await page.keyboard.press('Control+Shift+N');
+    const dialog = page.locator('[data-testid="new-folder-dialog"][open]');
+    await dialog.waitFor(WAIT);
+    assert.equal(await focusedTestId(page), 'new-folder-name');
+    await page.keyboard.type('a/b');
+    await page.keyboard.press('Enter');
+    await dialog.getByTestId('new-folder-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
+    await dialog.getByTestId('new-folder-name').fill('drafts');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('breadcrumb').filter({ hasText: 'drafts' }).waitFor(WAIT);
+    await page.getByTestId('browser-empty').waitFor(WAIT);
+    assert.equal(await focusedTestId(page), 'browser-rows');
+    await page.keyboard.press('Control+V');
+    await row(page, 'drafts/quarterly-report.pdf').waitFor(WAIT);
+    assert.ok((await keys(page)).includes('drafts/quarterly-report.pdf'));
+    await page.keyboard.press('Backspace');
+    await row(page, 'drafts/').waitFor(WAIT);
+    await app.close();
+  });
+
   it('moves rows by dragging them onto a folder row or a breadcrumb', async () => {
     const app = await openApp();
     const { page } = app;

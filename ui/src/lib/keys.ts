@@ -54,6 +54,7 @@ export const SHORTCUTS: { area: string; shortcuts: Shortcut[] }[] = [
       { keys: ['Ctrl+X'], does: 'Cut the selection, to move it' },
       { keys: ['Ctrl+V'], does: 'Paste here (copy or move)' },
       { keys: ['Ctrl+D'], does: 'Duplicate' },
+      { keys: ['Ctrl+Shift+N'], does: 'New folder' },
       { keys: ['Ctrl+Shift+C'], does: 'Share link with a chosen expiry' },
     ],
   },
