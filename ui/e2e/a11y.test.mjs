@@ -86,6 +86,20 @@ for (const theme of /** @type {const} */ (['light', 'dark'])) {
       await checkDialog(page, 'delete', page.getByTestId('delete-selected'), 'confirm-dialog', found);
       await checkDialog(page, 'why a transfer failed', page.getByTestId('transfer-error'), 'error-dialog', found);
 
+      await page.getByTestId('browser-rows').focus();
+      await page.keyboard.press('Control+Shift+N');
+      await page.locator('[data-testid="new-folder-dialog"][open]').waitFor(WAIT);
+      found['new folder'] = await violations(page);
+      await page.keyboard.press('Escape');
+      await page.locator('[data-testid="new-folder-dialog"][open]').waitFor({ state: 'detached', ...WAIT });
+      // Renaming in place, with a name refused.
+      await page.keyboard.press('F2');
+      await page.getByTestId('rename-field').fill('a/b');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('rename-field-error').waitFor(WAIT);
+      found['rename in place'] = await violations(page);
+      await page.keyboard.press('Escape');
+
       // Adding a watched folder, a dialog over a dialog.
       await page.getByTestId('watched-button').click();
       await page.locator('[data-testid="watched-dialog"][open]').getByRole('button', { name: /Add/ }).first().click();
