@@ -3,80 +3,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { MIB, WAIT, bytesDone, openApp, openPhotos, transferRow, useBrowser } from './app.mjs';
 
-if (!process.env.FERRY_URL) throw new Error('FERRY_URL is not set: run the browser tests with `npm run test:browser`');
-const APP_URL = process.env.FERRY_URL;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
-const MIB = 1024 * 1024;
-const WAIT = { timeout: 20_000 };
 
-/** @type {import('playwright-core').Browser} */
-let browser;
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic',
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-});
-
-/**
- * A fresh window on the app (a new mock backend each time), with its console errors collected.
- * @param {{ colorScheme?: 'light' | 'dark' }} [opts]
- */
-async function openApp(opts = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? 'light' });
-  const page = await context.newPage();
-  /** @type {string[]} */
-  const errors = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(APP_URL);
-  await page.locator('[data-testid="app"][data-ready="true"]').waitFor(WAIT);
-  await page.getByTestId('object-row').first().waitFor(WAIT);
-  return {
-    page,
-    errors,
-    async close() {
-      assert.deepEqual(errors, [], 'no console errors or CSP violations');
-      await context.close();
-    },
-  };
-}
-
-/**
- * @param {import('playwright-core').Page} page
- * @param {string} name
- */
-function transferRow(page, name) {
-  return page.getByTestId('transfer-row').filter({ has: page.getByTestId('transfer-name').getByText(name, { exact: true }) });
-}
-
-/**
- * Opens the ferry bucket's photos/ folder.
- * @param {import('playwright-core').Page} page
- */
-async function openPhotos(page) {
-  await page.locator('[data-testid="prefix-row"][data-key="photos/"]').getByTestId('open-prefix').click();
-  await page.getByTestId('breadcrumb').filter({ hasText: 'photos' }).waitFor(WAIT);
-}
-
-/** @param {import('playwright-core').Locator} row */
-async function bytesDone(row) {
-  return Number(await row.getAttribute('data-bytes-done'));
-}
+useBrowser();
 
 describe('Ferry in a browser', () => {
   it('opens the built-in local account on the ferry bucket, folders first', async () => {
@@ -510,18 +443,20 @@ describe('Ferry in a browser', () => {
     assert.equal(await field('checksum-CRC32C').count(), 1);
     await props.getByTestId('modal-close').click();
 
-    // F2 on the one selected row renames it.
+    // F2 on the one selected row renames it in place: Enter renames, a name with "/" is refused.
     await row('README.txt').getByTestId('select-row').check();
     await page.keyboard.press('F2');
-    const dialog = page.locator('[data-testid="relocate-dialog"][open]');
-    const input = dialog.getByTestId('relocate-input');
-    assert.equal(await input.inputValue(), 'README.txt');
-    await input.fill('a/b');
-    await dialog.getByTestId('relocate-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
-    await input.fill('READ-ME.txt');
-    await dialog.getByTestId('relocate-submit').click();
+    const inPlace = page.getByTestId('rename-field');
+    assert.equal(await inPlace.inputValue(), 'README.txt');
+    await inPlace.fill('a/b');
+    await inPlace.press('Enter');
+    await page.getByTestId('rename-field-error').filter({ hasText: 'cannot contain "/"' }).waitFor(WAIT);
+    await inPlace.fill('READ-ME.txt');
+    await inPlace.press('Enter');
     await row('READ-ME.txt').waitFor(WAIT);
     await row('README.txt').waitFor({ state: 'detached', ...WAIT });
+    const dialog = page.locator('[data-testid="relocate-dialog"][open]');
+    const input = dialog.getByTestId('relocate-input');
 
     // Onto an existing name: refused, then replaced only when asked.
     await row('READ-ME.txt').hover();

@@ -1,7 +1,7 @@
-// `npm run test:browser`: builds the UI with the mock backend inside (`vite build --mode mock`, into
+// `npm run test:browser [FILE…]`: builds the UI with the mock backend inside (`vite build --mode mock`, into
 // ui/dist-mock, apart from the app's ui/dist, which has no mock) when that build is missing or older than
 // the sources, serves it on 127.0.0.1 at a random port, and runs the Playwright tests with node's test
-// runner against it.
+// runner against it: every e2e/*.test.mjs, or only the files named (`npm run test:browser -- keyboard`).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,8 +30,13 @@ if (!existsSync(dist) || Math.max(...sources.map(newest)) > statSync(dist).mtime
 const server = await serve(outDir);
 console.log(`serving ui/dist-mock at ${server.url}`);
 // Asynchronously: this process keeps serving while the tests run.
-// Arguments after `--` reach node's test runner (e.g. `npm run test:browser -- --test-name-pattern=versions`).
-const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', ...process.argv.slice(2), join(ui, 'e2e', 'browser.test.mjs')], {
+// Arguments after `--`: test files by name (`keyboard` for e2e/keyboard.test.mjs; all of them when none),
+// and node test-runner flags (e.g. `npm run test:browser -- browser --test-name-pattern=versions`).
+const args = process.argv.slice(2);
+const flags = args.filter((a) => a.startsWith('--'));
+const named = args.filter((a) => !a.startsWith('--')).map((f) => join(ui, 'e2e', f.endsWith('.mjs') ? f.replace(/^.*\//, '') : `${f}.test.mjs`));
+const files = named.length ? named : readdirSync(join(ui, 'e2e')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join(ui, 'e2e', f));
+const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', ...flags, ...files], {
   cwd: ui,
   stdio: 'inherit',
   env: { ...process.env, FERRY_URL: server.url },

@@ -3,7 +3,7 @@ import { messageOf } from './backend/errors';
 import type { Enqueued } from './backend/types';
 import { baseName } from './browse/paths';
 import type { App } from './context';
-import { plural } from './format';
+import { EXPIRY_CHOICES, plural } from './format';
 
 function skippedText(e: Enqueued): string {
   if (e.skipped.length === 0) return '';
@@ -51,5 +51,20 @@ export async function downloadItems(app: App, keys: string[], prefixes: string[]
     void app.transfers.refresh();
   } catch (err) {
     app.notices.push('error', messageOf(err));
+  }
+}
+
+/** Puts a share link to an object of the open bucket on the clipboard, with the default lifetime; `then` ends the notice. */
+export async function copyLink(app: App, key: string, then = ''): Promise<void> {
+  const at = app.browser.location;
+  if (!at) return;
+  const secs = app.settings.current.defaultLinkExpirySecs;
+  try {
+    const link = await app.backend.presign(at.account, at.bucket, key, secs);
+    await app.backend.copyText(link.url);
+    const lifetime = EXPIRY_CHOICES.find((c) => c.secs === secs)?.label ?? plural(Math.round(secs / 60), 'minute');
+    app.notices.push('success', `Copied a link to ${baseName(key)}, valid for ${lifetime}.${then}`);
+  } catch (err) {
+    app.notices.push('error', `Could not copy a link to ${baseName(key)}: ${messageOf(err)}`);
   }
 }

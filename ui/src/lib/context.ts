@@ -7,6 +7,8 @@ import type { LinkState } from './links/links.svelte';
 import type { SettingsState } from './settings/settings.svelte';
 import type { SyncState } from './sync/sync.svelte';
 import type { TransfersState } from './transfers/transfers.svelte';
+import type { Announcer } from './ui/announcer.svelte';
+import type { MenuState } from './ui/menu.svelte';
 import type { NoticesState } from './ui/notices.svelte';
 import type { WatchedFoldersState } from './watch/watched.svelte';
 
@@ -20,6 +22,10 @@ export interface App {
   links: LinkState;
   watched: WatchedFoldersState;
   sync: SyncState;
+  /** Ferry's context menu (one for the window). */
+  menu: MenuState;
+  /** Completions and failures said to a screen reader. */
+  announcer: Announcer;
 }
 
 export const [getApp, setApp] = createContext<App>();

@@ -5,6 +5,7 @@ import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
 import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
+import type { Step } from './pasting';
 import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
 
 export interface Location {
@@ -319,6 +320,45 @@ export class BrowserState {
     const done = await this.#backend.copyObjects(at.account, at.bucket, from, to, moveSource, replace);
     await this.refresh();
     return done;
+  }
+
+  /** Whether the folder on screen lists this key (or prefix). */
+  holds(keyOrPrefix: string): boolean {
+    void this.#generation;
+    return keyOrPrefix.endsWith('/') ? this.prefixes.includes(keyOrPrefix) : this.#table.keys.includes(keyOrPrefix);
+  }
+
+  /**
+   * Copies or moves each step in turn within the open bucket (server-side, as `relocate`); a name that
+   * exists at the destination is replaced only when `replace(step)` says so, else that step is skipped.
+   * Lists again once at the end, also when a step fails (the error is thrown after).
+   */
+  async relocateAll(steps: Step[], move: boolean, replace: (step: Step) => Promise<boolean>): Promise<{ done: Step[]; skipped: Step[]; objects: number }> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    const done: Step[] = [];
+    const skipped: Step[] = [];
+    let objects = 0;
+    try {
+      for (const step of steps) {
+        let copied: Enqueued;
+        try {
+          copied = await this.#backend.copyObjects(at.account, at.bucket, step.from, step.to, move, false);
+        } catch (e) {
+          if ((e as { kind?: string })?.kind !== 'already_exists') throw e;
+          if (!(await replace(step))) {
+            skipped.push(step);
+            continue;
+          }
+          copied = await this.#backend.copyObjects(at.account, at.bucket, step.from, step.to, move, true);
+        }
+        objects += copied.ids.length;
+        done.push(step);
+      }
+    } finally {
+      await this.refresh();
+    }
+    return { done, skipped, objects };
   }
 
   /** How many objects and bytes lie under the prefixes of the open bucket. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { destination } from './relocate';
+import { destination, nameProblem } from './relocate';
 
 describe('where a rename, move or copy goes', () => {
   it('renames within the same folder, folders keeping their slash', () => {
@@ -21,5 +21,14 @@ describe('where a rename, move or copy goes', () => {
     expect(destination('move', 'p/a.txt', 'p')).toEqual({ problem: 'It is already there.' });
     expect(destination('move', 'p/', 'p/q')).toEqual({ problem: 'A folder cannot go inside itself.' });
     expect(destination('move', 'a.txt', 'x//y')).toHaveProperty('problem');
+  });
+});
+
+describe('nameProblem', () => {
+  it('takes one name and refuses an empty one, "/" and dot names', () => {
+    expect(nameProblem('drafts')).toBeNull();
+    expect(nameProblem('')).toBe('Enter a name.');
+    expect(nameProblem('a/b')).toMatch(/cannot contain "\/"/);
+    expect(nameProblem('..')).toMatch(/not a name/);
   });
 });

@@ -4,6 +4,14 @@ import { childName, parentPrefix } from './paths';
 
 export type Relocation = 'rename' | 'move' | 'copy';
 
+/** What is wrong with one name (of an object or a folder, without its folder), in words; null when fine. */
+export function nameProblem(name: string): string | null {
+  if (name === '') return 'Enter a name.';
+  if (name.includes('/')) return 'A name cannot contain "/"; use Move to put it in another folder.';
+  if (name === '.' || name === '..') return `"${name}" is not a name S3 tools can show.`;
+  return null;
+}
+
 /** The destination key (a prefix for a folder), or what is wrong with the input in words. */
 export function destination(mode: Relocation, source: string, input: string): { to: string } | { problem: string } {
   const folder = source.endsWith('/');
@@ -12,9 +20,8 @@ export function destination(mode: Relocation, source: string, input: string): { 
   let to: string;
   if (mode === 'rename') {
     const n = input.trim();
-    if (n === '') return { problem: 'Enter a name.' };
-    if (n.includes('/')) return { problem: 'A name cannot contain "/"; use Move to put it in another folder.' };
-    if (n === '.' || n === '..') return { problem: `"${n}" is not a name S3 tools can show.` };
+    const problem = nameProblem(n);
+    if (problem) return { problem };
     to = parentPrefix(source) + n + slash;
   } else {
     // A folder path from the bucket's root: '' (the root), 'archive', 'archive/2026/'.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_HEIGHT, virtualWindow } from './window';
+import { MAX_HEIGHT, scrollToShow, virtualWindow } from './window';
 
 describe('virtualWindow', () => {
   it('renders the visible rows plus overscan at the top', () => {
@@ -53,5 +53,35 @@ describe('virtualWindow over more rows than a browser can make tall', () => {
     expect(w.start).toBe(Math.floor(middle));
     expect(w.offset).toBeLessThanOrEqual(top);
     expect(w.offset + (w.end - w.start) * rowHeight).toBeGreaterThanOrEqual(top + 400);
+  });
+});
+
+describe('scrollToShow', () => {
+  it('leaves the position alone when the row is in view', () => {
+    expect(scrollToShow(3, 0, 400, 50, 100)).toBe(0);
+    expect(scrollToShow(10, 200, 400, 50, 100)).toBe(200);
+  });
+  it('scrolls up to a row above the view and down to one below it, just enough', () => {
+    expect(scrollToShow(2, 500, 400, 50, 100)).toBe(100);
+    expect(scrollToShow(20, 0, 400, 50, 100)).toBe(21 * 50 - 400);
+  });
+  it('is 0 for a list that fits', () => {
+    expect(scrollToShow(5, 0, 400, 50, 6)).toBe(0);
+  });
+  it('reaches the last row of a list taller than the capped spacer, and shows it in the window', () => {
+    const count = 1_000_000;
+    const top = scrollToShow(count - 1, 0, 600, 40, count);
+    expect(top).toBe(MAX_HEIGHT - 600);
+    const w = virtualWindow(top, 600, 40, count, 0);
+    expect(w.end).toBe(count);
+  });
+  it('puts a middle row of a capped list inside the rendered window', () => {
+    const count = 1_000_000;
+    const index = 654_321;
+    const top = scrollToShow(index, 0, 600, 40, count);
+    const w = virtualWindow(top, 600, 40, count, 0);
+    expect(index).toBeGreaterThanOrEqual(w.start);
+    expect(index).toBeLessThan(w.end);
+    expect(scrollToShow(index, top, 600, 40, count)).toBe(top);
   });
 });

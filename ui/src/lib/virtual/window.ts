@@ -40,3 +40,26 @@ export function virtualWindow(
   const end = Math.min(count, Math.max(lastVisible, firstVisible + 1) + overscan);
   return { start, end, offset: top + start * rowHeight - rowsTop, total };
 }
+
+/**
+ * The scroll position that brings row `index` fully into view with the least movement (the position
+ * unchanged when it is already in view), in the same proportional mapping as `virtualWindow`.
+ */
+export function scrollToShow(index: number, scrollTop: number, viewportHeight: number, rowHeight: number, count: number): number {
+  if (count <= 0 || rowHeight <= 0 || index < 0) return scrollTop;
+  const height = count * rowHeight;
+  const total = Math.min(height, MAX_HEIGHT);
+  const viewport = Math.max(0, viewportHeight);
+  const maxTop = Math.max(0, total - viewport);
+  if (maxTop === 0) return 0;
+  const capped = height !== total;
+  // Between scroll positions and the rows' own coordinates (the identity unless the spacer is capped).
+  const toRows = (top: number) => (capped ? (top / maxTop) * (height - viewport) : top);
+  const toTop = (rows: number) => (capped ? (rows / (height - viewport)) * maxTop : rows);
+  const top = Math.min(Math.max(0, scrollTop), maxTop);
+  const rowsTop = toRows(top);
+  const rowTop = Math.min(index, count - 1) * rowHeight;
+  if (rowTop < rowsTop) return Math.min(maxTop, Math.max(0, toTop(rowTop)));
+  if (rowTop + rowHeight > rowsTop + viewport) return Math.min(maxTop, Math.max(0, toTop(rowTop + rowHeight - viewport)));
+  return top;
+}
