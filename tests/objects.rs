@@ -543,3 +543,79 @@ async fn an_accounts_upload_defaults_apply_unless_an_upload_chooses_otherwise() 
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_show_a_texts_first_bytes_and_give_media_a_link_without_saving_anything() {
+    use ferry::engine::{PreviewKind, TEXT_MAX};
+    let h = Harness::new().await;
+    let engine = h.engine(Limits::default()).await;
+    h.put("notes/readme.txt", b"hello, preview\n".to_vec())
+        .await;
+    h.put("notes/data.json", br#"{"a": 1}"#.to_vec()).await;
+    let long: Vec<u8> = (0..TEXT_MAX as usize + 1000)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect();
+    h.put("notes/long.csv", long.clone()).await;
+    h.put("notes/binary.txt", vec![0, 159, 146, 150]).await;
+    h.put("notes/archive.zip", b"PK\x03\x04".to_vec()).await;
+    let png = b"\x89PNG\r\n\x1a\n fake image bytes".to_vec();
+    h.put("pics/boat.png", png.clone()).await;
+    let before: Vec<_> = std::fs::read_dir(h.work.path()).unwrap().collect();
+
+    let p = engine
+        .preview(&h.conn(), BUCKET, "notes/readme.txt")
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.kind, p.text.as_deref(), p.truncated),
+        (PreviewKind::Text, Some("hello, preview\n"), false)
+    );
+    let p = engine
+        .preview(&h.conn(), BUCKET, "notes/data.json")
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.kind, p.content_type.as_str()),
+        (PreviewKind::Text, "application/json")
+    );
+    // A long text: its first 256 KiB only, in one ranged GET, said to be cut.
+    let p = engine
+        .preview(&h.conn(), BUCKET, "notes/long.csv")
+        .await
+        .unwrap();
+    assert!(p.truncated);
+    assert_eq!(p.text.unwrap().as_bytes(), &long[..TEXT_MAX as usize]);
+    assert_eq!(h.log.get_count("notes/long.csv"), 1);
+    // Named like text but binary, and a type with no preview: none, with why.
+    let p = engine
+        .preview(&h.conn(), BUCKET, "notes/binary.txt")
+        .await
+        .unwrap();
+    assert_eq!(p.kind, PreviewKind::None);
+    assert!(p.reason.unwrap().contains("binary"));
+    let p = engine
+        .preview(&h.conn(), BUCKET, "notes/archive.zip")
+        .await
+        .unwrap();
+    assert_eq!((p.kind, p.text, p.url), (PreviewKind::None, None, None));
+    // An image: a link that serves its bytes, and no GET by Ferry itself.
+    let p = engine
+        .preview(&h.conn(), BUCKET, "pics/boat.png")
+        .await
+        .unwrap();
+    assert_eq!(p.kind, PreviewKind::Image);
+    assert_eq!(h.log.get_count("pics/boat.png"), 0);
+    let (status, _, body) = http_get_with_head(&p.url.unwrap()).await;
+    assert_eq!((status, body), (200, png));
+    // A missing object is named.
+    let e = engine
+        .preview(&h.conn(), BUCKET, "notes/gone.txt")
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("notes/gone.txt"), "{}", e.message);
+    // Nothing was written locally.
+    assert_eq!(
+        std::fs::read_dir(h.work.path()).unwrap().count(),
+        before.len()
+    );
+}

@@ -136,6 +136,7 @@ pub fn run() {
             commands::objects::delete_version,
             commands::objects::folder_size,
             commands::objects::edit_object,
+            commands::objects::preview_object,
             commands::transfers::upload_paths,
             commands::transfers::download,
             commands::transfers::list_transfers,

@@ -217,6 +217,20 @@ pub async fn object_properties(
     state.engine.stat(&conn, &bucket, &key).await
 }
 
+/// A preview of one object for the side panel: the first bytes of a text, or a short-lived link
+/// the webview loads for an image, a PDF, audio or video; nothing is written to disk.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn preview_object(
+    state: State<'_, AppState>,
+    account: String,
+    bucket: String,
+    key: String,
+) -> Result<ferry::engine::Preview> {
+    let conn = state.engine.connection(&account)?;
+    state.engine.preview(&conn, &bucket, &key).await
+}
+
 /// Rewrites an object's content type, cache control, disposition, metadata or storage class on the
 /// server (what `edit` leaves out is kept) and returns its properties as they are now. The rewrite
 /// is a copy transfer of the queue, so a large one shows in the transfers panel.

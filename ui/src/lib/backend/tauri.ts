@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, AccountDefaults, Backend, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
   SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
 } from './types';
 
@@ -124,6 +124,9 @@ export class TauriBackend implements Backend {
   }
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return invoke('object_properties', { account, bucket, key });
+  }
+  previewObject(account: string, bucket: string, key: string): Promise<Preview> {
+    return invoke('preview_object', { account, bucket, key });
   }
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return invoke('edit_object', { account, bucket, key, edit });

@@ -27,6 +27,8 @@ import type { ObjectEdit } from './generated/ObjectEdit';
 import type { ObjectInfo } from './generated/ObjectInfo';
 import type { ObjectProperties } from './generated/ObjectProperties';
 import type { ObjectVersion } from './generated/ObjectVersion';
+import type { Preview } from './generated/Preview';
+import type { PreviewKind } from './generated/PreviewKind';
 import type { Restored } from './generated/Restored';
 import type { VersionListing } from './generated/VersionListing';
 import type { Searched } from './generated/Searched';
@@ -54,6 +56,7 @@ export type {
   Listing, NewAccount, NewWatchedFolder, ObjectEdit, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 export type { ObjectVersion, Restored, VersionListing };
+export type { Preview, PreviewKind };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
 
 /** A sync's preview with the id its kept plan runs by (Rust: commands::sync::Previewed). */
@@ -171,6 +174,8 @@ export interface Backend {
   tallyFolders(account: string, bucket: string, prefixes: string[]): Promise<Tally>;
   /** One object's properties (a HEAD): size, times, ETag, checksums, content type, metadata… */
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties>;
+  /** preview_object {account, bucket, key}: a text's first bytes, or a short-lived link for media. */
+  previewObject(account: string, bucket: string, key: string): Promise<Preview>;
   /**
    * Rewrites an object's content type, cache control, disposition, metadata or storage class on the
    * server (a copy onto itself; what `edit` leaves out is kept) and returns its properties now.

@@ -3,7 +3,7 @@
 // another folder cancels it. Rows are kept compactly (rows.ts), sorted and filtered here.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Tally } from '../backend/types';
+import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Preview, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 import type { Step } from './pasting';
 import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
@@ -299,6 +299,13 @@ export class BrowserState {
     const at = this.location;
     if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
     return this.#backend.objectProperties(at.account, at.bucket, key);
+  }
+
+  /** A preview of an object of the open bucket (nothing is saved). */
+  async preview(key: string): Promise<Preview> {
+    const at = this.location;
+    if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    return this.#backend.previewObject(at.account, at.bucket, key);
   }
 
   /** Rewrites an object's properties on the server; returns them as they are now. */

@@ -7,7 +7,7 @@
 import { backendError } from '../errors';
 import type {
   Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -272,6 +272,9 @@ export class MockBackend implements Backend {
   }
   objectProperties(account: string, bucket: string, key: string): Promise<ObjectProperties> {
     return this.#call('objectProperties', () => this.#objects.properties(account, bucket, key));
+  }
+  previewObject(account: string, bucket: string, key: string): Promise<Preview> {
+    return this.#call('previewObject', () => this.#objects.preview(account, bucket, key));
   }
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));

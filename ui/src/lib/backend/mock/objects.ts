@@ -5,12 +5,14 @@
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
 import { baseName, bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, SearchQuery, Searched, Tally } from '../types';
+import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, Preview, SearchQuery, Searched, Tally } from '../types';
 import { MIB, type MockTransfer, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
 const TYPES: Record<string, string> = {
   txt: 'text/plain',
+  json: 'application/json',
+  csv: 'text/csv',
   pdf: 'application/pdf',
   jpg: 'image/jpeg',
   png: 'image/png',
@@ -280,6 +282,26 @@ export class MockObjects {
       checksumType: 'FULL_OBJECT',
       metadata: {},
     };
+  }
+
+  /**
+   * A preview like the engine's: a text's first bytes (the mock's objects have no content, so a
+   * deterministic sample stands in), a link for media (an SVG data URL for images), none otherwise.
+   */
+  preview(account: string, bucket: string, key: string): Preview {
+    const p = this.properties(account, bucket, key);
+    const type = p.contentType ?? 'application/octet-stream';
+    const base = { contentType: type, size: p.size, text: null, truncated: false, url: null, reason: null };
+    if (type.startsWith('text/') || type === 'application/json') {
+      return { ...base, kind: 'text', text: `${key}\n${'·'.repeat(40)}\nline 1 of ${key}\nline 2 of ${key}\n`, truncated: p.size > 256 * 1024 };
+    }
+    if (type.startsWith('image/')) {
+      const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="90"><rect width="160" height="90" fill="#2b6cb0"/><text x="10" y="50" fill="#fff">${key.replace(/[<&]/g, '')}</text></svg>`;
+      return { ...base, kind: 'image', url: `data:image/svg+xml,${encodeURIComponent(svg)}` };
+    }
+    const media = type === 'application/pdf' ? 'pdf' : type.startsWith('audio/') ? 'audio' : type.startsWith('video/') ? 'video' : null;
+    if (media) return { ...base, kind: media, url: `data:${type},` };
+    return { ...base, kind: 'none', reason: `${type} has no preview; download it to open it` };
   }
 
   /** Rewrites an object's properties like the engine: what `edit` names changes, the rest stays. */
