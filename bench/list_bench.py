@@ -36,6 +36,7 @@ OFF_RECORD = "BENCH_LIST_OBJECTS" in os.environ or "BENCH_RUNS" in os.environ
 TOOLS = ["ferry", "s5cmd"] + (["aws"] if AWS else [])
 KEY = re.compile(rb"f\d{6}\.txt")
 PAGE = 1000
+LABEL = {"ferry": "ferry ls", "s5cmd": "s5cmd ls", "aws": "aws s3 ls"}
 
 
 class Run:
@@ -158,7 +159,7 @@ def report(runs, started, elapsed, seeded_in, rss_before, rss_after, load_before
     others = [t for t in TOOLS if t != "ferry"]
     lines = ["# Benchmarks: listing a big folder\n",
              f"Measured {started:%Y-%m-%d %H:%M} UTC by `make bench` (bench/list_bench.py): one folder of "
-             f"{OBJECTS:,} objects on `ferry serve-local`, listed one level deep by each tool, {RUNS} runs "
+             f"{OBJECTS:,} objects on `ferry serve-local`, listed one level deep by each tool, {RUNS} run(s) "
              f"each in turn, medians; the run took {elapsed / 60:.0f} minutes. Rerun with "
              "`python3 bench/list_bench.py` after `cargo build --release --locked --bin ferry` "
              "(or `make bench`, which runs every benchmark).\n",
@@ -168,7 +169,7 @@ def report(runs, started, elapsed, seeded_in, rss_before, rss_after, load_before
     for t in TOOLS:
         x = m[t]
         ratio = "" if t == "ferry" else f"{f['wall'] / x['wall']:.2f}×"
-        lines.append(f"| `{t} ls` | {x['first']:.2f} | {x['wall']:.2f} | {x['cpu']:.2f} | {x['rss']:.0f} | "
+        lines.append(f"| `{LABEL[t]}` | {x['first']:.2f} | {x['wall']:.2f} | {x['cpu']:.2f} | {x['rss']:.0f} | "
                      f"{x['server']:.2f} | {ratio} |")
     per_page_wall = f["wall"] / pages * 1000
     per_page_server = min(m[t]["server"] for t in TOOLS) / pages * 1000
@@ -210,7 +211,9 @@ def report(runs, started, elapsed, seeded_in, rss_before, rss_after, load_before
               f"aws `{bench.sh(f'{AWS} --version') if AWS else 'not installed'}`.",
               "- Server: `ferry serve-local` (s3s-fs, with Ferry's key index for listings) on 127.0.0.1, "
               "data on tmpfs.",
-              "- Commands:\n", "```", *[" ".join(argv(t, _Endpoint)) for t in TOOLS], "```", ""]
+              "- Commands (binaries by name):\n", "```",
+              *[" ".join([Path(argv(t, _Endpoint)[0]).name, *argv(t, _Endpoint)[1:]]) for t in TOOLS],
+              "```", ""]
     return "\n".join(lines)
 
 
