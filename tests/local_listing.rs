@@ -568,3 +568,52 @@ async fn two_servers_over_one_folder_each_list_the_others_writes() {
     assert!(keys.contains(&"f/sub/from-other.txt".to_string()));
     assert_eq!(keys.len(), 300);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_names_each_objects_checksum_algorithm_and_the_owner_when_asked() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType};
+    let h = Harness::new().await;
+    h.put_with_crc32c("a.txt", b"abc".to_vec()).await;
+    crate::support::put_multipart_with_full_checksum(
+        &h,
+        "b.bin",
+        &crate::support::data(6 * crate::support::MIB, 7),
+        ferry::transfer::checksum::Algorithm::Crc32,
+        5 * crate::support::MIB,
+    )
+    .await;
+    h.put("c.txt", b"plain".to_vec()).await;
+    let client = h.client().await;
+
+    let out = client
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .fetch_owner(true)
+        .send()
+        .await
+        .unwrap();
+    let [a, b, c] = out.contents() else {
+        panic!("three objects: {:?}", out.contents())
+    };
+    assert_eq!(a.checksum_algorithm(), [ChecksumAlgorithm::Crc32C]);
+    assert_eq!(b.checksum_algorithm(), [ChecksumAlgorithm::Crc32]);
+    assert_eq!(b.checksum_type(), Some(&ChecksumType::FullObject));
+    assert_eq!(
+        b.checksum_type(),
+        h.head("b.bin").await.checksum_type(),
+        "as HEAD says"
+    );
+    assert!(c.checksum_algorithm().is_empty());
+    assert!(out.contents().iter().all(|o| o.owner().is_some()));
+
+    let out = client
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        out.contents().iter().all(|o| o.owner().is_none()),
+        "the owner only when fetch-owner asks"
+    );
+}
