@@ -130,7 +130,8 @@ run: app
 	target/debug/ferry-app
 
 # Ferry vs s5cmd against a local S3 server on loopback (not part of `make test`); rewrites
-# docs/BENCHMARKS.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
+# docs/BENCHMARKS.md, then `ferry ls` vs `s5cmd ls` and `aws s3 ls` of a 100,000-object folder into
+# docs/BENCHMARKS-listing.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
 # when it can be installed, measures the state database's share of Ferry's CPU.
 bench: rust-tools
 	$(call apt_install,time build-essential)
@@ -139,4 +140,5 @@ bench: rust-tools
 	@command -v aws >/dev/null 2>&1 || python3 -m pip install --quiet awscli
 	cargo build --release --locked --bin ferry
 	python3 bench/bench.py
+	python3 bench/list_bench.py
 	python3 bench/sync_bench.py

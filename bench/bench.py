@@ -687,6 +687,9 @@ def write_doc(path, results, huge_result, info, vers, started, elapsed, load_bef
       f"warm-up round(s); the whole run took {elapsed / 60:.0f} minutes. Rerun with:\n")
     w("```sh\nmake bench            # the full run; rewrites this file\n"
       "BENCH_QUICK=1 make bench   # smaller sizes, 2 runs, prints the table only\n```\n")
+    w("`make bench` also writes [BENCHMARKS-listing.md](BENCHMARKS-listing.md) (a 100,000-object folder "
+      "listed by `ferry ls`, `s5cmd ls` and `aws s3 ls`) and [BENCHMARKS-sync.md](BENCHMARKS-sync.md) "
+      "(`ferry sync` vs `s5cmd sync` and `aws s3 sync`).\n")
     w("## Targets\n")
     w("| target | result | figures |\n|---|---|---|")
     for text, ok, figures in targets(results + ([huge_result] if huge_result else [])):

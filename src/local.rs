@@ -19,9 +19,15 @@
 //!   (s3s-fs ignores the parameter). See [`parts`].
 //! - UploadPartCopy answers NoSuchUpload for an unknown upload id and honours
 //!   `x-amz-copy-source-if-match` (s3s-fs ignores it). See [`copy`].
+//! - ListObjectsV2 and ListObjects answer from an in-memory index of each bucket's keys, a page in
+//!   milliseconds at any size, with ETags, checksum algorithms and `encoding-type=url` (s3s-fs walks
+//!   the whole prefix for every page and lists no ETags). See [`catalog`] for how the index stays
+//!   true and [`listing`] for the semantics.
 
+mod catalog;
 mod copy;
 mod keys;
+mod listing;
 #[macro_use]
 mod parts;
 
@@ -29,6 +35,7 @@ pub use keys::Keys;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -55,6 +62,8 @@ pub const DEFAULT_BUCKET: &str = "ferry";
 pub struct LocalS3 {
     fs: FileSystem,
     root: PathBuf,
+    /// The keys of each bucket, for listings.
+    catalog: Arc<catalog::Catalog>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,12 +93,21 @@ impl LocalS3 {
             .map_err(|e| Error::io("cannot open", root, e))?;
         let fs = FileSystem::new(&root)
             .map_err(|e| Error::storage(format!("cannot serve {}: {e:?}", root.display())))?;
-        Ok(LocalS3 { fs, root })
+        Ok(LocalS3 {
+            fs,
+            root,
+            catalog: Default::default(),
+        })
     }
 
     fn upload_exists(&self, upload_id: &str) -> bool {
         uuid::Uuid::parse_str(upload_id).is_ok()
             && self.root.join(format!(".upload-{upload_id}.json")).exists()
+    }
+
+    /// Tells the key index that `key` may have been written or removed.
+    fn changed(&self, bucket: &str, key: &str) {
+        self.catalog.changed(&self.root, bucket, key);
     }
 
     fn index_path(&self, upload_id: &str) -> PathBuf {
@@ -144,7 +162,10 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<DeleteBucketInput>,
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.fs.delete_bucket(req).await
+        let bucket = req.input.bucket.clone();
+        let resp = self.fs.delete_bucket(req).await;
+        self.catalog.forget(&bucket);
+        resp
     }
 
     async fn head_bucket(
@@ -165,7 +186,10 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        self.fs.put_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let resp = self.fs.put_object(req).await;
+        self.changed(&bucket, &key);
+        resp
     }
 
     async fn head_object(
@@ -186,35 +210,53 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.fs.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let resp = self.fs.delete_object(req).await;
+        self.changed(&bucket, &key);
+        resp
     }
 
     async fn delete_objects(
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        self.fs.delete_objects(req).await
+        let bucket = req.input.bucket.clone();
+        let keys: Vec<String> = req
+            .input
+            .delete
+            .objects
+            .iter()
+            .map(|o| o.key.clone())
+            .collect();
+        let resp = self.fs.delete_objects(req).await;
+        for key in keys {
+            self.changed(&bucket, &key);
+        }
+        resp
     }
 
     async fn copy_object(
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.fs.copy_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let resp = self.fs.copy_object(req).await;
+        self.changed(&bucket, &key);
+        resp
     }
 
     async fn list_objects(
         &self,
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.fs.list_objects(req).await
+        Ok(S3Response::new(self.list_v1(req.input).await?))
     }
 
     async fn list_objects_v2(
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.fs.list_objects_v2(req).await
+        Ok(S3Response::new(self.list_v2(req.input).await?))
     }
 
     async fn get_object(
@@ -316,7 +358,9 @@ impl S3 for LocalS3 {
         );
         let done = self.complete_parts(&req.input, declared)?;
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let resp = self.fs.complete_multipart_upload(req).await?;
+        let resp = self.fs.complete_multipart_upload(req).await;
+        self.changed(&bucket, &key);
+        let resp = resp?;
         let _ = std::fs::remove_file(self.index_path(&id));
         self.forget_part_checksums(&id);
         self.keep_completion(&bucket, &key, &done)

@@ -11,6 +11,7 @@ mod faults;
 mod input;
 mod interference;
 mod listing;
+mod local_listing;
 mod objects;
 mod requests;
 mod streams;

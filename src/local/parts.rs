@@ -127,6 +127,22 @@ pub(super) fn set_checksum(
 }
 
 /// Where s3s-fs 0.14.1 keeps part `n` of an upload.
+/// The object's internal record, where s3s-fs keeps its ETag and checksums. The name follows
+/// s3s-fs 0.14.1's layout (pinned in Cargo.toml), which it does not expose.
+pub(super) fn info_path(root: &std::path::Path, bucket: &str, key: &str) -> PathBuf {
+    let url = |s: &str| {
+        aws_smithy_types::base64::encode(s)
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    root.join(format!(
+        ".bucket-{}.object-{}.internal.json",
+        url(bucket),
+        url(key)
+    ))
+}
+
 fn part_path(root: &std::path::Path, upload_id: &str, n: i32) -> PathBuf {
     root.join(format!(".upload_id-{upload_id}.part-{n}"))
 }
@@ -389,20 +405,8 @@ impl LocalS3 {
         }
     }
 
-    /// The object's internal record, where s3s-fs keeps its ETag and checksums. The name follows
-    /// s3s-fs 0.14.1's layout (pinned in Cargo.toml), which it does not expose.
     fn info_path(&self, bucket: &str, key: &str) -> PathBuf {
-        let url = |s: &str| {
-            aws_smithy_types::base64::encode(s)
-                .trim_end_matches('=')
-                .replace('+', "-")
-                .replace('/', "_")
-        };
-        self.root.join(format!(
-            ".bucket-{}.object-{}.internal.json",
-            url(bucket),
-            url(key)
-        ))
+        info_path(&self.root, bucket, key)
     }
 
     /// Rewrites the object's record with only what the completion just made: its checksum, type,

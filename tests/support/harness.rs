@@ -64,6 +64,22 @@ impl Harness {
         h
     }
 
+    /// Another server over this one's data folder (a second `LocalS3`, as after a restart or beside
+    /// another process), with the same keys, and a plain SDK client for it.
+    pub async fn twin(&self) -> (Server, aws_sdk_s3::Client) {
+        let server = Server::start(self.data.path(), &self.keys, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let conn = Connection {
+            endpoint: Some(server.endpoint()),
+            ..self.conn()
+        };
+        let client = ferry::s3::client(&conn, None, Some(self.credentials()))
+            .await
+            .unwrap();
+        (server, client)
+    }
+
     pub fn conn(&self) -> Connection {
         Connection {
             account: ACCOUNT.into(),
