@@ -118,6 +118,8 @@ pub async fn search_objects(
     name: String,
     min_size: Option<u64>,
     max_size: Option<u64>,
+    modified_after: Option<i64>,
+    modified_before: Option<i64>,
     listing: u32,
     found: Channel<Found>,
 ) -> Result<Searched> {
@@ -125,6 +127,8 @@ pub async fn search_objects(
     let mut filter = ObjectFilter::name(&name)?;
     filter.min_size = min_size;
     filter.max_size = max_size;
+    filter.modified_after = modified_after;
+    filter.modified_before = modified_before;
     let run = listings.start(listing);
     state
         .engine

@@ -47,7 +47,10 @@ export class TauriBackend implements Backend {
     return this.#streamed<Listing, Listed>('list_objects', { account, bucket, prefix }, 'pages', onPage, (l) => l.pages, (l) => ({ ...l, complete: false }));
   }
   searchObjects(account: string, bucket: string, prefix: string, query: SearchQuery, onFound: (found: Found) => void): SearchStream {
-    const args = { account, bucket, prefix, name: query.name, minSize: query.minSize ?? null, maxSize: query.maxSize ?? null };
+    const args = {
+      account, bucket, prefix, name: query.name, minSize: query.minSize ?? null, maxSize: query.maxSize ?? null,
+      modifiedAfter: query.modifiedAfter ?? null, modifiedBefore: query.modifiedBefore ?? null,
+    };
     return this.#streamed<Found, Searched>('search_objects', args, 'found', onFound, (s) => s.listed.pages, (s) => ({ ...s, listed: { ...s.listed, complete: false } }));
   }
   folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {

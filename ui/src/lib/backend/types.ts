@@ -114,6 +114,9 @@ export interface SearchQuery {
   name: string;
   minSize?: number | null;
   maxSize?: number | null;
+  /** Inclusive bounds of the modification time, Unix seconds. */
+  modifiedAfter?: number | null;
+  modifiedBefore?: number | null;
 }
 
 /** A search under way: like a listing, its matches arrive page by page, with the running totals. */

@@ -6,6 +6,7 @@ import { messageOf } from '../backend/errors';
 import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Preview, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 import type { Step } from './pasting';
+import { boundsLabel, NO_BOUNDS, searchQuery, type SearchBounds } from './search';
 import { BY_NAME, matching, ObjectTable, objectRows, prefixRows, RowList, type Sort, type SortKey } from './rows';
 
 export interface Location {
@@ -56,6 +57,8 @@ export class BrowserState {
   /** The search whose matches are on screen instead of the folder's listing, with its running totals. */
   search = $state.raw<{ query: string; looked: number; matched: number; done: boolean } | null>(null);
   filter = $state('');
+  /** The search's optional size and date bounds, as the form holds them. */
+  searchBounds = $state<SearchBounds>({ ...NO_BOUNDS });
   error = $state<string | null>(null);
   /** Selected object keys and prefixes (prefixes end with '/'). */
   readonly selected = new SvelteSet<string>();
@@ -128,15 +131,18 @@ export class BrowserState {
     const at = this.location;
     const name = this.filter.trim();
     if (!at || !name) return;
+    const query = searchQuery(name, this.searchBounds);
+    if ('problem' in query) throw { kind: 'invalid_input', message: `Search: ${query.problem}.` };
+    const label = [`“${name}”`, boundsLabel(this.searchBounds)].filter(Boolean).join(', ');
     this.filter = '';
-    this.search = { query: name, looked: 0, matched: 0, done: false };
+    this.search = { query: label, looked: 0, matched: 0, done: false };
     await this.#stream((onPage) =>
-      this.#backend.searchObjects(at.account, at.bucket, at.prefix, { name }, (found) => {
-        this.search = { query: name, looked: found.soFar.listed.objects, matched: found.soFar.matched, done: false };
+      this.#backend.searchObjects(at.account, at.bucket, at.prefix, query, (found) => {
+        this.search = { query: label, looked: found.soFar.listed.objects, matched: found.soFar.matched, done: false };
         onPage(found.objects, []);
       }),
     );
-    if (this.search?.query === name) this.search = { ...this.search, done: true };
+    if (this.search?.query === label) this.search = { ...this.search, done: true };
   }
 
   /** Back from search results to the folder's listing. */

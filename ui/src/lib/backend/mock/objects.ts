@@ -185,7 +185,10 @@ export class MockObjects {
         this.listingsCancelled++;
         return soFar;
       }
-      const hits = page.filter((o) => matches(o.key) && o.size >= (query.minSize ?? 0) && o.size <= (query.maxSize ?? Infinity));
+      const within = (t: number | null) =>
+        (query.modifiedAfter == null || (t !== null && t >= query.modifiedAfter)) &&
+        (query.modifiedBefore == null || (t !== null && t <= query.modifiedBefore));
+      const hits = page.filter((o) => matches(o.key) && o.size >= (query.minSize ?? 0) && o.size <= (query.maxSize ?? Infinity) && within(o.lastModified));
       soFar.listed.pages++;
       soFar.listed.objects += page.length;
       for (const o of page) soFar.listed.bytes += o.size;
