@@ -92,7 +92,8 @@ for (const theme of /** @type {const} */ (['light', 'dark'])) {
       found['new folder'] = await violations(page);
       await page.keyboard.press('Escape');
       await page.locator('[data-testid="new-folder-dialog"][open]').waitFor({ state: 'detached', ...WAIT });
-      // Renaming in place, with a name refused.
+      // Renaming in place, with a name refused (once the closed dialog has given the focus back).
+      await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'browser-rows', undefined, WAIT);
       await page.keyboard.press('F2');
       await page.getByTestId('rename-field').fill('a/b');
       await page.keyboard.press('Enter');

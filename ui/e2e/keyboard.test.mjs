@@ -43,7 +43,7 @@ describe('The keyboard and the context menu', () => {
 
     await row(page, 'README.txt').click({ button: 'right' });
     await menu.waitFor(WAIT);
-    assert.deepEqual(await menuActions(page), ['properties', 'download', 'copy-link', 'share-link', 'cut', 'copy', 'duplicate', 'rename', 'move', 'delete']);
+    assert.deepEqual(await menuActions(page), ['properties', 'download', 'preview', 'copy-link', 'share-link', 'cut', 'copy', 'duplicate', 'rename', 'move', 'delete']);
     assert.equal(await menu.getAttribute('aria-label'), 'Actions for README.txt');
     // The menu has the focus on its first item; arrows move, Escape closes and the list has the focus again.
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-action')), 'properties');

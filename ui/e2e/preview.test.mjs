@@ -52,6 +52,10 @@ describe('Previews', () => {
       return !!img && img.complete && img.naturalWidth > 0;
     }, undefined, WAIT);
     assert.equal(await page.getByTestId('transfer-row').count(), 0, 'a preview downloads nothing');
+    // A panel docked at the window's right edge, at full height.
+    const box = await page.getByTestId('preview-dialog').boundingBox();
+    const view = page.viewportSize();
+    assert.ok(box && view && Math.abs(box.x + box.width - view.width) <= 1 && box.height >= view.height - 1, JSON.stringify({ box, view }));
     await app.close();
   });
 });
