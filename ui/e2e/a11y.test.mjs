@@ -34,6 +34,8 @@ async function checkDialog(page, screen, opener, dialog, found) {
   found[screen] = await violations(page);
   await page.keyboard.press('Escape');
   await d.waitFor({ state: 'detached', ...WAIT });
+  // The close event comes a task later than the attribute: its content goes, and the focus is back.
+  await page.locator(`[data-testid="${dialog}"] header`).waitFor({ state: 'detached', ...WAIT });
 }
 
 for (const theme of /** @type {const} */ (['light', 'dark'])) {
@@ -92,6 +94,7 @@ for (const theme of /** @type {const} */ (['light', 'dark'])) {
       found['new folder'] = await violations(page);
       await page.keyboard.press('Escape');
       await page.locator('[data-testid="new-folder-dialog"][open]').waitFor({ state: 'detached', ...WAIT });
+      await page.locator('[data-testid="new-folder-dialog"] header').waitFor({ state: 'detached', ...WAIT });
       // Renaming in place, with a name refused (once the closed dialog has given the focus back).
       await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'browser-rows', undefined, WAIT);
       await page.keyboard.press('F2');
