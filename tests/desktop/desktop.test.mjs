@@ -131,8 +131,12 @@ test('renames an object through the window: the server copies it, the transfers 
   const file = join(work, 'draft-notes.txt');
   writeFileSync(file, randomBytes(64 * 1024));
   const browser = await openApp();
+  // The window has listed the queue (the earlier tests left transfers in it) before this one joins.
+  await waitFor('the queue listed', async () => (await rows(browser)).length > 0);
   await invoke(browser, 'upload_paths', { account: 'local', bucket: 'ferry', prefix: '', paths: [file] });
-  await waitFor('the upload done', async () => (await row(browser, 'draft-notes.txt'))?.state === 'completed');
+  await waitFor('the upload done on the engine', async () =>
+    (await invoke(browser, 'list_transfers')).some((t) => t.key === 'draft-notes.txt' && t.state === 'completed'),
+  );
   const objectRow = (key) => browser.$(`[data-testid="object-row"][data-key="${key}"]`);
   await waitFor('the object listed', async () => {
     if (await (await objectRow('draft-notes.txt')).isExisting()) return true;

@@ -214,7 +214,12 @@ export class TransfersState {
   applyEvent(event: TransferEvent): void {
     const item = this.#byId.get(event.id);
     if (!item) {
-      void this.refresh();
+      // A transfer this list has not loaded yet (one that started and ended between two loads): the
+      // listeners hear of its event once the refresh has brought it in, so no completion is missed.
+      void this.refresh().then(() => {
+        const known = this.#byId.get(event.id);
+        if (known) for (const l of this.#listeners) l(known, event);
+      });
       return;
     }
     const before = item.state;

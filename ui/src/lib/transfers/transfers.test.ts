@@ -50,6 +50,17 @@ describe('TransfersState', () => {
     expect(list.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
+  it('tells its listeners of an event for a transfer it had not loaded, once the refresh brings it in', async () => {
+    const store = await started();
+    const heard: string[] = [];
+    store.onEvent((item, e) => heard.push(`${item.id}:${e.state}`));
+    vi.spyOn(mock, 'listTransfers').mockResolvedValue([transfer({ id: 'late', state: 'completed', direction: 'copy' })]);
+    store.applyEvent({ id: 'late', state: 'completed', error: null });
+    expect(heard).toEqual([]);
+    await settle();
+    expect(heard).toEqual(['late:completed']);
+  });
+
   it('applies a progress batch only to the transfers it names (O(changed))', async () => {
     const store = await started();
     mock.addTransfers(10_000);
