@@ -1,7 +1,7 @@
 //! Server-side copies and moves within one account, as transfers of the queue: the storage copies
 //! the bytes (CopyObject, or UploadPartCopy above the single-copy limit), the client sends only
 //! requests, so copying a folder of videos costs no download or upload, and each copy shows in the
-//! transfers list with its progress, pause, cancel and resume (see `transfer/copy.rs`).
+//! transfers list with its progress, pause, cancel and resume (see `transfer/copy`).
 //!
 //! A request is checked whole before anything is queued: the sources exist, no destination is the
 //! source or inside it, and an existing destination follows `if_exists` (refused by default, so
