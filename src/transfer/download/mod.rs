@@ -474,15 +474,8 @@ async fn verified_against(
             // whole, checked from the file (a mismatch discards it; every range is fetched again).
             (None, None) => match &object.md5 {
                 Some(want) => {
-                    let file = temp.to_path_buf();
-                    let got = tokio::task::spawn_blocking(move || checksum::md5_of_file(&file))
-                        .await
-                        .map_err(|e| Error::internal(format!("{what}: {e}")))?
-                        .map_err(|e| Error::io("cannot read", temp, e))?;
-                    if &got != want {
-                        let _ = std::fs::remove_file(temp);
-                        return Err(corrupt(what, "MD5 (its ETag)"));
-                    }
+                    let md5 = |f: &Path| checksum::md5_of_file(f);
+                    file_digest_matches(what, temp, want, md5, "MD5 (its ETag)").await?;
                     Some("MD5 ETag")
                 }
                 None => recorded_at_upload(ctx, what, object, temp).await?,
@@ -534,16 +527,37 @@ async fn recorded_at_upload(
     }) else {
         return Ok(None);
     };
+    let crc = move |f: &Path| algo.of_file(f).map(|v| algo.encode(v));
+    file_digest_matches(
+        what,
+        temp,
+        &want,
+        crc,
+        "CRC32C recorded when Ferry uploaded it",
+    )
+    .await?;
+    Ok(Some(RECORDED_AT_UPLOAD))
+}
+
+/// Reads the finished temporary file once (off the async threads) through `digest` and compares the
+/// result with `want`; a mismatch discards the file and is Corrupt, naming `against`.
+async fn file_digest_matches(
+    what: &str,
+    temp: &Path,
+    want: &str,
+    digest: impl FnOnce(&Path) -> std::io::Result<String> + Send + 'static,
+    against: &str,
+) -> Result<()> {
     let file = temp.to_path_buf();
-    let got = tokio::task::spawn_blocking(move || algo.of_file(&file))
+    let got = tokio::task::spawn_blocking(move || digest(&file))
         .await
         .map_err(|e| Error::internal(format!("{what}: {e}")))?
         .map_err(|e| Error::io("cannot read", temp, e))?;
-    if algo.encode(got) != want {
+    if got != want {
         let _ = std::fs::remove_file(temp);
-        return Err(corrupt(what, "CRC32C recorded when Ferry uploaded it"));
+        return Err(corrupt(what, against));
     }
-    Ok(Some(RECORDED_AT_UPLOAD))
+    Ok(())
 }
 
 /// Renames the finished temporary file to `dest`, so the destination is either absent or complete.
