@@ -124,6 +124,9 @@ struct Inner {
     batches: broadcast::Sender<BatchFinished>,
     /// Batches already announced, so two transfers ending together announce their batch once.
     announced: Mutex<std::collections::HashSet<String>>,
+    /// How many transfers of each batch this process is running now: a batch is looked up in the
+    /// database only when the last of them ends (see `runner::BatchRun`).
+    batch_runs: Mutex<HashMap<String, usize>>,
     local: OnceCell<LocalEndpoint>,
     local_port: u16,
     retry: RetryPolicy,
@@ -169,6 +172,7 @@ impl Engine {
             session: SessionSecrets::default(),
             batches,
             announced: Mutex::new(Default::default()),
+            batch_runs: Mutex::new(HashMap::new()),
             local: OnceCell::new(),
             local_port: config.local_port,
             retry: config.retry,

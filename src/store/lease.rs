@@ -25,63 +25,22 @@ impl Store {
     ) -> Result<TransferRow> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let row = tx
-            .row(
-                &format!("SELECT {COLUMNS} FROM transfers WHERE id = ?1"),
-                [id],
-                row_to_transfer,
-            )
-            .optional()?
-            .ok_or_else(|| Error::not_found(format!("no transfer {id}")))?;
-        let now = now_ms();
-        if matches!(row.state, State::Running | State::WaitingRetry) {
-            if let (Some(other), Some(hb)) = (&row.owner, row.heartbeat_at) {
-                if other != owner && now - hb < LEASE_TIMEOUT_MS && owner_alive(other) {
-                    return Err(Error::new(
-                        ErrorKind::Busy,
-                        format!(
-                            "transfer {} is being run by another Ferry process ({}); pause it there first",
-                            crate::format::short_id(id),
-                            other.split('-').next().unwrap_or(other)
-                        ),
-                    ));
-                }
-            }
-        }
-        if row.state == State::Paused {
-            // Paused before its turn came (here or in another process): it waits for a resume.
-            return Err(Error::new(
-                ErrorKind::Interrupted,
-                format!(
-                    "transfer {} is paused; resume it to continue",
-                    crate::format::short_id(id)
-                ),
-            ));
-        }
-        if row.state.is_terminal() {
-            // It ended since it was queued here: another process (the app, another terminal) ran
-            // it or cancelled it. Not a failure of this run.
-            return Err(Error::new(
-                ErrorKind::Busy,
-                format!(
-                    "transfer {} was {} by another Ferry process; there is nothing to run",
-                    crate::format::short_id(id),
-                    row.state.as_str()
-                ),
-            ));
-        }
-        tx.exec(
-            "UPDATE transfers SET state = 'running', owner = ?2, heartbeat_at = ?3, updated_at = ?3,
-                error_kind = NULL, error_message = NULL, next_attempt_at = NULL WHERE id = ?1",
-            params![id, owner, now],
-        )?;
+        let row = claim_in(&tx, id, owner, owner_alive)?;
         tx.commit()?;
-        let mut row = row;
-        row.state = State::Running;
-        row.next_attempt_at = None;
-        row.owner = Some(owner.to_string());
-        row.heartbeat_at = Some(now);
         Ok(row)
+    }
+
+    /// [`Store::claim`] in the next group commit (see `group`): what the runner uses, so that many
+    /// transfers starting together share one commit.
+    pub async fn claim_grouped(
+        &self,
+        id: &str,
+        owner: &str,
+        owner_alive: impl Fn(&str) -> bool + Send + 'static,
+    ) -> Result<TransferRow> {
+        let (id, owner) = (id.to_string(), owner.to_string());
+        self.grouped(move |c| claim_in(c, &id, &owner, owner_alive))
+            .await
     }
 
     /// Refreshes the lease of every transfer `owner` runs and returns the ids among `ids` whose state
@@ -176,4 +135,69 @@ impl Store {
             Ok(n == 1)
         })
     }
+}
+
+/// Takes the lease on `id` for `owner` within the caller's transaction (see [`Store::claim`]).
+fn claim_in(
+    c: &rusqlite::Connection,
+    id: &str,
+    owner: &str,
+    owner_alive: impl Fn(&str) -> bool,
+) -> Result<TransferRow> {
+    let row = c
+        .row(
+            &format!("SELECT {COLUMNS} FROM transfers WHERE id = ?1"),
+            [id],
+            row_to_transfer,
+        )
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("no transfer {id}")))?;
+    let now = now_ms();
+    if matches!(row.state, State::Running | State::WaitingRetry) {
+        if let (Some(other), Some(hb)) = (&row.owner, row.heartbeat_at) {
+            if other != owner && now - hb < LEASE_TIMEOUT_MS && owner_alive(other) {
+                return Err(Error::new(
+                    ErrorKind::Busy,
+                    format!(
+                        "transfer {} is being run by another Ferry process ({}); pause it there first",
+                        crate::format::short_id(id),
+                        other.split('-').next().unwrap_or(other)
+                    ),
+                ));
+            }
+        }
+    }
+    if row.state == State::Paused {
+        // Paused before its turn came (here or in another process): it waits for a resume.
+        return Err(Error::new(
+            ErrorKind::Interrupted,
+            format!(
+                "transfer {} is paused; resume it to continue",
+                crate::format::short_id(id)
+            ),
+        ));
+    }
+    if row.state.is_terminal() {
+        // It ended since it was queued here: another process (the app, another terminal) ran
+        // it or cancelled it. Not a failure of this run.
+        return Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "transfer {} was {} by another Ferry process; there is nothing to run",
+                crate::format::short_id(id),
+                row.state.as_str()
+            ),
+        ));
+    }
+    c.exec(
+        "UPDATE transfers SET state = 'running', owner = ?2, heartbeat_at = ?3, updated_at = ?3,
+            error_kind = NULL, error_message = NULL, next_attempt_at = NULL WHERE id = ?1",
+        params![id, owner, now],
+    )?;
+    let mut row = row;
+    row.state = State::Running;
+    row.next_attempt_at = None;
+    row.owner = Some(owner.to_string());
+    row.heartbeat_at = Some(now);
+    Ok(row)
 }

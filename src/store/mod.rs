@@ -12,9 +12,10 @@
 
 //!
 //! One module per table: `transfers`, `lease` (who drives a transfer), `parts`, `accounts` (and
-//! settings); `schema` holds the migrations.
+//! settings); `schema` holds the migrations, `group` the group commits of the hottest writes.
 
 mod accounts;
+mod group;
 mod lease;
 mod parts;
 mod schema;
@@ -23,7 +24,7 @@ mod tests;
 mod transfers;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, Params, Row};
@@ -45,7 +46,9 @@ pub fn now_ms() -> i64 {
 }
 
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
+    /// The group commits of the hottest writes (see `group`).
+    committer: group::Committer,
     path: PathBuf,
     /// Where a damaged database found at open was kept, and what was wrong with it.
     damaged: Option<(PathBuf, String)>,
@@ -197,7 +200,8 @@ impl Store {
         )
         .map_err(other)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
+            committer: group::Committer::new(),
             path: path.to_path_buf(),
             damaged: None,
         })

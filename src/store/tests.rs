@@ -153,3 +153,64 @@ fn a_file_queued_by_two_processes_at_once_is_queued_once() {
     a.set_state("first", State::Completed, None).unwrap();
     assert_eq!(b.insert_transfers(&[new("third")]).unwrap(), vec!["third"]);
 }
+
+/// Many transfers claimed and completed at once share group commits: every acknowledged write is
+/// in the file when it is opened again, and a write refused inside a group (a claim of a paused
+/// transfer) changes nothing while the others of its group still land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_claims_and_completions_all_land_and_a_refused_one_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let ids: Vec<String> = (0..64).map(|i| format!("t{i}")).collect();
+    {
+        let s = std::sync::Arc::new(Store::open(&path).unwrap());
+        let rows: Vec<NewTransfer<'_>> = ids
+            .iter()
+            .map(|id| {
+                let mut n = new("");
+                n.id = id.as_str().into();
+                n.key = format!("k/{id}");
+                n
+            })
+            .collect();
+        s.insert_transfers(&rows).unwrap();
+        assert!(s.pause_unfinished("t0").unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in ids.clone() {
+            let s = s.clone();
+            tasks.spawn(async move {
+                let claimed = s.claim_grouped(&id, "1-a", |_| true).await;
+                let completed = match &claimed {
+                    Ok(_) => s
+                        .complete_grouped(&id, "1-a", 10, Some("etag"), None)
+                        .await
+                        .unwrap(),
+                    Err(_) => false,
+                };
+                (id, claimed.map(|r| r.state), completed)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (id, claimed, completed) = joined.unwrap();
+            if id == "t0" {
+                assert_eq!(claimed.unwrap_err().kind, ErrorKind::Interrupted);
+                assert!(!completed);
+            } else {
+                assert_eq!(claimed.unwrap(), State::Running);
+                assert!(completed, "{id} completed");
+            }
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    for id in &ids {
+        let row = s.get(id).unwrap().unwrap();
+        if id == "t0" {
+            assert_eq!(row.state, State::Paused);
+            assert_eq!(row.owner, None);
+        } else {
+            assert_eq!(row.state, State::Completed, "{id}");
+            assert_eq!(row.etag.as_deref(), Some("etag"));
+            assert_eq!(row.bytes_done, 10);
+        }
+    }
+}

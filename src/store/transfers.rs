@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use super::{now_ms, path_text, Cached, Store};
@@ -535,9 +535,10 @@ impl Store {
         })
     }
 
-    /// Marks a transfer completed with its final byte count.
-    /// `verified`: for a download, the server checksum the file was checked against.
-    pub fn complete(
+    /// Marks a transfer completed with its final byte count, in the next group commit (see
+    /// `group`), so that many small files ending together share one commit. `verified`: for a
+    /// download, the server checksum the file was checked against.
+    pub async fn complete_grouped(
         &self,
         id: &str,
         owner: &str,
@@ -545,17 +546,19 @@ impl Store {
         etag: Option<&str>,
         verified: Option<&str>,
     ) -> Result<bool> {
-        self.with(|c| {
-            let now = now_ms();
-            let n = c.exec(
-                "UPDATE transfers SET state = 'completed', bytes_done = ?3, size = ?3, etag = COALESCE(?4, etag),
-                    error_kind = NULL, error_message = NULL, updated_at = ?5, finished_at = ?5, owner = NULL,
-                    verified = ?6
-                 WHERE id = ?1 AND owner = ?2 AND state = 'running'",
-                params![id, owner, size as i64, etag, now, verified],
-            )?;
-            Ok(n == 1)
+        let (id, owner) = (id.to_string(), owner.to_string());
+        let (etag, verified) = (etag.map(str::to_string), verified.map(str::to_string));
+        self.grouped(move |c| {
+            Ok(complete_in(
+                c,
+                &id,
+                &owner,
+                size,
+                etag.as_deref(),
+                verified.as_deref(),
+            )?)
         })
+        .await
     }
 
     /// Whether a batch still has transfers that may run (queued, running, waiting or paused): one
@@ -599,4 +602,22 @@ impl Store {
             )
         })
     }
+}
+
+fn complete_in(
+    c: &Connection,
+    id: &str,
+    owner: &str,
+    size: u64,
+    etag: Option<&str>,
+    verified: Option<&str>,
+) -> rusqlite::Result<bool> {
+    let n = c.exec(
+        "UPDATE transfers SET state = 'completed', bytes_done = ?3, size = ?3, etag = COALESCE(?4, etag),
+            error_kind = NULL, error_message = NULL, updated_at = ?5, finished_at = ?5, owner = NULL,
+            verified = ?6
+         WHERE id = ?1 AND owner = ?2 AND state = 'running'",
+        params![id, owner, size as i64, etag, now_ms(), verified],
+    )?;
+    Ok(n == 1)
 }

@@ -121,7 +121,8 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
     let out = out?;
     let etag = out.e_tag().map(str::to_string);
     ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)?;
+        .complete_grouped(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)
+        .await?;
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: ctx.counter.sent(),
@@ -282,7 +283,8 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     check_source(&ctx)?;
     let etag = complete_upload(&ctx, &upload_id, size, planned.len()).await?;
     ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)?;
+        .complete_grouped(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)
+        .await?;
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: ctx.counter.sent(),

@@ -116,7 +116,7 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
         // A move killed after deleting its source, before recording that: its copy is whole.
         Err(e) if e.kind == ErrorKind::NotFound && spec.delete_source => {
             return match finished_before(&ctx, &s3, size).await? {
-                true => recognised(completed(&ctx, size, 0)?, &ctx),
+                true => recognised(completed(&ctx, size, 0).await?, &ctx),
                 false => Err(Error::not_found(format!(
                     "{what}: the source is gone; nothing was copied"
                 ))),
@@ -129,7 +129,7 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
         // A multipart copy killed after the server completed it: an edit in place changed its
         // own source so. Recognised, it is recorded; a source that changed is never deleted.
         if ctx.row.upload_id.is_some() && finished_before(&ctx, &s3, size).await? {
-            return recognised(completed(&ctx, size, 0)?, &ctx);
+            return recognised(completed(&ctx, size, 0).await?, &ctx);
         }
         return Err(Error::new(
             ErrorKind::Changed,
@@ -170,11 +170,12 @@ fn same_etag(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-fn completed(ctx: &Ctx, size: u64, parts_sent: u64) -> Result<RunStats> {
+async fn completed(ctx: &Ctx, size: u64, parts_sent: u64) -> Result<RunStats> {
     ctx.counter.set_done(size);
     // The row keeps the source's ETag: what the copy was made of.
     ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, None, None)?;
+        .complete_grouped(&ctx.row.id, &ctx.owner, size, None, None)
+        .await?;
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: 0,
@@ -249,7 +250,7 @@ async fn finish(
         s3.delete_keys(&src.bucket, std::slice::from_ref(&src.key))
             .await?;
     }
-    completed(ctx, ctx.row.size.unwrap_or(0), parts_sent)
+    completed(ctx, ctx.row.size.unwrap_or(0), parts_sent).await
 }
 
 /// Whether a copy holds its source's bytes, by what the server says of both: the same size, and the

@@ -127,7 +127,7 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     let same_object = current.etag == object.etag && current.size == Some(size);
     // A fresh download has no destination and no committed ranges: nothing can have finished.
     if same_object && !temp_exists && !fresh {
-        if let Some(stats) = finished_before(&ctx, &dest, size)? {
+        if let Some(stats) = finished_before(&ctx, &dest, size).await? {
             return Ok(stats);
         }
     }
@@ -155,7 +155,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     }
     place(&ctx, &dest, &temp)?;
     ctx.store
-        .complete(&row.id, &ctx.owner, size, recorded.as_deref(), verified)?;
+        .complete_grouped(&row.id, &ctx.owner, size, recorded.as_deref(), verified)
+        .await?;
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: ctx.counter.sent(),
@@ -634,7 +635,7 @@ fn corrupt(what: &str, against: &str) -> Error {
 /// destination's CRC equals the committed ranges' combined CRC, of whichever algorithm they recorded)
 /// and record the completion
 /// instead of downloading again into a place that is now taken.
-fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>> {
+async fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>> {
     let parts = ctx.store.parts(&ctx.row.id)?;
     // Committed ranges that cover the object once, in order, whatever plan cut them.
     let mut next = 0;
@@ -664,7 +665,8 @@ fn finished_before(ctx: &Ctx, dest: &Path, size: u64) -> Result<Option<RunStats>
     tracing::info!(transfer = %ctx.row.id, "the file was already in place; recording the completion");
     ctx.counter.set_done(size);
     ctx.store
-        .complete(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref(), None)?;
+        .complete_grouped(&ctx.row.id, &ctx.owner, size, ctx.row.etag.as_deref(), None)
+        .await?;
     Ok(Some(RunStats {
         bytes_total: size,
         parts_total: parts.len() as u64,
