@@ -52,12 +52,15 @@ fn floor(args: &[String]) -> Result<ExitCode, String> {
     let bytes = number(args.get(1), "BYTES")?;
     match args.first().map(String::as_str) {
         Some("tcp") => {
-            let wall = floor::tcp(bytes).map_err(|e| format!("loopback copy failed: {e}"))?;
-            println!(r#"{{"what":"tcp","bytes":{bytes},"wall_s":{wall}}}"#);
+            let (wall, cpu) =
+                floor::tcp(bytes).map_err(|e| format!("loopback copy failed: {e}"))?;
+            println!(r#"{{"what":"tcp","bytes":{bytes},"wall_s":{wall},"cpu_s":{cpu}}}"#);
         }
         Some("crc32c") => {
-            let (wall, crc) = floor::crc32c(bytes);
-            println!(r#"{{"what":"crc32c","bytes":{bytes},"wall_s":{wall},"crc32c":{crc}}}"#);
+            let (wall, cpu, crc) = floor::crc32c(bytes);
+            println!(
+                r#"{{"what":"crc32c","bytes":{bytes},"wall_s":{wall},"cpu_s":{cpu},"crc32c":{crc}}}"#
+            );
         }
         _ => return Err(USAGE.to_owned()),
     }
