@@ -156,16 +156,18 @@ def child_pid(pid):
         return None
 
 
-def measure(argv, env, logbase, server_pid, sample_rss=False):
+def measure(argv, env, logbase, server_pid, sample_rss=False, stdout=None):
     """Runs argv to the end: wall time, and user/sys CPU and peak RSS of that one process.
 
     The client runs under GNU time rather than straight from this Python process: Linux carries a
     process's peak RSS across exec, so a client forked from Python would report at least Python's
-    own RSS (~35 MiB) whatever it really used; GNU time's is ~2 MiB."""
+    own RSS (~35 MiB) whatever it really used; GNU time's is ~2 MiB. `stdout`: where the client's
+    output goes (default `{logbase}.out`; e.g. os.devnull for a listing only timed)."""
     samples = []
     timing = Path(f"{logbase}.time")
     wrapped = [TIME, "-f", "%U %S %M", "-o", str(timing), *argv]
-    with open(f"{logbase}.out", "wb") as o, open(f"{logbase}.err", "wb") as e:
+    out_path = stdout or f"{logbase}.out"
+    with open(out_path, "wb") as o, open(f"{logbase}.err", "wb") as e:
         s0 = proc_cpu_secs(server_pid)
         t0 = time.perf_counter()
         p = subprocess.Popen(wrapped, env=env, stdout=o, stderr=e, stdin=subprocess.DEVNULL)
@@ -186,7 +188,7 @@ def measure(argv, env, logbase, server_pid, sample_rss=False):
         s1 = proc_cpu_secs(server_pid)
         stop.set()
         p.returncode = os.waitstatus_to_exitcode(status)
-    out = Path(f"{logbase}.out").read_text(errors="replace")
+    out = "" if stdout else Path(out_path).read_text(errors="replace")
     err = Path(f"{logbase}.err").read_text(errors="replace")
     # GNU time writes "Command exited with non-zero status N" first when the client failed.
     user, sys_, maxrss = timing.read_text().strip().splitlines()[-1].split()
@@ -636,12 +638,12 @@ def targets(results, extras=None):
             add(f"{wl.label}: Ferry's peak RSS ≤ 200 MiB", st["rss_max_mib"] <= 200,
                 f"highest of {st['n']} run(s): {fmt(st['rss_max_mib'])} MiB (s5cmd "
                 f"{fmt(p['s5cmd']['rss_max_mib']) if 's5cmd' in p else '–'} MiB)")
-    many = extras.get("many")
-    if many:
-        up, both = many["state_after_up"], many["state_after_both"]
+    mf = extras.get("many")
+    if mf:
+        up, both = mf["state_after_up"], mf["state_after_both"]
         add(f"{many.MANY_N:,} files: Ferry's state folder after the upload / after upload and download", None,
             f"{human(int(med(up)))} / {human(int(med(both)))} (`du -sb`, median of {len(up)})")
-        rows = many["transfers"]
+        rows = mf["transfers"]
         if rows:
             t = [m.wall for m, _ in rows]
             add(f"`ferry transfers` over those {rows[0][1]:,} rows (to /dev/null)", None,
@@ -703,7 +705,7 @@ def write_extras(w, extras, many, null):
     m = extras.get("many")
     if m:
         w(f"## {many.MANY_N:,} files of 1 KiB\n")
-        w(f"{many.MANY_N:,} files of 1 KiB in {many.MANY_N // many.PER_FOLDER} folders, `ferry cp --recursive` "
+        w(f"{many.MANY_N:,} files of 1 KiB in {-(-many.MANY_N // many.PER_FOLDER)} folders, `ferry cp --recursive` "
           f"and `s5cmd cp 'DIR/*'` up, then each downloads its own upload back, {many.MANY_RUNS} round(s) "
           "(no warm-up; rows \"files of 1 KiB\" in the table below). Ferry starts each round with a fresh state "
           "folder and keeps it for the download; then `ferry transfers` lists every row both left "
@@ -737,7 +739,7 @@ def write_extras(w, extras, many, null):
             w(f"**Not run** in this run ({mil['skipped']}). `make bench` runs it by default; BENCH_MILLION=0 "
               "skips it.\n")
         else:
-            w(f"{mil['files']:,} files of 1 KiB in {mil['files'] // many.PER_FOLDER} folders, uploaded once by each "
+            w(f"{mil['files']:,} files of 1 KiB in {-(-mil['files'] // many.PER_FOLDER)} folders, uploaded once by each "
               "client to the null server (below; row \"1,000,000 files\" in the table); Ferry's state folder "
               f"afterwards: {human(mil['state_bytes'])}.")
             s = mil["ferry"].rss_samples

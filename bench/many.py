@@ -102,29 +102,23 @@ def hundred_thousand(server, clients, cmdline):
                     env = clients.env
                     up = s5cmd_argv(server, ["cp", f"{tree}/*", f"s3://{bucket}/many/"])
                     down = s5cmd_argv(server, ["cp", f"s3://{bucket}/many/*", f"{dest}/"])
-                m = run_checked(up, env, logs / f"many-up-{tool}-{rnd}", server, f"{tool} upload")
-                got = server.bucket_files(bucket)
-                check(got == (n, total), f"{tool}: the bucket holds {got} after the upload, expected {(n, total)}")
-                log_run(f"up   {rnd + 1}", tool, m, n)
-                runs["up"][tool].append(m)
+                for leg, argv in (("up", up), ("down", down)):
+                    m = run_checked(argv, env, logs / f"many-{leg}-{tool}-{rnd}", server, f"{tool} {leg}load")
+                    got = server.bucket_files(bucket) if leg == "up" else bench.files_under(dest)
+                    check(got == (n, total), f"{tool}: {got} (files, bytes) after the {leg}load, expected {(n, total)}")
+                    log_run(f"{leg:4} {rnd + 1}", tool, m, n)
+                    runs[leg][tool].append(m)
+                    if tool == "ferry":
+                        extra["state_after_up" if leg == "up" else "state_after_both"].append(du_bytes(state))
                 if tool == "ferry":
-                    extra["state_after_up"].append(du_bytes(state))
-                m = run_checked(down, env, logs / f"many-down-{tool}-{rnd}", server, f"{tool} download")
-                got = bench.files_under(dest)
-                check(got == (n, total), f"{tool}: downloaded {got}, expected {(n, total)}")
-                log_run(f"down {rnd + 1}", tool, m, n)
-                runs["down"][tool].append(m)
-                if tool == "ferry":
-                    extra["state_after_both"].append(du_bytes(state))
-                    argv = [str(bench.FERRY), "transfers"]
-                    listing = logs / f"many-transfers-{rnd}"
-                    t = bench.measure(argv, env, listing, server.pid)
+                    t = bench.measure([str(bench.FERRY), "transfers"], env, logs / f"many-transfers-{rnd}",
+                                      server.pid, stdout=os.devnull)
                     check(t.rc == 0, f"ferry transfers exited {t.rc}: {t.err[-2000:]}")
-                    rows = max(0, t.out.count("\n") - 1)
+                    # The rows it printed, counted in a second run that is not timed.
+                    listed = subprocess.run([str(bench.FERRY), "transfers"], env=env, capture_output=True)
+                    rows = max(0, listed.stdout.count(b"\n") - 1)  # less the header
                     extra["transfers"].append((t, rows))
                     log(f"   ferry transfers: {rows:,} rows in {t.wall:.2f} s, rss {t.maxrss_kib / 1024:.0f} MiB")
-                    # Only the timing matters; the printed rows are not kept.
-                    Path(f"{listing}.out").unlink(missing_ok=True)
                 if rnd == 0:
                     cmdline += [shlex.join(up), shlex.join(down)]
             finally:
