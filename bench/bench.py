@@ -18,7 +18,8 @@ Knobs (environment):
                         null-s3, and the floor), up-1m, up-10g)
   BENCH_MANY_FILES=N    files in the many-files workload (default 100000; 5000 with BENCH_QUICK)
   BENCH_MANY_RUNS=N     its rounds (default 3; 1 with BENCH_QUICK), no warm-up
-  BENCH_MILLION=0|1     the 1,000,000-file upload (default 1; 0 with BENCH_QUICK); BENCH_MILLION_FILES=N
+  BENCH_MILLION=0|1     the 1,000,000-file upload (default 1; 0 with BENCH_QUICK); BENCH_MILLION_FILES=N;
+                        BENCH_MILLION_S5CMD=0 runs only Ferry's
   BENCH_FERRY_ARGS=...  extra arguments for `ferry cp` (e.g. "--parts 16"); off the record
   BENCH_S5CMD_ARGS=...  extra global arguments for s5cmd (e.g. "--numworkers 64"); off the record
   BENCH_DOC=path        where to write the report (default docs/BENCHMARKS.md for a full default run,
@@ -741,7 +742,9 @@ def write_extras(w, extras, many, null):
         else:
             w(f"{mil['files']:,} files of 1 KiB in {-(-mil['files'] // many.PER_FOLDER)} folders, uploaded once by each "
               "client to the null server (below; row \"1,000,000 files\" in the table); Ferry's state folder "
-              f"afterwards: {human(mil['state_bytes'])}.")
+              f"afterwards: {human(mil['state_bytes'])}."
+              + ("" if "s5cmd" in mil else " **s5cmd was not run** in this run (BENCH_MILLION_S5CMD=0, to fit the time "
+                 "the run had)."))
             s = mil["ferry"].rss_samples
             if s:
                 rss = [r / 1024 for _, r in s]

@@ -33,6 +33,8 @@ MANY_N = int(os.environ.get("BENCH_MANY_FILES") or (5_000 if QUICK else 100_000)
 MANY_RUNS = int(os.environ.get("BENCH_MANY_RUNS") or (1 if QUICK else 3))
 MILLION = os.environ.get("BENCH_MILLION", "0" if QUICK else "1") == "1"
 MILLION_N = int(os.environ.get("BENCH_MILLION_FILES") or 1_000_000)
+# s5cmd's run of the million files (as long as Ferry's): BENCH_MILLION_S5CMD=0 leaves it out.
+MILLION_S5CMD = os.environ.get("BENCH_MILLION_S5CMD", "1") == "1"
 PER_FOLDER = 1000
 FILE = KiB
 
@@ -200,7 +202,7 @@ def million(null, cmdline):
     tree = make_tree(bench.WORK / "src" / "million", MILLION_N)
     n = MILLION_N
     out = {}
-    for tool in ("ferry", "s5cmd"):
+    for tool in ("ferry", "s5cmd") if MILLION_S5CMD else ("ferry",):
         bucket = f"million-{tool}"
         null.make_bucket(bucket)
         state = bench.WORK / "state" / "million"
