@@ -643,7 +643,8 @@ def targets(results, extras=None):
     if mf:
         up, both = mf["state_after_up"], mf["state_after_both"]
         add(f"{many.MANY_N:,} files: Ferry's state folder after the upload / after upload and download", None,
-            f"{human(int(med(up)))} / {human(int(med(both)))} (`du -sb`, median of {len(up)})")
+            f"{human(int(med(up)))} / {human(int(med(both)))} (`du -sb`, median of {len(up)})" if up and both
+            else "not recorded in this run")
         rows = mf["transfers"]
         if rows:
             t = [m.wall for m, _ in rows]
@@ -728,10 +729,11 @@ def write_extras(w, extras, many, null):
         w(f"- First file on the server {fmt(k['first_file_s'])} s after the command; killed at "
           f"{k['killed_at_s']:.1f} s with {k['on_server_at_kill']:,} files on the server.")
         w(f"- The second run: {k['second_run'].wall:.1f} s, peak RSS {k['second_run'].maxrss_kib / 1024:.0f} MiB; "
-          f"it skipped {k['skipped']:,} files as already uploaded; its other last lines: "
-          + " / ".join(f"`{x.strip()}`" for x in k["summary"]))
+          + (f"it skipped {k['skipped']:,} files as already uploaded; its other last lines: "
+             + " / ".join(f"`{x.strip()}`" for x in k["summary"]) if k["skipped"] is not None
+             else "its output was not kept in this run."))
         w(f"- **{k['arrived']:,} of {k['files']:,} files on the server; {k['sent_twice']} sent twice** "
-          f"({k['extra_writes']} writes beyond the first).")
+          + (f"({k['extra_writes']} writes beyond the first)." if k["extra_writes"] is not None else ""))
         w(f"- Command: `{k['command']}`\n")
     mil = extras.get("million")
     if mil is not None:

@@ -111,7 +111,9 @@ def hundred_thousand(server, clients, cmdline):
                     log_run(f"{leg:4} {rnd + 1}", tool, m, n)
                     runs[leg][tool].append(m)
                     if tool == "ferry":
-                        extra["state_after_up" if leg == "up" else "state_after_both"].append(du_bytes(state))
+                        size = du_bytes(state)
+                        extra["state_after_up" if leg == "up" else "state_after_both"].append(size)
+                        log(f"   state folder after the {leg}load: {size:,} bytes")
                 if tool == "ferry":
                     t = bench.measure([str(bench.FERRY), "transfers"], env, logs / f"many-transfers-{rnd}",
                                       server.pid, stdout=os.devnull)
