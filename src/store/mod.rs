@@ -11,11 +11,12 @@
 //! (pause, cancel) and the owner notices on its next heartbeat.
 
 //!
-//! One module per table: `transfers`, `lease` (who drives a transfer), `parts`, `accounts` (and
-//! settings); `schema` holds the migrations.
+//! One module per table: `transfers` (and `pages`, the queue read in pages and summed up), `lease`
+//! (who drives a transfer), `parts`, `accounts` (and settings); `schema` holds the migrations.
 
 mod accounts;
 mod lease;
+mod pages;
 mod parts;
 mod schema;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use crate::error::{Error, Result};
 
 pub use accounts::AccountRow;
 pub use lease::LEASE_TIMEOUT_MS;
+pub use pages::{PageQuery, SetTotals, StateCounts, MAX_PAGE};
 pub use parts::PartRow;
 pub use transfers::{Direction, NewTransfer, Same, State, TransferRow};
 
