@@ -12,11 +12,9 @@ use crate::store::{PageQuery, SetTotals, StateCounts};
 #[serde(rename_all = "camelCase")]
 pub struct TransferPage {
     pub items: Vec<TransferView>,
-    /// The cursor of the first (newest) item: the page above it is read `after` it. `null` for an
-    /// empty page.
-    pub newest: Option<i64>,
-    /// The cursor of the last (oldest) item: the next page is read `before` it.
-    pub oldest: Option<i64>,
+    /// Each item's cursor, in the same order: the next page is read `before` the last one, the
+    /// page above `after` the first one.
+    pub cursors: Vec<i64>,
 }
 
 /// Which transfers a summary adds up besides the whole queue.
@@ -71,8 +69,7 @@ impl Engine {
     pub fn transfer_page(&self, q: &PageQuery) -> Result<TransferPage> {
         let rows = self.inner.store.page(q)?;
         Ok(TransferPage {
-            newest: rows.first().map(|r| r.0),
-            oldest: rows.last().map(|r| r.0),
+            cursors: rows.iter().map(|r| r.0).collect(),
             items: rows.iter().map(|(_, r)| TransferView::from(r)).collect(),
         })
     }

@@ -6,11 +6,7 @@ import type { TransferView } from "./TransferView";
  */
 export type TransferPage = { items: Array<TransferView>, 
 /**
- * The cursor of the first (newest) item: the page above it is read `after` it. `null` for an
- * empty page.
+ * Each item's cursor, in the same order: the next page is read `before` the last one, the
+ * page above `after` the first one.
  */
-newest: number | null, 
-/**
- * The cursor of the last (oldest) item: the next page is read `before` it.
- */
-oldest: number | null, };
+cursors: Array<number>, };
