@@ -323,7 +323,7 @@ describe('Ferry in a browser', () => {
       /** @type {{ before?: number | null, after?: number | null, limit: number }[]} */
       const asked = [];
       const read = mock.listTransfersPage.bind(mock);
-      mock.listTransfersPage = (r) => {
+      mock.listTransfersPage = (/** @type {{ before?: number | null, after?: number | null, limit: number }} */ r) => {
         asked.push(r);
         return read(r);
       };

@@ -2,11 +2,11 @@
 // PAGE, at most KEEP of them, around what is on screen) at a position in the queue (newest first), and the
 // queue's sums (transfers per state, the total speed, the totals of a sync's transfers) from
 // transferSummary. Progress batches and lifecycle events are applied to the one item they name (a Map by
-// id), so a batch costs O(changed) however long the queue is; an event or batch for a transfer that is
-// not loaded asks for the sums again (coalesced, at most one request per SUMMARY_GAP_MS), and, when it
-// may be new, for the newest page: a new transfer is the newest, so it appears at the top (and the
-// listeners hear of its event then). The window moves as the list scrolls (show): the next page below or
-// above, a jump to either end, or a walk in long pages toward a row far from both.
+// id), so a batch costs O(changed) however long the queue is. A batch or event for a transfer that is not
+// loaded asks for the sums again (coalesced, at most one request per SUMMARY_GAP_MS); an event also asks
+// (as rarely) for what is newer than the window: a new transfer is the newest, so it appears at the top,
+// and the listeners hear of its event then. The window moves as the list scrolls (show): the next page
+// below or above, a jump to either end, or a walk in long pages toward a row far from both.
 import { messageOf } from '../backend/errors';
 import { fraction } from '../format';
 import type {
@@ -116,7 +116,7 @@ export const KEEP = 1000;
 /** A walk toward a row far from what is loaded reads pages this long (the most a page may hold). */
 const WALK = 1000;
 /** The least time between two requests for the sums, ms. */
-export const SUMMARY_GAP_MS = 500;
+export const SUMMARY_GAP_MS = 1000;
 
 /** What a set of transfers (a sync's run) adds up to. */
 export interface Tally {
@@ -165,6 +165,7 @@ export class TransfersState {
   #moves: { at: number; from: TransferState; to: TransferState }[] = [];
   #pending = new Map<string, TransferEvent>();
   #catchingUp = false;
+  #lastCatchUp = -Infinity;
   #stopped = false;
   #selections = new Map<readonly string[], { sums: SelectionSums | null; asked: boolean }>();
   #listeners = new Set<(item: TransferItem, event: TransferEvent) => void>();
@@ -504,6 +505,11 @@ export class TransfersState {
     queueMicrotask(() => {
       void (async () => {
         try {
+          // At most one catch-up per gap: a long job's events (mostly for transfers further down) come
+          // in bursts many times a second.
+          const wait = this.#lastCatchUp + this.#gapMs - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          this.#lastCatchUp = Date.now();
           void this.#sum();
           await this.#fill(async () => {
             const top = this.first === 0 || this.items.length === 0;
