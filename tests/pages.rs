@@ -107,6 +107,11 @@ async fn twenty_thousand_queued_files_page_newest_first_each_exactly_once_and_ad
     let ten = s.selection.unwrap();
     assert_eq!((ten.counts.queued, ten.bytes_total), (10, bytes(0..10)));
     let batch = engine.store().get(&enq.ids[0]).unwrap().unwrap().batch_id;
+    // The 20,000 are one batch, which a sync's bar sums by.
+    assert_eq!(
+        engine.batch_of(&enq.ids).unwrap().as_deref(),
+        Some(batch.as_str())
+    );
     let all = engine
         .transfer_summary(Some(Selection::Batch(&batch)))
         .unwrap()

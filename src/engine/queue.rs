@@ -74,6 +74,12 @@ impl Engine {
         })
     }
 
+    /// The batch all of `ids` belong to, if one (a run's transfers are summed by it; see
+    /// [`Store::batch_of`](crate::store::Store::batch_of)).
+    pub fn batch_of(&self, ids: &[String]) -> Result<Option<String>> {
+        self.inner.store.batch_of(ids)
+    }
+
     /// The queue summed up, with the totals of `selection` if one is given.
     pub fn transfer_summary(&self, selection: Option<Selection<'_>>) -> Result<TransferSummary> {
         let store = &self.inner.store;

@@ -188,6 +188,28 @@ impl Store {
         })
     }
 
+    /// The batch every one of `ids` belongs to, if they all belong to one (a run's transfers may
+    /// include one queued earlier by another request, whose batch is its own).
+    pub fn batch_of(&self, ids: &[String]) -> Result<Option<String>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached("SELECT batch_id FROM transfers WHERE id = ?1")?;
+            let mut batch: Option<String> = None;
+            for id in ids {
+                let mut rows = st.query([id])?;
+                let Some(r) = rows.next()? else {
+                    return Ok(None);
+                };
+                let b: String = r.get(0)?;
+                match &batch {
+                    Some(known) if *known != b => return Ok(None),
+                    Some(_) => {}
+                    None => batch = Some(b),
+                }
+            }
+            Ok(batch)
+        })
+    }
+
     /// The transfers of one batch (one drop, one `cp`, one sync run) added up.
     pub fn totals_of_batch(&self, batch_id: &str) -> Result<SetTotals> {
         self.with(|c| {
@@ -373,6 +395,16 @@ mod tests {
         );
         assert_eq!((batch.bytes_done, batch.bytes_total), (5, 100));
         assert_eq!(s.totals_of_batch("none").unwrap(), SetTotals::default());
+
+        // The batch of a set of ids: only when they all share one.
+        let of = |ids: &[&str]| {
+            let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+            s.batch_of(&ids).unwrap()
+        };
+        assert_eq!(of(&["t0000", "t0009"]).as_deref(), Some("b0"));
+        assert_eq!(of(&["t0000", "t0010"]), None);
+        assert_eq!(of(&["t0000", "gone"]), None);
+        assert_eq!(of(&[]), None);
     }
 }
 

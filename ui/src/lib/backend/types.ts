@@ -78,6 +78,8 @@ export interface SyncStarted {
 export interface SyncRunStarted {
   planId: string;
   transferIds: string[];
+  /** Their batch in the queue (the engine's; the mock names none): the run's sums are asked by it. */
+  batchId?: string | null;
 }
 /** The "sync://finished" event: what a run did (recorded with its pair, if any), or why it stopped. */
 export interface SyncFinished {

@@ -167,7 +167,7 @@ export class TransfersState {
   #catchingUp = false;
   #lastCatchUp = -Infinity;
   #stopped = false;
-  #selections = new Map<readonly string[], { sums: SelectionSums | null; asked: boolean }>();
+  #selections = new Map<readonly string[], { sums: SelectionSums | null; asked: boolean; batch: string | null }>();
   #listeners = new Set<(item: TransferItem, event: TransferEvent) => void>();
 
   /** The loaded window, newest first: items[i] is at position `first` + i of the queue. Replaced, never mutated. */
@@ -255,15 +255,16 @@ export class TransfersState {
   /**
    * The transfers `ids` added up. Read inside a $derived it follows their progress: loaded transfers
    * from their items, the others from the sums (asked for as soon as some are not loaded; until they
-   * arrive those count as files with no bytes).
+   * arrive those count as files with no bytes). When they are one batch (`batch`), the sums are asked
+   * for the batch, and cover them all.
    */
-  tally(ids: readonly string[]): Tally {
+  tally(ids: readonly string[], batch?: string | null): Tally {
     void this.items;
     void this.#tallies;
     const t: Tally = { files: ids.length, completed: 0, failed: 0, bytesDone: 0, bytesTotal: 0, speed: 0 };
     let sel = this.#selections.get(ids);
     if (!sel && ids.some((id) => !this.#byId.has(id))) {
-      sel = { sums: null, asked: true };
+      sel = { sums: null, asked: true, batch: batch ?? null };
       this.#selections.set(ids, sel);
       queueMicrotask(() => void this.#sum());
     }
@@ -598,9 +599,9 @@ export class TransfersState {
         continue;
       }
       sel.asked = false;
-      const missing = ids.filter((id) => !this.#byId.has(id));
+      const missing = sel.batch ? ids : ids.filter((id) => !this.#byId.has(id));
       try {
-        const s = missing.length === 0 ? null : await this.#backend.transferSummary({ ids: missing });
+        const s = missing.length === 0 ? null : await this.#backend.transferSummary(sel.batch ? { batch: sel.batch } : { ids: [...missing] });
         sel.sums = s?.selection ? { covered: new Set(missing), totals: s.selection } : null;
       } catch (e) {
         this.error = messageOf(e);

@@ -299,6 +299,28 @@ describe('TransfersState over a long queue', () => {
     const all = (await mock.listTransfers()).reduce((n, x) => n + x.bytesTotal, 0);
     expect([t.bytesDone, t.bytesTotal]).toEqual([all, all]);
   });
+
+  it('adds up a sync run by its batch when the backend names it, sending no ids', async () => {
+    mock = new MockBackend();
+    mock.addHistory(5_000, 'completed');
+    const ids = (await mock.listTransfers()).map((t) => t.id);
+    const real = mock.transferSummary.bind(mock);
+    const asked: unknown[] = [];
+    vi.spyOn(mock, 'transferSummary').mockImplementation(async (selection) => {
+      asked.push(selection);
+      if (!selection || !('batch' in selection)) return real(selection);
+      const counts = { ...(await real()).counts, completed: 4_000, running: 1_000 };
+      return { ...(await real()), selection: { counts, bytesDone: 7, bytesTotal: 9 } };
+    });
+    const store = new TransfersState(mock, { summaryGapMs: 0 });
+    await store.start();
+    store.tally(ids, 'batch-1');
+    await settle();
+    const t = store.tally(ids, 'batch-1');
+    expect(t).toMatchObject({ files: 5_000, completed: 4_000, bytesDone: 7, bytesTotal: 9 });
+    expect(asked).toContainEqual({ batch: 'batch-1' });
+    expect(asked.some((s) => typeof s === 'object' && s !== null && 'ids' in s)).toBe(false);
+  });
 });
 
 describe('directionLabel', () => {
