@@ -83,6 +83,8 @@ struct Tracked {
     counter: Arc<Counter>,
     samples: VecDeque<(Instant, u64)>,
     last_published: Option<(u64, u64)>,
+    /// The speed found at the last tick, bytes per second.
+    speed: f64,
 }
 
 /// All tracked transfers, and the channel their snapshots go out on.
@@ -114,6 +116,7 @@ impl Progress {
                 counter: counter.clone(),
                 samples: VecDeque::new(),
                 last_published: None,
+                speed: 0.0,
             },
         );
         counter
@@ -129,6 +132,12 @@ impl Progress {
         self.tx.subscribe()
     }
 
+    /// The sum of the tracked transfers' speeds at the last tick, bytes per second.
+    pub fn total_speed(&self) -> f64 {
+        let map = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().map(|t| t.speed).sum()
+    }
+
     /// Computes the snapshots of transfers that changed since the last tick and publishes them.
     pub fn tick(&self, now: Instant) -> Vec<Snapshot> {
         let mut out = Vec::new();
@@ -141,14 +150,15 @@ impl Progress {
                 t.samples.pop_front();
             }
             let ended = t.counter.ended.load(Ordering::Relaxed);
+            let (t0, d0) = t.samples[0];
+            let secs = now.duration_since(t0).as_secs_f64();
+            let speed = if secs > 0.0 {
+                done.saturating_sub(d0) as f64 / secs
+            } else {
+                0.0
+            };
+            t.speed = if ended { 0.0 } else { speed };
             if t.last_published != Some((done, total)) || ended {
-                let (t0, d0) = t.samples[0];
-                let secs = now.duration_since(t0).as_secs_f64();
-                let speed = if secs > 0.0 {
-                    done.saturating_sub(d0) as f64 / secs
-                } else {
-                    0.0
-                };
                 let shown = done.min(total);
                 let eta_secs = if speed > 0.0 {
                     Some((total - shown) as f64 / speed)
@@ -257,6 +267,22 @@ mod tests {
         let s = p.tick(t0 + Duration::from_secs(2)).pop().unwrap();
         assert!((s.speed - 100.0).abs() < 1e-6, "{}", s.speed);
         assert!((s.eta_secs.unwrap() - 8.0).abs() < 1e-6);
+        // The queue's speed is the sum of its transfers' speeds, and an ended one adds nothing.
+        let b = p.track("b", 1000, 0);
+        p.tick(t0 + Duration::from_secs(2));
+        b.add(300);
+        c.add(100);
+        p.tick(t0 + Duration::from_secs(3));
+        // a: 300 bytes in 3 s; b: 300 bytes in 1 s.
+        assert!(
+            (p.total_speed() - 400.0).abs() < 1e-6,
+            "{}",
+            p.total_speed()
+        );
+        p.end(&c);
+        p.end(&b);
+        p.tick(t0 + Duration::from_secs(4));
+        assert!(p.total_speed().abs() < 1e-6, "{}", p.total_speed());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod interference;
 mod listing;
 mod local_listing;
 mod objects;
+mod pages;
 mod requests;
 mod streams;
 mod sync;

@@ -140,6 +140,8 @@ pub fn run() {
             commands::transfers::upload_paths,
             commands::transfers::download,
             commands::transfers::list_transfers,
+            commands::transfers::list_transfers_page,
+            commands::transfers::transfer_summary,
             commands::transfers::pause,
             commands::transfers::resume,
             commands::transfers::cancel,

@@ -16,7 +16,8 @@ impl Engine {
 
     /// The bytes done and the total size of the transfers `ids`.
     pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
-        self.inner.store.totals(ids)
+        let t = self.inner.store.totals_of(ids)?;
+        Ok((t.bytes_done, t.bytes_total))
     }
 
     pub fn transfer(&self, id_or_prefix: &str) -> Result<TransferRow> {

@@ -16,6 +16,7 @@
 //! - `stream`: standard input to an object and an object to standard output, memory bounded;
 //! - `sync`: a folder or prefix made to match another, planned first;
 //! - `versions`: versions and delete markers listed when asked; restore and delete of one version;
+//! - `queue`: the queue read in pages and summed up, for the app;
 //! - `views`: what the shells show (transfer views, events, finished batches).
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
@@ -36,6 +37,7 @@ mod enqueue;
 mod listing;
 mod objects;
 mod preview;
+mod queue;
 mod runner;
 mod search;
 mod stream;
@@ -73,6 +75,7 @@ pub use enqueue::{DownloadOptions, Enqueued, IfExists, Skipped, UploadOptions};
 pub use listing::{Depth, Listed, Listing, ObjectInfo};
 pub use objects::{Link, ObjectProperties};
 pub use preview::{Preview, PreviewKind, IMAGE_MAX, TEXT_MAX};
+pub use queue::{Selection, SelectionTotals, TransferPage, TransferSummary};
 pub use runner::Outcome;
 pub use search::{Found, ObjectFilter, Searched};
 pub use stream::{stream_part_size, Streamed, STREAM_PART};

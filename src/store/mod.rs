@@ -11,12 +11,14 @@
 //! (pause, cancel) and the owner notices on its next heartbeat.
 
 //!
-//! One module per table: `transfers`, `lease` (who drives a transfer), `parts`, `accounts` (and
-//! settings); `schema` holds the migrations, `group` the group commits of the hottest writes.
+//! One module per table: `transfers` (and `pages`, the queue read in pages and summed up), `lease`
+//! (who drives a transfer), `parts`, `accounts` (and settings); `schema` holds the migrations,
+//! `group` the group commits of the hottest writes.
 
 mod accounts;
 mod group;
 mod lease;
+mod pages;
 mod parts;
 mod schema;
 #[cfg(test)]
@@ -33,6 +35,7 @@ use crate::error::{Error, Result};
 
 pub use accounts::AccountRow;
 pub use lease::LEASE_TIMEOUT_MS;
+pub use pages::{PageQuery, SetTotals, StateCounts, MAX_PAGE};
 pub use parts::PartRow;
 pub use transfers::{Direction, NewTransfer, Same, State, TransferRow};
 

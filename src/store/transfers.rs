@@ -309,27 +309,6 @@ impl Store {
         Ok(ids)
     }
 
-    /// The bytes done and the total size of the transfers `ids`, summed without loading their rows.
-    pub fn totals(&self, ids: &[String]) -> Result<(u64, u64)> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT bytes_done, COALESCE(size, 0) FROM transfers WHERE id = ?1",
-            )?;
-            let (mut done, mut total) = (0u64, 0u64);
-            for id in ids {
-                if let Some((d, t)) = st
-                    .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-                    .optional()?
-                {
-                    let t = t.max(0) as u64;
-                    done += (d.max(0) as u64).min(t);
-                    total += t;
-                }
-            }
-            Ok((done, total))
-        })
-    }
-
     pub fn get(&self, id: &str) -> Result<Option<TransferRow>> {
         self.with(|c| {
             c.row(

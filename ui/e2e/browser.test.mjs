@@ -314,6 +314,50 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('shows a queue of 100,000 transfers from a page or two: the whole count, the newest first, the oldest at the end', async () => {
+    const app = await openApp();
+    const { page } = app;
+    const pages = await page.evaluate(() => {
+      const mock = window.__ferryMock;
+      mock.holdClock();
+      /** @type {{ before?: number | null, after?: number | null, limit: number }[]} */
+      const asked = [];
+      const read = mock.listTransfersPage.bind(mock);
+      mock.listTransfersPage = (/** @type {{ before?: number | null, after?: number | null, limit: number }} */ r) => {
+        asked.push(r);
+        return read(r);
+      };
+      Object.assign(window, { asked });
+      // 99,999 finished transfers the mock makes only as pages read them, then one more, announced.
+      mock.addHistory(99_999, 'completed');
+      mock.addTransfers(1, 'completed');
+      return asked;
+    });
+    assert.deepEqual(pages, []);
+    await page.getByTestId('transfer-count').filter({ hasText: '100,000' }).waitFor(WAIT);
+    await page.getByTestId('transfer-summary').filter({ hasText: '100,000 done' }).waitFor(WAIT);
+    await transferRow(page, 'file-00001.bin').waitFor(WAIT);
+    await transferRow(page, 'history-99999.bin').waitFor(WAIT);
+    const list = page.getByTestId('transfer-list');
+    const height = await list.evaluate((el) => el.scrollHeight);
+    assert.ok(height >= 1_000_000, `the list is as long as the queue (${height}px)`);
+    assert.ok((await page.getByTestId('transfer-row').count()) < 60, 'only the rows in view are in the DOM');
+
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await transferRow(page, 'history-00001.bin').waitFor(WAIT);
+    assert.equal(await transferRow(page, 'file-00001.bin').count(), 0);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="transfer-pending"]').length === 0, null, WAIT);
+    /** @type {{ limit: number }[]} */
+    const asked = await page.evaluate(() => /** @type {any} */ (window).asked);
+    assert.ok(asked.length <= 6, `a few pages were read, not the queue (${JSON.stringify(asked)})`);
+    assert.ok(asked.every((r) => r.limit <= 1000));
+
+    // Back to the top, the newest again.
+    await list.evaluate((el) => el.scrollTo(0, 0));
+    await transferRow(page, 'file-00001.bin').waitFor(WAIT);
+    await app.close();
+  });
+
   it('adds an account when no keychain is available by keeping the secret for the session', async () => {
     const app = await openApp();
     const { page } = app;

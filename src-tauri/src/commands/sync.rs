@@ -84,6 +84,9 @@ pub struct Started {
 pub struct RunStarted {
     plan_id: String,
     transfer_ids: Vec<String>,
+    /// Their batch when they all belong to one: the panel sums the run's progress by it
+    /// (`transfer_summary {batch}`) instead of sending every id back.
+    batch_id: Option<String>,
 }
 
 /// The `sync://finished` event: what the run did, or why it stopped.
@@ -142,12 +145,15 @@ pub async fn run_sync(
     let engine = state.engine.clone();
     let (id, pair) = (plan_id.clone(), pair_id.clone());
     tauri::async_runtime::spawn(async move {
+        let batch_of = engine.clone();
         let started = |s: &ferry::SyncStarted| {
+            let batch_id = batch_of.batch_of(&s.enqueued.ids).ok().flatten();
             let _ = app.emit(
                 STARTED_EVENT,
                 RunStarted {
                     plan_id: id.clone(),
                     transfer_ids: s.enqueued.ids.clone(),
+                    batch_id,
                 },
             );
         };

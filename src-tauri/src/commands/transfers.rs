@@ -1,9 +1,11 @@
-//! Transfers: enqueue drops and downloads, the queue, pause/resume/cancel, the progress channel.
+//! Transfers: enqueue drops and downloads, the queue (in pages, and summed up), pause/resume/cancel,
+//! the progress channel.
 
 use std::path::PathBuf;
 
-use ferry::engine::TransferView;
+use ferry::engine::{Selection, TransferPage, TransferSummary, TransferView};
 use ferry::progress::Snapshot;
+use ferry::store::PageQuery;
 use ferry::{Engine, Enqueued};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -48,6 +50,8 @@ pub async fn download(
     Ok(enq)
 }
 
+/// The whole queue at once, oldest first: for the desktop tests and scripts. The app's panel reads
+/// pages (`list_transfers_page`) and sums (`transfer_summary`), so a long queue never crosses whole.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
 pub async fn list_transfers(state: State<'_, AppState>) -> Result<Vec<TransferView>> {
@@ -57,6 +61,47 @@ pub async fn list_transfers(state: State<'_, AppState>) -> Result<Vec<TransferVi
         .iter()
         .map(TransferView::from)
         .collect())
+}
+
+/// One page of the queue, newest first: `before` a cursor (older transfers; none: the newest),
+/// or `after` one (the page just above it; 0: the oldest), `limit` of them (1 to 1,000), of one
+/// state if asked.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn list_transfers_page(
+    app: State<'_, AppState>,
+    before: Option<i64>,
+    after: Option<i64>,
+    limit: usize,
+    state: Option<ferry::State>,
+) -> Result<TransferPage> {
+    app.engine.transfer_page(&PageQuery {
+        before,
+        after,
+        limit,
+        state,
+    })
+}
+
+/// The queue summed up (per state, the active bytes, the speed), with the totals of the transfers
+/// `ids` or of the batch `batch` when one is given.
+#[tauri::command]
+#[tracing::instrument(skip_all)]
+pub async fn transfer_summary(
+    state: State<'_, AppState>,
+    ids: Option<Vec<String>>,
+    batch: Option<String>,
+) -> Result<TransferSummary> {
+    let selection =
+        match (&ids, &batch) {
+            (Some(_), Some(_)) => return Err(ferry::Error::invalid(
+                "a summary adds up either some transfers or a batch, not both; give ids or batch",
+            )),
+            (Some(ids), None) => Some(Selection::Ids(ids)),
+            (None, Some(batch)) => Some(Selection::Batch(batch)),
+            (None, None) => None,
+        };
+    state.engine.transfer_summary(selection)
 }
 
 #[tauri::command]

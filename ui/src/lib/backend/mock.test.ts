@@ -149,6 +149,59 @@ describe('MockBackend transfers', () => {
     expect(sizeFromName('/a/b.jpg')).toBe(sizeFromName('/a/b.jpg'));
     expect(sizeFromName('/a/b.jpg')).toBeGreaterThanOrEqual(4 * MIB);
   });
+
+  it('reads the queue in pages newest first by cursor, like list_transfers_page, with its refusals', async () => {
+    setup();
+    const ids = mock.addTransfers(25, 'queued');
+    const seen: string[] = [];
+    let before: number | null = null;
+    for (;;) {
+      const page = await mock.listTransfersPage({ before, limit: 10 });
+      if (page.items.length === 0) break;
+      expect(page.cursors).toHaveLength(page.items.length);
+      seen.push(...page.items.map((t) => t.id));
+      before = page.cursors[page.cursors.length - 1];
+    }
+    expect(seen).toEqual([...ids].reverse());
+    const end = await mock.listTransfersPage({ after: 0, limit: 2 });
+    expect(end.items.map((t) => t.id)).toEqual([ids[1], ids[0]]);
+    await mock.pause(ids[3]);
+    const paused = await mock.listTransfersPage({ limit: 10, state: 'paused' });
+    expect(paused.items.map((t) => t.id)).toEqual([ids[3]]);
+    await expect(mock.listTransfersPage({ limit: 0 })).rejects.toMatchObject({ kind: 'invalid_input' });
+    await expect(mock.listTransfersPage({ before: 1, after: 1, limit: 5 })).rejects.toMatchObject({ kind: 'invalid_input' });
+  });
+
+  it('makes a long history only as pages read it, and sums it up without making it', async () => {
+    setup();
+    mock.addHistory(100_000, 'completed');
+    mock.addHistory(5, 'paused');
+    const sum = await mock.transferSummary();
+    expect(sum.total).toBe(100_005);
+    expect(sum.counts).toMatchObject({ completed: 100_000, paused: 5 });
+    const top = await mock.listTransfersPage({ limit: 7 });
+    expect(top.items.map((t) => t.name)).toEqual([
+      'history-00005.bin', 'history-00004.bin', 'history-00003.bin', 'history-00002.bin', 'history-00001.bin',
+      'history-100000.bin', 'history-99999.bin',
+    ]);
+    // Nothing was made to be kept: the mock's own list of transfers is still empty.
+    expect(mock.transferList()).toEqual([]);
+
+    // A row touched (resumed) is kept from then on, and counted in its new state.
+    await mock.resume(top.items[0].id);
+    expect(mock.transferList().map((t) => t.state)).toEqual(['queued']);
+    expect((await mock.transferSummary()).counts).toMatchObject({ queued: 1, paused: 4, completed: 100_000 });
+    const again = await mock.listTransfersPage({ limit: 2 });
+    expect(again.items.map((t) => [t.name, t.state])).toEqual([['history-00005.bin', 'queued'], ['history-00004.bin', 'paused']]);
+
+    // The sums of some transfers, and clearing the finished ones.
+    const some = await mock.transferSummary({ ids: [top.items[5].id, top.items[6].id, 'gone'] });
+    expect(some.selection?.counts.completed).toBe(2);
+    expect(some.selection?.bytesTotal).toBe(sizeFromName('history-100000.bin') + sizeFromName('history-99999.bin'));
+    expect(await mock.clearFinished()).toBe(100_000);
+    expect((await mock.transferSummary()).total).toBe(5);
+  });
+
 });
 
 describe('MockBackend browsing, accounts and links', () => {

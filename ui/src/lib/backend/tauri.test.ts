@@ -79,7 +79,10 @@ describe('TauriBackend', () => {
     await b.copyObjects('local', 'b', 'k', 'k2', true, false);
     await b.uploadPaths('local', 'b', 'p/', ['/x']);
     await b.download('local', 'b', ['k'], ['p/'], '/d');
-    await b.listTransfers();
+    await b.listTransfersPage({ before: 7, limit: 200 });
+    await b.listTransfersPage({ after: 0, limit: 10, state: 'failed' });
+    await b.transferSummary();
+    await b.transferSummary({ ids: ['a'] });
     await b.pause('1');
     await b.resume('1');
     await b.cancel('1');
@@ -108,7 +111,10 @@ describe('TauriBackend', () => {
       { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false } },
       { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
       { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },
-      { cmd: 'list_transfers', args: undefined },
+      { cmd: 'list_transfers_page', args: { before: 7, after: null, limit: 200, state: null } },
+      { cmd: 'list_transfers_page', args: { before: null, after: 0, limit: 10, state: 'failed' } },
+      { cmd: 'transfer_summary', args: { ids: null, batch: null } },
+      { cmd: 'transfer_summary', args: { ids: ['a'], batch: null } },
       { cmd: 'pause', args: { id: '1' } },
       { cmd: 'resume', args: { id: '1' } },
       { cmd: 'cancel', args: { id: '1' } },

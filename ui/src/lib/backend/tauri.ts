@@ -9,7 +9,7 @@ import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, AccountDefaults, Backend, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
-  SyncStarted, Tally, Transfer, TransferEvent, Unsubscribe, WatchedFolder,
+  SyncStarted, Tally, TransferEvent, Unsubscribe, WatchedFolder, PageRequest, SummarySelection, TransferPage, TransferSummary,
 } from './types';
 
 export class TauriBackend implements Backend {
@@ -144,8 +144,13 @@ export class TauriBackend implements Backend {
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
     return invoke('download', { account, bucket, keys, prefixes, destDir });
   }
-  listTransfers(): Promise<Transfer[]> {
-    return invoke('list_transfers');
+  listTransfersPage(r: PageRequest): Promise<TransferPage> {
+    return invoke('list_transfers_page', { before: r.before ?? null, after: r.after ?? null, limit: r.limit, state: r.state ?? null });
+  }
+  transferSummary(selection?: SummarySelection): Promise<TransferSummary> {
+    const ids = selection && 'ids' in selection ? selection.ids : null;
+    const batch = selection && 'batch' in selection ? selection.batch : null;
+    return invoke('transfer_summary', { ids, batch });
   }
   pause(id: string): Promise<void> {
     return invoke('pause', { id });

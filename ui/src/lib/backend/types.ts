@@ -46,6 +46,10 @@ import type { SyncRun } from './generated/SyncRun';
 import type { SyncTotals } from './generated/SyncTotals';
 import type { Compare } from './generated/Compare';
 import type { TransferView } from './generated/TransferView';
+import type { SelectionTotals } from './generated/SelectionTotals';
+import type { StateCounts } from './generated/StateCounts';
+import type { TransferPage } from './generated/TransferPage';
+import type { TransferSummary } from './generated/TransferSummary';
 import type { WatchedFolder } from './generated/WatchedFolder';
 import type { WatchedUpload } from './generated/WatchedUpload';
 import type { WatchState } from './generated/WatchState';
@@ -56,6 +60,7 @@ export type {
   Listing, NewAccount, NewWatchedFolder, ObjectEdit, ObjectInfo, ObjectProperties, Searched, Settings, Skipped, Tally, WatchedFolder, WatchedUpload,
 };
 export type { ObjectVersion, Restored, VersionListing };
+export type { SelectionTotals, StateCounts, TransferPage, TransferSummary };
 export type { Preview, PreviewKind };
 export type { Compare, SyncAction, SyncDirection, SyncItem, SyncPair, SyncPreview, SyncRun, SyncTotals };
 
@@ -73,6 +78,8 @@ export interface SyncStarted {
 export interface SyncRunStarted {
   planId: string;
   transferIds: string[];
+  /** Their batch in the queue (the engine's; the mock names none): the run's sums are asked by it. */
+  batchId?: string | null;
 }
 /** The "sync://finished" event: what a run did (recorded with its pair, if any), or why it stopped. */
 export interface SyncFinished {
@@ -85,6 +92,19 @@ export interface SyncFinished {
 export type TransferState = State;
 /** A transfer as the engine lists it (Rust: `TransferView`). */
 export type Transfer = TransferView;
+/**
+ * Which page of the queue to read (newest first). A cursor is an item's entry in `TransferPage.cursors`:
+ * `before` it reads older transfers (none: the newest), `after` it the page just above (0: the oldest, the
+ * end of the queue). `limit`: 1 to 1,000. `state`: only transfers in that state.
+ */
+export interface PageRequest {
+  before?: number | null;
+  after?: number | null;
+  limit: number;
+  state?: TransferState | null;
+}
+/** What a summary adds up besides the whole queue: some transfers, or one batch. */
+export type SummarySelection = { ids: string[] } | { batch: string };
 /** Coalesced progress, at most ~10 batches per second, only transfers that changed. */
 export type ProgressSnapshot = Snapshot;
 /** A lifecycle change of one transfer (Rust: `engine::views::Event`, the "transfer://state" event). */
@@ -208,11 +228,15 @@ export interface Backend {
   deleteVersion(account: string, bucket: string, key: string, versionId: string): Promise<ObjectVersion>;
 
   // transfers — upload_paths {account, bucket, prefix, paths}, download {account, bucket, keys,
-  // prefixes, destDir}, list_transfers, pause {id}, resume {id}, cancel {id}, retry {id},
-  // pause_all, resume_all, clear_finished
+  // prefixes, destDir}, list_transfers_page {before, after, limit, state}, transfer_summary {ids, batch},
+  // pause {id}, resume {id}, cancel {id}, retry {id}, pause_all, resume_all, clear_finished. (The shell's
+  // list_transfers, the whole queue at once, is for tests and scripts: the UI reads pages.)
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued>;
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued>;
-  listTransfers(): Promise<Transfer[]>;
+  /** One page of the queue, newest first, with each item's cursor. */
+  listTransfersPage(request: PageRequest): Promise<TransferPage>;
+  /** The queue summed up (per state, the active bytes, the speed), and the selection's totals if given. */
+  transferSummary(selection?: SummarySelection): Promise<TransferSummary>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   cancel(id: string): Promise<void>;

@@ -21,6 +21,8 @@ export interface SyncRunView {
   label: string;
   /** Null until "sync://started" names them. */
   transferIds: readonly string[] | null;
+  /** Their batch, when the backend names it. */
+  batchId?: string | null;
 }
 
 /** What "Sync again" did. */
@@ -111,7 +113,7 @@ export class SyncState {
       const named = this.#startedEarly.get(started.planId);
       this.#startedEarly.delete(started.planId);
       const view: SyncRunView = {
-        planId: started.planId, label: routeLabel(pair), transferIds: named?.transferIds ?? null,
+        planId: started.planId, label: routeLabel(pair), transferIds: named?.transferIds ?? null, batchId: named?.batchId ?? null,
       };
       this.runs = new Map([...this.runs, [started.planId, view]]);
     }
@@ -148,7 +150,7 @@ export class SyncState {
       this.#startedEarly.set(e.planId, e);
       return;
     }
-    const named = { ...view, transferIds: e.transferIds };
+    const named = { ...view, transferIds: e.transferIds, batchId: e.batchId ?? null };
     this.runs = new Map([...this.runs, [e.planId, named]]);
   }
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockBackend } from '../backend/mock';
 import type { Transfer } from '../backend/types';
 import { directionLabel, stateLabel } from './labels';
-import { TransferItem, TransfersState } from './transfers.svelte';
+import { KEEP, PAGE, TransferItem, TransfersState } from './transfers.svelte';
 
 const MIB = 1024 * 1024;
 let mock: MockBackend;
@@ -14,7 +14,7 @@ afterEach(() => {
 
 async function started() {
   mock = new MockBackend();
-  const store = new TransfersState(mock);
+  const store = new TransfersState(mock, { summaryGapMs: 0 });
   await store.start();
   return store;
 }
@@ -41,20 +41,26 @@ describe('TransfersState', () => {
     expect(store.counts.queued).toBe(3);
   });
 
-  it('refreshes when an event names an unknown transfer, once for a burst', async () => {
+  it('takes a burst of new transfers in with one page and one summary, not a request per event', async () => {
     const store = await started();
-    const list = vi.spyOn(mock, 'listTransfers');
+    const pages = vi.spyOn(mock, 'listTransfersPage');
+    const sums = vi.spyOn(mock, 'transferSummary');
     mock.addTransfers(500);
     await settle();
-    expect(store.size).toBe(500);
-    expect(list.mock.calls.length).toBeLessThanOrEqual(2);
+    // The newest page is loaded; the rest is counted, not loaded.
+    expect(store.size).toBe(PAGE);
+    expect(store.items[0].name).toBe('file-00500.bin');
+    expect(store.total).toBe(500);
+    expect(store.counts.queued).toBe(500);
+    expect(pages.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(sums.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
-  it('tells its listeners of an event for a transfer it had not loaded, once the refresh brings it in', async () => {
+  it('tells its listeners of an event for a transfer it had not loaded, once the newest page brings it in', async () => {
     const store = await started();
     const heard: string[] = [];
     store.onEvent((item, e) => heard.push(`${item.id}:${e.state}`));
-    vi.spyOn(mock, 'listTransfers').mockResolvedValue([transfer({ id: 'late', state: 'completed', direction: 'copy' })]);
+    vi.spyOn(mock, 'listTransfersPage').mockResolvedValue({ items: [transfer({ id: 'late', state: 'completed', direction: 'copy' })], cursors: [7] });
     store.applyEvent({ id: 'late', state: 'completed', error: null });
     expect(heard).toEqual([]);
     await settle();
@@ -67,12 +73,12 @@ describe('TransfersState', () => {
     await settle();
     const itemsBefore = store.items;
     const applied = vi.spyOn(TransferItem.prototype, 'applySnapshot');
-    const list = vi.spyOn(mock, 'listTransfers');
-    const ids = [store.items[0].id, store.items[5000].id, store.items[9999].id];
+    const pages = vi.spyOn(mock, 'listTransfersPage');
+    const ids = [store.items[0].id, store.items[100].id, store.items[199].id];
     store.applyProgress(ids.map((id) => ({ id, bytesDone: 10, bytesTotal: store.get(id)!.bytesTotal, speed: 0, etaSecs: null, ended: false })));
     expect(applied).toHaveBeenCalledTimes(3);
     expect(store.items).toBe(itemsBefore);
-    expect(list).not.toHaveBeenCalled();
+    expect(pages).not.toHaveBeenCalled();
     expect(ids.map((id) => store.get(id)!.bytesDone)).toEqual([10, 10, 10]);
     expect(store.items[1].bytesDone).toBe(0);
   });
@@ -172,7 +178,7 @@ describe('TransfersState', () => {
 
   it('keeps changes that arrive while a refresh is in flight', async () => {
     mock = new MockBackend();
-    const store = new TransfersState(mock);
+    const store = new TransfersState(mock, { summaryGapMs: 0 });
     await store.start();
     mock.addLocalFile('/a', 100 * MIB);
     await mock.uploadPaths('local', 'ferry', '', ['/a']);
@@ -181,9 +187,9 @@ describe('TransfersState', () => {
     // The list is read, then an event arrives before the answer is applied.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const real = mock.listTransfers.bind(mock);
-    vi.spyOn(mock, 'listTransfers').mockImplementation(async () => {
-      const list = await real();
+    const real = mock.listTransfersPage.bind(mock);
+    vi.spyOn(mock, 'listTransfersPage').mockImplementation(async (r) => {
+      const list = await real(r);
       await gate;
       return list;
     });
@@ -193,6 +199,127 @@ describe('TransfersState', () => {
     release();
     await refreshing;
     expect(item.state).toBe('paused');
+  });
+});
+
+
+describe('TransfersState over a long queue', () => {
+  /** 100,000 finished transfers (made by the mock only as pages read them), then `running` that run. */
+  async function long(running = 0) {
+    mock = new MockBackend();
+    mock.addHistory(99_990, 'completed');
+    mock.addHistory(10 - running, 'failed');
+    if (running) mock.addTransfers(running, 'queued');
+    const store = new TransfersState(mock, { summaryGapMs: 0 });
+    await store.start();
+    await settle();
+    return store;
+  }
+
+  /** The list scrolled to show rows [from, to), once the window has moved there. */
+  async function scrollTo(store: TransfersState, from: number, to: number) {
+    store.show(from, to);
+    for (let i = 0; i < 20; i++) await settle();
+  }
+
+  it('loads the first page, counts all 100,000, and keeps at most a few pages as the list scrolls', async () => {
+    const pages = vi.spyOn(MockBackend.prototype, 'listTransfersPage');
+    const store = await long();
+    expect(store.total).toBe(100_000);
+    expect(store.count).toBe(100_000);
+    expect(store.counts).toMatchObject({ completed: 99_990, failed: 10 });
+    expect(store.size).toBe(PAGE);
+    expect(store.at(0)!.name).toBe('history-00010.bin');
+    expect(store.row(PAGE + 5)).toEqual({ id: `pending-${PAGE + 5}`, pending: true });
+    const first = pages.mock.calls.length;
+
+    // Scrolling just past the loaded rows reads the next page, and only that.
+    await scrollTo(store, PAGE - 5, PAGE + 15);
+    expect(pages.mock.calls.length).toBe(first + 1);
+    expect(store.size).toBe(2 * PAGE);
+    expect(store.at(PAGE)!.name).toBe('history-99800.bin');
+
+    // On through 3,000 rows: the window follows, never more than KEEP items.
+    for (let at = PAGE; at < 3_000; at += 100) {
+      await scrollTo(store, at, at + 20);
+      expect(store.size).toBeLessThanOrEqual(KEEP);
+    }
+    expect(store.at(2_990)!.name).toBe(`history-${String(99_990 - 2_980).padStart(5, '0')}.bin`);
+    expect(store.first).toBeGreaterThan(0);
+  });
+
+  it('jumps to the end for the oldest and back to the top for the newest, and walks to the middle', async () => {
+    const store = await long();
+    await scrollTo(store, 99_980, 100_000);
+    expect(store.at(99_999)!.name).toBe('history-00001.bin');
+    expect(store.size).toBeLessThanOrEqual(KEEP);
+    await scrollTo(store, 50_000, 50_020);
+    expect(store.at(50_000)!.name).toBe('history-50000.bin');
+    expect(store.size).toBeLessThanOrEqual(KEEP);
+    await scrollTo(store, 0, 20);
+    expect(store.first).toBe(0);
+    expect(store.at(0)!.name).toBe('history-00010.bin');
+  });
+
+  it('counts the events of transfers it has not loaded, and a new transfer appears at the top', async () => {
+    const store = await long(3);
+    expect(store.counts).toMatchObject({ queued: 3, completed: 99_990, failed: 7 });
+    // Scrolled far down: the running transfers at the top are not loaded.
+    await scrollTo(store, 60_000, 60_020);
+    expect(store.get(store.at(60_000)!.id)).toBeDefined();
+    mock.setSpeed(1_000_000);
+    mock.advance(200);
+    await settle();
+    expect(store.counts).toMatchObject({ queued: 0, running: 3 });
+    expect(store.totalSpeed).toBe(3_000_000);
+    expect(store.size).toBeLessThanOrEqual(KEEP + PAGE);
+
+    // Back at the top, a new upload is the first row once it is queued.
+    await scrollTo(store, 0, 20);
+    mock.addLocalFile('/home/you/new.bin', 10);
+    await mock.uploadPaths('local', 'ferry', '', ['/home/you/new.bin']);
+    await settle();
+    expect(store.at(0)!.name).toBe('new.bin');
+    expect(store.total).toBe(100_001);
+    expect(store.counts.completed + store.counts.running + store.counts.queued).toBe(99_994);
+  });
+
+  it('adds up a sync run from its loaded transfers and the sums of the others', async () => {
+    mock = new MockBackend();
+    mock.addHistory(5_000, 'completed');
+    const ids = (await mock.listTransfers()).map((t) => t.id);
+    const store = new TransfersState(mock, { summaryGapMs: 0 });
+    await store.start();
+    await settle();
+    const before = store.tally(ids);
+    expect(before.files).toBe(5_000);
+    await settle();
+    const t = store.tally(ids);
+    expect(t.completed).toBe(5_000);
+    const all = (await mock.listTransfers()).reduce((n, x) => n + x.bytesTotal, 0);
+    expect([t.bytesDone, t.bytesTotal]).toEqual([all, all]);
+  });
+
+  it('adds up a sync run by its batch when the backend names it, sending no ids', async () => {
+    mock = new MockBackend();
+    mock.addHistory(5_000, 'completed');
+    const ids = (await mock.listTransfers()).map((t) => t.id);
+    const real = mock.transferSummary.bind(mock);
+    const asked: unknown[] = [];
+    vi.spyOn(mock, 'transferSummary').mockImplementation(async (selection) => {
+      asked.push(selection);
+      if (!selection || !('batch' in selection)) return real(selection);
+      const counts = { ...(await real()).counts, completed: 4_000, running: 1_000 };
+      return { ...(await real()), selection: { counts, bytesDone: 7, bytesTotal: 9 } };
+    });
+    const store = new TransfersState(mock, { summaryGapMs: 0 });
+    await store.start();
+    store.tally(ids, 'batch-1');
+    await settle();
+    const t = store.tally(ids, 'batch-1');
+    expect(t).toMatchObject({ files: 5_000, completed: 4_000, bytesDone: 7, bytesTotal: 9 });
+    expect(asked).toContainEqual({ batch: 'batch-1' });
+    expect(asked.some((s) => typeof s === 'object' && s !== null && 'ids' in s)).toBe(false);
   });
 });
 

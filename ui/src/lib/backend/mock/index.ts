@@ -8,7 +8,7 @@ import { backendError } from '../errors';
 import type {
   Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
   NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
-  SyncStarted, Tally, Transfer, TransferEvent, TransferState,
+  SyncStarted, Tally, Transfer, TransferEvent, TransferState, PageRequest, SummarySelection, TransferPage, TransferSummary,
   Unsubscribe, WatchedFolder,
 } from '../types';
 import { MockAccounts } from './accounts';
@@ -145,6 +145,18 @@ export class MockBackend implements Backend {
    */
   addTransfers(count: number, state: TransferState = 'queued', opts: { bucket?: string } = {}): string[] {
     return this.#transfers.addMany(count, state, opts.bucket ?? 'ferry');
+  }
+  /**
+   * Adds `count` transfers that do not run (completed unless said otherwise) as a long history, made
+   * only as pages read them: named history-00001.bin…, oldest first.
+   */
+  addHistory(count: number, state: TransferState = 'completed', opts: { bucket?: string } = {}): void {
+    this.#transfers.addHistory(count, state, opts.bucket ?? 'ferry');
+  }
+  /** Every transfer, oldest first, as the shell's list_transfers gives it (the UI reads pages). */
+  async listTransfers(): Promise<Transfer[]> {
+    await Promise.resolve();
+    return this.#transfers.list();
   }
   /** A copy of every transfer as the engine would list it, with its current speed. */
   transferList(): (Transfer & { speed: number })[] {
@@ -322,8 +334,11 @@ export class MockBackend implements Backend {
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
     return this.#call('download', () => this.#transfers.download(account, bucket, keys, prefixes, destDir));
   }
-  listTransfers(): Promise<Transfer[]> {
-    return this.#call('listTransfers', () => this.#transfers.list());
+  listTransfersPage(request: PageRequest): Promise<TransferPage> {
+    return this.#call('listTransfersPage', () => this.#transfers.page(request));
+  }
+  transferSummary(selection?: SummarySelection): Promise<TransferSummary> {
+    return this.#call('transferSummary', () => this.#transfers.summary(selection));
   }
   pause(id: string): Promise<void> {
     return this.#call('pause', () => this.#transfers.pause(id));

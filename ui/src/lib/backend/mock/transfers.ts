@@ -2,11 +2,34 @@
 // queue, then run oldest first under the concurrency limit and the bandwidth limit, one virtual-clock
 // tick at a time; pause keeps the bytes done; resume and retry (one command in the shell) queue a
 // paused, failed or waiting transfer again and leave a queued or running one alone; cancel and
-// completion are final. An upload that completes lands in its bucket.
+// completion are final. An upload that completes lands in its bucket. Pages read the queue newest first
+// by cursor (an id's number), like list_transfers_page; a long history (addHistory) is made row by row
+// as pages read it, so 100,000 finished transfers cost no memory until they are touched.
 import { baseName } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { BackendError, Enqueued, ProgressSnapshot, Transfer, TransferState } from '../types';
-import { isTerminal, MIB, short, sizeFromName, type MockTransfer, type World } from './world';
+import type {
+  BackendError, Enqueued, PageRequest, ProgressSnapshot, SelectionTotals, StateCounts, SummarySelection, Transfer, TransferPage,
+  TransferState, TransferSummary,
+} from '../types';
+import { idOf, isTerminal, MIB, seqOf, short, sizeFromName, type MockTransfer, type World } from './world';
+
+/** The most rows a page may ask for, as in the engine. */
+const MAX_PAGE = 1000;
+
+/** Rows of one state made on demand: ids numbered first…first+count-1, named file-…-NNNNN.bin. */
+interface History {
+  first: number;
+  count: number;
+  state: TransferState;
+  bucket: string;
+  createdAt: number;
+  /** The rows touched: they live in the Map from then on (or are gone, once cleared). */
+  taken: Set<number>;
+}
+
+export function emptyCounts(): StateCounts {
+  return { queued: 0, running: 0, paused: 0, waiting_retry: 0, completed: 0, failed: 0, cancelled: 0 };
+}
 
 export class MockTransfers {
   /** Bytes per second of each running transfer. */
@@ -15,6 +38,7 @@ export class MockTransfers {
   #queue: string[] = [];
   #running = new Set<string>();
   #failNext: BackendError | null = null;
+  #history: History[] = [];
 
   constructor(w: World) {
     this.#w = w;
@@ -118,8 +142,85 @@ export class MockTransfers {
     return created.map((t) => t.id);
   }
 
+  /**
+   * Adds `count` finished (or paused) transfers at once, as a long history, made only when read:
+   * named history-00001.bin…, oldest first. Transfers that would run belong in addMany.
+   */
+  addHistory(count: number, state: TransferState, bucket: string): void {
+    if (state === 'queued' || state === 'running' || state === 'waiting_retry') {
+      throw new Error('a history holds transfers that do not run; use addTransfers for those that do');
+    }
+    const first = this.#w.reserveIds(count);
+    this.#history.push({ first, count, state, bucket, createdAt: this.#w.now(), taken: new Set() });
+  }
+
+  /** Every transfer, oldest first (a test helper: the UI reads pages). */
   list(): Transfer[] {
-    return [...this.#w.transfers.values()].map(publicTransfer);
+    const all: MockTransfer[] = [...this.#w.transfers.values()];
+    for (const h of this.#history) {
+      for (let n = h.first; n < h.first + h.count; n++) if (!h.taken.has(n)) all.push(this.#made(h, n));
+    }
+    return all.sort((a, b) => seqOf(a.id) - seqOf(b.id)).map(publicTransfer);
+  }
+
+  /** One page newest first, as list_transfers_page reads it (the same refusals). */
+  page(r: PageRequest): TransferPage {
+    if (!(r.limit >= 1 && r.limit <= MAX_PAGE)) {
+      throw backendError('invalid_input', `a page holds 1 to ${MAX_PAGE} transfers, not ${r.limit}; ask for fewer`);
+    }
+    if (r.before != null && r.after != null) {
+      throw backendError('invalid_input', 'a page is read either before a transfer or after one, not both; give one cursor');
+    }
+    const up = r.after != null;
+    const bound = r.after ?? r.before ?? Infinity;
+    const beyond = (n: number) => (up ? n > bound : n < bound);
+    const wanted = (t: { state: TransferState }) => r.state == null || t.state === r.state;
+    const rows: MockTransfer[] = [...this.#w.transfers.values()].filter((t) => beyond(seqOf(t.id)) && wanted(t));
+    for (const h of this.#history) {
+      if (!wanted(h)) continue;
+      const last = h.first + h.count - 1;
+      let taken = 0;
+      for (let n = up ? Math.max(h.first, bound + 1) : Math.min(last, bound - 1); n >= h.first && n <= last && taken < r.limit; n += up ? 1 : -1) {
+        if (h.taken.has(n)) continue;
+        rows.push(this.#made(h, n));
+        taken++;
+      }
+    }
+    rows.sort((a, b) => (up ? seqOf(a.id) - seqOf(b.id) : seqOf(b.id) - seqOf(a.id)));
+    const page = rows.slice(0, r.limit);
+    if (up) page.reverse();
+    return { items: page.map(publicTransfer), cursors: page.map((t) => seqOf(t.id)) };
+  }
+
+  /** The queue summed up, as transfer_summary does (a batch is the engine's alone: refused here). */
+  summary(selection?: SummarySelection): TransferSummary {
+    const counts = emptyCounts();
+    let activeBytesDone = 0;
+    let activeBytesTotal = 0;
+    let speed = 0;
+    for (const t of this.#w.transfers.values()) {
+      counts[t.state]++;
+      if (t.state === 'queued' || t.state === 'running' || t.state === 'waiting_retry') {
+        activeBytesDone += t.bytesDone;
+        activeBytesTotal += t.bytesTotal;
+      }
+      if (t.state === 'running') speed += t.speed;
+    }
+    for (const h of this.#history) counts[h.state] += h.count - h.taken.size;
+    let chosen: SelectionTotals | null = null;
+    if (selection && 'batch' in selection) throw backendError('invalid_input', 'the mock keeps no batches; give ids');
+    if (selection) {
+      chosen = { counts: emptyCounts(), bytesDone: 0, bytesTotal: 0 };
+      for (const id of selection.ids) {
+        const t = this.#w.transfers.get(id) ?? this.#historyRow(id);
+        if (!t) continue;
+        chosen.counts[t.state]++;
+        chosen.bytesDone += Math.min(t.bytesDone, t.bytesTotal);
+        chosen.bytesTotal += t.bytesTotal;
+      }
+    }
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { counts, total, activeBytesDone, activeBytesTotal, speed, selection: chosen };
   }
 
   pause(id: string): void {
@@ -153,11 +254,17 @@ export class MockTransfers {
   }
 
   resumeAll(): void {
+    for (const h of this.#history) {
+      if (h.state !== 'paused' && h.state !== 'failed') continue;
+      for (let n = h.first; n < h.first + h.count; n++) if (!h.taken.has(n)) this.#find(idOf(n, 'mock'));
+    }
     for (const t of this.#w.transfers.values()) if (t.state === 'paused' || t.state === 'failed') this.#requeue(t);
   }
 
   clearFinished(): number {
     let n = 0;
+    for (const h of this.#history.filter((h) => isTerminal(h.state))) n += h.count - h.taken.size;
+    this.#history = this.#history.filter((h) => !isTerminal(h.state));
     for (const t of [...this.#w.transfers.values()]) {
       if (isTerminal(t.state)) {
         this.#w.transfers.delete(t.id);
@@ -269,9 +376,41 @@ export class MockTransfers {
   }
 
   #find(id: string): MockTransfer {
-    const t = this.#w.transfers.get(id);
+    let t = this.#w.transfers.get(id);
+    if (!t) {
+      // A history row touched for the first time lives in the Map from now on.
+      t = this.#historyRow(id);
+      if (t) {
+        this.#w.transfers.set(id, t);
+        this.#history.find((h) => this.#holds(h, seqOf(id)))!.taken.add(seqOf(id));
+      }
+    }
     if (!t) throw backendError('not_found', `there is no transfer ${short(id)}`);
     return t;
+  }
+
+  #holds(h: History, n: number): boolean {
+    return n >= h.first && n < h.first + h.count;
+  }
+
+  /** The history row with this id, made afresh (not one in the Map). */
+  #historyRow(id: string): MockTransfer | undefined {
+    if (!id.endsWith('-mock')) return undefined;
+    const n = seqOf(id);
+    const h = this.#history.find((h) => this.#holds(h, n));
+    return h && !h.taken.has(n) ? this.#made(h, n) : undefined;
+  }
+
+  #made(h: History, n: number): MockTransfer {
+    const name = `history-${String(n - h.first + 1).padStart(5, '0')}.bin`;
+    const size = sizeFromName(name);
+    const done = h.state === 'completed' ? size : 0;
+    const ended = h.state === 'completed' || h.state === 'cancelled' ? h.createdAt : null;
+    return {
+      id: idOf(n, 'mock'), direction: 'upload', state: h.state, account: 'local', bucket: h.bucket, key: `history/${name}`,
+      localPath: `/home/you/history/${name}`, name, bytesDone: done, bytesTotal: size, error: null, createdAt: h.createdAt,
+      finishedAt: ended, verified: null, speed: 0, failAt: null, failWith: null,
+    };
   }
 }
 

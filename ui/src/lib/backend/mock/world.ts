@@ -45,7 +45,14 @@ export class World {
 
   /** A fresh id, ordered like the engine's UUIDv7s. */
   newId(suffix: string): string {
-    return `0190${String(this.#nextId++).padStart(8, '0')}-${suffix}`;
+    return idOf(this.#nextId++, suffix);
+  }
+
+  /** Keeps the next `count` id numbers for rows made later (see MockTransfers.addHistory); the first. */
+  reserveIds(count: number): number {
+    const first = this.#nextId;
+    this.#nextId += count;
+    return first;
   }
 
   /** Every Backend call passes here first: it is asynchronous, and fails once when failCall asked. */
@@ -94,6 +101,16 @@ export function sizeFromName(path: string): number {
 
 export function isTerminal(state: TransferState): boolean {
   return state === 'completed' || state === 'cancelled';
+}
+
+/** The id numbered `n` (the order of creation), as newId makes it. */
+export function idOf(n: number, suffix: string): string {
+  return `0190${String(n).padStart(8, '0')}-${suffix}`;
+}
+
+/** The number of an id made by newId: its place in the queue, the mock's page cursor. */
+export function seqOf(id: string): number {
+  return Number(id.slice(4, 12));
 }
 
 /** An id as the engine's messages show it. */
