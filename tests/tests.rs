@@ -3,6 +3,7 @@
 
 mod support;
 
+mod across;
 mod app;
 mod cli;
 mod control;
