@@ -330,3 +330,40 @@ async fn a_copy_to_another_account_pauses_resumes_cancels_and_restarts_on_a_new_
     );
     assert!(dst.open_uploads().await.is_empty());
 }
+
+/// The app's paste into another bucket of the same account: the server copies, nothing is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_into_another_bucket_of_the_same_account_stays_server_side() {
+    let h = Harness::new().await;
+    h.client()
+        .await
+        .create_bucket()
+        .bucket("second-bucket")
+        .send()
+        .await
+        .unwrap();
+    h.put("notes.txt", data(3000, 9)).await;
+    let engine = h.engine_with(Limits::default(), quick_retries()).await;
+    let same = CopyOptions {
+        destination: Some(h.conn()),
+        ..CopyOptions::default()
+    };
+    let into = ferry::S3Url::parse("s3://second-bucket/notes.txt").unwrap();
+    let copied = engine
+        .copy_objects(&h.conn(), &url("notes.txt"), &into, &same)
+        .await
+        .unwrap();
+    assert_eq!(copied.copied, 1);
+    let on_disk = std::fs::read(h.data.path().join("second-bucket/notes.txt")).unwrap();
+    assert!(on_disk == data(3000, 9));
+    assert_eq!(
+        *h.log.copies.lock().unwrap(),
+        ["notes.txt"],
+        "one CopyObject"
+    );
+    assert_eq!(
+        h.log.get_count("notes.txt"),
+        0,
+        "no body went through Ferry"
+    );
+}

@@ -7,7 +7,7 @@
 import { backendError } from '../errors';
 import type {
   Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Place, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -279,8 +279,8 @@ export class MockBackend implements Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
-    return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean, into?: Place): Promise<Enqueued> {
+    return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace, into));
   }
   folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
     let cancelled = false;
