@@ -11,6 +11,7 @@ mod copies;
 mod faults;
 mod input;
 mod interference;
+mod links;
 mod listing;
 mod local_listing;
 mod objects;

@@ -72,6 +72,10 @@ export class MockBackend implements Backend {
   get speed(): number {
     return this.#transfers.speed;
   }
+  /** Gives `account` temporary credentials (SSO, STS) that expire `secs` from now: links end with them. */
+  expireCredentialsIn(account: string, secs: number): void {
+    this.#w.credentialsExpiry.set(account, Math.floor(this.#w.now() / 1000) + secs);
+  }
   /** Keys deleteObjects refuses (access denied), deleting the others. */
   get refusedDeletes(): Set<string> {
     return this.#objects.refusedDeletes;

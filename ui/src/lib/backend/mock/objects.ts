@@ -389,6 +389,15 @@ export class MockObjects {
       throw backendError('invalid_input', 'a link can last from 1 second to 7 days');
     }
     const now = Math.floor(this.#w.now() / 1000);
+    // Like the engine: a link signed with temporary credentials ends with them, and says why.
+    const until = this.#w.credentialsExpiry.get(account);
+    let limitedBy: string | null = null;
+    if (until !== undefined && until < now + expiresSecs) {
+      if (until <= now) throw backendError('access_denied', "the account's temporary credentials expired; sign in again, then make the link");
+      const when = new Date(until * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      limitedBy = `the account's temporary credentials expire at ${when} UTC; sign in again or use long-term keys for longer links`;
+      expiresSecs = until - now;
+    }
     const path = key.split('/').map(encodeURIComponent).join('/');
     const name = key.split('/').pop() ?? key;
     const asFile = download
@@ -398,6 +407,7 @@ export class MockObjects {
       url: `http://127.0.0.1:9000/${bucket}/${path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=${expiresSecs}${asFile}&X-Amz-Signature=mock${now.toString(16)}`,
       expiresAt: now + expiresSecs,
       expiresInSecs: expiresSecs,
+      limitedBy,
     };
   }
 }

@@ -32,6 +32,8 @@ export class World {
   readonly transfers = new Map<string, MockTransfer>();
   settings: Settings = { ...DEFAULT_SETTINGS };
   readonly localFiles = new Map<string, number>();
+  /** When an account's temporary credentials expire (unix seconds); accounts not here have long-term keys. */
+  readonly credentialsExpiry = new Map<string, number>();
   readonly progressHandlers = new Set<(batch: ProgressSnapshot[]) => void>();
   readonly eventHandlers = new Set<(event: TransferEvent) => void>();
   /** Called after a transfer completed or failed and its event went out. */
