@@ -269,6 +269,7 @@ impl Engine {
             state,
             error,
             verified: None,
+            verified_words: None,
         });
     }
 

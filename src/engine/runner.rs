@@ -368,6 +368,9 @@ impl Engine {
                     state: State::Completed,
                     error: None,
                     verified: stats.verified.map(str::to_string),
+                    verified_words: stats
+                        .verified
+                        .map(crate::transfer::download::verified_against_words),
                 });
             }
             (Next::Stopped, _) => {

@@ -6,7 +6,7 @@
 import { baseName } from '../../browse/paths';
 import { backendError } from '../errors';
 import type { BackendError, Enqueued, ProgressSnapshot, Transfer, TransferState } from '../types';
-import { isTerminal, MIB, short, sizeFromName, type MockTransfer, type World } from './world';
+import { isTerminal, MIB, short, sizeFromName, verifiedWords, type MockTransfer, type World } from './world';
 
 export class MockTransfers {
   /** Bytes per second of each running transfer. */
@@ -282,6 +282,7 @@ export function publicTransfer(t: MockTransfer): Transfer {
     localPath: t.localPath, name: t.name, bytesDone: t.bytesDone, bytesTotal: t.bytesTotal,
     error: t.error ? { ...t.error } : null, createdAt: t.createdAt, finishedAt: t.finishedAt,
     verified: t.verified,
+    ...(t.verified ? { verifiedWords: verifiedWords(t.verified) } : {}),
     ...(t.versionId ? { versionId: t.versionId } : {}),
   };
 }

@@ -79,7 +79,10 @@ export class World {
 
   emitEvent(t: MockTransfer): void {
     const event: TransferEvent = { id: t.id, state: t.state, error: t.error ? { ...t.error } : null };
-    if (t.state === 'completed' && t.verified) event.verified = t.verified;
+    if (t.state === 'completed' && t.verified) {
+      event.verified = t.verified;
+      event.verifiedWords = verifiedWords(t.verified);
+    }
     for (const h of this.eventHandlers) h(event);
   }
 }
@@ -101,4 +104,9 @@ export function isTerminal(state: TransferState): boolean {
 /** An id as the engine's messages show it. */
 export function short(id: string): string {
   return id.slice(0, 12);
+}
+
+/** What the engine says a download was verified against, for the mock's checksums ("the server's CRC32C"). */
+export function verifiedWords(verified: string): string {
+  return `the server's ${verified}`;
 }
