@@ -5,6 +5,7 @@
 
 use ferry::{CopyOptions, Direction, ErrorKind, Limits, State};
 
+use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
     data, ferry_command, kill, output_of, put_film, quick_retries, run_in_background,
@@ -365,5 +366,35 @@ async fn a_copy_into_another_bucket_of_the_same_account_stays_server_side() {
         h.log.get_count("notes.txt"),
         0,
         "no body went through Ferry"
+    );
+}
+
+/// The source's connection breaks during one range and stalls during another: each range is read
+/// again alone (the stall noticed by the part watchdog), and the copy is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_from_the_source_that_breaks_or_stalls_is_read_again() {
+    let (src, dst) = (Harness::new().await, Harness::new().await);
+    let film = put_film(&src, "film.mp4", None).await;
+    let proxy = src.proxy().await;
+    let engine = src.engine_with(Limits::default(), quick_retries()).await;
+    let other = dst.as_account(&engine, OTHER).await;
+    let mib = MIB as u64;
+    proxy.inject(Match::RangeFrom(5 * mib), Action::CutResponse(mib), 1);
+    proxy.inject(Match::RangeFrom(15 * mib), Action::StallResponse(mib), 1);
+    engine
+        .copy_objects(
+            &src.conn_via(&proxy),
+            &url("film.mp4"),
+            &url("film.mp4"),
+            &in_parts_of_5mib(other),
+        )
+        .await
+        .unwrap();
+    assert_eq!((proxy.cuts(), proxy.stalls()), (1, 1));
+    assert!(dst.object("film.mp4") == film);
+    assert_eq!(
+        dst.log.part_counts("film.mp4"),
+        (1..=6).map(|n| (n, 1)).collect(),
+        "each part sent once: only the ranges were read again"
     );
 }

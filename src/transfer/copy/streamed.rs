@@ -12,8 +12,9 @@
 //! encoding, language, user metadata, storage class, tags when readable; the spec's edit applied)
 //! and CRC32C declared, its id committed before the first part; then per part, admitted under the
 //! engine's part slots and memory budget like an upload's, a ranged GET under `If-Match` of the
-//! source's ETag, an UploadPart carrying the CRC32C of the bytes as they arrived, and the part's
-//! ETag and CRC32C committed before it counts. Complete lists them.
+//! source's ETag into a pooled buffer (watched like a part: a silent connection is abandoned and
+//! the range read again), an UploadPart carrying the CRC32C of the bytes as they arrived, and the
+//! part's ETag and CRC32C committed before it counts. Complete lists them.
 //!
 //! Resume: ListParts of the kept upload id is the truth, as for an upload; parts the destination
 //! holds at the right size are not fetched or sent again. A source whose ETag or size changed since
@@ -25,6 +26,7 @@
 //! and end to end, the CRC32C of everything read (the parts' values combined) against the source's
 //! full-object CRC32C when it keeps one, or the MD5 of a single-part source against its ETag.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
@@ -152,16 +154,15 @@ async fn single(
     let attrs = attributes(head, spec);
     let tagging = readable_tags(from, src).await?;
     let _permits = ctx.admit_part(size).await?;
-    let data = match size {
-        0 => Bytes::new(),
-        _ => {
-            from.get_range(&src.bucket, &src.key, (0, size - 1), source.etag.as_deref())
-                .await?
-        }
+    let whole = Part {
+        number: 1,
+        offset: 0,
+        len: size,
     };
+    let data = read_range(ctx, src, source.etag.as_deref(), whole).await?;
     let verified = check_source_single(&what, head, &data)?;
     let checksum = crc32c_b64(&data);
-    send_counted(ctx, &what, &data, |body| {
+    let sent = send_counted(ctx, &what, &data, |body| {
         let req = to
             .client()
             .put_object()
@@ -177,7 +178,9 @@ async fn single(
         let what = what.clone();
         async move { req.send().await.map_err(|e| Error::from_sdk(&what, e)) }
     })
-    .await?;
+    .await;
+    ctx.buffers.give(data);
+    sent?;
     let copy = to
         .head_with_checksums(&what, &ctx.row.bucket, &ctx.row.key)
         .await?;
@@ -230,6 +233,64 @@ fn check_source_single(
         }
         _ => Ok(None),
     }
+}
+
+/// Reads `part`'s bytes of the source, as it is while its ETag is `etag` (If-Match), into a pooled
+/// buffer (handed back once the part is sent). Each try is watched like a part: a connection that
+/// stays open but sends nothing for the stall timeout is abandoned and tried again.
+async fn read_range(ctx: &Ctx, src: &S3Url, etag: Option<&str>, part: Part) -> Result<Bytes> {
+    if part.len == 0 {
+        return Ok(Bytes::new());
+    }
+    let client = ctx.source_client.as_ref().ok_or_else(|| {
+        Error::internal("a copy from another account has no client for its source")
+    })?;
+    let last = part.offset + part.len - 1;
+    let what = format!("read bytes {}-{last} of {src}", part.offset);
+    let read = Arc::new(AtomicU64::new(0));
+    ctx.retrying(&what, || {
+        read.store(0, Ordering::Relaxed);
+        let attempt = async {
+            let out = client
+                .get_object()
+                .bucket(&src.bucket)
+                .key(&src.key)
+                .range(format!("bytes={}-{last}", part.offset))
+                .set_if_match(etag.map(str::to_string))
+                .send()
+                .await
+                .map_err(|e| Error::from_sdk(&what, e))?;
+            let mut buf = ctx.buffers.take(part.len as usize);
+            let mut filled = 0;
+            let mut body = out.body;
+            while let Some(chunk) = body.try_next().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Network,
+                    format!("{what}: the connection broke ({e})"),
+                )
+            })? {
+                let end = filled + chunk.len();
+                if end > buf.len() {
+                    return Err(Error::new(
+                        ErrorKind::Server,
+                        format!("{what}: the server sent more bytes than asked"),
+                    ));
+                }
+                buf[filled..end].copy_from_slice(&chunk);
+                filled = end;
+                read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            }
+            if filled != buf.len() {
+                return Err(Error::new(
+                    ErrorKind::Network,
+                    format!("{what}: {filled} bytes arrived instead of {}", part.len),
+                ));
+            }
+            Ok(Bytes::from(buf))
+        };
+        ctx.watched(&what, read.clone(), attempt)
+    })
+    .await
 }
 
 /// The source's full-object checksum, when it keeps one (a composite one is not of the bytes).
@@ -289,12 +350,7 @@ async fn multipart(
     let reused = done.len() as u64;
     let todo = crate::transfer::remaining(ctx, &planned, &done, "streamed copy between accounts");
     let sent = todo.len() as u64;
-    let shared = Arc::new((
-        upload_id.clone(),
-        src.clone(),
-        source.etag.clone(),
-        from.clone(),
-    ));
+    let shared = Arc::new((upload_id.clone(), src.clone(), source.etag.clone()));
     for_each_part(
         ctx,
         todo,
@@ -302,15 +358,8 @@ async fn multipart(
         |ctx, part| {
             let shared = shared.clone();
             async move {
-                let (upload_id, src, etag, from) = &*shared;
-                let data = from
-                    .get_range(
-                        &src.bucket,
-                        &src.key,
-                        (part.offset, part.offset + part.len - 1),
-                        etag.as_deref(),
-                    )
-                    .await?;
+                let (upload_id, src, etag) = &*shared;
+                let data = read_range(&ctx, src, etag.as_deref(), part).await?;
                 upload::send_part(&ctx, upload_id, part, data).await
             }
         },
