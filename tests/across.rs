@@ -8,7 +8,7 @@ use ferry::{CopyOptions, Direction, ErrorKind, Limits, State};
 use crate::support::proxy::{Action, Match};
 use crate::support::server_faults::Failure;
 use crate::support::{
-    data, ferry_command, kill, output_of, put_film, quick_retries, run_in_background,
+    data, ferry_command, kill, output, output_of, put_film, quick_retries, run_in_background,
     spawn_until_committed, stderr, url, wait_committed, Harness, KeyringSession, BUCKET, MIB,
 };
 
@@ -397,4 +397,36 @@ async fn a_range_from_the_source_that_breaks_or_stalls_is_read_again() {
         (1..=6).map(|n| (n, 1)).collect(),
         "each part sent once: only the ranges were read again"
     );
+}
+
+/// `--to-account` takes two S3 locations and an account that exists; anything else is refused,
+/// saying what to do, with nothing queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn to_account_refuses_what_it_cannot_copy_and_queues_nothing() {
+    let h = Harness::new().await;
+    h.put("notes.txt", data(100, 3)).await;
+    let file = h.file("local.txt", b"local");
+    let file = file.to_str().unwrap();
+    let object = format!("s3://{BUCKET}/notes.txt");
+    for (args, says) in [
+        (
+            vec!["cp", "--to-account", "local", file, object.as_str()],
+            "--to-account copies between S3 locations of two accounts",
+        ),
+        (
+            vec![
+                "cp",
+                "--to-account",
+                "nosuch",
+                object.as_str(),
+                "s3://other-bucket/k",
+            ],
+            "no account named `nosuch`",
+        ),
+    ] {
+        let out = output(&h, &args).await;
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert!(h.store().list().unwrap().is_empty(), "nothing queued");
 }
