@@ -7,30 +7,12 @@ use ferry::{CopyOptions, Direction, ErrorKind, State};
 
 use crate::support::server_faults::Failure;
 use crate::support::{
-    as_if_killed_after_complete, data, kill, only_transfer, output, output_of, run_held, stderr,
-    url, wait_committed, wait_until, Harness, Hold, BUCKET, MIB,
+    as_if_killed_after_complete, data, kill, output, output_of, put_film, run_held,
+    spawn_until_committed, stderr, url, wait_until, Harness, Hold, BUCKET, MIB,
 };
 
 /// The single-copy limit of these tests: objects above it take a multipart copy.
 const SINGLE: u64 = 8 * MIB as u64;
-
-/// A 26 MiB object with a content type, cache control and user metadata, as another client put it.
-async fn put_big(h: &Harness, key: &str) -> Vec<u8> {
-    let bytes = data(26 * MIB, 41);
-    h.client()
-        .await
-        .put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .content_type("video/mp4")
-        .cache_control("max-age=600")
-        .metadata("owner", "ana")
-        .body(bytes.clone().into())
-        .send()
-        .await
-        .unwrap();
-    bytes
-}
 
 /// A small PNG with a cache control and user metadata (owner=ana, team=blue).
 async fn put_photo(h: &Harness) {
@@ -76,7 +58,7 @@ fn assert_described(head: &aws_sdk_s3::operation::head_object::HeadObjectOutput)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multipart_copy_is_byte_identical_keeps_its_metadata_and_reads_no_body() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let engine = h.engine_copying_whole_up_to(SINGLE).await;
     let enq = engine
         .enqueue_copy(
@@ -132,7 +114,7 @@ async fn a_multipart_copy_is_byte_identical_keeps_its_metadata_and_reads_no_body
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multipart_copy_pauses_resumes_from_its_parts_and_cancels_leaving_no_upload() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let engine = h.engine_copying_whole_up_to(SINGLE).await;
     let copy = |to: &str| {
         let (engine, h, to) = (engine.clone(), h.conn(), url(to));
@@ -187,7 +169,7 @@ async fn a_multipart_copy_pauses_resumes_from_its_parts_and_cancels_leaving_no_u
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_multipart_copy_resumes_with_only_the_missing_parts() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let (src, dst) = (
         format!("s3://{BUCKET}/film.mp4"),
         format!("s3://{BUCKET}/moved.mp4"),
@@ -205,14 +187,7 @@ async fn a_killed_multipart_copy_resumes_with_only_the_missing_parts() {
         c
     };
     Hold::PartsFrom(4).close(&h.log);
-    let child = command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let store = h.store_when_created().await;
-    let id = only_transfer(&store).await;
-    wait_committed(&store, &id, 3).await;
+    let (child, store, id) = spawn_until_committed(command(), &h, 3).await;
     kill(child).await;
     h.log.release();
     let before = h.log.part_copies.lock().unwrap().len();
@@ -244,7 +219,7 @@ async fn a_killed_multipart_copy_resumes_with_only_the_missing_parts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_whose_multipart_copy_fails_keeps_its_source_and_leaves_nothing() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let engine = h.engine_copying_whole_up_to(SINGLE).await;
     h.faults.on_part_copy("moved.mp4", 4, Failure::Denied, 1);
     let opts = CopyOptions {
@@ -327,7 +302,7 @@ async fn editing_properties_rewrites_them_on_the_server_and_keeps_the_rest() {
     );
 
     // Above the single-copy limit: a multipart copy onto itself, metadata carried over.
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let edit = ferry::ObjectEdit {
         remove_metadata: vec!["owner".into()],
         metadata: [("rating".to_string(), "pg".to_string())].into(),
@@ -430,7 +405,7 @@ async fn ferry_set_meta_changes_what_it_names_from_the_cli() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_killed_after_the_server_completed_it_is_recognised_not_made_again() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let engine = h.engine_copying_whole_up_to(SINGLE).await;
     for (to, delete_source) in [("copy.mp4", false), ("moved.mp4", true)] {
         let opts = CopyOptions {
@@ -459,7 +434,7 @@ async fn a_copy_killed_after_the_server_completed_it_is_recognised_not_made_agai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_in_place_killed_after_the_server_completed_it_is_recognised() {
     let h = Harness::new().await;
-    let bytes = put_big(&h, "film.mp4").await;
+    let bytes = put_film(&h, "film.mp4", None).await;
     let engine = h.engine_copying_whole_up_to(SINGLE).await;
     let edit = ferry::ObjectEdit {
         content_type: Some("video/webm".into()),

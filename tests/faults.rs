@@ -668,6 +668,18 @@ async fn on_a_server_that_keeps_no_checksums_a_ferry_uploaded_object_is_checked_
         stats.verified,
         Some(ferry::transfer::download::RECORDED_AT_UPLOAD)
     );
+    // What the shells show of it, in the engine's words (the app and the CLI alike).
+    let rows = engine.transfers().unwrap();
+    let row = rows
+        .iter()
+        .rfind(|r| r.direction == ferry::Direction::Download)
+        .unwrap();
+    assert_eq!(
+        ferry::engine::TransferView::from(row)
+            .verified_words
+            .as_deref(),
+        Some("the CRC32C values Ferry recorded when it uploaded the object")
+    );
     let starts: Vec<u64> = (0..4).map(|i| i * PART as u64).collect();
     let twice: Vec<(u64, usize)> = starts.iter().map(|&s| (s, 1)).collect();
     assert_eq!(h.log.range_counts(key), counts(&starts, &twice));

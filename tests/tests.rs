@@ -3,6 +3,7 @@
 
 mod support;
 
+mod across;
 mod app;
 mod cli;
 mod control;
@@ -10,6 +11,7 @@ mod copies;
 mod faults;
 mod input;
 mod interference;
+mod links;
 mod listing;
 mod local_listing;
 mod objects;

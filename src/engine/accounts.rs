@@ -140,7 +140,18 @@ impl Engine {
         if let Some(c) = self.inner.clients.lock().await.get(&key) {
             return Ok(c.clone());
         }
-        let client = if conn.is_local() {
+        let (endpoint, creds) = self.given(conn).await?;
+        let client = s3::client(conn, endpoint.as_deref(), creds).await?;
+        let client = s3::with_sdk_backoff(&client, self.inner.retry.sdk_backoff);
+        self.inner.clients.lock().await.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// The endpoint and credentials Ferry hands a connection's client itself: the embedded
+    /// endpoint's, credentials registered at run time, a saved account's secret. `None` leaves them
+    /// to the AWS configuration (environment, profiles, SSO…).
+    async fn given(&self, conn: &Connection) -> Result<(Option<String>, Option<Credentials>)> {
+        if conn.is_local() {
             let local = self.local_endpoint().await?;
             let creds = Credentials::new(
                 local.keys.access_key.clone(),
@@ -149,18 +160,22 @@ impl Engine {
                 None,
                 "ferry-local",
             );
-            s3::client(conn, Some(&local.endpoint), Some(creds)).await?
-        } else {
-            let registered = lock(&self.inner.credentials).get(&conn.account).cloned();
-            let creds = match registered {
-                Some(c) => Some(c),
-                None => self.saved_credentials(&conn.account)?,
-            };
-            s3::client(conn, None, creds).await?
+            return Ok((Some(local.endpoint.clone()), Some(creds)));
+        }
+        let registered = lock(&self.inner.credentials).get(&conn.account).cloned();
+        let creds = match registered {
+            Some(c) => Some(c),
+            None => self.saved_credentials(&conn.account)?,
         };
-        let client = s3::with_sdk_backoff(&client, self.inner.retry.sdk_backoff);
-        self.inner.clients.lock().await.insert(key, client.clone());
-        Ok(client)
+        Ok((None, creds))
+    }
+
+    /// The credentials a connection signs with now, with their expiry when they are temporary.
+    pub(super) async fn signing_credentials(&self, conn: &Connection) -> Result<Credentials> {
+        match self.given(conn).await?.1 {
+            Some(c) => Ok(c),
+            None => s3::resolve_credentials(conn).await,
+        }
     }
 
     /// The connection's client behind the one door for S3 requests (retry policy, error mapping).

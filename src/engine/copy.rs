@@ -35,6 +35,9 @@ pub struct CopyOptions {
     pub part_size: Option<u64>,
     /// Properties the copies get instead of their source's (the rest are kept).
     pub edit: Option<ObjectEdit>,
+    /// The destination's account when it is not the source's: the copies stream through Ferry
+    /// (ranged GETs from the source, parts out to the destination) instead of being server-side.
+    pub destination: Option<Connection>,
 }
 
 /// What a copy or move did.
@@ -58,7 +61,9 @@ pub(super) struct Pair {
 
 impl Engine {
     /// Queues copies (or moves) of an object, or of everything under a prefix, to another key or
-    /// prefix of the same account, server-side: one batch. Run them with `run_each` or `start`.
+    /// prefix: one batch. Run them with `run_each` or `start`. Within one account the copies are
+    /// server-side; to another account (`opts.destination`), `conn` being the source's, they stream
+    /// through Ferry (see `transfer/copy/streamed.rs`).
     pub async fn enqueue_copy(
         &self,
         conn: &Connection,
@@ -76,15 +81,26 @@ impl Engine {
             edit.validate()?;
         }
         conn.validate()?;
-        let s3 = self.requests(conn).await?;
-        let pairs = self.copy_pairs(&s3, src, dst, opts).await?;
+        let from = self.requests(conn).await?;
+        let across = opts.destination.as_ref().filter(|d| *d != conn);
+        let (to_conn, to) = match across {
+            Some(d) => {
+                d.validate()?;
+                (d, self.requests(d).await?)
+            }
+            None => (conn, from.clone()),
+        };
+        let pairs = self
+            .copy_pairs((&from, &to), across.is_some(), src, dst, opts)
+            .await?;
         let spec = CopySpec {
             delete_source: opts.delete_source,
             sse: opts.sse.clone(),
             sse_kms_key_id: opts.sse_kms_key_id.clone(),
             edit: opts.edit.clone(),
+            source: across.map(|_| conn.clone()),
         };
-        self.enqueue_pairs(conn, &s3, (src, dst), pairs, opts, &spec, &new_batch())
+        self.enqueue_pairs(to_conn, &to, (src, dst), pairs, opts, &spec, &new_batch())
             .await
     }
 
@@ -178,7 +194,8 @@ impl Engine {
         self.stat(conn, &target.bucket, &target.key).await
     }
 
-    /// Writes the copy transfers of `pairs` (from `src`'s bucket to `dst`'s) in one batch: an
+    /// Writes the copy transfers of `pairs` (from `src`'s bucket to `dst`'s) in one batch, on
+    /// `conn`, the destination's account (`spec.source` names the source's when it differs): an
     /// unfinished copy of the same object to the same key is continued (replaced when the source
     /// changed since), existing destinations follow `opts.if_exists`; nothing is written when one is
     /// refused.
@@ -207,8 +224,13 @@ impl Engine {
                 local_path: &source,
                 version_id: None,
             };
+            let same_source = |row: &TransferRow| {
+                CopySpec::of(row.object_options.as_deref()).is_ok_and(|s| s.source == spec.source)
+            };
             match self.inner.store.find_unfinished(&same)? {
-                Some(row) if row.etag == p.etag && row.size == Some(p.size) => {
+                Some(row)
+                    if row.etag == p.etag && row.size == Some(p.size) && same_source(&row) =>
+                {
                     self.continue_unfinished(&row)?;
                     resumed.push(row.id);
                 }
@@ -266,7 +288,11 @@ impl Engine {
                 direction: Direction::Copy,
                 connection: &conn_json,
                 bucket: &dst.bucket,
-                part_size: plan::copy_part_size(p.size, opts.part_size)?,
+                part_size: match spec.source {
+                    // Streamed: parts held in memory, sized like an upload's.
+                    Some(_) => plan::part_size(p.size, opts.part_size)?,
+                    None => plan::copy_part_size(p.size, opts.part_size)?,
+                },
                 local_path: source_of(&p.from),
                 key: p.to,
                 size: Some(p.size),
@@ -281,14 +307,18 @@ impl Engine {
         self.enqueued(resumed, &new, skipped)
     }
 
-    /// The objects the request names, each with its destination key, size and ETag.
+    /// The objects the request names (listed through `from`, the source's account), each with its
+    /// destination key (the bucket checked through `to_s3`), size and ETag. `across`: the two are
+    /// different accounts, so a key cannot be its own destination.
     async fn copy_pairs(
         &self,
-        s3: &s3::Requests,
+        (from, to_s3): (&s3::Requests, &s3::Requests),
+        across: bool,
         src: &S3Url,
         dst: &S3Url,
         opts: &CopyOptions,
     ) -> Result<Vec<Pair>> {
+        let s3 = from;
         if !opts.recursive {
             if src.key.is_empty() || src.key.ends_with('/') {
                 return Err(Error::invalid(format!(
@@ -303,12 +333,12 @@ impl Engine {
                 dst.key.clone()
             };
             check_key(&to)?;
-            if src.bucket == dst.bucket && src.key == to {
+            if !across && src.bucket == dst.bucket && src.key == to {
                 return Err(Error::invalid(format!(
                     "{src} is its own destination; choose another key"
                 )));
             }
-            self.require_bucket(s3, &dst.bucket).await?;
+            self.require_bucket(to_s3, &dst.bucket).await?;
             return Ok(vec![Pair {
                 from: src.key.clone(),
                 to,
@@ -317,13 +347,13 @@ impl Engine {
             }]);
         }
         let (from_prefix, to_prefix) = (s3::as_folder(&src.key), s3::as_folder(&dst.key));
-        if src.bucket == dst.bucket && to_prefix.starts_with(&from_prefix) {
+        if !across && src.bucket == dst.bucket && to_prefix.starts_with(&from_prefix) {
             return Err(Error::invalid(format!(
                 "s3://{}/{to_prefix} is inside s3://{}/{from_prefix}; choose a destination outside what is copied",
                 dst.bucket, src.bucket
             )));
         }
-        self.require_bucket(s3, &dst.bucket).await?;
+        self.require_bucket(to_s3, &dst.bucket).await?;
         let objects = self.list_all(s3, &src.bucket, &from_prefix).await?;
         if objects.is_empty() {
             return Err(Error::not_found(format!(

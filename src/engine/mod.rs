@@ -11,7 +11,7 @@
 //! - `listing`: listings as streams of pages, cancellable;
 //! - `objects`: buckets, properties, presigned links;
 //! - `search`: a recursive listing through a filter (name, size, time), streamed;
-//! - `copy`: server-side copies and moves;
+//! - `copy`: copies and moves, server-side within an account, streamed to another;
 //! - `delete`: deletes of objects and folders, 1,000 keys a request, refusals reported by key;
 //! - `stream`: standard input to an object and an object to standard output, memory bounded;
 //! - `sync`: a folder or prefix made to match another, planned first;
@@ -114,6 +114,8 @@ struct Inner {
     transfer_slots: Arc<Semaphore>,
     part_slots: Arc<Semaphore>,
     memory: Arc<Semaphore>,
+    /// The most MiB of `memory` held at once since the engine opened.
+    memory_peak: Arc<std::sync::atomic::AtomicU64>,
     /// Part buffers reused across parts and transfers, bounded by the memory budget.
     buffers: Arc<transfer::buffers::Buffers>,
     limiter: Arc<RateLimiter>,
@@ -165,6 +167,7 @@ impl Engine {
             transfer_slots: Arc::new(Semaphore::new(limits.transfers)),
             part_slots: Arc::new(Semaphore::new(limits.parts_in_flight.max(limits.transfers))),
             memory: Arc::new(Semaphore::new(MEMORY_BUDGET_MIB)),
+            memory_peak: Arc::default(),
             buffers: Arc::new(transfer::buffers::Buffers::new(
                 MEMORY_BUDGET_MIB * plan::MIB as usize,
             )),
@@ -197,6 +200,14 @@ impl Engine {
     /// hang their tokens from it.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.inner.shutdown.clone()
+    }
+
+    /// The most part-buffer memory transfers held at once since the engine opened, in MiB: never
+    /// more than the budget ([`MEMORY_BUDGET_MIB`]) whatever the sizes of objects and files.
+    pub fn memory_high_water_mib(&self) -> u64 {
+        self.inner
+            .memory_peak
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn limits(&self) -> Limits {
@@ -265,6 +276,7 @@ impl Engine {
             state,
             error,
             verified: None,
+            verified_words: None,
         });
     }
 

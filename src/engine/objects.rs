@@ -11,7 +11,11 @@ pub struct Link {
     pub url: String,
     /// Unix seconds.
     pub expires_at: u64,
+    /// What the link was signed for (its `X-Amz-Expires`).
     pub expires_in_secs: u64,
+    /// Why the link ends before the time asked for, when it does: a link signed with temporary
+    /// credentials (SSO, STS, a session token) dies with them, so it is signed only until they expire.
+    pub limited_by: Option<String>,
 }
 
 /// What `ferry stat` and the app's properties show of one object (a HEAD, checksums included).
@@ -169,15 +173,32 @@ impl Engine {
         let s3 = self.requests(conn).await?;
         let target = format!("share s3://{bucket}/{key}");
         s3.head_object(&target, bucket, key).await?;
-        let cfg = PresigningConfig::expires_in(expires)
+        // Signed with credentials resolved here, so the expiry reported is theirs.
+        let credentials = self
+            .signing_credentials(conn)
+            .await
+            .map_err(|e| Error::new(e.kind, format!("{target}: {}", e.message)))?;
+        // Whole seconds, as X-Amz-Date says it: the time shown is then exactly the link's end.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let signed_at = UNIX_EPOCH + Duration::from_secs(now.as_secs());
+        let (expires, limited_by) = capped_by(expires, signed_at, credentials.expiry())?;
+        let cfg = PresigningConfig::builder()
+            .start_time(signed_at)
+            .expires_in(expires)
+            .build()
             .map_err(|e| Error::invalid(format!("{target}: {e}")))?;
-        let signed_at = SystemTime::now();
         let req = s3
             .client()
             .get_object()
             .bucket(bucket)
             .key(key)
             .set_response_content_disposition(attachment.then(|| attachment_header(key)))
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().credentials_provider(credentials),
+            )
             .presigned(cfg)
             .await
             .map_err(|e| Error::from_sdk(&target, e))?;
@@ -186,8 +207,42 @@ impl Engine {
             url: req.uri().to_string(),
             expires_at: at.as_secs(),
             expires_in_secs: expires.as_secs(),
+            limited_by,
         })
     }
+}
+
+/// The link's lifetime: `asked`, or less when the credentials expire first (then with the reason).
+fn capped_by(
+    asked: Duration,
+    now: SystemTime,
+    credentials_expiry: Option<SystemTime>,
+) -> Result<(Duration, Option<String>)> {
+    let Some(expiry) = credentials_expiry else {
+        return Ok((asked, None));
+    };
+    let left = expiry.duration_since(now).unwrap_or_default();
+    if left >= asked {
+        return Ok((asked, None));
+    }
+    let when = aws_smithy_types::DateTime::from(expiry)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map(|t| t.trim_end_matches('Z').replacen('T', " ", 1))
+        .unwrap_or_default();
+    // Whole seconds (X-Amz-Expires is in seconds), never past the credentials.
+    let left = Duration::from_secs(left.as_secs());
+    if left < Duration::from_secs(1) {
+        return Err(Error::new(
+            ErrorKind::AccessDenied,
+            format!("the account's temporary credentials expired at {when} UTC; sign in again, then make the link"),
+        ));
+    }
+    Ok((
+        left,
+        Some(format!(
+            "the account's temporary credentials expire at {when} UTC; sign in again or use long-term keys for longer links"
+        )),
+    ))
 }
 
 /// The ETag the server holds for `key` now, if it can be asked.
@@ -213,4 +268,27 @@ fn attachment_header(key: &str) -> String {
         .collect();
     let encoded = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_ends_no_later_than_its_credentials() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(capped_by(hour, now, None).unwrap(), (hour, None));
+        let later = now + Duration::from_secs(2 * 3600);
+        assert_eq!(capped_by(hour, now, Some(later)).unwrap(), (hour, None));
+        let soon = now + Duration::from_secs(1200);
+        let (left, why) = capped_by(hour, now, Some(soon)).unwrap();
+        assert_eq!(left, Duration::from_secs(1200));
+        assert_eq!(
+            why.as_deref(),
+            Some("the account's temporary credentials expire at 2027-01-15 08:20:00 UTC; sign in again or use long-term keys for longer links")
+        );
+        let e = capped_by(hour, now, Some(now)).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AccessDenied, "{}", e.message);
+    }
 }

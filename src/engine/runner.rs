@@ -21,7 +21,10 @@
 //!    unchanged (size, mtime), asks the server which parts it holds (ListParts is the truth), sends
 //!    the rest and completes; a vanished upload id starts over. A download keeps its committed
 //!    ranges in a temporary file beside the destination and fetches the rest with `If-Match`; an
-//!    object replaced meanwhile starts it over. A part counts only once committed to SQLite.
+//!    object replaced meanwhile starts it over. A copy (`transfer/copy/`) resumes like an upload
+//!    from ListParts of its kept upload id; a copy between accounts (the row's connection the
+//!    destination's, its spec naming the source's, both clients made here) restarts when the
+//!    source's ETag changed. A part counts only once committed to SQLite.
 //! 5. **Outcome → state** ([`next_state`], a pure function): completed; stopped by a pause, cancel
 //!    or shutdown (whoever stopped it wrote the state; a shutdown leaves it queued for the next
 //!    start); a transient failure that outlasted the part retries waits in `waiting_retry`;
@@ -275,11 +278,8 @@ impl Engine {
         self.emit(id, State::Running, None);
         tracing::info!(transfer = %id, direction = row.direction.as_str(), bucket = %row.bucket, key = %row.key, "running");
 
-        let client = match Connection::from_json(&row.connection) {
-            Ok(conn) => self.client(&conn).await,
-            Err(e) => Err(e),
-        };
-        let client = match client {
+        let clients = self.clients_of(&row).await;
+        let (client, source_client) = match clients {
             Ok(c) => c,
             Err(e) => {
                 self.inner
@@ -292,9 +292,25 @@ impl Engine {
                 return Ok(RunEnd::Done(Err(e)));
             }
         };
-        let result = self.run_claimed(row, token, client).await;
+        let result = self.run_claimed(row, token, client, source_client).await;
         self.record_outcome(id, &owner, outages, token, result, batch_run)
             .await
+    }
+
+    /// The client of a transfer's connection and, for a copy from another account, the source's.
+    async fn clients_of(&self, row: &TransferRow) -> Result<(Client, Option<Client>)> {
+        let client = self
+            .client(&Connection::from_json(&row.connection)?)
+            .await?;
+        if row.direction != Direction::Copy {
+            return Ok((client, None));
+        }
+        let spec = crate::transfer::copy::CopySpec::of(row.object_options.as_deref())?;
+        let source = match &spec.source {
+            Some(conn) => Some(self.client(conn).await?),
+            None => None,
+        };
+        Ok((client, source))
     }
 
     /// Runs a claimed transfer's state machine to its end, its progress tracked meanwhile.
@@ -303,6 +319,7 @@ impl Engine {
         row: TransferRow,
         token: &CancellationToken,
         client: Client,
+        source_client: Option<Client>,
     ) -> (Result<RunStats>, Arc<Ctx>) {
         let counter = self
             .inner
@@ -312,6 +329,7 @@ impl Engine {
         let ctx = Arc::new(Ctx {
             store: self.inner.store.clone(),
             client,
+            source_client,
             row,
             owner: self.inner.owner.clone(),
             counter: counter.clone(),
@@ -319,6 +337,7 @@ impl Engine {
             parts_per_transfer: self.limits().parts_in_flight,
             part_slots: self.inner.part_slots.clone(),
             memory: self.inner.memory.clone(),
+            memory_peak: self.inner.memory_peak.clone(),
             buffers: self.inner.buffers.clone(),
             limiter: Some(self.inner.limiter.clone()),
             retry: self.inner.retry,
@@ -358,6 +377,9 @@ impl Engine {
                     state: State::Completed,
                     error: None,
                     verified: stats.verified.map(str::to_string),
+                    verified_words: stats
+                        .verified
+                        .map(crate::transfer::download::verified_against_words),
                 });
             }
             (Next::Stopped, _) => {

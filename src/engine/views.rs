@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::error::{Error, ErrorKind};
 use crate::s3::Connection;
 use crate::store::{Direction, State, TransferRow};
+use crate::transfer::download::verified_against_words;
 
 /// All transfers of one request (one drop, one `cp`) have ended.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +42,10 @@ pub struct TransferView {
     /// Completed downloads: the server checksum the file was verified against (`CRC32C`,
     /// `composite CRC32`, `MD5 ETag`); `null` when the server kept nothing to verify it with.
     pub verified: Option<String>,
+    /// `verified` in words, as both shells say it ("the server's CRC32C").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub verified_words: Option<String>,
     /// A download of one version of the object (absent: the current object).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
@@ -81,6 +86,7 @@ impl From<&TransferRow> for TransferView {
             error,
             created_at: r.created_at,
             verified: r.verified.clone(),
+            verified_words: r.verified.as_deref().map(verified_against_words),
             finished_at: r.finished_at,
             next_attempt_at: r.next_attempt_at.filter(|_| r.state == State::WaitingRetry),
             version_id: r.version_id.clone(),
@@ -100,4 +106,8 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub verified: Option<String>,
+    /// `verified` in words ("the server's CRC32C").
+    #[serde(skip_serializing_if = "Option::is_none", rename = "verifiedWords")]
+    #[cfg_attr(test, ts(optional))]
+    pub verified_words: Option<String>,
 }

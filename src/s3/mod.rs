@@ -131,22 +131,7 @@ pub async fn client(
     endpoint: Option<&str>,
     credentials: Option<Credentials>,
 ) -> Result<Client> {
-    conn.validate()?;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if credentials.is_none() {
-        crate::accounts::check_aws_files().await?;
-    }
-    if let Some(p) = &conn.profile {
-        crate::accounts::check_profile(p)?;
-        loader = loader.profile_name(p);
-    }
-    if let Some(r) = &conn.region {
-        loader = loader.region(Region::new(r.clone()));
-    }
-    if let Some(c) = credentials {
-        loader = loader.credentials_provider(c);
-    }
-    let shared = loader.load().await;
+    let shared = shared_config(conn, credentials).await?;
     let mut b = aws_sdk_s3::config::Builder::from(&shared)
         // Explicit per-part CRC32C headers instead of aws-chunked trailers: Garage and others reject
         // the trailer framing, and a header lets every server that checks it verify the part.
@@ -166,6 +151,50 @@ pub async fn client(
         b = b.endpoint_url(ep);
     }
     Ok(Client::from_conf(b.build()))
+}
+
+/// The AWS configuration a connection's client is built from: its profile and region, and
+/// `credentials` when given (else the configuration's own: environment, profiles, SSO…).
+async fn shared_config(
+    conn: &Connection,
+    credentials: Option<Credentials>,
+) -> Result<aws_config::SdkConfig> {
+    conn.validate()?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if credentials.is_none() {
+        crate::accounts::check_aws_files().await?;
+    }
+    if let Some(p) = &conn.profile {
+        crate::accounts::check_profile(p)?;
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &conn.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(c) = credentials {
+        loader = loader.credentials_provider(c);
+    }
+    Ok(loader.load().await)
+}
+
+/// The credentials the AWS configuration gives `conn` now (environment, profile, SSO, STS,
+/// `credential_process`), with their expiry when they are temporary.
+pub async fn resolve_credentials(conn: &Connection) -> Result<Credentials> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    let shared = shared_config(conn, None).await?;
+    let none = || {
+        Error::new(
+            crate::error::ErrorKind::AccessDenied,
+            "no credentials were found for this account; sign in or give keys",
+        )
+    };
+    let provider = shared.credentials_provider().ok_or_else(none)?;
+    provider.provide_credentials().await.map_err(|e| {
+        Error::new(
+            crate::error::ErrorKind::AccessDenied,
+            format!("cannot read the account's credentials ({e}); sign in again"),
+        )
+    })
 }
 
 /// An `s3://bucket/key` location. `key` may be empty (the bucket) or end in `/` (a prefix).

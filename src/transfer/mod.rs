@@ -124,6 +124,8 @@ where
 pub struct Ctx {
     pub store: Arc<Store>,
     pub client: Client,
+    /// A copy between accounts: the client of the source's account (`client` is the destination's).
+    pub source_client: Option<Client>,
     pub row: TransferRow,
     pub owner: String,
     pub counter: Arc<Counter>,
@@ -134,6 +136,8 @@ pub struct Ctx {
     pub part_slots: Arc<Semaphore>,
     /// Buffer memory across the engine, in MiB permits.
     pub memory: Arc<Semaphore>,
+    /// The most MiB of `memory` ever held at once (the budget's high-water mark).
+    pub memory_peak: Arc<AtomicU64>,
     /// Part buffers handed round instead of allocated per part.
     pub buffers: Arc<buffers::Buffers>,
     pub limiter: Option<Arc<RateLimiter>>,
@@ -175,7 +179,12 @@ impl Ctx {
                 let mem = self.memory.clone().acquire_many_owned(mib).await;
                 (slot, mem)
             } => match permits {
-                (Ok(s), Ok(m)) => Ok((s, m)),
+                (Ok(s), Ok(m)) => {
+                    let held = crate::config::MEMORY_BUDGET_MIB
+                        .saturating_sub(self.memory.available_permits());
+                    self.memory_peak.fetch_max(held as u64, Ordering::Relaxed);
+                    Ok((s, m))
+                }
                 _ => Err(Error::interrupted()),
             },
         }
@@ -228,6 +237,23 @@ impl Ctx {
             }
         }
     }
+}
+
+/// The planned parts a multipart run still has to do (those not in `done`), with the progress set
+/// to the bytes `done` holds; logs the plan as `kind` ("multipart upload", "multipart copy"…).
+pub(crate) fn remaining(
+    ctx: &Ctx,
+    planned: &[Part],
+    done: &std::collections::HashMap<u32, crate::store::PartRow>,
+    kind: &str,
+) -> Vec<Part> {
+    ctx.counter.set_done(done.values().map(|p| p.len).sum());
+    tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused = done.len(), "{kind}");
+    planned
+        .iter()
+        .filter(|p| !done.contains_key(&p.number))
+        .copied()
+        .collect()
 }
 
 /// Runs `work` for every part, at most `parts_per_transfer` at once, each admitted under the engine's

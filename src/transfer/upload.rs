@@ -212,7 +212,11 @@ async fn create_upload(ctx: &Ctx) -> Result<String> {
 
 /// Which planned parts are already done, reconciled with the server. Commits parts the server holds
 /// that were sent but not yet committed when the last run stopped.
-async fn reconcile(ctx: &Ctx, upload_id: &str, planned: &[Part]) -> Result<HashMap<u32, PartRow>> {
+pub(super) async fn reconcile(
+    ctx: &Ctx,
+    upload_id: &str,
+    planned: &[Part],
+) -> Result<HashMap<u32, PartRow>> {
     let server = server_parts(ctx, upload_id).await?;
     let local = ctx.store.parts_by_number(&ctx.row.id)?;
     let mut done = HashMap::new();
@@ -259,15 +263,8 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     let planned = plan::parts(size, ctx.row.part_size);
     let (upload_id, done) = resume_or_create(&ctx, &planned).await?;
     let reused = done.len() as u64;
-    ctx.counter.set_done(done.values().map(|p| p.len).sum());
-    tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused, "multipart upload");
-
     let upload_id = Arc::new(upload_id);
-    let todo: Vec<Part> = planned
-        .iter()
-        .filter(|p| !done.contains_key(&p.number))
-        .copied()
-        .collect();
+    let todo = super::remaining(&ctx, &planned, &done, "multipart upload");
     let sent = todo.len() as u64;
     for_each_part(
         &ctx,
@@ -456,6 +453,12 @@ pub(super) async fn complete_upload(
 
 async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {
     let data = read_part(ctx, part.offset, part.len).await?;
+    send_part(ctx, upload_id, part, data).await
+}
+
+/// Sends `data` as part `part.number` with its CRC32C, hands the buffer back, and commits the
+/// part's ETag and CRC32C (a copy between accounts sends the ranges it read the same way).
+pub(super) async fn send_part(ctx: &Ctx, upload_id: &str, part: Part, data: Bytes) -> Result<()> {
     let checksum = crc32c_b64(&data);
     let what = format!(
         "upload part {} of s3://{}/{}",

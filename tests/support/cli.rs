@@ -115,8 +115,25 @@ pub async fn spawn_held(
     committed: usize,
 ) -> (Child, Store, String) {
     hold.close(&h.log);
-    let child = spawn(h, args);
-    let store = h.store_when_created().await;
+    let mut cmd = h.ferry();
+    cmd.args(args);
+    spawn_until_committed(cmd, h, committed).await
+}
+
+/// Starts `cmd` (a `ferry` command) with its output piped and returns once its one transfer has
+/// `committed` parts (or ranges) in the store of `state`, with that store and the transfer's id.
+/// Closing a gate first, so that the transfer stops there, is the caller's part.
+pub async fn spawn_until_committed(
+    mut cmd: Command,
+    state: &Harness,
+    committed: usize,
+) -> (Child, Store, String) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = state.store_when_created().await;
     let id = only_transfer(&store).await;
     wait_committed(&store, &id, committed).await;
     (child, store, id)

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Harness, Xorshift, BUCKET};
+use super::{Harness, Xorshift, BUCKET, MIB};
 
 /// Deterministic pseudo-random bytes (xorshift), different for each seed.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
@@ -223,4 +223,24 @@ pub fn write_under(root: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(&p, bytes).unwrap();
     p
+}
+
+/// A 26 MiB video as another client put it (the bytes returned): content type video/mp4, cache
+/// control max-age=600, user metadata owner=ana, and `tagging` (`a=1&b=2`) when given.
+pub async fn put_film(h: &Harness, key: &str, tagging: Option<&str>) -> Vec<u8> {
+    let bytes = data(26 * MIB, 41);
+    h.client()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .content_type("video/mp4")
+        .cache_control("max-age=600")
+        .metadata("owner", "ana")
+        .set_tagging(tagging.map(str::to_string))
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    bytes
 }

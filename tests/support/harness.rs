@@ -90,6 +90,16 @@ impl Harness {
         }
     }
 
+    /// This server as the account `name` of `engine` (its keys registered there): the other side
+    /// of a copy between accounts.
+    pub async fn as_account(&self, engine: &Engine, name: &str) -> Connection {
+        engine.register_credentials(name, self.credentials()).await;
+        Connection {
+            account: name.into(),
+            ..self.conn()
+        }
+    }
+
     /// The same server reached through `proxy`.
     pub fn conn_via(&self, proxy: &Proxy) -> Connection {
         Connection {

@@ -9,7 +9,7 @@
 //! Every helper a test module uses lives here, one of each, re-exported so call sites say
 //! `use crate::support::{...}`: [`Harness`] (one test's server and folders), `gate` (the request log
 //! and its gate), `run` (transfer options and runs stopped at the gate), `cli` (the `ferry`
-//! binary), `data` (test bytes and objects put without Ferry), `moto` (moto's S3 server, for versions), `seeded` (xorshift for data and
+//! binary), `keyring` (a Secret Service that outlives one command), `data` (test bytes and objects put without Ferry), `moto` (moto's S3 server, for versions), `seeded` (xorshift for data and
 //! faults), `state` (the only raw SQL, for what
 //! no public API can do).
 
@@ -21,6 +21,7 @@ mod cli;
 mod data;
 mod gate;
 mod harness;
+mod keyring;
 mod moto;
 mod run;
 mod seeded;
@@ -33,6 +34,7 @@ pub use cli::*;
 pub use data::*;
 pub use gate::Log;
 pub use harness::{ferry_command, store_when_created, Harness};
+pub use keyring::KeyringSession;
 pub use moto::Moto;
 pub use proxy::Proxy;
 pub use run::*;

@@ -253,6 +253,30 @@ describe('Ferry in a browser', () => {
     await app.close();
   });
 
+  it('says when a link ends sooner than asked because the account\'s credentials are temporary', async () => {
+    const app = await openApp();
+    const { page } = app;
+    await page.evaluate(() => window.__ferryMock.expireCredentialsIn('local', 20 * 60));
+    const row = page.locator('[data-testid="object-row"][data-key="quarterly-report.pdf"]');
+    await row.hover();
+    await row.getByTestId('copy-link').click();
+    await page.getByTestId('link-popover').waitFor(WAIT);
+    assert.equal(await page.getByTestId('link-expiry').inputValue(), '3600');
+    await page.getByTestId('link-create').click();
+    await page.getByTestId('link-copied').waitFor(WAIT);
+    const why = (await page.getByTestId('link-limited').textContent()) ?? '';
+    assert.match(why, /^Sooner than asked: the account's temporary credentials expire at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; sign in again or use long-term keys for longer links\.$/);
+    assert.match(await page.getByTestId('link-url').inputValue(), /X-Amz-Expires=1200&/, 'the link itself ends with the credentials');
+    // The time shown is the credentials' expiry (the reason's UTC time, in the page's own format).
+    const utc = /expire at (\S+ \S+) UTC/.exec(why)?.[1] ?? '';
+    const expected = await page.evaluate(
+      (t) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(`${t.replace(' ', 'T')}Z`)),
+      utc,
+    );
+    assert.equal(((await page.getByTestId('link-copied').textContent()) ?? '').trim(), `Link copied — expires ${expected}`);
+    await app.close();
+  });
+
   it('copies a share link for an object with the chosen expiry', async () => {
     const app = await openApp();
     const { page } = app;

@@ -123,6 +123,40 @@ describe('Direct manipulation of objects', () => {
     await app.close();
   });
 
+  it('pastes into a bucket of another account: a copy keeps the source, a cut folder moves there whole', async () => {
+    const app = await openApp();
+    const { page } = app;
+    /** @param {string} account @param {string} bucket */
+    const keysOf = (account, bucket) => page.evaluate(([a, b]) => /** @type {string[]} */ (window.__ferryMock.objectKeys(a, b)), [account, bucket]);
+    const work = page.locator('[data-testid="account-item"][data-account="work"] [data-testid="bucket-item"][data-bucket="work-reports"]');
+    const ferry = page.locator('[data-testid="account-item"][data-account="local"] [data-testid="bucket-item"][data-bucket="ferry"]');
+    await page.locator('[data-testid="account-item"][data-account="work"] [data-testid="account-toggle"]').click();
+    await goTo(page, 'README.txt');
+    await page.keyboard.press('Control+C');
+    await work.click();
+    await page.getByTestId('breadcrumb').filter({ hasText: 'work-reports' }).waitFor(WAIT);
+    await page.getByTestId('browser-rows').focus();
+    await page.keyboard.press('Control+V');
+    await row(page, 'README.txt').waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Copied README.txt to work-reports/ from local, streamed through Ferry.' }).waitFor(WAIT);
+    assert.deepEqual(await keysOf('work', 'work-reports'), ['README.txt']);
+    assert.ok((await keys(page)).includes('README.txt'), 'a copy keeps its source');
+
+    await ferry.click();
+    await goTo(page, 'photos/');
+    const photos = (await keys(page)).filter((k) => k.startsWith('photos/'));
+    await page.keyboard.press('Control+X');
+    await work.click();
+    await row(page, 'README.txt').waitFor(WAIT);
+    await page.getByTestId('browser-rows').focus();
+    await page.keyboard.press('Control+V');
+    await row(page, 'photos/').waitFor(WAIT);
+    await page.getByTestId('notice').filter({ hasText: 'Moved photos/ to work-reports/ from local, streamed through Ferry' }).waitFor(WAIT);
+    assert.deepEqual((await keysOf('work', 'work-reports')).filter((k) => k.startsWith('photos/')).sort(), [...photos].sort());
+    assert.deepEqual((await keys(page)).filter((k) => k.startsWith('photos/')), [], 'moved: gone from the source');
+    await app.close();
+  });
+
   it('pastes from the menus, and duplicates with Ctrl+D and from the menu under free names', async () => {
     const app = await openApp();
     const { page } = app;

@@ -254,11 +254,14 @@ pub async fn edit_object(
         .await
 }
 
-/// Copies or moves (renames) an object, or a folder (`from` ending in `/`), to `to` in the same
-/// bucket, server-side: queues one batch of copy transfers (the transfers panel shows them) and
-/// starts it. An existing destination is refused, with nothing queued, unless `replace`.
+/// Copies or moves (renames) an object, or a folder (`from` ending in `/`), to `to`: in the same
+/// bucket, or in `to_bucket` of `to_account` when given (a paste into another bucket). Within one
+/// account the copies are server-side; into another account they stream through Ferry. Queues one
+/// batch of copy transfers (the transfers panel shows them) and starts it. An existing destination
+/// is refused, with nothing queued, unless `replace`.
 #[tauri::command]
 #[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)] // the command's arguments as the front end names them
 pub async fn copy_objects(
     state: State<'_, AppState>,
     account: String,
@@ -267,26 +270,34 @@ pub async fn copy_objects(
     to: String,
     move_source: bool,
     replace: bool,
+    to_account: Option<String>,
+    to_bucket: Option<String>,
 ) -> Result<Enqueued> {
     let conn = state.engine.connection(&account)?;
-    let at = |key: String| S3Url {
+    let destination = match &to_account {
+        Some(name) if *name != account => Some(state.engine.connection(name)?),
+        _ => None,
+    };
+    let src = S3Url {
         bucket: bucket.clone(),
-        key,
+        key: from,
+    };
+    let dst = S3Url {
+        bucket: to_bucket.unwrap_or(bucket),
+        key: to,
     };
     let opts = CopyOptions {
-        recursive: from.ends_with('/'),
+        recursive: src.key.ends_with('/'),
         if_exists: if replace {
             IfExists::Overwrite
         } else {
             IfExists::Error
         },
         delete_source: move_source,
+        destination,
         ..CopyOptions::default()
     };
-    let enq = state
-        .engine
-        .enqueue_copy(&conn, &at(from), &at(to), &opts)
-        .await?;
+    let enq = state.engine.enqueue_copy(&conn, &src, &dst, &opts).await?;
     state.engine.start(&enq.ids);
     Ok(enq)
 }

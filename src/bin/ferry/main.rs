@@ -83,7 +83,8 @@ struct Global {
 #[derive(Subcommand)]
 enum Command {
     /// Copy a file or folder to S3, an object or prefix from S3 (running it again resumes it), or
-    /// between two S3 locations of one account (server-side).
+    /// between two S3 locations: server-side within one account, streamed through Ferry to another
+    /// (--to-account).
     Cp(Box<CpArgs>),
     /// Make a folder or prefix match another: local to S3, S3 to local, or S3 to S3 (server-side).
     /// Unchanged entries (same size and time by default) are left alone; --dry-run shows the plan;
@@ -103,8 +104,9 @@ enum Command {
     Du { target: String },
     /// Create a bucket.
     Mb { target: String },
-    /// Move an object, or with --recursive a folder, to another S3 location of the same account
-    /// (server-side; each source is deleted only once its copy is verified).
+    /// Move an object, or with --recursive a folder, to another S3 location (server-side within one
+    /// account, streamed to another with --to-account; each source is deleted only once its copy
+    /// is verified).
     Mv(cmd::cp::MvArgs),
     /// Show an object's properties: size, time, ETag, checksums, content type, metadata…
     Stat { target: String },

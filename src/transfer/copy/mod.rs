@@ -1,4 +1,7 @@
 //! One server-side copy within an account: the storage copies the bytes, Ferry sends only requests.
+//! (A copy from another account, whose spec names the source's, streams through Ferry instead:
+//! see `streamed.rs`; it shares this module's verification, attributes and recognition of a run
+//! killed after it finished.)
 //!
 //! The row names the source in `local_path` (`s3://bucket/key`), the destination in `bucket`/`key`,
 //! the source's size and ETag as they were when the copy was queued in `size`/`etag`, and what else
@@ -27,7 +30,7 @@ use std::sync::Arc;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
-use aws_sdk_s3::types::{MetadataDirective, ServerSideEncryption, StorageClass};
+use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, ServerSideEncryption, StorageClass};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::{for_each_part, Ctx, RunStats};
@@ -66,6 +69,8 @@ macro_rules! with_attributes {
             .set_storage_class($a.storage_class.as_deref().map(StorageClass::from))
     };
 }
+
+mod streamed;
 
 /// The source of a copy transfer, from its row.
 pub fn source(ctx: &Ctx) -> Result<S3Url> {
@@ -108,6 +113,9 @@ fn requests(ctx: &Ctx) -> Requests {
 pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     let src = source(&ctx)?;
     let spec = CopySpec::of(ctx.row.object_options.as_deref())?;
+    if spec.source.is_some() {
+        return streamed::run(ctx, &src, &spec).await;
+    }
     let size = ctx.row.size.unwrap_or(0);
     let what = what(&ctx, &src);
     let s3 = requests(&ctx);
@@ -115,7 +123,7 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
         Ok(h) => h,
         // A move killed after deleting its source, before recording that: its copy is whole.
         Err(e) if e.kind == ErrorKind::NotFound && spec.delete_source => {
-            return match finished_before(&ctx, &s3, size).await? {
+            return match finished_before(&ctx, &s3, &Source::of_row(&ctx)).await? {
                 true => recognised(completed(&ctx, size, 0).await?, &ctx),
                 false => Err(Error::not_found(format!(
                     "{what}: the source is gone; nothing was copied"
@@ -128,7 +136,7 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     if etag_changed || head.content_length() != Some(size as i64) {
         // A multipart copy killed after the server completed it: an edit in place changed its
         // own source so. Recognised, it is recorded; a source that changed is never deleted.
-        if ctx.row.upload_id.is_some() && finished_before(&ctx, &s3, size).await? {
+        if ctx.row.upload_id.is_some() && finished_before(&ctx, &s3, &Source::of_row(&ctx)).await? {
             return recognised(completed(&ctx, size, 0).await?, &ctx);
         }
         return Err(Error::new(
@@ -143,22 +151,51 @@ pub async fn run(ctx: Arc<Ctx>) -> Result<RunStats> {
     }
 }
 
+/// What a copy's row says of its source: its size and ETag when queued, and the upload id kept.
+struct Source {
+    size: u64,
+    etag: Option<String>,
+    upload_id: Option<String>,
+}
+
+impl Source {
+    fn of_row(ctx: &Ctx) -> Source {
+        Source {
+            size: ctx.row.size.unwrap_or(0),
+            etag: ctx.row.etag.clone(),
+            upload_id: ctx.row.upload_id.clone(),
+        }
+    }
+
+    /// As the store holds it now (a run may have changed it since the row was read).
+    fn stored(ctx: &Ctx) -> Result<Source> {
+        let row = ctx.store.get(&ctx.row.id)?.ok_or_else(|| {
+            Error::not_found(format!("transfer {} is no longer in the queue", ctx.row.id))
+        })?;
+        Ok(Source {
+            size: row.size.unwrap_or(0),
+            etag: row.etag,
+            upload_id: row.upload_id,
+        })
+    }
+}
+
 /// Whether the destination is already this copy (a killed run made it): the source's size, and
 /// its ETag (single copy) or the ETag of the recorded parts (multipart).
-async fn finished_before(ctx: &Ctx, s3: &Requests, size: u64) -> Result<bool> {
+async fn finished_before(ctx: &Ctx, s3: &Requests, source: &Source) -> Result<bool> {
     let what = format!("check s3://{}/{}", ctx.row.bucket, ctx.row.key);
     let dest = match s3.head_object(&what, &ctx.row.bucket, &ctx.row.key).await {
         Ok(h) => h,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
     };
-    if dest.content_length() != Some(size as i64) {
+    if dest.content_length() != Some(source.size as i64) {
         return Ok(false);
     }
     let parts = ctx.store.parts(&ctx.row.id)?;
-    let expected = match ctx.row.upload_id {
+    let expected = match source.upload_id {
         Some(_) => multipart_etag(&parts),
-        None => ctx.row.etag.clone(),
+        None => source.etag.clone(),
     };
     Ok(expected.is_some() && same_etag(dest.e_tag(), expected.as_deref()))
 }
@@ -237,17 +274,29 @@ async fn single(
     finish(ctx, s3, src, spec, 1).await
 }
 
-/// Deletes a move's source (its copy verified) and records the transfer completed.
+/// Deletes a move's source through `source_s3` (its account's door) once its copy is verified, and
+/// records the transfer completed.
 async fn finish(
     ctx: &Ctx,
-    s3: &Requests,
+    source_s3: &Requests,
     src: &S3Url,
     spec: &CopySpec,
     parts_sent: u64,
 ) -> Result<RunStats> {
-    let in_place = src.bucket == ctx.row.bucket && src.key == ctx.row.key;
+    let in_place = spec.source.is_none() && src.bucket == ctx.row.bucket && src.key == ctx.row.key;
     if spec.delete_source && !in_place {
-        s3.delete_keys(&src.bucket, std::slice::from_ref(&src.key))
+        // The source replaced since it was copied: the new version is not the copy's to delete.
+        let copied = Source::stored(ctx)?.etag;
+        let what = format!("move {src}");
+        let now = source_s3.head_object(&what, &src.bucket, &src.key).await?;
+        if !same_etag(now.e_tag(), copied.as_deref()) {
+            return Err(Error::new(
+                ErrorKind::Changed,
+                format!("{what}: the source was replaced after it was copied; the copy holds the version as it was, and the new one was kept. Move it again to move the new version"),
+            ));
+        }
+        source_s3
+            .delete_keys(&src.bucket, std::slice::from_ref(&src.key))
             .await?;
     }
     completed(ctx, ctx.row.size.unwrap_or(0), parts_sent).await
@@ -315,19 +364,13 @@ async fn multipart(
     let recorded = ctx.store.parts(&ctx.row.id)?.len();
     if ctx.row.upload_id.is_some()
         && recorded == planned.len()
-        && finished_before(&ctx, s3, size).await?
+        && finished_before(&ctx, s3, &Source::of_row(&ctx)).await?
     {
         return recognised(finish(&ctx, s3, src, spec, 0).await?, &ctx);
     }
     let (upload_id, done) = resume_or_create(&ctx, s3, src, head, spec, &planned).await?;
     let reused = done.len() as u64;
-    ctx.counter.set_done(done.values().map(|p| p.len).sum());
-    tracing::info!(transfer = %ctx.row.id, parts = planned.len(), reused, "multipart copy");
-    let todo: Vec<Part> = planned
-        .iter()
-        .filter(|p| !done.contains_key(&p.number))
-        .copied()
-        .collect();
+    let todo = super::remaining(&ctx, &planned, &done, "multipart copy");
     let sent = todo.len() as u64;
     let (upload_id, source) = (Arc::new(upload_id), Arc::new(copy_source(src)));
     for_each_part(
@@ -431,6 +474,19 @@ async fn create(
         attrs = attrs.edited(edit);
     }
     let tagging = tagging(s3, src).await?;
+    start_upload(ctx, s3, &attrs, tagging, spec, None).await
+}
+
+/// CreateMultipartUpload at the row's destination with `attrs`, `tagging` and the spec's
+/// encryption (and `checksum`, the algorithm its parts declare); its id committed before it returns.
+async fn start_upload(
+    ctx: &Ctx,
+    s3: &Requests,
+    attrs: &Attributes,
+    tagging: Option<String>,
+    spec: &CopySpec,
+    checksum: Option<ChecksumAlgorithm>,
+) -> Result<String> {
     let what = format!("start the copy to s3://{}/{}", ctx.row.bucket, ctx.row.key);
     let out = s3
         .send(&what, |c| {
@@ -439,6 +495,7 @@ async fn create(
                 .bucket(&ctx.row.bucket)
                 .key(&ctx.row.key)
                 .set_tagging(tagging.clone())
+                .set_checksum_algorithm(checksum.clone())
                 .set_server_side_encryption(spec.sse.as_deref().map(ServerSideEncryption::from))
                 .set_ssekms_key_id(spec.sse_kms_key_id.clone());
             with_attributes!(req, attrs).send()

@@ -19,6 +19,10 @@ pub struct CopySpec {
     pub sse_kms_key_id: Option<String>,
     /// Attributes changed on the way (the rest are the source's).
     pub edit: Option<ObjectEdit>,
+    /// The source's account when it is not the destination's (the row's connection): the bytes
+    /// are streamed through Ferry (see `copy/streamed.rs`) instead of copied by the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::s3::Connection>,
 }
 
 impl CopySpec {

@@ -3,7 +3,7 @@ import { messageOf } from './backend/errors';
 import type { Enqueued } from './backend/types';
 import { baseName } from './browse/paths';
 import type { App } from './context';
-import { EXPIRY_CHOICES, plural } from './format';
+import { EXPIRY_CHOICES, formatDateTime, plural } from './format';
 
 function skippedText(e: Enqueued): string {
   if (e.skipped.length === 0) return '';
@@ -63,7 +63,8 @@ export async function copyLink(app: App, key: string, then = ''): Promise<void> 
     const link = await app.backend.presign(at.account, at.bucket, key, secs);
     await app.backend.copyText(link.url);
     const lifetime = EXPIRY_CHOICES.find((c) => c.secs === secs)?.label ?? plural(Math.round(secs / 60), 'minute');
-    app.notices.push('success', `Copied a link to ${baseName(key)}, valid for ${lifetime}.${then}`);
+    const valid = link.limitedBy ? `valid until ${formatDateTime(link.expiresAt)} (sooner than asked: ${link.limitedBy})` : `valid for ${lifetime}`;
+    app.notices.push('success', `Copied a link to ${baseName(key)}, ${valid}.${then}`);
   } catch (err) {
     app.notices.push('error', `Could not copy a link to ${baseName(key)}: ${messageOf(err)}`);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDateTime, formatEta, formatSpeed, fraction, plural, verifiedAgainst, RECORDED_AT_UPLOAD } from './format';
+import { formatBytes, formatDateTime, formatEta, formatSpeed, fraction, plural } from './format';
 
 describe('formatBytes', () => {
   it('uses bytes below one KiB', () => {
@@ -78,14 +78,5 @@ describe('plural', () => {
   it('picks the form and groups digits', () => {
     expect(plural(1, 'file')).toBe('1 file');
     expect(plural(10000, 'file')).toBe('10,000 files');
-  });
-});
-
-describe('verifiedAgainst', () => {
-  it("names the server's checksum, or Ferry's own record of the upload", () => {
-    expect(verifiedAgainst('CRC32C')).toBe("the server's CRC32C");
-    expect(verifiedAgainst(RECORDED_AT_UPLOAD)).toBe(
-      'the CRC32C values Ferry recorded when it uploaded the object',
-    );
   });
 });

@@ -78,13 +78,3 @@ export const EXPIRY_CHOICES: readonly { secs: number; label: string }[] = [
   { secs: 86400, label: '1 day' },
   { secs: 604800, label: '7 days' },
 ];
-
-/** What the engine calls a download checked against the CRC32C values Ferry sent when uploading it. */
-export const RECORDED_AT_UPLOAD = 'CRC32C recorded at upload';
-
-/** What a completed download was verified against, in words ("the server's CRC32C"). */
-export function verifiedAgainst(verified: string): string {
-  return verified === RECORDED_AT_UPLOAD
-    ? 'the CRC32C values Ferry recorded when it uploaded the object'
-    : `the server's ${verified}`;
-}

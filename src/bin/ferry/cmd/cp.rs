@@ -34,6 +34,37 @@ pub(crate) struct CpArgs {
     /// fetches the same version.
     #[arg(long, value_name = "ID", conflicts_with = "recursive")]
     pub(crate) version_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) to: ToAccount,
+}
+
+/// A copy or move to another account or endpoint.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ToAccount {
+    /// Copy to this account (a saved one, `local`, or `profile:NAME`) instead of the command's
+    /// own: the bytes stream through Ferry (ranges in, parts out, resumable), the source read
+    /// with the command's account (--account, --profile, --endpoint-url).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) to_account: Option<String>,
+}
+
+impl ToAccount {
+    /// The destination's connection, when it is another account; refused unless both sides are S3.
+    fn destination(
+        &self,
+        engine: &ferry::Engine,
+        both_s3: bool,
+    ) -> Result<Option<ferry::Connection>, Error> {
+        let Some(name) = &self.to_account else {
+            return Ok(None);
+        };
+        if !both_s3 {
+            return Err(Error::invalid(
+                "--to-account copies between S3 locations of two accounts: ferry cp --to-account NAME s3://bucket/key s3://bucket/key",
+            ));
+        }
+        engine.connection(name).map(Some)
+    }
 }
 
 /// What uploaded objects are stored with; a server-side copy takes them as changes to its source's.
@@ -195,6 +226,8 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
             "--version-id downloads one version of an object: ferry cp --version-id ID s3://bucket/key DEST; `ferry restore` makes a version current",
         ));
     }
+    let both_s3 = s3_side(&args.src)?.is_some() && s3_side(&args.dst)?.is_some();
+    let destination = args.to.destination(&engine, both_s3)?;
     if args.src == "-" || args.dst == "-" {
         return stream(g, &engine, args).await;
     }
@@ -229,6 +262,7 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
             let mut opts = copy_options(args.recursive, args.if_exists, false, &args.object.sse);
             opts.part_size = part_size;
             opts.edit = args.object.edit()?;
+            opts.destination = destination;
             engine.enqueue_copy(&conn, &src, &dst, &opts).await?
         }
         (None, None) => {
@@ -240,7 +274,8 @@ pub(crate) async fn run(g: &Global, state_dir: PathBuf, args: &CpArgs) -> Result
     drive(&engine, enq, g.json).await
 }
 
-/// `ferry mv SRC DST`: a server-side move between S3 locations of one account.
+/// `ferry mv SRC DST`: a move between S3 locations, server-side within one account, streamed to
+/// another (`--to-account`).
 pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<ExitCode, Error> {
     let (src, dst) = match (S3Url::is_s3(&args.src), S3Url::is_s3(&args.dst)) {
         (true, true) => (S3Url::parse(&args.src)?, S3Url::parse(&args.dst)?),
@@ -253,6 +288,7 @@ pub(crate) async fn mv(g: &Global, state_dir: PathBuf, args: &MvArgs) -> Result<
     let engine = open(state_dir, args.tuning.limits()?).await?;
     let mut opts = copy_options(args.recursive, args.if_exists, true, &args.sse);
     opts.part_size = args.tuning.part_size()?;
+    opts.destination = args.to.destination(&engine, true)?;
     let enq = engine
         .enqueue_copy(&g.connection_for(&engine)?, &src, &dst, &opts)
         .await?;
@@ -273,6 +309,7 @@ fn copy_options(
         sse_kms_key_id: sse.sse_kms_key_id.clone(),
         part_size: None,
         edit: None,
+        destination: None,
     }
 }
 
@@ -289,6 +326,8 @@ pub(crate) struct MvArgs {
     pub(crate) sse: SseArgs,
     #[command(flatten)]
     pub(crate) tuning: Tuning,
+    #[command(flatten)]
+    pub(crate) to: ToAccount,
 }
 
 /// `ferry cp - s3://…` and `ferry cp s3://… -`: standard input to an object, an object to

@@ -53,6 +53,9 @@ pub(crate) async fn presign(
             format_time(link.expires_at as i64),
             human_duration(Duration::from_secs(link.expires_in_secs))
         );
+        if let Some(why) = &link.limited_by {
+            eprintln!("note: sooner than asked: {why}");
+        }
         if conn.is_local() && engine.local_endpoint().await?.is_serving() {
             eprintln!("note: this link works while Ferry's local endpoint runs (`ferry serve-local` or the app)");
         }

@@ -77,6 +77,7 @@ describe('TauriBackend', () => {
     await b.objectProperties('local', 'b', 'k');
     await b.editObject('local', 'b', 'k', { contentType: 'text/plain', metadata: {}, removeMetadata: [] });
     await b.copyObjects('local', 'b', 'k', 'k2', true, false);
+    await b.copyObjects('local', 'b', 'k', 'k2', false, false, { account: 'r2', bucket: 'c' });
     await b.uploadPaths('local', 'b', 'p/', ['/x']);
     await b.download('local', 'b', ['k'], ['p/'], '/d');
     await b.listTransfersPage({ before: 7, limit: 200 });
@@ -108,7 +109,8 @@ describe('TauriBackend', () => {
       { cmd: 'tally_folders', args: { account: 'local', bucket: 'b', prefixes: ['p/'] } },
       { cmd: 'object_properties', args: { account: 'local', bucket: 'b', key: 'k' } },
       { cmd: 'edit_object', args: { account: 'local', bucket: 'b', key: 'k', edit: { contentType: 'text/plain', metadata: {}, removeMetadata: [] } } },
-      { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false } },
+      { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: true, replace: false, toAccount: null, toBucket: null } },
+      { cmd: 'copy_objects', args: { account: 'local', bucket: 'b', from: 'k', to: 'k2', moveSource: false, replace: false, toAccount: 'r2', toBucket: 'c' } },
       { cmd: 'upload_paths', args: { account: 'local', bucket: 'b', prefix: 'p/', paths: ['/x'] } },
       { cmd: 'download', args: { account: 'local', bucket: 'b', keys: ['k'], prefixes: ['p/'], destDir: '/d' } },
       { cmd: 'list_transfers_page', args: { before: 7, after: null, limit: 200, state: null } },

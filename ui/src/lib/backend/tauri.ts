@@ -8,7 +8,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open } from '@tauri-apps/plugin-dialog';
 import type {
   Account, AccountDefaults, Backend, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Place, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, Searched, SearchStream, Settings, SyncFinished, SyncRunStarted, SyncPair, SyncPreviewed,
   SyncStarted, Tally, TransferEvent, Unsubscribe, WatchedFolder, PageRequest, SummarySelection, TransferPage, TransferSummary,
 } from './types';
 
@@ -134,8 +134,8 @@ export class TauriBackend implements Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return invoke('edit_object', { account, bucket, key, edit });
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
-    return invoke('copy_objects', { account, bucket, from, to, moveSource, replace });
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean, into?: Place): Promise<Enqueued> {
+    return invoke('copy_objects', { account, bucket, from, to, moveSource, replace, toAccount: into?.account ?? null, toBucket: into?.bucket ?? null });
   }
 
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued> {

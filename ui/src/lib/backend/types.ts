@@ -145,6 +145,12 @@ export interface SearchStream {
   cancel(): void;
 }
 
+/** A bucket of an account: where a paste from elsewhere goes. */
+export interface Place {
+  account: string;
+  bucket: string;
+}
+
 /**
  * Everything the UI needs from the outside world. TauriBackend implements it with invoke/Channel/
  * listen and the dialog and clipboard plugins; MockBackend simulates it in memory for browser tests.
@@ -166,7 +172,7 @@ export interface Backend {
   // list_objects {account, bucket, prefix, listing, pages: Channel<Listing>} -> Listed, cancel_listing
   // {listing}, delete_objects {account, bucket, keys, prefixes, progress}, tally_folders {account, bucket,
   // prefixes}, object_properties {account, bucket, key}, edit_object {account, bucket, key, edit},
-  // copy_objects {account, bucket, from, to, moveSource, replace}
+  // copy_objects {account, bucket, from, to, moveSource, replace, toAccount, toBucket}
   listBuckets(account: string): Promise<string[]>;
   createBucket(account: string, bucket: string): Promise<void>;
   /** Lists one level of `prefix`, streaming its pages to `onPage`. */
@@ -206,11 +212,12 @@ export interface Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties>;
   /**
    * Copies or moves (renames) an object, or a folder (`from` ending in '/'), to `to` in the same bucket,
-   * server-side: queues and starts one batch of copy transfers (resolves once they are queued; they
-   * show in the transfers list). An existing destination fails with kind 'already_exists', nothing
-   * queued, unless `replace`.
+   * or in `into` (another bucket, of this account or another): queues and starts one batch of copy
+   * transfers (resolves once they are queued; they show in the transfers list). Within one account the
+   * server copies; into another account the bytes stream through Ferry. An existing destination fails
+   * with kind 'already_exists', nothing queued, unless `replace`.
    */
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued>;
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean, into?: Place): Promise<Enqueued>;
 
   // versions (listed only when asked) — list_versions {account, bucket, prefix, listing, pages:
   // Channel<VersionListing>} -> Listed (cancel_listing stops it), object_versions {account, bucket, key},

@@ -3,7 +3,7 @@
 // another folder cancels it. Rows are kept compactly (rows.ts), sorted and filtered here.
 import { SvelteSet } from 'svelte/reactivity';
 import { messageOf } from '../backend/errors';
-import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Preview, Tally } from '../backend/types';
+import type { Backend, DeleteProgress, Deleted, Enqueued, ObjectEdit, ObjectInfo, ObjectProperties, Place, Preview, Tally } from '../backend/types';
 import { destinationLabel } from './paths';
 import type { Step } from './pasting';
 import { boundsLabel, NO_BOUNDS, searchQuery, type SearchBounds } from './search';
@@ -342,13 +342,22 @@ export class BrowserState {
   }
 
   /**
-   * Copies or moves each step in turn within the open bucket (server-side, as `relocate`); a name that
-   * exists at the destination is replaced only when `replace(step)` says so, else that step is skipped.
-   * Lists again once at the end, also when a step fails (the error is thrown after).
+   * Copies or moves each step in turn into the open bucket, from it (server-side, as `relocate`) or
+   * from `source`, another bucket (server-side within one account, streamed through Ferry from
+   * another); a name that exists at the destination is replaced only when `replace(step)` says so,
+   * else that step is skipped. Lists again once at the end, also when a step fails (the error is
+   * thrown after).
    */
-  async relocateAll(steps: Step[], move: boolean, replace: (step: Step) => Promise<boolean>): Promise<{ done: Step[]; skipped: Step[]; objects: number }> {
+  async relocateAll(
+    steps: Step[],
+    move: boolean,
+    replace: (step: Step) => Promise<boolean>,
+    source?: Place,
+  ): Promise<{ done: Step[]; skipped: Step[]; objects: number }> {
     const at = this.location;
     if (!at) throw { kind: 'invalid_input', message: 'Choose a bucket first.' };
+    const from = source ?? at;
+    const into: Place | undefined = source ? { account: at.account, bucket: at.bucket } : undefined;
     const done: Step[] = [];
     const skipped: Step[] = [];
     let objects = 0;
@@ -356,14 +365,14 @@ export class BrowserState {
       for (const step of steps) {
         let copied: Enqueued;
         try {
-          copied = await this.#backend.copyObjects(at.account, at.bucket, step.from, step.to, move, false);
+          copied = await this.#backend.copyObjects(from.account, from.bucket, step.from, step.to, move, false, into);
         } catch (e) {
           if ((e as { kind?: string })?.kind !== 'already_exists') throw e;
           if (!(await replace(step))) {
             skipped.push(step);
             continue;
           }
-          copied = await this.#backend.copyObjects(at.account, at.bucket, step.from, step.to, move, true);
+          copied = await this.#backend.copyObjects(from.account, from.bucket, step.from, step.to, move, true, into);
         }
         objects += copied.ids.length;
         done.push(step);

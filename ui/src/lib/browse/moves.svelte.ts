@@ -1,9 +1,11 @@
 // The object list's direct manipulation, apart from the list that shows it: what Ctrl+X / Ctrl+C hold
 // for Ctrl+V, duplicates, renames in place, rows dragged onto a folder, and the question asked before
-// any of them replaces what is at its destination. Everything is a server-side copy or move in the open
-// bucket (BrowserState.relocateAll); where things go is decided by pasting.ts.
+// any of them replaces what is at its destination. Everything is a copy or move into the open bucket
+// (BrowserState.relocateAll): server-side within an account, streamed through Ferry when pasted from
+// another account; where things go is decided by pasting.ts.
 import { copyLink } from '../actions';
 import { messageOf } from '../backend/errors';
+import type { Place } from '../backend/types';
 import type { App } from '../context';
 import { plural } from '../format';
 import { freeKey, pasteSteps, type Step } from './pasting';
@@ -77,12 +79,9 @@ export class ObjectMoves {
     const h = this.held;
     const at = browser.location;
     if (!at || !h) return;
-    if (h.account !== at.account || h.bucket !== at.bucket) {
-      notices.push('error', `Paste works within one bucket: ${what(h.keys)} came from ${h.bucket}. Use Download and Upload between buckets.`);
-      return;
-    }
+    const elsewhere = h.account !== at.account || h.bucket !== at.bucket;
     const move = h.mode === 'cut';
-    const plan = pasteSteps(h.keys, into, move, (k) => browser.holds(k));
+    const plan = pasteSteps(h.keys, into, move, (k) => browser.holds(k), elsewhere);
     if ('problem' in plan) {
       notices.push('error', plan.problem);
       return;
@@ -92,7 +91,10 @@ export class ObjectMoves {
       return;
     }
     if (move) this.held = null;
-    await this.#carry(plan.steps, move, `${move ? 'Moved' : 'Copied'} ${what(plan.steps.map((s) => s.from))} to ${destinationLabel(at.bucket, into)}`);
+    const said = `${move ? 'Moved' : 'Copied'} ${what(plan.steps.map((s) => s.from))} to ${destinationLabel(at.bucket, into)}`;
+    const how = h.account !== at.account ? ` from ${h.account}, streamed through Ferry` : '';
+    const source = elsewhere ? { account: h.account, bucket: h.bucket } : undefined;
+    await this.#carry(plan.steps, move, said + how, source);
   }
 
   /** Ctrl+D: a copy of each row beside it, under a free name ("name copy.ext"). */
@@ -112,11 +114,11 @@ export class ObjectMoves {
     return null;
   }
 
-  /** Runs copies or moves, asking before each replace, and says what happened. */
-  async #carry(steps: Step[], move: boolean, said: string): Promise<void> {
+  /** Runs copies or moves (from `source` when not the open bucket), asking before each replace, and says what happened. */
+  async #carry(steps: Step[], move: boolean, said: string, source?: Place): Promise<void> {
     const { browser, notices } = this.#app;
     try {
-      const r = await browser.relocateAll(steps, move, (step) => this.#askReplace(step));
+      const r = await browser.relocateAll(steps, move, (step) => this.#askReplace(step), source);
       if (r.done.length > 0) {
         const objects = steps.some((s) => isFolder(s.from)) ? ` (${plural(r.objects, 'object')})` : '';
         const kept = r.skipped.length ? ` Kept ${what(r.skipped.map((s) => s.to))} as ${r.skipped.length === 1 ? 'it was' : 'they were'}.` : '';

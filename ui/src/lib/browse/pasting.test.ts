@@ -42,4 +42,12 @@ describe('pasteSteps', () => {
     expect(pasteSteps(['a/'], 'a/', true, holding())).toEqual({ problem: 'The folder a cannot go inside itself.' });
     expect(pasteSteps(['a/'], 'a/b/', false, holding())).toEqual({ problem: 'The folder a cannot go inside itself.' });
   });
+  it('pastes from another bucket under the same names, the same folder there being another place', () => {
+    expect(pasteSteps(['a/x.txt', 'a/'], 'a/', true, holding('a/x.txt'), true)).toEqual({
+      steps: [
+        { from: 'a/x.txt', to: 'a/x.txt' },
+        { from: 'a/', to: 'a/a/' },
+      ],
+    });
+  });
 });

@@ -1,5 +1,6 @@
 // Where cut, copied, duplicated and dragged objects and folders go: pure, so the rules are tested apart
-// from the list. A folder is a prefix ending in '/'; everything stays in one bucket.
+// from the list. A folder is a prefix ending in '/'; a paste goes into the open bucket, from it or from
+// another bucket (of this account or another).
 import { childName, parentPrefix } from './paths';
 
 /** One copy or move: from a key (or prefix) to another. */
@@ -28,11 +29,22 @@ export function freeKey(source: string, taken: (key: string) => boolean): string
 /**
  * The steps that bring `sources` into the folder `into`, or what stops them in words. A copy into the
  * folder it came from gets a free name beside the original; a move there is nothing to do (left out).
+ * `elsewhere`: the sources are in another bucket, so no key is its own destination.
  */
-export function pasteSteps(sources: string[], into: string, move: boolean, taken: (key: string) => boolean): { steps: Step[] } | { problem: string } {
+export function pasteSteps(
+  sources: string[],
+  into: string,
+  move: boolean,
+  taken: (key: string) => boolean,
+  elsewhere = false,
+): { steps: Step[] } | { problem: string } {
   const steps: Step[] = [];
   for (const from of sources) {
     const folder = from.endsWith('/');
+    if (elsewhere) {
+      steps.push({ from, to: into + childName(from, parentPrefix(from)) + (folder ? '/' : '') });
+      continue;
+    }
     if (folder && into.startsWith(from)) {
       return { problem: `The folder ${childName(from, parentPrefix(from))} cannot go inside itself.` };
     }

@@ -38,6 +38,8 @@ export class TransferItem {
   finishedAt = $state<number | null>(null);
   /** Completed downloads: the server checksum the file was verified against; null when none. */
   verified = $state<string | null>(null);
+  /** `verified` in the engine's words ("the server's CRC32C"). */
+  verifiedWords = $state<string | null>(null);
   /** 0…1, never more. */
   readonly progress = $derived(fraction(this.bytesDone, this.bytesTotal));
 
@@ -65,6 +67,7 @@ export class TransferItem {
     this.error = t.error;
     this.finishedAt = t.finishedAt;
     this.verified = t.verified;
+    this.verifiedWords = t.verifiedWords ?? null;
     if (t.state === 'completed') this.bytesDone = this.bytesTotal;
     if (t.state !== 'running') {
       this.speed = 0;
@@ -85,6 +88,7 @@ export class TransferItem {
     this.state = e.state;
     this.error = e.error;
     if (e.verified !== undefined) this.verified = e.verified;
+    if (e.verifiedWords !== undefined) this.verifiedWords = e.verifiedWords;
     if (e.state !== 'running') {
       this.speed = 0;
       this.etaSecs = null;

@@ -115,12 +115,12 @@ describe('TransfersState', () => {
   it('keeps what a finished download was verified against, from its event or the list', () => {
     const item = new TransferItem(transfer({ direction: 'download' }));
     expect(item.verified).toBeNull();
-    item.applyEvent({ id: 'a', state: 'completed', error: null, verified: 'composite CRC32C' });
-    expect(item.verified).toBe('composite CRC32C');
+    item.applyEvent({ id: 'a', state: 'completed', error: null, verified: 'composite CRC32C', verifiedWords: "the server's composite CRC32C" });
+    expect([item.verified, item.verifiedWords]).toEqual(['composite CRC32C', "the server's composite CRC32C"]);
     item.applyEvent({ id: 'a', state: 'completed', error: null });
     expect(item.verified).toBe('composite CRC32C');
-    const listed = new TransferItem(transfer({ direction: 'download', state: 'completed', verified: 'MD5 ETag' }));
-    expect(listed.verified).toBe('MD5 ETag');
+    const listed = new TransferItem(transfer({ direction: 'download', state: 'completed', verified: 'MD5 ETag', verifiedWords: "the server's MD5 ETag" }));
+    expect([listed.verified, listed.verifiedWords]).toEqual(['MD5 ETag', "the server's MD5 ETag"]);
   });
 
   it('drops the speed of a transfer that stopped, even if a late snapshot says otherwise', () => {

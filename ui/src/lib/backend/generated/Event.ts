@@ -10,4 +10,8 @@ export type Event = { id: string, state: State, error: BackendError | null,
  * A download that just completed: what it was verified against (absent otherwise, and when
  * the server kept nothing to verify it with).
  */
-verified?: string, };
+verified?: string, 
+/**
+ * `verified` in words ("the server's CRC32C").
+ */
+verifiedWords?: string, };

@@ -7,4 +7,13 @@ export type Link = { url: string,
 /**
  * Unix seconds.
  */
-expiresAt: number, expiresInSecs: number, };
+expiresAt: number, 
+/**
+ * What the link was signed for (its `X-Amz-Expires`).
+ */
+expiresInSecs: number, 
+/**
+ * Why the link ends before the time asked for, when it does: a link signed with temporary
+ * credentials (SSO, STS, a session token) dies with them, so it is signed only until they expire.
+ */
+limitedBy: string | null, };

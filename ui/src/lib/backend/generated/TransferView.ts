@@ -17,6 +17,10 @@ nextAttemptAt?: number,
  */
 verified: string | null, 
 /**
+ * `verified` in words, as both shells say it ("the server's CRC32C").
+ */
+verifiedWords?: string, 
+/**
  * A download of one version of the object (absent: the current object).
  */
 versionId?: string, };

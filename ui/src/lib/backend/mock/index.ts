@@ -7,7 +7,7 @@
 import { backendError } from '../errors';
 import type {
   Account, AccountDefaults, Backend, BackendError, DeleteProgress, Deleted, DragDropEvent, Enqueued, Found, Link, Listed, Listing, ListingStream, NewAccount,
-  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
+  NewWatchedFolder, ObjectEdit, ObjectProperties, ObjectVersion, Place, Preview, ProgressSnapshot, Restored, VersionListing, SearchQuery, SearchStream, Settings, SyncFinished, SyncPair, SyncPreviewed, SyncRunStarted,
   SyncStarted, Tally, Transfer, TransferEvent, TransferState, PageRequest, SummarySelection, TransferPage, TransferSummary,
   Unsubscribe, WatchedFolder,
 } from '../types';
@@ -71,6 +71,10 @@ export class MockBackend implements Backend {
   /** Bytes per second of each running transfer. */
   get speed(): number {
     return this.#transfers.speed;
+  }
+  /** Gives `account` temporary credentials (SSO, STS) that expire `secs` from now: links end with them. */
+  expireCredentialsIn(account: string, secs: number): void {
+    this.#w.credentialsExpiry.set(account, Math.floor(this.#w.now() / 1000) + secs);
   }
   /** Keys deleteObjects refuses (access denied), deleting the others. */
   get refusedDeletes(): Set<string> {
@@ -291,8 +295,8 @@ export class MockBackend implements Backend {
   editObject(account: string, bucket: string, key: string, edit: ObjectEdit): Promise<ObjectProperties> {
     return this.#call('editObject', () => this.#objects.edit(account, bucket, key, edit));
   }
-  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Promise<Enqueued> {
-    return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace));
+  copyObjects(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean, into?: Place): Promise<Enqueued> {
+    return this.#call('copyObjects', () => this.#objects.copy(account, bucket, from, to, moveSource, replace, into));
   }
   folderSize(account: string, bucket: string, prefix: string, onProgress: (soFar: Listed) => void): ListingStream {
     let cancelled = false;

@@ -5,7 +5,7 @@
 // a million of them cost no memory until the UI keeps them; a gate holds pages from a number on.
 import { baseName, bucketNameProblem } from '../../browse/paths';
 import { backendError } from '../errors';
-import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, Preview, SearchQuery, Searched, Tally } from '../types';
+import type { DeleteProgress, Deleted, Enqueued, Found, Link, Listed, Listing, ObjectEdit, ObjectInfo, ObjectProperties, Place, Preview, SearchQuery, Searched, Tally } from '../types';
 import { MIB, type MockTransfer, type World } from './world';
 
 /** Content types the mock's properties know, by extension. */
@@ -334,41 +334,47 @@ export class MockObjects {
   }
 
   /**
-   * Copies or moves an object, or a folder (`from` ending in '/'), like the engine: checked whole
+   * Copies or moves an object, or a folder (`from` ending in '/'), to `to` in the same bucket or in
+   * `into` (another bucket, of any account), like the engine: checked whole
    * first (the source exists, no destination inside the source, an existing destination refused
    * unless `replace`), then every object copied (each a `copy` transfer in the list), and for a move
    * each source deleted.
    */
-  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean): Enqueued {
+  copy(account: string, bucket: string, from: string, to: string, moveSource: boolean, replace: boolean, into?: Place): Enqueued {
     const objects = this.#w.bucket(account, bucket);
+    const target = into ? this.#w.bucket(into.account, into.bucket) : objects;
     const folder = from.endsWith('/');
-    if (folder && to.startsWith(from)) throw backendError('invalid_input', `${to} is inside ${from}; choose a destination outside it`);
-    if (to === from) throw backendError('invalid_input', `${from} is its own destination; choose another name`);
+    const elsewhere = target !== objects;
+    if (!elsewhere && folder && to.startsWith(from)) throw backendError('invalid_input', `${to} is inside ${from}; choose a destination outside it`);
+    if (!elsewhere && to === from) throw backendError('invalid_input', `${from} is its own destination; choose another name`);
     const pairs = folder
       ? [...objects.keys()].filter((k) => k.startsWith(from)).map((k) => [k, to + k.slice(from.length)] as const)
       : objects.has(from)
         ? [[from, to] as const]
         : [];
     if (pairs.length === 0) throw backendError('not_found', `nothing found at s3://${bucket}/${from}`);
-    const taken = pairs.filter(([, t]) => objects.has(t)).map(([, t]) => t);
+    const taken = pairs.filter(([, t]) => target.has(t)).map(([, t]) => t);
     if (taken.length && !replace) {
       throw backendError('already_exists', `${taken.slice(0, 5).join(', ')} already exist${taken.length === 1 ? 's' : ''}; nothing was copied`);
     }
     const queued: Enqueued = { ids: [], resumed: 0, skipped: [] };
     for (const [f, t] of pairs) {
       const o = objects.get(f)!;
-      objects.set(t, { ...o, key: t });
+      target.set(t, { ...o, key: t });
       if (moveSource) objects.delete(f);
-      queued.ids.push(this.#copied(account, bucket, f, t, o.size));
+      queued.ids.push(this.#copied(into?.account ?? account, bucket, into?.bucket ?? bucket, f, t, o.size));
     }
     return queued;
   }
 
-  /** A server-side copy as the engine queues it: a `copy` transfer (finished at once here), announced; its id. */
-  #copied(account: string, bucket: string, from: string, to: string, size: number): string {
+  /**
+   * A copy as the engine queues it: a `copy` transfer on the destination's account (finished at once
+   * here), its source `s3://fromBucket/from`, announced; its id.
+   */
+  #copied(account: string, fromBucket: string, bucket: string, from: string, to: string, size: number): string {
     const now = this.#w.now();
     const t: MockTransfer = {
-      id: this.#w.newId('copy'), direction: 'copy', state: 'completed', account, bucket, key: to, localPath: `s3://${bucket}/${from}`,
+      id: this.#w.newId('copy'), direction: 'copy', state: 'completed', account, bucket, key: to, localPath: `s3://${fromBucket}/${from}`,
       name: baseName(to), bytesDone: size, bytesTotal: size, error: null, createdAt: now, finishedAt: now,
       verified: null, speed: 0, failAt: null, failWith: null,
     };
@@ -383,6 +389,15 @@ export class MockObjects {
       throw backendError('invalid_input', 'a link can last from 1 second to 7 days');
     }
     const now = Math.floor(this.#w.now() / 1000);
+    // Like the engine: a link signed with temporary credentials ends with them, and says why.
+    const until = this.#w.credentialsExpiry.get(account);
+    let limitedBy: string | null = null;
+    if (until !== undefined && until < now + expiresSecs) {
+      if (until <= now) throw backendError('access_denied', "the account's temporary credentials expired; sign in again, then make the link");
+      const when = new Date(until * 1000).toISOString().slice(0, 19).replace('T', ' ');
+      limitedBy = `the account's temporary credentials expire at ${when} UTC; sign in again or use long-term keys for longer links`;
+      expiresSecs = until - now;
+    }
     const path = key.split('/').map(encodeURIComponent).join('/');
     const name = key.split('/').pop() ?? key;
     const asFile = download
@@ -392,6 +407,7 @@ export class MockObjects {
       url: `http://127.0.0.1:9000/${bucket}/${path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=${expiresSecs}${asFile}&X-Amz-Signature=mock${now.toString(16)}`,
       expiresAt: now + expiresSecs,
       expiresInSecs: expiresSecs,
+      limitedBy,
     };
   }
 }

@@ -11,7 +11,7 @@ import type {
   BackendError, Enqueued, PageRequest, ProgressSnapshot, SelectionTotals, StateCounts, SummarySelection, Transfer, TransferPage,
   TransferState, TransferSummary,
 } from '../types';
-import { idOf, isTerminal, MIB, seqOf, short, sizeFromName, type MockTransfer, type World } from './world';
+import { idOf, isTerminal, MIB, seqOf, short, sizeFromName, verifiedWords, type MockTransfer, type World } from './world';
 
 /** The most rows a page may ask for, as in the engine. */
 const MAX_PAGE = 1000;
@@ -421,6 +421,7 @@ export function publicTransfer(t: MockTransfer): Transfer {
     localPath: t.localPath, name: t.name, bytesDone: t.bytesDone, bytesTotal: t.bytesTotal,
     error: t.error ? { ...t.error } : null, createdAt: t.createdAt, finishedAt: t.finishedAt,
     verified: t.verified,
+    ...(t.verified ? { verifiedWords: verifiedWords(t.verified) } : {}),
     ...(t.versionId ? { versionId: t.versionId } : {}),
   };
 }

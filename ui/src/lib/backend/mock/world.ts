@@ -32,6 +32,8 @@ export class World {
   readonly transfers = new Map<string, MockTransfer>();
   settings: Settings = { ...DEFAULT_SETTINGS };
   readonly localFiles = new Map<string, number>();
+  /** When an account's temporary credentials expire (unix seconds); accounts not here have long-term keys. */
+  readonly credentialsExpiry = new Map<string, number>();
   readonly progressHandlers = new Set<(batch: ProgressSnapshot[]) => void>();
   readonly eventHandlers = new Set<(event: TransferEvent) => void>();
   /** Called after a transfer completed or failed and its event went out. */
@@ -84,7 +86,10 @@ export class World {
 
   emitEvent(t: MockTransfer): void {
     const event: TransferEvent = { id: t.id, state: t.state, error: t.error ? { ...t.error } : null };
-    if (t.state === 'completed' && t.verified) event.verified = t.verified;
+    if (t.state === 'completed' && t.verified) {
+      event.verified = t.verified;
+      event.verifiedWords = verifiedWords(t.verified);
+    }
     for (const h of this.eventHandlers) h(event);
   }
 }
@@ -116,4 +121,9 @@ export function seqOf(id: string): number {
 /** An id as the engine's messages show it. */
 export function short(id: string): string {
   return id.slice(0, 12);
+}
+
+/** What the engine says a download was verified against, for the mock's checksums ("the server's CRC32C"). */
+export function verifiedWords(verified: string): string {
+  return `the server's ${verified}`;
 }
