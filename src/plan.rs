@@ -3,6 +3,12 @@
 //! Invariants: every part but the last is `part_size` long; 5 MiB ≤ part_size ≤ 5 GiB; at most
 //! 10,000 parts. The same plan is used for upload parts and download ranges, so a resumed transfer
 //! recomputes exactly the ranges it committed before.
+//!
+//! Under a bandwidth cap, the parts in flight are what a pause or quit may lose: they are sized and
+//! counted so that together they take about [`CAPPED_FLIGHT`] at the cap ([`paced_part_size`],
+//! [`parts_in_flight`], [`flight_budget`]), not the whole file.
+
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -23,6 +29,45 @@ pub struct Part {
     pub number: u32,
     pub offset: u64,
     pub len: u64,
+}
+
+/// Under a bandwidth cap, the parts in flight together take about this long to send at the cap: a
+/// pause or quit loses at most this much work, and each part finishes in seconds.
+pub const CAPPED_FLIGHT: Duration = Duration::from_secs(4);
+
+/// The bytes that may be in flight at once across the engine under a cap of `rate` bytes per second
+/// ([`CAPPED_FLIGHT`] of it); `None` without a cap. A part larger than this still goes, alone.
+pub fn flight_budget(rate: Option<u64>) -> Option<u64> {
+    rate.filter(|r| *r > 0)
+        .map(|r| (r as f64 * CAPPED_FLIGHT.as_secs_f64()) as u64)
+}
+
+/// How many parts of `part_size` bytes one transfer keeps in flight: the user's `configured` count,
+/// fewer under a cap so that they fit in [`flight_budget`], never less than one.
+pub fn parts_in_flight(configured: usize, part_size: u64, rate: Option<u64>) -> usize {
+    let configured = configured.max(1);
+    match flight_budget(rate) {
+        None => configured,
+        Some(budget) => ((budget / part_size.max(1)) as usize).clamp(1, configured),
+    }
+}
+
+/// The part size of a new upload or download of `size` bytes under a cap of `rate` bytes per second:
+/// what [`part_size`] chooses, but when that is left to Ferry and the cap is set, small enough that
+/// two parts fit in [`flight_budget`] (within S3's rules: at least 5 MiB, at most 10,000 parts). A
+/// file that takes no longer than the budget at the cap goes as it would without one. The user's
+/// own part size is kept (fewer of its parts are then in flight).
+pub fn paced_part_size(size: u64, requested: Option<u64>, rate: Option<u64>) -> Result<u64> {
+    let p = part_size(size, requested)?;
+    let (Some(budget), None) = (flight_budget(rate), requested) else {
+        return Ok(p);
+    };
+    if size <= budget.max(MIN_PART_SIZE) {
+        return Ok(p);
+    }
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    let paced = (budget / 2 / MIB * MIB).max(MIN_PART_SIZE).max(needed);
+    Ok(p.min(paced))
 }
 
 /// Chooses the part size for a file of `size` bytes, honouring the user's choice when it fits.
@@ -197,6 +242,43 @@ mod tests {
         assert!(parse_size("3XB").is_err());
     }
 
+    #[test]
+    fn under_a_cap_the_parts_in_flight_take_a_few_seconds_of_it() {
+        // 3 MiB/s: two 6 MiB parts at a time, not eight 8 MiB ones.
+        let rate = Some(3 * MIB);
+        assert_eq!(flight_budget(rate), Some(12 * MIB));
+        let p = paced_part_size(60 * MIB, None, rate).unwrap();
+        assert_eq!(p, 6 * MIB);
+        assert_eq!(parts_in_flight(8, p, rate), 2);
+        // 1 MiB/s: S3's smallest part, one at a time.
+        let p = paced_part_size(60 * MIB, None, Some(MIB)).unwrap();
+        assert_eq!(p, MIN_PART_SIZE);
+        assert_eq!(parts_in_flight(8, p, Some(MIB)), 1);
+        // A file the cap sends within the budget goes whole, as without a cap.
+        assert_eq!(
+            paced_part_size(10 * MIB, None, Some(3 * MIB)).unwrap(),
+            10 * MIB
+        );
+        // A fast cap changes nothing: 8 MiB parts, the configured count.
+        let fast = Some(100 * MIB);
+        assert_eq!(paced_part_size(GIB, None, fast).unwrap(), DEFAULT_PART_SIZE);
+        assert_eq!(parts_in_flight(8, DEFAULT_PART_SIZE, fast), 8);
+        // No cap: the configured count, whatever the part size.
+        assert_eq!(parts_in_flight(8, 5 * GIB, None), 8);
+    }
+
+    #[test]
+    fn parts_planned_larger_keep_their_size_and_go_fewer_at_a_time() {
+        // The user's part size, or one planned before the cap: kept, one at a time under a slow cap.
+        assert_eq!(
+            paced_part_size(GIB, Some(64 * MIB), Some(MIB)).unwrap(),
+            64 * MIB
+        );
+        assert_eq!(parts_in_flight(8, 64 * MIB, Some(MIB)), 1);
+        assert_eq!(parts_in_flight(8, 8 * MIB, Some(3 * MIB)), 1);
+        assert_eq!(parts_in_flight(0, 8 * MIB, None), 1);
+    }
+
     /// The largest object S3 can hold: 10,000 parts of 5 GiB (about 53.7 TB).
     const LARGEST: u64 = MAX_PARTS * MAX_PART_SIZE;
 
@@ -243,6 +325,25 @@ mod tests {
                     "refused a part size that fits: {}", e.message
                 ),
             }
+        }
+
+        #[test]
+        fn a_paced_part_size_stays_within_s3s_limits_and_the_budget(
+            size in 0..=LARGEST,
+            rate in 1u64..=(64 * MIB),
+        ) {
+            let p = paced_part_size(size, None, Some(rate)).unwrap();
+            let auto = part_size(size, None).unwrap();
+            proptest::prop_assert!(p <= auto);
+            if size > MAX_SINGLE_PUT || !is_single_put(size, p) {
+                proptest::prop_assert!((MIN_PART_SIZE..=MAX_PART_SIZE).contains(&p));
+                proptest::prop_assert!(size.div_ceil(p) <= MAX_PARTS);
+            }
+            let budget = flight_budget(Some(rate)).unwrap();
+            let n = parts_in_flight(8, p, Some(rate)) as u64;
+            // At least one part; more only while they fit in the budget.
+            proptest::prop_assert!(n >= 1 && (n == 1 || n * p <= budget));
+            assert_covers(size, p);
         }
 
         #[test]

@@ -378,3 +378,171 @@ async fn two_processes_on_one_queue_under_load_never_drive_a_transfer_twice_nor_
         "sent more than once: {twice:?} (at most the 2 + 8 in flight at the pause may be sent again)"
     );
 }
+
+/// A bandwidth cap of 3 MiB/s: parts of 6 MiB, two in flight (about 4 s of the cap).
+fn capped() -> Limits {
+    Limits {
+        rate_limit: Some(3 * MIB as u64),
+        ..Limits::default()
+    }
+}
+
+/// (bytes done, bytes on their way) of each progress snapshot of one transfer, in order.
+type Shown = std::sync::Arc<std::sync::Mutex<Vec<(u64, u64)>>>;
+
+/// Collects `id`'s progress figures as the shells receive them, until the task is aborted.
+fn record_done(engine: &ferry::Engine, id: &str) -> (Shown, tokio::task::JoinHandle<()>) {
+    let seen = Shown::default();
+    let mut rx = engine.subscribe_progress();
+    let (id, out) = (id.to_string(), seen.clone());
+    let task = tokio::spawn(async move {
+        while let Ok(batch) = rx.recv().await {
+            for s in batch.iter().filter(|s| s.id == id) {
+                out.lock().unwrap().push((s.bytes_done, s.bytes_sending));
+            }
+        }
+    });
+    (seen, task)
+}
+
+/// A `size`-byte file queued for upload to `key` through `proxy` by an engine under [`capped`], with
+/// the part size Ferry chooses: the engine, what was queued and the file's bytes.
+async fn capped_upload(
+    h: &Harness,
+    proxy: &crate::support::Proxy,
+    key: &str,
+    size: u64,
+    seed: u64,
+) -> (ferry::Engine, ferry::Enqueued, Vec<u8>) {
+    let bytes = data(size as usize, seed);
+    let src = h.file(key, &bytes);
+    let engine = h.engine(capped()).await;
+    let enq = engine
+        .enqueue_upload(&h.conn_via(proxy), &src, &url(key), &Default::default())
+        .await
+        .unwrap();
+    (engine, enq, bytes)
+}
+
+/// Request bodies besides the parts (CreateMultipartUpload, CompleteMultipartUpload's part list).
+const REQUEST_XML: u64 = 16 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_upload_paused_mid_way_sends_again_at_most_the_parts_in_flight_and_shown_bytes_never_fall(
+) {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    let size = 24 * MIB as u64;
+    let (engine, enq, bytes) = capped_upload(&h, &proxy, "capped.bin", size, 15).await;
+    let id = enq.ids[0].clone();
+    let part = engine.transfer(&id).unwrap().part_size;
+    assert_eq!(
+        part,
+        6 * MIB as u64,
+        "parts sized to a few seconds of the cap"
+    );
+    let (seen, recorder) = record_done(&engine, &id);
+
+    let run = run_in_background(&engine, &enq.ids);
+    // Two parts kept, the next two a sixth of the way: far from their end when the pause lands.
+    wait_until("14 MiB on the server", || {
+        proxy.body_bytes() >= 14 * MIB as u64
+    })
+    .await;
+    let in_flight = h.log.part_counts("capped.bin").len() - h.store().parts(&id).unwrap().len();
+    assert!(in_flight <= 2, "{in_flight} parts in flight under the cap");
+    engine.pause(&id).unwrap();
+    let outcome = run.await.unwrap().remove(0);
+    assert_eq!(
+        outcome.result.unwrap_err().kind,
+        ferry::ErrorKind::Interrupted
+    );
+    let paused = engine.transfer(&id).unwrap();
+    assert_eq!(paused.state, State::Paused);
+    let kept = h.store().parts(&id).unwrap().len() as u64;
+    assert!(kept >= 2, "{kept} parts kept");
+    assert_eq!(
+        paused.bytes_done,
+        kept * part,
+        "a paused row shows what is kept"
+    );
+    let shown_before_pause = seen.lock().unwrap().clone();
+    assert!(
+        shown_before_pause.iter().any(|&(_, sending)| sending > 0),
+        "the bytes on their way were shown as moving"
+    );
+
+    engine.resume(&id).unwrap();
+    run_one(&engine, &id).await.unwrap();
+    assert_eq!(h.object("capped.bin"), bytes);
+    recorder.abort();
+
+    // Counted on the server's side: the resume sent again at most the two parts in flight.
+    let received = proxy.body_bytes();
+    assert!(
+        received <= size + 2 * part + REQUEST_XML,
+        "the server received {received} bytes for a {size}-byte file"
+    );
+    let again = h
+        .log
+        .part_counts("capped.bin")
+        .values()
+        .filter(|n| **n > 1)
+        .count();
+    assert!(again <= 2, "{again} parts sent twice");
+
+    // What a row shows as done never falls: not while running, not when the pause lands.
+    let mut done: Vec<u64> = shown_before_pause.iter().map(|s| s.0).collect();
+    done.push(paused.bytes_done);
+    done.extend(
+        seen.lock().unwrap()[shown_before_pause.len()..]
+            .iter()
+            .map(|s| s.0),
+    );
+    assert!(
+        done.windows(2).all(|w| w[0] <= w[1]),
+        "the bytes shown as done went backwards: {done:?}"
+    );
+    assert_eq!(done.last(), Some(&size));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_nearly_sent_when_a_pause_lands_are_finished_and_kept() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    let size = 18 * MIB as u64;
+    let (engine, enq, bytes) = capped_upload(&h, &proxy, "nearly.bin", size, 16).await;
+    let id = enq.ids[0].clone();
+    let part = engine.transfer(&id).unwrap().part_size;
+
+    let run = run_in_background(&engine, &enq.ids);
+    // Parts 1 and 2 go side by side: past 80 % each when 10.5 of their 12 MiB are on the server.
+    wait_until("10.5 MiB on the server", || {
+        proxy.body_bytes() >= 21 * MIB as u64 / 2
+    })
+    .await;
+    engine.pause(&id).unwrap();
+    run.await.unwrap();
+    let paused = engine.transfer(&id).unwrap();
+    assert_eq!(paused.state, State::Paused);
+    assert_eq!(
+        h.store().parts(&id).unwrap().len(),
+        2,
+        "both parts in flight were kept"
+    );
+    assert_eq!(paused.bytes_done, 2 * part);
+    assert!(
+        !h.log.part_counts("nearly.bin").contains_key(&3),
+        "a pause starts no new part"
+    );
+
+    engine.resume(&id).unwrap();
+    let stats = run_one(&engine, &id).await.unwrap();
+    assert_eq!((stats.parts_reused, stats.parts_sent), (2, 1));
+    assert_eq!(h.object("nearly.bin"), bytes);
+    let received = proxy.body_bytes();
+    assert!(
+        received <= size + REQUEST_XML,
+        "the server received {received} bytes for a {size}-byte file: something was sent twice"
+    );
+}

@@ -7,7 +7,8 @@
 //!   uploads as `watch://state`; a sync run's end as `sync://finished`.
 //! - Errors cross as `{kind, message}` (the engine's `Error` serialises that way).
 //! - On start the queue is restored: queued transfers and those interrupted by a quit or crash continue.
-//!   On quit, running transfers stop and stay queued for the next start. Saved watched folders that
+//!   On quit, running transfers stop (parts about to finish complete first, off the main thread)
+//!   and stay queued for the next start. Saved watched folders that
 //!   are not paused are watched from the start.
 //! - The tray (`tray`): progress, Pause all, Resume all, Show, Quit; closing the window while there
 //!   is work keeps Ferry running there. One instance (`launch`): a second launch hands over its files.
@@ -17,6 +18,7 @@ mod launch;
 mod tray;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use ferry::{Engine, EngineConfig, Watches};
@@ -167,14 +169,41 @@ pub fn run() {
         .expect("the Tauri application could not be built");
 
     app.run(|handle, event| {
-        if let RunEvent::ExitRequested { .. } = event {
+        if let RunEvent::ExitRequested { api, code, .. } = event {
+            if QUIT.stopped.load(Ordering::SeqCst) {
+                return;
+            }
             if let Some(state) = handle.try_state::<AppState>() {
-                // Running transfers stop here and stay queued; the next start continues them.
-                tauri::async_runtime::block_on(state.engine.shutdown());
+                // Running transfers stop and stay queued; the next start continues them. Parts
+                // about to finish complete first (a few seconds at most), off the main thread, with
+                // the window gone meanwhile; then the exit goes through.
+                api.prevent_exit();
+                if !QUIT.stopping.swap(true, Ordering::SeqCst) {
+                    for w in handle.webview_windows().values() {
+                        let _ = w.hide();
+                    }
+                    let (handle, engine) = (handle.clone(), state.engine.clone());
+                    tauri::async_runtime::spawn(async move {
+                        engine.shutdown().await;
+                        QUIT.stopped.store(true, Ordering::SeqCst);
+                        handle.exit(code.unwrap_or(0));
+                    });
+                }
             }
         }
     });
 }
+
+/// The app's quit: stopping the engine (once), then stopped (the exit is let through).
+struct Quit {
+    stopping: AtomicBool,
+    stopped: AtomicBool,
+}
+
+static QUIT: Quit = Quit {
+    stopping: AtomicBool::new(false),
+    stopped: AtomicBool::new(false),
+};
 
 /// Forwards an engine broadcast to the UI as `event` events, until the engine closes it. A UI that
 /// fell behind skips what it missed (the next message carries the current state).

@@ -250,6 +250,7 @@ mod tests {
             id: id.into(),
             bytes_done: done,
             bytes_total: total,
+            bytes_sending: 0,
             speed,
             eta_secs: None,
             ended,

@@ -24,7 +24,8 @@ impl Engine {
         self.inner.store.find(id_or_prefix)
     }
 
-    /// Pauses a transfer: in-flight parts stop at once, completed parts are kept.
+    /// Pauses a transfer: completed parts are kept, a part about to finish is let finish (a short
+    /// grace), the other in-flight parts stop at once.
     pub fn pause(&self, id_or_prefix: &str) -> Result<TransferRow> {
         let row = self.inner.store.find(id_or_prefix)?;
         if row.state == State::Paused {
@@ -40,7 +41,7 @@ impl Engine {
                 now.state.as_str()
             )));
         }
-        self.stop_local(&row.id);
+        self.stop_gently(&row.id);
         self.emit(&row.id, State::Paused, None);
         self.inner.store.find(&row.id)
     }
@@ -49,7 +50,7 @@ impl Engine {
     pub fn pause_all(&self) -> Result<usize> {
         let ids = self.inner.store.pause_all_unfinished()?;
         for id in &ids {
-            self.stop_local(id);
+            self.stop_gently(id);
             self.emit(id, State::Paused, None);
         }
         Ok(ids.len())
@@ -225,9 +226,18 @@ impl Engine {
         self.inner.store.clear_finished()
     }
 
+    /// Stops a transfer running here at once (a cancel).
     pub(super) fn stop_local(&self, id: &str) {
         if let Some(r) = lock(&self.inner.running).get(id) {
             r.token.cancel();
+        }
+    }
+
+    /// Stops a transfer running here as a pause does: parts about to finish complete first (the
+    /// run ends within `transfer::GRACE_LIMIT`).
+    pub(super) fn stop_gently(&self, id: &str) {
+        if let Some(r) = lock(&self.inner.running).get(id) {
+            r.stopping.cancel();
         }
     }
 

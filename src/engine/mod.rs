@@ -21,8 +21,10 @@
 //!
 //! Admission follows the tokio lifecycle of mini-redis: a semaphore caps concurrent transfers and
 //! its permit moves into the transfer's task; two more cap connections (parts in flight) and buffer
-//! memory, so memory never grows with file size or queue length. Each transfer runs under a child of
-//! the engine's cancellation token; pausing or cancelling drops its in-flight requests at once.
+//! memory, so memory never grows with file size or queue length; under a bandwidth cap, only a few
+//! seconds of it are in flight. Each transfer runs under a child of the engine's cancellation token;
+//! cancelling drops its in-flight requests at once, while a pause or quit lets the parts about to
+//! finish complete first (a short grace, see `transfer`).
 //!
 //! Every state change is written to SQLite first. A background task publishes coalesced progress
 //! snapshots every 100 ms and refreshes the leases of running transfers every second; when another
@@ -97,7 +99,10 @@ pub struct Engine {
 }
 
 struct Running {
+    /// Stops the run at once (cancel, shutdown, the end of a pause's grace).
     token: CancellationToken,
+    /// A pause or quit: no new part, parts near their end finish (a child of `token`).
+    stopping: CancellationToken,
     /// Whether the lease is taken (queued tasks wait for a slot before claiming).
     claimed: bool,
     /// Ends a wait in `waiting_retry` early (the user asked to resume it now).
@@ -141,6 +146,8 @@ struct Inner {
     progress: Progress,
     events: broadcast::Sender<Event>,
     shutdown: CancellationToken,
+    /// Cancelled when the engine begins to shut down: no transfer starts after it.
+    draining: CancellationToken,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -187,6 +194,7 @@ impl Engine {
             progress: Progress::default(),
             events,
             shutdown: CancellationToken::new(),
+            draining: CancellationToken::new(),
         });
         spawn_background(Arc::downgrade(&inner), inner.shutdown.clone());
         Ok(Engine { inner })
@@ -285,8 +293,18 @@ impl Engine {
         let _ = self.inner.events.send(event);
     }
 
-    /// Stops every transfer of this process (they stay queued for the next start) and the background task.
+    /// Stops every transfer of this process (they stay queued for the next start) and the background
+    /// task. Like a pause, it lets the parts about to finish complete and be committed first (for at
+    /// most [`transfer::GRACE_LIMIT`]), so a quit keeps what was sent.
     pub async fn shutdown(&self) {
+        self.inner.draining.cancel();
+        for r in lock(&self.inner.running).values() {
+            r.stopping.cancel();
+        }
+        let deadline = Instant::now() + transfer::GRACE_LIMIT + Duration::from_secs(1);
+        while Instant::now() < deadline && !lock(&self.inner.running).is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.inner.shutdown.cancel();
         for _ in 0..250 {
             if lock(&self.inner.running).is_empty() {
@@ -336,7 +354,7 @@ fn spawn_background(weak: Weak<Inner>, shutdown: CancellationToken) {
                         for id in changed {
                             if let Some(r) = running.get(&id) {
                                 tracing::info!(transfer = %id, "paused or cancelled elsewhere; stopping");
-                                r.token.cancel();
+                                r.stopping.cancel();
                             }
                         }
                     }

@@ -27,7 +27,8 @@
 //!    source's ETag changed. A part counts only once committed to SQLite.
 //! 5. **Outcome → state** ([`next_state`], a pure function): completed; stopped by a pause, cancel
 //!    or shutdown (whoever stopped it wrote the state; a shutdown leaves it queued for the next
-//!    start); a transient failure that outlasted the part retries waits in `waiting_retry`;
+//!    start; a pause or shutdown first lets the parts about to finish be committed, so what was
+//!    sent is kept); a transient failure that outlasted the part retries waits in `waiting_retry`;
 //!    a local disk problem under a download pauses it; anything else fails it with its reason.
 //! 6. **Outages**. A transfer in `waiting_retry` runs again by itself after a wait that grows with
 //!    each outage (`RetryPolicy::outage_wait`), or at once when resumed; pausing or cancelling ends
@@ -195,6 +196,7 @@ impl Engine {
         mut slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<RunStats> {
         let token = self.inner.shutdown.child_token();
+        let stopping = token.child_token();
         let wake = Arc::new(tokio::sync::Notify::new());
         {
             let mut running = lock(&self.inner.running);
@@ -208,27 +210,49 @@ impl Engine {
                 id.to_string(),
                 Running {
                     token: token.clone(),
+                    stopping: stopping.clone(),
                     claimed: false,
                     wake: wake.clone(),
                 },
             );
         }
+        // Shutting down: nothing starts now (checked after the insert, which shutdown sees).
+        if self.inner.draining.is_cancelled() {
+            stopping.cancel();
+        }
+        // A pause's grace ends here: whatever still runs after it stops at once.
+        let deadline = {
+            let (stopping, token) = (stopping.clone(), token.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = token.cancelled() => {}
+                    _ = async {
+                        stopping.cancelled().await;
+                        tokio::time::sleep(transfer::GRACE_LIMIT).await;
+                    } => token.cancel(),
+                }
+            })
+        };
         // Runs that a transient failure outlasted wait in `waiting_retry` and run again by themselves,
         // waiting longer after each one, until the transfer ends or is paused or cancelled.
         let mut outages = 0;
         let result = loop {
-            match self.drive_claimed(id, &token, outages, slot.take()).await {
+            match self
+                .drive_claimed(id, &token, &stopping, outages, slot.take())
+                .await
+            {
                 RunEnd::Done(r) => break r,
                 RunEnd::Wait(wait) => {
                     outages += 1;
                     tokio::select! {
-                        _ = token.cancelled() => break Err(Error::interrupted()),
+                        _ = stopping.cancelled() => break Err(Error::interrupted()),
                         _ = tokio::time::sleep(wait) => {}
                         _ = wake.notified() => {}
                     }
                 }
             }
         };
+        deadline.abort();
         lock(&self.inner.running).remove(id);
         result
     }
@@ -237,10 +261,11 @@ impl Engine {
         &self,
         id: &str,
         token: &CancellationToken,
+        stopping: &CancellationToken,
         outages: u32,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> RunEnd {
-        match self.run_once(id, token, outages, slot).await {
+        match self.run_once(id, token, stopping, outages, slot).await {
             Ok(end) => end,
             Err(e) => RunEnd::Done(Err(e)),
         }
@@ -252,17 +277,18 @@ impl Engine {
         &self,
         id: &str,
         token: &CancellationToken,
+        stopping: &CancellationToken,
         outages: u32,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<RunEnd> {
         let _permit = match slot {
             Some(p) => p,
             None => tokio::select! {
-                _ = token.cancelled() => return Err(Error::interrupted()),
+                _ = stopping.cancelled() => return Err(Error::interrupted()),
                 p = self.inner.transfer_slots.clone().acquire_owned() => p.map_err(|_| Error::interrupted())?,
             },
         };
-        if token.is_cancelled() {
+        if stopping.is_cancelled() {
             return Err(Error::interrupted());
         }
         let owner = self.inner.owner.clone();
@@ -292,8 +318,10 @@ impl Engine {
                 return Ok(RunEnd::Done(Err(e)));
             }
         };
-        let result = self.run_claimed(row, token, client, source_client).await;
-        self.record_outcome(id, &owner, outages, token, result, batch_run)
+        let result = self
+            .run_claimed(row, token, stopping, client, source_client)
+            .await;
+        self.record_outcome(id, &owner, outages, stopping, result, batch_run)
             .await
     }
 
@@ -318,6 +346,7 @@ impl Engine {
         &self,
         row: TransferRow,
         token: &CancellationToken,
+        stopping: &CancellationToken,
         client: Client,
         source_client: Option<Client>,
     ) -> (Result<RunStats>, Arc<Ctx>) {
@@ -334,7 +363,9 @@ impl Engine {
             owner: self.inner.owner.clone(),
             counter: counter.clone(),
             token: token.clone(),
+            stopping: stopping.clone(),
             parts_per_transfer: self.limits().parts_in_flight,
+            paced: direction != Direction::Copy,
             part_slots: self.inner.part_slots.clone(),
             memory: self.inner.memory.clone(),
             memory_peak: self.inner.memory_peak.clone(),
@@ -355,7 +386,7 @@ impl Engine {
     }
 
     /// Writes what a run's result means for its transfer (the table of [`next_state`]) and tells
-    /// the shells; returns whether to wait and run again.
+    /// the shells; returns whether to wait and run again. `token`: the run's pause-or-stop token.
     async fn record_outcome(
         &self,
         id: &str,

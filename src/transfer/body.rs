@@ -1,4 +1,4 @@
-//! A request body over an in-memory part that counts bytes as the connection takes them.
+//! A request body over an in-memory part that counts bytes as moving as the connection takes them.
 //!
 //! The SDK may rebuild the body to retry a request; each rebuild takes back what the previous attempt
 //! counted, so progress never counts a part twice. `--limit-rate` is applied here, chunk by chunk.
@@ -46,7 +46,7 @@ impl http_body::Body for CountingBody {
             }
             if let Some(chunk) = this.pending.take() {
                 let n = chunk.len() as u64;
-                this.counter.add(n);
+                this.counter.sending(n);
                 this.counted.fetch_add(n, Ordering::Relaxed);
                 return Poll::Ready(Some(Ok(Frame::data(chunk))));
             }
@@ -88,7 +88,7 @@ pub fn counting(
 ) -> ByteStream {
     let body = SdkBody::retryable(move || {
         let before = counted.swap(0, Ordering::Relaxed);
-        counter.sub(before);
+        counter.unsend(before);
         SdkBody::from_body_1_x(CountingBody {
             data: data.clone(),
             pos: 0,

@@ -3,7 +3,13 @@
 //!
 //! Both follow the same rules: the transfer row and (for multipart) the upload id are in SQLite before
 //! the first byte moves; a part counts as done only once it is committed; parts run in parallel under
-//! the engine's limits; a pause or cancel drops the in-flight requests at once.
+//! the engine's limits (under a bandwidth cap, only a few seconds of it in flight: see
+//! [`crate::plan::parts_in_flight`]); a cancel drops the in-flight requests at once.
+//!
+//! A pause (and a quit) is gentler: it starts no new part, stops at once the parts that have far to
+//! go, and lets a part that is about to finish ([`near_done`]: at least [`KEEP_SHARE`] sent, or done
+//! within [`GRACE`] at its own pace) complete and be committed, for at most [`GRACE_LIMIT`]. What
+//! was sent is kept.
 //!
 //! Retries follow one policy ([`RetryPolicy`]), decided by [`Error::is_retryable`]: each request is
 //! tried again with backoff and jitter; a part whose bytes stop moving for the stall timeout is
@@ -120,6 +126,27 @@ where
     }
 }
 
+/// A part that will be done within this long at its own pace when a pause lands is let finish.
+pub const GRACE: Duration = Duration::from_secs(2);
+/// A part with at least this share of its bytes sent when a pause lands is let finish.
+pub const KEEP_SHARE: f64 = 0.8;
+/// The longest a pause or quit waits for the parts it lets finish; then everything stops.
+pub const GRACE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Whether a part of `len` bytes, `sent` of them gone in `elapsed`, is about to finish: at least
+/// [`KEEP_SHARE`] of it sent, or the rest due within [`GRACE`] at the pace so far.
+pub fn near_done(len: u64, sent: u64, elapsed: Duration) -> bool {
+    if len == 0 || sent >= len || sent as f64 >= KEEP_SHARE * len as f64 {
+        return true;
+    }
+    let secs = elapsed.as_secs_f64();
+    if sent == 0 || secs <= 0.0 {
+        return false;
+    }
+    let left = (len - sent) as f64 / (sent as f64 / secs);
+    left <= GRACE.as_secs_f64()
+}
+
 /// What one transfer needs to run.
 pub struct Ctx {
     pub store: Arc<Store>,
@@ -129,9 +156,15 @@ pub struct Ctx {
     pub row: TransferRow,
     pub owner: String,
     pub counter: Arc<Counter>,
+    /// Stops everything at once (cancel, shutdown, the end of a pause's grace).
     pub token: CancellationToken,
-    /// Parts in flight for this transfer.
+    /// A pause or quit: no new part starts; parts near their end finish (a child of `token`).
+    pub stopping: CancellationToken,
+    /// Parts in flight for this transfer (the configured count; fewer under a cap).
     pub parts_per_transfer: usize,
+    /// Whether the parts' bytes cross this computer's connection (uploads, downloads), so the
+    /// bandwidth cap paces them; a server-side copy's do not.
+    pub paced: bool,
     /// Parts in flight across the engine (connections).
     pub part_slots: Arc<Semaphore>,
     /// Buffer memory across the engine, in MiB permits.
@@ -165,28 +198,72 @@ pub struct RunStats {
     pub download: bool,
 }
 
+/// A part's admission: its connection slot, its buffer memory and its place under the cap.
+pub struct Admitted {
+    _slot: OwnedSemaphorePermit,
+    _memory: OwnedSemaphorePermit,
+    _flight: Option<crate::progress::InFlight>,
+}
+
 impl Ctx {
-    /// Waits for a connection slot and `bytes` of buffer memory, or for the transfer to be stopped.
-    pub async fn admit_part(
-        &self,
-        bytes: u64,
-    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
-        let mib = (bytes.div_ceil(crate::plan::MIB).max(1)).min(self.memory_capacity()) as u32;
+    /// Waits for a connection slot, `buffer` bytes of buffer memory and, when the cap paces this
+    /// transfer, room for `wire` bytes in flight; or for the transfer to be stopped or paused.
+    pub async fn admit_part(&self, buffer: u64, wire: u64) -> Result<Admitted> {
+        let mib = (buffer.div_ceil(crate::plan::MIB).max(1)).min(self.memory_capacity()) as u32;
+        let limiter = self.limiter.clone().filter(|_| self.paced);
         tokio::select! {
-            _ = self.token.cancelled() => Err(Error::interrupted()),
+            _ = self.stopping.cancelled() => Err(Error::interrupted()),
             permits = async {
+                let flight = match &limiter {
+                    Some(l) => Some(l.enter(wire).await),
+                    None => None,
+                };
                 let slot = self.part_slots.clone().acquire_owned().await;
                 let mem = self.memory.clone().acquire_many_owned(mib).await;
-                (slot, mem)
+                (slot, mem, flight)
             } => match permits {
-                (Ok(s), Ok(m)) => {
+                (Ok(s), Ok(m), flight) => {
                     let held = crate::config::MEMORY_BUDGET_MIB
                         .saturating_sub(self.memory.available_permits());
                     self.memory_peak.fetch_max(held as u64, Ordering::Relaxed);
-                    Ok((s, m))
+                    Ok(Admitted { _slot: s, _memory: m, _flight: flight })
                 }
                 _ => Err(Error::interrupted()),
             },
+        }
+    }
+
+    /// Parts of `part_size` this transfer keeps in flight now: the cap may change while it runs.
+    pub fn parts_allowed(&self, part_size: u64) -> usize {
+        let rate = self
+            .limiter
+            .as_ref()
+            .filter(|_| self.paced)
+            .and_then(|l| l.rate());
+        crate::plan::parts_in_flight(self.parts_per_transfer, part_size, rate)
+    }
+
+    /// Runs a part's request `work` (of `len` bytes, `sent` of which have gone) until it ends, or
+    /// until a pause: then a part [`near_done`] goes on for at most [`GRACE_LIMIT`], any other one
+    /// stops at once.
+    pub async fn graced<T>(
+        &self,
+        len: u64,
+        sent: &AtomicU64,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        tokio::pin!(work);
+        tokio::select! {
+            r = &mut work => return r,
+            _ = self.stopping.cancelled() => {}
+        }
+        if !near_done(len, sent.load(Ordering::Relaxed), started.elapsed()) {
+            return Err(Error::interrupted());
+        }
+        tokio::select! {
+            r = &mut work => r,
+            _ = tokio::time::sleep(GRACE_LIMIT) => Err(Error::interrupted()),
         }
     }
 
@@ -256,9 +333,11 @@ pub(crate) fn remaining(
         .collect()
 }
 
-/// Runs `work` for every part, at most `parts_per_transfer` at once, each admitted under the engine's
-/// limits with `buffer(part)` bytes of memory. Parts are started in order and only when there is room
-/// (backpressure, not buffering ahead). The first error stops the rest; it is returned.
+/// Runs `work` for every part, at most [`Ctx::parts_allowed`] at once, each admitted under the
+/// engine's limits with `buffer(part)` bytes of memory. Parts are started in order and only when
+/// there is room (backpressure, not buffering ahead). The first error stops the rest; it is returned.
+/// A pause starts no more parts and lets those in flight end as [`Ctx::graced`] decides (a part
+/// near its end is committed), then returns `Interrupted`.
 pub async fn for_each_part<F, Fut>(
     ctx: &Arc<Ctx>,
     parts: impl IntoIterator<Item = Part>,
@@ -272,15 +351,21 @@ where
     let mut set: JoinSet<Result<()>> = JoinSet::new();
     let mut first_error: Option<Error> = None;
     for part in parts {
-        while set.len() >= ctx.parts_per_transfer && first_error.is_none() {
-            if let Some(Err(e)) = set.join_next().await.map(joined) {
-                first_error = Some(e);
+        while set.len() >= ctx.parts_allowed(part.len)
+            && first_error.is_none()
+            && !ctx.stopping.is_cancelled()
+        {
+            tokio::select! {
+                r = set.join_next() => if let Some(Err(e)) = r.map(joined) {
+                    first_error = Some(e);
+                },
+                _ = ctx.stopping.cancelled() => {}
             }
         }
-        if first_error.is_some() {
+        if first_error.is_some() || ctx.stopping.is_cancelled() {
             break;
         }
-        let permits = match ctx.admit_part(buffer(&part)).await {
+        let permits = match ctx.admit_part(buffer(&part), part.len).await {
             Ok(p) => p,
             Err(e) => {
                 first_error = Some(e);
@@ -293,15 +378,36 @@ where
             fut.await
         });
     }
-    while let Some(r) = set.join_next().await {
+    // Parts whose bytes do not cross this computer (a server-side copy's) have no pace to judge
+    // their end by: a pause stops them at once.
+    let mut stopped = false;
+    loop {
+        let r = tokio::select! {
+            r = set.join_next() => match r {
+                Some(r) => r,
+                None => break,
+            },
+            _ = ctx.stopping.cancelled(), if !ctx.paced && !stopped => {
+                set.abort_all();
+                stopped = true;
+                continue;
+            }
+        };
         if let Err(e) = joined(r) {
-            if first_error.is_none() {
+            // A pause lets the parts near their end finish: only a failure stops the others.
+            if first_error.is_none() && !ctx.stopping.is_cancelled() {
                 set.abort_all();
             }
             first_error.get_or_insert(e);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if ctx.stopping.is_cancelled() {
+        return Err(Error::interrupted());
+    }
+    Ok(())
 }
 
 fn joined(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
@@ -313,27 +419,28 @@ fn joined(r: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<
 }
 
 /// Sends `data` with `send` (which builds and sends one request around the body it is given), with
-/// retries; progress counts the bytes as they go and takes back those of failed attempts.
+/// retries and a pause's grace ([`Ctx::graced`]); progress counts the bytes as moving while they go
+/// and takes back those of failed or stopped attempts. The caller moves them to done
+/// ([`crate::progress::Counter::kept`]) once the part is committed, or takes them back.
 pub async fn send_counted<T, F, Fut>(ctx: &Ctx, what: &str, data: &Bytes, send: F) -> Result<T>
 where
     F: Fn(ByteStream) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
     let counted = Arc::new(AtomicU64::new(0));
-    let result = ctx
-        .retrying(what, || {
-            ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
-            let sent = send(body::counting(
-                data.clone(),
-                ctx.counter.clone(),
-                counted.clone(),
-                ctx.limiter.clone(),
-            ));
-            ctx.watched(what, counted.clone(), sent)
-        })
-        .await;
+    let attempts = ctx.retrying(what, || {
+        ctx.counter.unsend(counted.swap(0, Ordering::Relaxed));
+        let sent = send(body::counting(
+            data.clone(),
+            ctx.counter.clone(),
+            counted.clone(),
+            ctx.limiter.clone(),
+        ));
+        ctx.watched(what, counted.clone(), sent)
+    });
+    let result = ctx.graced(data.len() as u64, &counted, attempts).await;
     if result.is_err() {
-        ctx.counter.sub(counted.swap(0, Ordering::Relaxed));
+        ctx.counter.unsend(counted.swap(0, Ordering::Relaxed));
     }
     result
 }
@@ -445,6 +552,22 @@ mod tests {
             assert!(p.outage_wait(n) >= p.outage_wait / 2);
         }
         assert!(p.outage_wait(8) > p.outage_wait(1));
+    }
+
+    #[test]
+    fn a_part_about_to_finish_is_let_finish_and_one_far_from_it_is_not() {
+        let mib = crate::plan::MIB;
+        let s = Duration::from_secs;
+        // 80 % sent: kept, however slow.
+        assert!(near_done(10 * mib, 8 * mib, s(100)));
+        assert!(near_done(10 * mib, 10 * mib, s(100)));
+        // Half sent in 4 s: 4 s more to go, stopped; half sent in 1 s: 1 s more, kept.
+        assert!(!near_done(10 * mib, 5 * mib, s(4)));
+        assert!(near_done(10 * mib, 5 * mib, s(1)));
+        // Nothing sent yet: its pace is unknown, stopped.
+        assert!(!near_done(10 * mib, 0, s(1)));
+        assert!(!near_done(10 * mib, 0, Duration::ZERO));
+        assert!(near_done(0, 0, Duration::ZERO));
     }
 
     #[test]

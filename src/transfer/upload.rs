@@ -99,7 +99,7 @@ fn read_at(path: &Path, offset: u64, mut buf: Vec<u8>) -> Result<Vec<u8>> {
 
 async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
     let options = ObjectOptions::of(ctx.row.object_options.as_deref())?;
-    let _permits = ctx.admit_part(size).await?;
+    let _permits = ctx.admit_part(size, size).await?;
     let data = read_part(ctx, 0, size).await?;
     let checksum = crc32c_b64(&data);
     let what = target(ctx);
@@ -120,9 +120,15 @@ async fn single_put(ctx: &Ctx, size: u64) -> Result<RunStats> {
     ctx.buffers.give(data);
     let out = out?;
     let etag = out.e_tag().map(str::to_string);
-    ctx.store
+    if let Err(e) = ctx
+        .store
         .complete_grouped(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)
-        .await?;
+        .await
+    {
+        ctx.counter.unsend(size);
+        return Err(e);
+    }
+    ctx.counter.kept(size);
     Ok(RunStats {
         bytes_total: size,
         bytes_sent: ctx.counter.sent(),
@@ -278,6 +284,10 @@ async fn multipart(ctx: Arc<Ctx>, size: u64) -> Result<RunStats> {
     .await?;
 
     check_source(&ctx)?;
+    // A pause that landed as the last parts finished keeps them; Complete waits for the resume.
+    if ctx.stopping.is_cancelled() {
+        return Err(Error::interrupted());
+    }
     let etag = complete_upload(&ctx, &upload_id, size, planned.len()).await?;
     ctx.store
         .complete_grouped(&ctx.row.id, &ctx.owner, size, etag.as_deref(), None)
@@ -451,6 +461,7 @@ pub(super) async fn complete_upload(
     }
 }
 
+/// Sends one part and commits it; its bytes count as done only then (as moving meanwhile).
 async fn upload_part(ctx: &Ctx, upload_id: &str, part: Part) -> Result<()> {
     let data = read_part(ctx, part.offset, part.len).await?;
     send_part(ctx, upload_id, part, data).await
@@ -480,7 +491,24 @@ pub(super) async fn send_part(ctx: &Ctx, upload_id: &str, part: Part, data: Byte
     })
     .await;
     ctx.buffers.give(data);
+    // A failed send took its bytes back; from here on they are all counted as moving.
     let out = out?;
+    let committed = commit_part(ctx, &what, part, checksum, &out);
+    match committed {
+        Ok(()) => ctx.counter.kept(part.len),
+        Err(_) => ctx.counter.unsend(part.len),
+    }
+    committed
+}
+
+/// Checks the server's answer to a part and commits the part.
+fn commit_part(
+    ctx: &Ctx,
+    what: &str,
+    part: Part,
+    checksum: String,
+    out: &aws_sdk_s3::operation::upload_part::UploadPartOutput,
+) -> Result<()> {
     if let Some(returned) = out.checksum_crc32_c() {
         if returned != checksum {
             return Err(Error::new(

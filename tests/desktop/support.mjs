@@ -2,8 +2,8 @@
 // through WebDriver, commands invoked the way the UI invokes them, and waiting for an outcome.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
@@ -70,8 +70,13 @@ export async function desktop(prefix) {
       children.push(child);
       return child;
     },
-    /** Starts `application` through WebDriver and waits until the UI has rendered. */
+    /**
+     * Starts `application` through WebDriver and waits until the UI has rendered. A Ferry that is
+     * still quitting (its transfers' last parts finishing) is waited for first: a launch meanwhile
+     * would hand over to it and exit.
+     */
     async open(application) {
+      await waitFor(`the previous ${application} to exit`, () => !running(application));
       const browser = await remote({
         hostname: '127.0.0.1',
         port: driverPort,
@@ -95,6 +100,19 @@ export async function desktop(prefix) {
   return d;
 }
 
+/** Whether a process of `program` (its absolute path) runs (Linux: /proc). */
+export function running(program) {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .some((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === program;
+      } catch {
+        return false; // ended between the listing and the read
+      }
+    });
+}
+
 /** Calls a Ferry command the way the UI does. */
 export async function invoke(browser, cmd, args = {}) {
   const r = await browser.executeAsync(
@@ -109,4 +127,44 @@ export async function invoke(browser, cmd, args = {}) {
   );
   if (r.err) throw new Error(`${cmd}: ${JSON.stringify(r.err)}`);
   return r.ok;
+}
+
+/**
+ * A loopback TCP proxy on `port` in front of `upstreamPort` that counts the bytes the client sends
+ * through it (request heads and bodies, those of requests cut off included): what the server
+ * received. `close()` stops it.
+ */
+export function countingProxy(port, upstreamPort) {
+  let up = 0;
+  const sockets = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (b) => {
+      up += b.length;
+      if (!upstream.write(b)) client.pause();
+    });
+    upstream.on('drain', () => client.resume());
+    upstream.pipe(client);
+    client.on('end', () => upstream.end());
+  });
+  return new Promise((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, '127.0.0.1', () =>
+      res({
+        bytesUp: () => up,
+        close: () => {
+          for (const s of sockets) s.destroy();
+          server.close();
+        },
+      }),
+    );
+  });
 }

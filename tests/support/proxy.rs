@@ -108,6 +108,9 @@ struct Shared {
     pub connections: AtomicUsize,
     /// Request bodies that went through whole.
     pub bytes_up: AtomicU64,
+    /// Every request body byte handed to the server, those of bodies cut off or dropped included:
+    /// what the client made the server receive.
+    pub body_bytes: AtomicU64,
     /// Every request head that came through, in order.
     seen: Mutex<Vec<Head>>,
 }
@@ -135,6 +138,7 @@ impl Proxy {
             stalls: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             bytes_up: AtomicU64::new(0),
+            body_bytes: AtomicU64::new(0),
             seen: Mutex::new(Vec::new()),
         });
         let task = tokio::spawn(accept_loop(listener, addr, shared.clone()));
@@ -197,6 +201,11 @@ impl Proxy {
 
     pub fn stalls(&self) -> usize {
         self.shared.stalls.load(Ordering::SeqCst)
+    }
+
+    /// Request body bytes the server received so far, bodies cut off or dropped included.
+    pub fn body_bytes(&self) -> u64 {
+        self.shared.body_bytes.load(Ordering::Relaxed)
     }
 
     /// Rules not yet used up (a test checks its faults really happened).
@@ -407,6 +416,7 @@ async fn requests(
             if to.write_all(&buf[..n]).await.is_err() {
                 return;
             }
+            shared.body_bytes.fetch_add(n as u64, Ordering::Relaxed);
             shared.pace(n).await;
             buf.drain(..n);
             sent += n as u64;

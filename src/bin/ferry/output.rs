@@ -99,8 +99,8 @@ struct Bar {
     total: u64,
     json: bool,
     bar: Option<indicatif::ProgressBar>,
-    /// Bytes done of the transfers running now.
-    live: HashMap<String, u64>,
+    /// Transfers running now: (bytes kept, bytes on their way).
+    live: HashMap<String, (u64, u64)>,
     /// Bytes done of the transfers whose run ended.
     ended_done: u64,
 }
@@ -133,21 +133,30 @@ impl Bar {
                 self.live.remove(&s.id);
                 self.ended_done += s.bytes_done;
             } else {
-                self.live.insert(s.id.clone(), s.bytes_done);
+                self.live
+                    .insert(s.id.clone(), (s.bytes_done, s.bytes_sending));
             }
             speed += s.speed;
         }
         let total = self.total;
-        let done = (self.ended_done + self.live.values().sum::<u64>()).min(total);
+        let done = (self.ended_done + self.live.values().map(|l| l.0).sum::<u64>()).min(total);
+        let sending = self
+            .live
+            .values()
+            .map(|l| l.1)
+            .sum::<u64>()
+            .min(total - done);
         if self.json {
             println!(
                 "{}",
-                serde_json::json!({"type": "progress", "bytes_done": done, "bytes_total": total,
-                "speed": speed, "eta_secs": if speed > 0.0 { Some((total - done) as f64 / speed) } else { None },
+                serde_json::json!({"type": "progress", "bytes_done": done, "bytes_sending": sending,
+                "bytes_total": total, "speed": speed,
+                "eta_secs": if speed > 0.0 { Some((total - done - sending) as f64 / speed) } else { None },
                 "transfers": snaps})
             );
         } else if let Some(b) = &self.bar {
-            b.set_position(done);
+            // The bar moves with the bytes on their way; the summary counts what was kept.
+            b.set_position(done + sending);
         }
     }
 

@@ -69,6 +69,8 @@ impl Engine {
         batch: &str,
     ) -> Result<Enqueued> {
         let conn_json = conn.to_json();
+        // Ranges sized for the bandwidth cap, when there is one.
+        let rate = self.limits().rate_limit;
         let mut new = Vec::new();
         let mut conflicts = Vec::new();
         let mut resumed = Vec::new();
@@ -124,7 +126,7 @@ impl Engine {
                 direction: Direction::Download,
                 connection: &conn_json,
                 bucket,
-                part_size: plan::part_size(w.size, opts.part_size)?,
+                part_size: plan::paced_part_size(w.size, opts.part_size, rate)?,
                 key: w.key,
                 local_path: dest,
                 size: Some(w.size),

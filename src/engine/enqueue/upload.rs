@@ -43,7 +43,8 @@ impl Engine {
         let object_options = opts.object.to_json();
         let (files, mut skipped) = upload_sources(src, dst, opts)?;
         let single = files.len() == 1 && !std::fs::metadata(src).is_ok_and(|m| m.is_dir());
-        let sources = measure(files, opts, &mut skipped, single)?;
+        let rate = self.limits().rate_limit;
+        let sources = measure(files, opts, &mut skipped, single, rate)?;
         let s3 = self.requests(conn).await?;
         self.require_bucket(&s3, &dst.bucket).await?;
         let mut out = Enqueued {
@@ -210,12 +211,14 @@ fn upload_sources(
 
 /// Checks each key and opens each file once: its size, mtime and part size as of now. A file of a
 /// folder that cannot be opened (deleted since the walk, unreadable) is skipped by name with the
-/// reason and the rest go on; a `single` file asked for by itself refuses the request.
+/// reason and the rest go on; a `single` file asked for by itself refuses the request. The part size
+/// suits the bandwidth cap `rate` (see [`plan::paced_part_size`]).
 fn measure(
     files: Vec<Found>,
     opts: &UploadOptions,
     skipped: &mut Vec<Skipped>,
     single: bool,
+    rate: Option<u64>,
 ) -> Result<Vec<Source>> {
     let mut out = Vec::with_capacity(files.len());
     for (path, key) in files {
@@ -238,7 +241,7 @@ fn measure(
             }
         };
         out.push(Source {
-            part_size: plan::part_size(m.len(), opts.part_size)?,
+            part_size: plan::paced_part_size(m.len(), opts.part_size, rate)?,
             size: m.len(),
             mtime: transfer::mtime_ns(&m),
             path,

@@ -153,7 +153,7 @@ async fn single(
     let size = source.size;
     let attrs = attributes(head, spec);
     let tagging = readable_tags(from, src).await?;
-    let _permits = ctx.admit_part(size).await?;
+    let _permits = ctx.admit_part(size, size).await?;
     let whole = Part {
         number: 1,
         offset: 0,

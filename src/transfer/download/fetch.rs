@@ -2,8 +2,8 @@
 //! checksum mode on), its body written at the range's offset as it arrives while its CRC is computed
 //! (and, for a whole single-part object without a checksum, the MD5 its ETag is), then its commit.
 //!
-//! A range counts as done only once all its bytes are on disk and its row is in SQLite; bytes a
-//! failed try wrote are taken back from the progress before the next try.
+//! A range counts as done only once all its bytes are on disk and its row is in SQLite (as moving
+//! until then); bytes a failed or paused try wrote are taken back from the progress.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,16 +66,15 @@ pub(super) async fn fetch_range(
         noted,
         written: Arc::new(AtomicU64::new(0)),
     };
-    let result = ctx
-        .retrying(&fetch.what, || {
-            ctx.counter.sub(fetch.written.swap(0, Ordering::Relaxed));
-            ctx.watched(&fetch.what, fetch.written.clone(), fetch.once())
-        })
-        .await;
+    let attempts = ctx.retrying(&fetch.what, || {
+        ctx.counter.unsend(fetch.written.swap(0, Ordering::Relaxed));
+        ctx.watched(&fetch.what, fetch.written.clone(), fetch.once())
+    });
+    let result = ctx.graced(part.len, &fetch.written, attempts).await;
     let (text, learnt) = match result {
         Ok(v) => v,
         Err(e) => {
-            ctx.counter.sub(fetch.written.swap(0, Ordering::Relaxed));
+            ctx.counter.unsend(fetch.written.swap(0, Ordering::Relaxed));
             return Err(match e.kind {
                 // The local disk refused the bytes (full, read-only, permissions): not the server.
                 ErrorKind::Storage | ErrorKind::AccessDenied if e.io_source().is_some() => {
@@ -88,7 +87,7 @@ pub(super) async fn fetch_range(
             });
         }
     };
-    ctx.store.record_part_of(
+    let committed = ctx.store.record_part_of(
         &ctx.row.id,
         &PartRow {
             number: part.number,
@@ -98,7 +97,13 @@ pub(super) async fn fetch_range(
             checksum: Some(text),
         },
         learnt.as_deref(),
-    )
+    );
+    // Its bytes were moving; committed, they are kept.
+    match committed {
+        Ok(()) => ctx.counter.kept(part.len),
+        Err(_) => ctx.counter.unsend(fetch.written.swap(0, Ordering::Relaxed)),
+    }
+    committed
 }
 
 /// A range being fetched: what every try of it shares. `written` is what the current try wrote,
@@ -269,7 +274,7 @@ impl Fetch<'_> {
             offset += chunk.len() as u64;
             self.written
                 .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            ctx.counter.add(chunk.len() as u64);
+            ctx.counter.sending(chunk.len() as u64);
         }
         if !gathered.is_empty() {
             write_at(self.file, &gathered, part.offset)

@@ -203,7 +203,7 @@ describe('TauriBackend', () => {
     expect(calls.filter((c) => c.cmd === 'subscribe_progress')).toHaveLength(1);
     expect(channels).toHaveLength(1);
     expect(calls[0].args).toEqual({ channel: channels[0] });
-    channels[0].onmessage([{ id: 'a', bytesDone: 1, bytesTotal: 2, speed: 1, etaSecs: 1 }]);
+    channels[0].onmessage([{ id: 'a', bytesDone: 1, bytesTotal: 2, bytesSending: 0, speed: 1, etaSecs: 1 }]);
     off1();
     channels[0].onmessage([]);
     expect(seen).toEqual(['1:1', '2:1', '2:0']);

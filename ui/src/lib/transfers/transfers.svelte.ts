@@ -30,7 +30,10 @@ export class TransferItem {
   readonly versionId: string | null;
 
   state = $state<TransferState>('queued');
+  /** Bytes kept (committed parts): what a pause or quit keeps, so it never falls when one lands. */
   bytesDone = $state(0);
+  /** Bytes of the parts on their way while it runs: moving, not yet kept. */
+  bytesSending = $state(0);
   bytesTotal = $state(0);
   speed = $state(0);
   etaSecs = $state<number | null>(null);
@@ -42,6 +45,8 @@ export class TransferItem {
   verifiedWords = $state<string | null>(null);
   /** 0…1, never more. */
   readonly progress = $derived(fraction(this.bytesDone, this.bytesTotal));
+  /** 0…1: what is kept and what is on its way, together. */
+  readonly moving = $derived(fraction(this.bytesDone + this.bytesSending, this.bytesTotal));
 
   /** The store's sequence number of the last change applied to this item (not reactive). */
   seq = 0;
@@ -72,6 +77,7 @@ export class TransferItem {
     if (t.state !== 'running') {
       this.speed = 0;
       this.etaSecs = null;
+      this.bytesSending = 0;
     }
   }
 
@@ -82,6 +88,7 @@ export class TransferItem {
     const moving = this.state === 'running';
     this.speed = moving ? Math.max(0, s.speed) : 0;
     this.etaSecs = moving ? s.etaSecs : null;
+    this.bytesSending = moving ? Math.max(0, Math.min(s.bytesSending, this.bytesTotal - this.bytesDone)) : 0;
   }
 
   applyEvent(e: TransferEvent): void {
@@ -92,6 +99,7 @@ export class TransferItem {
     if (e.state !== 'running') {
       this.speed = 0;
       this.etaSecs = null;
+      this.bytesSending = 0;
     }
     if (e.state === 'completed') {
       this.bytesDone = this.bytesTotal;

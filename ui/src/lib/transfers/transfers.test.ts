@@ -75,7 +75,7 @@ describe('TransfersState', () => {
     const applied = vi.spyOn(TransferItem.prototype, 'applySnapshot');
     const pages = vi.spyOn(mock, 'listTransfersPage');
     const ids = [store.items[0].id, store.items[100].id, store.items[199].id];
-    store.applyProgress(ids.map((id) => ({ id, bytesDone: 10, bytesTotal: store.get(id)!.bytesTotal, speed: 0, etaSecs: null, ended: false })));
+    store.applyProgress(ids.map((id) => ({ id, bytesDone: 10, bytesTotal: store.get(id)!.bytesTotal, bytesSending: 0, speed: 0, etaSecs: null, ended: false })));
     expect(applied).toHaveBeenCalledTimes(3);
     expect(store.items).toBe(itemsBefore);
     expect(pages).not.toHaveBeenCalled();
@@ -105,11 +105,25 @@ describe('TransfersState', () => {
 
   it('never shows more than 100%', () => {
     const item = new TransferItem(transfer());
-    item.applySnapshot({ id: 'a', bytesDone: 250, bytesTotal: 100, speed: 5, etaSecs: 0, ended: false });
+    item.applySnapshot({ id: 'a', bytesDone: 250, bytesTotal: 100, bytesSending: 0, speed: 5, etaSecs: 0, ended: false });
     expect(item.bytesDone).toBe(100);
     expect(item.progress).toBe(1);
     const listed = new TransferItem(transfer({ bytesDone: 999 }));
     expect(listed.progress).toBe(1);
+  });
+
+  it('shows the bytes on their way apart from those kept, so a pause never takes the number back', () => {
+    const item = new TransferItem(transfer({ state: 'running' }));
+    item.applySnapshot({ id: 'a', bytesDone: 30, bytesTotal: 100, bytesSending: 45, speed: 10, etaSecs: 3, ended: false });
+    expect([item.bytesDone, item.bytesSending]).toEqual([30, 45]);
+    expect(item.progress).toBeCloseTo(0.3);
+    expect(item.moving).toBeCloseTo(0.75);
+    // The pause lands: what was on its way is no longer shown as moving; what was kept stays.
+    item.applyEvent({ id: 'a', state: 'paused', error: null });
+    item.applySnapshot({ id: 'a', bytesDone: 36, bytesTotal: 100, bytesSending: 0, speed: 0, etaSecs: null, ended: true });
+    expect([item.bytesDone, item.bytesSending]).toEqual([36, 0]);
+    item.update(transfer({ state: 'paused', bytesDone: 36 }));
+    expect(item.bytesDone).toBe(36);
   });
 
   it('keeps what a finished download was verified against, from its event or the list', () => {
@@ -126,7 +140,7 @@ describe('TransfersState', () => {
   it('drops the speed of a transfer that stopped, even if a late snapshot says otherwise', () => {
     const item = new TransferItem(transfer());
     item.applyEvent({ id: 'a', state: 'paused', error: null });
-    item.applySnapshot({ id: 'a', bytesDone: 40, bytesTotal: 100, speed: 1000, etaSecs: 3, ended: false });
+    item.applySnapshot({ id: 'a', bytesDone: 40, bytesTotal: 100, bytesSending: 0, speed: 1000, etaSecs: 3, ended: false });
     expect(item.bytesDone).toBe(40);
     expect(item.speed).toBe(0);
     expect(item.etaSecs).toBeNull();

@@ -3,7 +3,16 @@
 /**
  * What the UI and CLI see of one transfer at one moment.
  */
-export type Snapshot = { id: string, bytesDone: number, bytesTotal: number, 
+export type Snapshot = { id: string, 
+/**
+ * Bytes kept: committed parts, which a pause or quit keeps. Never falls while a run goes on,
+ * and the paused row shows the same figure.
+ */
+bytesDone: number, bytesTotal: number, 
+/**
+ * Bytes of the parts in flight, on their way but not yet kept: a pause may drop them.
+ */
+bytesSending: number, 
 /**
  * Bytes per second, averaged over the last few seconds.
  */

@@ -307,6 +307,8 @@ export class MockTransfers {
         id: t.id,
         bytesDone: t.bytesDone,
         bytesTotal: t.bytesTotal,
+        // The mock keeps every byte as it goes: nothing is on its way unkept.
+        bytesSending: 0,
         speed: t.speed,
         etaSecs: Math.ceil((t.bytesTotal - t.bytesDone) / t.speed),
         ended,
