@@ -212,6 +212,12 @@ export interface Backend {
   // pause_all, resume_all, clear_finished
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued>;
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued>;
+  /**
+   * drag_out {account, bucket, keys, prefixes}: rows dragged out of the window. The app queues their
+   * downloads into a drag folder of its own and hands those files to the platform's drag, so the
+   * drop (desktop, file manager) copies them; refused where the platform has no such drag.
+   */
+  dragOut(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Enqueued>;
   listTransfers(): Promise<Transfer[]>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
