@@ -7,9 +7,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Building the desktop app (webkit2gtk pulls gtk3, soup3, JavaScriptCore). D-Bus is compiled in
 # (keyring's `vendored` feature): no libdbus-1-dev.
 APT_BUILD := build-essential pkg-config libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
-# Testing it: a virtual display, WebKit's WebDriver, screenshots, Chromium for the browser tests,
-# a Secret Service for keychain round trips, and pip for moto's S3 server.
-APT_TEST := xvfb webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11 python3-pip
+# Testing it: a virtual display (xwininfo and pgrep look at the app from outside), WebKit's WebDriver,
+# screenshots, Chromium for the browser tests, a Secret Service for keychain round trips, and pip for
+# moto's S3 server.
+APT_TEST := xvfb x11-utils procps webkit2gtk-driver imagemagick chromium gnome-keyring libsecret-tools dbus dbus-x11 python3-pip
 TAURI_DRIVER_VERSION := 2.1.0
 
 .PHONY: run test lint types-check deps test-deps moto rust-tools ui-deps ui app cli package package-debug test-engine test-ui test-desktop bench

@@ -97,6 +97,11 @@ pub struct Settings {
     /// running in the tray. Settings saved before it existed read as on.
     #[serde(default = "on")]
     pub keep_in_tray: bool,
+    /// The desktop app: the OS starts it at login, hidden in the tray, so watched folders and the
+    /// queue go on after a reboot. Off by default (and for settings saved before it existed); the
+    /// app keeps the OS's login entry (XDG autostart, LaunchAgent, Run key) in step with it.
+    #[serde(default)]
+    pub start_at_login: bool,
 }
 
 fn on() -> bool {
@@ -114,6 +119,7 @@ impl Default for Settings {
             default_link_expiry_secs: 3600,
             theme: "system".into(),
             keep_in_tray: true,
+            start_at_login: false,
         }
     }
 }
@@ -158,5 +164,23 @@ impl Settings {
                 .bandwidth_limit_mibps
                 .map(|b| (b * plan::MIB as f64) as u64),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ferry_starts_at_login_only_when_asked() {
+        assert!(!Settings::default().start_at_login);
+        assert!(Settings::default().validate().is_ok());
+        let on = Settings {
+            start_at_login: true,
+            ..Settings::default()
+        };
+        let saved = serde_json::to_string(&on).unwrap();
+        assert!(saved.contains(r#""startAtLogin":true"#), "{saved}");
+        assert_eq!(serde_json::from_str::<Settings>(&saved).unwrap(), on);
     }
 }

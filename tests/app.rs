@@ -203,6 +203,7 @@ async fn settings_are_validated_saved_and_applied() {
         default_link_expiry_secs: 86400,
         theme: "dark".into(),
         keep_in_tray: false,
+        start_at_login: true,
     };
     engine.set_settings(&s).unwrap();
     assert_eq!(engine.limits().transfers, 3);
@@ -227,7 +228,8 @@ async fn settings_are_validated_saved_and_applied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settings_saved_before_the_tray_existed_keep_their_values_and_keep_ferry_in_the_tray() {
+async fn settings_saved_before_the_tray_existed_keep_their_values_keep_ferry_in_the_tray_and_do_not_start_at_login(
+) {
     let h = Harness::new().await;
     let engine = h.engine(Limits::default()).await;
     engine
@@ -239,6 +241,10 @@ async fn settings_saved_before_the_tray_existed_keep_their_values_and_keep_ferry
         .unwrap();
     let s = engine.settings().unwrap();
     assert!(s.keep_in_tray);
+    assert!(
+        !s.start_at_login,
+        "starting at login is never turned on by itself"
+    );
     assert_eq!(
         (
             s.concurrent_transfers,

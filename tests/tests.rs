@@ -8,6 +8,7 @@ mod app;
 mod cli;
 mod control;
 mod copies;
+mod dragout;
 mod faults;
 mod input;
 mod interference;

@@ -12,7 +12,10 @@ use tauri::{AppHandle, Emitter};
 
 pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
     tauri_plugin_single_instance::init(|app: &AppHandle, argv, cwd| {
-        crate::tray::show(app);
+        // The login entry starting a Ferry that already runs changes nothing on screen.
+        if !crate::login::starts_hidden(&argv) {
+            crate::tray::show(app);
+        }
         let files = opened_files(&argv, Path::new(&cwd));
         if !files.is_empty() {
             tracing::info!(count = files.len(), "files opened by a second launch");

@@ -12,16 +12,25 @@
 //!   are not paused are watched from the start.
 //! - The tray (`tray`): progress, Pause all, Resume all, Show, Quit; closing the window while there
 //!   is work keeps Ferry running there. One instance (`launch`): a second launch hands over its files.
+//! - Notifications while the window is not focused: a batch's end, and transfers that failed,
+//!   grouped so a burst is one notification (`ferry::engine::notices`); each is also logged.
+//! - Dragging objects out of the window (`dragout`): staged downloads handed to the platform's drag.
+//! - Start at login (`login`): the OS's login entry starts Ferry with `--hidden`: no window, the
+//!   tray, the queue restored and the folders watched as at any start.
 
 mod commands;
+mod dragout;
 mod launch;
+mod login;
 mod tray;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
-use ferry::{Engine, EngineConfig, Watches};
+use ferry::engine::notices::{batch_notice, FailureNotices};
+use ferry::{Engine, EngineConfig, TransferView, Watches};
 use tauri::{Emitter, Manager, RunEvent};
 use tauri_plugin_notification::NotificationExt;
 
@@ -48,6 +57,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(login::plugin())
         .manage(commands::sync::SyncPlans::default())
         .setup(|app| {
             let dir = state_dir(app);
@@ -88,6 +98,10 @@ pub fn run() {
                     Ok(n) => tracing::info!(count = n, "aborted abandoned multipart uploads"),
                     Err(e) => tracing::warn!(error = %e, "could not clean up abandoned uploads"),
                 }
+                // Files staged for drags out of the window, long since dropped.
+                if let Err(e) = e.clean_drag_out(ferry::engine::DRAG_OUT_AGE) {
+                    tracing::warn!(error = %e, "could not clean up the drag-out folder");
+                }
             });
             let watches = Watches::new(&engine, ferry::watch::DEFAULT_SETTLE);
             let w = watches.clone();
@@ -105,6 +119,7 @@ pub fn run() {
             );
             forward(app.handle().clone(), watches.subscribe(), "watch://state");
             notify_batches(app.handle().clone(), &engine);
+            notify_failures(app.handle().clone(), &engine);
             tray::install(app, &engine)?;
             app.manage(commands::objects::Listings::default());
             app.manage(AppState {
@@ -112,6 +127,17 @@ pub fn run() {
                 watches,
                 _log_guard: Mutex::new(guard),
             });
+            // The window (`create: false` in tauri.conf.json) is made here, hidden when the login
+            // entry started Ferry: it then lives in the tray until Show Ferry or a second launch.
+            let hidden = login::starts_hidden(&std::env::args().collect::<Vec<_>>());
+            if let Some(config) = app.config().app.windows.first() {
+                tauri::WebviewWindowBuilder::from_config(app.handle(), config)?
+                    .visible(!hidden)
+                    .build()?;
+            }
+            if hidden {
+                tracing::info!("started at login: hidden in the tray");
+            }
             Ok(())
         })
         .on_window_event(tray::on_window_event)
@@ -141,6 +167,7 @@ pub fn run() {
             commands::objects::preview_object,
             commands::transfers::upload_paths,
             commands::transfers::download,
+            dragout::drag_out,
             commands::transfers::list_transfers,
             commands::transfers::list_transfers_page,
             commands::transfers::transfer_summary,
@@ -227,6 +254,13 @@ fn forward<T>(
     });
 }
 
+/// Whether the user is looking at Ferry's window (then the list says it all; no notification).
+fn focused(app: &tauri::AppHandle) -> bool {
+    app.get_webview_window("main")
+        .and_then(|w| w.is_focused().ok())
+        .unwrap_or(false)
+}
+
 /// A desktop notification when a batch finishes while the window is not focused.
 fn notify_batches(app: tauri::AppHandle, engine: &Engine) {
     let mut rx = engine.subscribe_batches();
@@ -237,32 +271,53 @@ fn notify_batches(app: tauri::AppHandle, engine: &Engine) {
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => break,
             };
-            let focused = app
-                .get_webview_window("main")
-                .and_then(|w| w.is_focused().ok())
-                .unwrap_or(false);
-            if focused {
-                continue;
+            if let Some(n) = batch_notice(&b).filter(|_| !focused(&app)) {
+                notify(&app, &n.title, &n.body);
             }
-            let title = if b.failed == 0 {
-                "Transfers finished"
-            } else {
-                "Transfers finished with errors"
-            };
-            let mut body = format!("{} completed", b.completed);
-            if b.failed > 0 {
-                body.push_str(&format!(", {} failed", b.failed));
-            }
-            if b.cancelled > 0 {
-                body.push_str(&format!(", {} cancelled", b.cancelled));
-            }
-            notify(&app, title, &body);
         }
     });
 }
 
-/// A desktop notification; one that cannot be shown (no notification daemon) is only logged.
+/// A desktop notification when transfers fail (after their retries) while the window is not
+/// focused, grouped so a burst of failures is one notification (`FailureNotices`).
+fn notify_failures(app: tauri::AppHandle, engine: &Engine) {
+    let mut rx = engine.subscribe_events();
+    let engine = engine.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut pending = FailureNotices::default();
+        loop {
+            let due = pending.due_at();
+            let wait = async {
+                match due {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                got = rx.recv() => match got {
+                    Ok(e) if e.state == ferry::State::Failed && !focused(&app) => {
+                        match engine.transfer(&e.id) {
+                            Ok(row) => pending.push(&TransferView::from(&row), Instant::now()),
+                            Err(err) => tracing::warn!(id = %e.id, error = %err, "a failed transfer could not be read"),
+                        }
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                },
+                _ = wait => {
+                    if let Some(n) = pending.take(Instant::now()) {
+                        notify(&app, &n.title, &n.body);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// A desktop notification, logged (the log tells what Ferry said); one that cannot be shown (no
+/// notification daemon) is only logged.
 pub(crate) fn notify(app: &tauri::AppHandle, title: &str, body: &str) {
+    tracing::info!(%title, %body, "notification");
     if let Err(e) = app.notification().builder().title(title).body(body).show() {
         tracing::warn!(error = %e, "could not show a notification");
     }

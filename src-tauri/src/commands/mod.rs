@@ -9,4 +9,4 @@ pub mod sync;
 pub mod transfers;
 pub mod watch;
 
-type Result<T> = std::result::Result<T, ferry::Error>;
+pub(crate) type Result<T> = std::result::Result<T, ferry::Error>;

@@ -54,6 +54,23 @@ export async function downloadItems(app: App, keys: string[], prefixes: string[]
   }
 }
 
+/**
+ * Rows dragged out of the window: the app downloads them into a drag folder of its own and the drag
+ * carries those files to where they are dropped; the transfers list shows the downloads.
+ */
+export async function dragOutItems(app: App, keys: string[], prefixes: string[]): Promise<void> {
+  const at = app.browser.location;
+  if (!at || keys.length + prefixes.length === 0) return;
+  try {
+    const e = await app.backend.dragOut(at.account, at.bucket, keys, prefixes);
+    if (e.ids.length > 0) app.notices.push('info', `Dragging ${plural(e.ids.length, 'file')} out: each is copied where you drop it once downloaded${skippedText(e)}`);
+    else app.notices.push('error', `Nothing to drag out${skippedText(e)}`);
+    void app.transfers.refresh();
+  } catch (err) {
+    app.notices.push('error', messageOf(err));
+  }
+}
+
 /** Puts a share link to an object of the open bucket on the clipboard, with the default lifetime; `then` ends the notice. */
 export async function copyLink(app: App, key: string, then = ''): Promise<void> {
   const at = app.browser.location;

@@ -60,7 +60,7 @@ describe('TauriBackend', () => {
   it('sends the contract’s command and argument names', async () => {
     const b = new TauriBackend();
     const acc = { name: 'n', endpoint: null, region: null, pathStyle: false, accessKeyId: 'a', secretAccessKey: 's', sessionOnly: true };
-    const settings = { concurrentTransfers: 1, partsInFlight: 1, partSizeMib: null, bandwidthLimitMibps: null, defaultLinkExpirySecs: 900, theme: 'dark' as const, keepInTray: true };
+    const settings = { concurrentTransfers: 1, partsInFlight: 1, partSizeMib: null, bandwidthLimitMibps: null, defaultLinkExpirySecs: 900, theme: 'dark' as const, keepInTray: true, startAtLogin: false };
     await b.listAccounts();
     await b.addAccount(acc);
     await b.removeAccount('n');

@@ -144,6 +144,9 @@ export class TauriBackend implements Backend {
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
     return invoke('download', { account, bucket, keys, prefixes, destDir });
   }
+  dragOut(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Enqueued> {
+    return invoke('drag_out', { account, bucket, keys, prefixes });
+  }
   listTransfersPage(r: PageRequest): Promise<TransferPage> {
     return invoke('list_transfers_page', { before: r.before ?? null, after: r.after ?? null, limit: r.limit, state: r.state ?? null });
   }

@@ -240,6 +240,12 @@ export interface Backend {
   // list_transfers, the whole queue at once, is for tests and scripts: the UI reads pages.)
   uploadPaths(account: string, bucket: string, prefix: string, paths: string[]): Promise<Enqueued>;
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued>;
+  /**
+   * drag_out {account, bucket, keys, prefixes}: rows dragged out of the window. The app queues their
+   * downloads into a drag folder of its own and hands those files to the platform's drag, so the
+   * drop (desktop, file manager) copies them; refused where the platform has no such drag.
+   */
+  dragOut(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Enqueued>;
   /** One page of the queue, newest first, with each item's cursor. */
   listTransfersPage(request: PageRequest): Promise<TransferPage>;
   /** The queue summed up (per state, the active bytes, the speed), and the selection's totals if given. */

@@ -3,7 +3,7 @@
 // any of them replaces what is at its destination. Everything is a copy or move into the open bucket
 // (BrowserState.relocateAll): server-side within an account, streamed through Ferry when pasted from
 // another account; where things go is decided by pasting.ts.
-import { copyLink } from '../actions';
+import { copyLink, dragOutItems } from '../actions';
 import { messageOf } from '../backend/errors';
 import type { Place } from '../backend/types';
 import type { App } from '../context';
@@ -13,6 +13,8 @@ import { childName, destinationLabel, parentPrefix } from './paths';
 import { destination } from './relocate';
 
 const isFolder = (k: string) => k.endsWith('/');
+/** A pointer position past the window's edge (the webview reports moves there while a button is held). */
+const outsideWindow = (x: number, y: number) => x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight;
 const nameOf = (k: string) => childName(k, parentPrefix(k));
 /** One row by name ("photos/", "a.txt"), or how many. */
 const what = (ks: string[]) => (ks.length === 1 ? `${nameOf(ks[0])}${isFolder(ks[0]) ? '/' : ''}` : plural(ks.length, 'item'));
@@ -146,7 +148,8 @@ export class ObjectMoves {
     a?.(yes);
   }
 
-  // Dragging rows onto a folder row, a breadcrumb or "Up" (anything with data-drop) moves them there.
+  // Dragging rows onto a folder row, a breadcrumb or "Up" (anything with data-drop) moves them there;
+  // dragging them out of the window hands them to the platform's drag as files (dragOutItems).
 
   /** A press on rows `keys`: a drag once the pointer moves a few pixels. */
   press(keys: string[], x: number, y: number): void {
@@ -156,7 +159,19 @@ export class ObjectMoves {
   move(x: number, y: number): void {
     const d = this.drag;
     if (!d || (!d.active && Math.hypot(x - d.x0, y - d.y0) < 6)) return;
+    if (outsideWindow(x, y)) {
+      this.leave();
+      return;
+    }
     this.drag = { ...d, active: true, x, y, into: this.#dropTarget(x, y, d.keys) };
+  }
+
+  /** The pointer left the window during a drag: the rows go out as files (downloaded for the drop). */
+  leave(): void {
+    const d = this.drag;
+    if (!d?.active) return;
+    this.drag = null;
+    void dragOutItems(this.#app, d.keys.filter((k) => !isFolder(k)), d.keys.filter(isFolder));
   }
 
   /** Letting go: over a folder that can take them, the rows move there. */

@@ -39,6 +39,12 @@ describe('validateSettings', () => {
     expect(validateSettings({ ...toForm(DEFAULT_SETTINGS), keepInTray: false })).toEqual({ ok: true, settings: { ...DEFAULT_SETTINGS, keepInTray: false } });
   });
 
+  it('does not start Ferry at login unless asked, and saves the choice to', () => {
+    expect(DEFAULT_SETTINGS.startAtLogin).toBe(false);
+    expect(toForm(DEFAULT_SETTINGS).startAtLogin).toBe(false);
+    expect(validateSettings({ ...toForm(DEFAULT_SETTINGS), startAtLogin: true })).toEqual({ ok: true, settings: { ...DEFAULT_SETTINGS, startAtLogin: true } });
+  });
+
   it('asks for an empty number', () => {
     const r = validateSettings({ ...toForm(DEFAULT_SETTINGS), concurrentTransfers: null });
     expect(r.ok ? null : r.errors.concurrentTransfers).toMatch(/^Enter/);

@@ -19,6 +19,7 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultLinkExpirySecs: 3600,
   theme: 'system',
   keepInTray: true,
+  startAtLogin: false,
 };
 
 export const THEMES: readonly { value: Theme; label: string }[] = [
@@ -37,6 +38,7 @@ export interface SettingsForm {
   defaultLinkExpirySecs: number;
   theme: Theme;
   keepInTray: boolean;
+  startAtLogin: boolean;
 }
 
 export type SettingsErrors = Partial<Record<keyof Settings, string>>;
@@ -54,6 +56,7 @@ export function toForm(s: Settings): SettingsForm {
     defaultLinkExpirySecs: s.defaultLinkExpirySecs,
     theme: s.theme,
     keepInTray: s.keepInTray,
+    startAtLogin: s.startAtLogin,
   };
 }
 
@@ -95,6 +98,7 @@ export function validateSettings(f: SettingsForm): Validated {
       defaultLinkExpirySecs: f.defaultLinkExpirySecs,
       theme: f.theme,
       keepInTray: f.keepInTray,
+      startAtLogin: f.startAtLogin,
     },
   };
 }

@@ -20,4 +20,10 @@ theme: "system" | "light" | "dark",
  * The desktop app: closing its window while transfers run or folders are watched keeps it
  * running in the tray. Settings saved before it existed read as on.
  */
-keepInTray: boolean, };
+keepInTray: boolean, 
+/**
+ * The desktop app: the OS starts it at login, hidden in the tray, so watched folders and the
+ * queue go on after a reboot. Off by default (and for settings saved before it existed); the
+ * app keeps the OS's login entry (XDG autostart, LaunchAgent, Run key) in step with it.
+ */
+startAtLogin: boolean, };

@@ -61,6 +61,9 @@ export class MockBackend implements Backend {
 
   // ————— test helpers —————
 
+  /** Every dragOut call, in order: what was dragged out of the window. */
+  readonly dragOuts: { account: string; bucket: string; keys: string[]; prefixes: string[] }[] = [];
+
   /** When false, saving a secret in the keychain fails like on a Linux box without a secret service. */
   get keychainAvailable(): boolean {
     return this.#accounts.keychainAvailable;
@@ -337,6 +340,12 @@ export class MockBackend implements Backend {
   }
   download(account: string, bucket: string, keys: string[], prefixes: string[], destDir: string): Promise<Enqueued> {
     return this.#call('download', () => this.#transfers.download(account, bucket, keys, prefixes, destDir));
+  }
+  dragOut(account: string, bucket: string, keys: string[], prefixes: string[]): Promise<Enqueued> {
+    return this.#call('dragOut', () => {
+      this.dragOuts.push({ account, bucket, keys: [...keys], prefixes: [...prefixes] });
+      return this.#transfers.download(account, bucket, keys, prefixes, `/state/drag-out/${this.dragOuts.length}`);
+    });
   }
   listTransfersPage(request: PageRequest): Promise<TransferPage> {
     return this.#call('listTransfersPage', () => this.#transfers.page(request));
