@@ -546,3 +546,38 @@ async fn parts_nearly_sent_when_a_pause_lands_are_finished_and_kept() {
         "the server received {received} bytes for a {size}-byte file: something was sent twice"
     );
 }
+
+/// A resume that comes while the paused run is still letting its nearly-sent parts finish (its
+/// grace) continues the transfer once that run has ended: it is not refused as already running,
+/// and the transfer does not sit queued for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_during_a_pause_grace_continues_the_transfer_once_the_paused_run_ends() {
+    let h = Harness::new().await;
+    let proxy = h.proxy().await;
+    let size = 18 * MIB as u64;
+    let (engine, enq, bytes) = capped_upload(&h, &proxy, "regrace.bin", size, 17).await;
+    let id = enq.ids[0].clone();
+
+    let first = run_in_background(&engine, &enq.ids);
+    // Parts 1 and 2 go side by side: past 80 % each when 10.5 of their 12 MiB are on the server,
+    // so the pause lets them finish.
+    wait_until("10.5 MiB on the server", || {
+        proxy.body_bytes() >= 21 * MIB as u64 / 2
+    })
+    .await;
+    engine.pause(&id).unwrap();
+    engine.resume(&id).unwrap();
+    let second = run_in_background(&engine, &enq.ids);
+    let first = first.await.unwrap().remove(0);
+    assert_eq!(
+        first.result.unwrap_err().kind,
+        ferry::ErrorKind::Interrupted
+    );
+    let stats = second.await.unwrap().remove(0).result.unwrap();
+    assert_eq!(
+        stats.parts_reused, 2,
+        "the parts finished in the grace are kept"
+    );
+    assert_eq!(engine.transfer(&id).unwrap().state, State::Completed);
+    assert_eq!(h.object("regrace.bin"), bytes);
+}

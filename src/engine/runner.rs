@@ -198,23 +198,39 @@ impl Engine {
         let token = self.inner.shutdown.child_token();
         let stopping = token.child_token();
         let wake = Arc::new(tokio::sync::Notify::new());
-        {
-            let mut running = lock(&self.inner.running);
-            if running.contains_key(id) {
-                return Err(Error::new(
-                    ErrorKind::Busy,
-                    "this transfer is already running",
-                ));
+        // A run of this transfer still winding down after a pause (its grace: parts near their end
+        // finish) is waited for, so a resume right after a pause continues the transfer rather than
+        // being refused as already running.
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            {
+                let mut running = lock(&self.inner.running);
+                match running.get(id) {
+                    Some(r) if r.stopping.is_cancelled() && waited <= 2 * transfer::GRACE_LIMIT => {
+                    }
+                    Some(_) => {
+                        return Err(Error::new(
+                            ErrorKind::Busy,
+                            "this transfer is already running",
+                        ))
+                    }
+                    None => {
+                        running.insert(
+                            id.to_string(),
+                            Running {
+                                token: token.clone(),
+                                stopping: stopping.clone(),
+                                claimed: false,
+                                wake: wake.clone(),
+                            },
+                        );
+                        break;
+                    }
+                }
             }
-            running.insert(
-                id.to_string(),
-                Running {
-                    token: token.clone(),
-                    stopping: stopping.clone(),
-                    claimed: false,
-                    wake: wake.clone(),
-                },
-            );
+            let step = std::time::Duration::from_millis(50);
+            tokio::time::sleep(step).await;
+            waited += step;
         }
         // Shutting down: nothing starts now (checked after the insert, which shutdown sees).
         if self.inner.draining.is_cancelled() {
