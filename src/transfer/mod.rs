@@ -21,6 +21,7 @@ pub(crate) mod buffers;
 pub mod checksum;
 pub mod copy;
 pub mod download;
+pub mod options;
 pub mod upload;
 pub(crate) mod verify;
 
