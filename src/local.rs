@@ -547,6 +547,7 @@ impl Server {
                     _ = &mut rx => break,
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
+                        let _ = without_nagle(&stream);
                         let svc = service.clone();
                         conns.spawn(async move {
                             let _ = ConnBuilder::new(TokioExecutor::new())
@@ -661,5 +662,30 @@ impl LocalEndpoint {
                 let _ = t.await;
             }
         }
+    }
+}
+
+/// Turns Nagle's algorithm off on an accepted connection. With it on, a response whose head and
+/// body leave as two writes (every streamed GET) waits for the client's delayed ACK before its
+/// body: 40 ms per small object on Linux, which made a folder of small files download at a tenth
+/// of the speed the server can serve.
+fn without_nagle(stream: &tokio::net::TcpStream) -> std::io::Result<()> {
+    stream.set_nodelay(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_answer_without_waiting_for_the_clients_ack() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(tokio::net::TcpStream::connect(addr));
+        let (stream, _) = listener.accept().await.unwrap();
+        assert!(!stream.nodelay().unwrap(), "a fresh socket has Nagle on");
+        without_nagle(&stream).unwrap();
+        assert!(stream.nodelay().unwrap());
+        client.await.unwrap().unwrap();
     }
 }
