@@ -318,7 +318,9 @@ impl Engine {
         }
         let mut batch_run = BatchRun::enter(self, &row.batch_id);
         self.emit(id, State::Running, None);
-        tracing::info!(transfer = %id, direction = row.direction.as_str(), bucket = %row.bucket, key = %row.key, "running");
+        // Per file, so off the log file by default (`-vvv` shows it): a folder of 100,000 small
+        // files wrote a line for each start and each end. The end's line names the file.
+        tracing::trace!(transfer = %id, direction = row.direction.as_str(), bucket = %row.bucket, key = %row.key, "running");
 
         let clients = self.clients_of(&row).await;
         let (client, source_client) = match clients {
@@ -418,7 +420,16 @@ impl Engine {
             &result,
         ) {
             (Next::Completed, Ok(stats)) => {
-                tracing::info!(transfer = %id, ?stats, "completed");
+                tracing::info!(
+                    transfer = %id,
+                    direction = direction.as_str(),
+                    bucket = %ctx.row.bucket,
+                    key = %ctx.row.key,
+                    bytes = stats.bytes_total,
+                    sent = stats.bytes_sent,
+                    verified = stats.verified.unwrap_or("no"),
+                    "completed"
+                );
                 self.publish(Event {
                     id: id.to_string(),
                     state: State::Completed,

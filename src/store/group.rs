@@ -1,5 +1,6 @@
-//! Group commit: the queue's hottest writes (a transfer's claim and its completion) from many
-//! concurrent transfers share one SQLite transaction instead of one each.
+//! Group commit: the queue's hottest writes (a transfer's claim, each part or range it finishes,
+//! and its completion) from many concurrent transfers share one SQLite transaction instead of one
+//! each.
 //!
 //! A write sent here is run by the committer thread in the next group: the thread takes every write
 //! waiting, runs each in its own savepoint (one that fails is undone alone and reports its error),
@@ -73,9 +74,11 @@ impl Drop for Committer {
 }
 
 /// How long a group stays open for more writes after its first: long enough for the transfers
-/// running at the same time to join it, short against a transfer's own time (a small file's PUT
-/// over loopback takes about a millisecond).
-const LINGER: Duration = Duration::from_millis(1);
+/// running at the same time to join it, short against a transfer's own time. A small file waits
+/// for three groups (claim, range, completion), so the linger is latency each file pays three
+/// times: 100,000 files of 1 KiB downloaded from `ferry serve-local` took 41.8 s with 1 ms, 32.0 s
+/// with 250 µs and 32.6 s with 50 µs (and more CPU: smaller groups).
+const LINGER: Duration = Duration::from_micros(250);
 /// A group commits at once when it has this many writes.
 const GROUP_MAX: usize = 256;
 

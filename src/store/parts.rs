@@ -81,25 +81,23 @@ impl Store {
     pub fn record_part_of(&self, id: &str, part: &PartRow, etag: Option<&str>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
-        tx.exec(
-            "INSERT OR REPLACE INTO parts (transfer_id, number, offset, len, etag, checksum)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                id,
-                part.number as i64,
-                part.offset as i64,
-                part.len as i64,
-                part.etag,
-                part.checksum
-            ],
-        )?;
-        tx.exec(
-            "UPDATE transfers SET bytes_done = (SELECT COALESCE(SUM(len), 0) FROM parts WHERE transfer_id = ?1),
-                etag = COALESCE(?3, etag), updated_at = ?2 WHERE id = ?1",
-            params![id, now_ms(), etag],
-        )?;
+        record_in(&tx, id, part, etag)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// [`Store::record_part_of`] in the next group commit (see `group.rs`), answered once that
+    /// group is durable: what a running transfer calls for each part it finishes, so the parts of
+    /// transfers running together share a commit.
+    pub async fn record_part_grouped(
+        &self,
+        id: &str,
+        part: &PartRow,
+        etag: Option<&str>,
+    ) -> Result<()> {
+        let (id, part, etag) = (id.to_string(), part.clone(), etag.map(str::to_string));
+        self.grouped(move |c| Ok(record_in(c, &id, &part, etag.as_deref())?))
+            .await
     }
 
     /// Forgets the parts of a transfer (the upload id is gone, or the object changed).
@@ -114,4 +112,32 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Records a part and the transfer's byte count (and a first-learnt ETag) in the caller's
+/// transaction.
+fn record_in(
+    c: &rusqlite::Connection,
+    id: &str,
+    part: &PartRow,
+    etag: Option<&str>,
+) -> rusqlite::Result<()> {
+    c.exec(
+        "INSERT OR REPLACE INTO parts (transfer_id, number, offset, len, etag, checksum)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id,
+            part.number as i64,
+            part.offset as i64,
+            part.len as i64,
+            part.etag,
+            part.checksum
+        ],
+    )?;
+    c.exec(
+        "UPDATE transfers SET bytes_done = (SELECT COALESCE(SUM(len), 0) FROM parts WHERE transfer_id = ?1),
+            etag = COALESCE(?3, etag), updated_at = ?2 WHERE id = ?1",
+        params![id, now_ms(), etag],
+    )?;
+    Ok(())
 }

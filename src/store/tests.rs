@@ -214,3 +214,59 @@ async fn grouped_claims_and_completions_all_land_and_a_refused_one_changes_nothi
         }
     }
 }
+
+/// Parts recorded through the group commit by transfers running together all land, each with its
+/// transfer's byte count and the ETag first learnt with it, and survive reopening the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_recorded_in_groups_all_land_with_their_byte_counts_and_learnt_etags() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let s = std::sync::Arc::new(Store::open(&path).unwrap());
+        let ids: Vec<String> = (0..20).map(|i| format!("t{i:02}")).collect();
+        let rows: Vec<_> = ids
+            .iter()
+            .map(|id| NewTransfer {
+                key: format!("k-{id}"),
+                ..new(id)
+            })
+            .collect();
+        s.insert_transfers(&rows).unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let (s, id) = (s.clone(), id.clone());
+            tasks.spawn(async move {
+                for number in 1..=2u32 {
+                    let part = PartRow {
+                        number,
+                        offset: (number as u64 - 1) * 5,
+                        len: 5,
+                        etag: None,
+                        checksum: Some(format!("crc-{i}-{number}")),
+                    };
+                    let learnt = (number == 1).then(|| format!("\"etag-{i}\""));
+                    s.record_part_grouped(&id, &part, learnt.as_deref())
+                        .await
+                        .unwrap();
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    for i in 0..20 {
+        let id = format!("t{i:02}");
+        let row = s.get(&id).unwrap().unwrap();
+        assert_eq!(row.bytes_done, 10, "{id}");
+        assert_eq!(row.etag.as_deref(), Some(format!("\"etag-{i}\"").as_str()));
+        let crcs: Vec<_> = s
+            .parts(&id)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.checksum.unwrap())
+            .collect();
+        assert_eq!(crcs, [format!("crc-{i}-1"), format!("crc-{i}-2")]);
+    }
+}

@@ -496,7 +496,7 @@ pub(super) async fn send_part(ctx: &Ctx, upload_id: &str, part: Part, data: Byte
     ctx.buffers.give(data);
     // A failed send took its bytes back; from here on they are all counted as moving.
     let out = out?;
-    let committed = commit_part(ctx, &what, part, checksum, &out);
+    let committed = commit_part(ctx, &what, part, checksum, &out).await;
     match committed {
         Ok(()) => ctx.counter.kept(part.len),
         Err(_) => ctx.counter.unsend(part.len),
@@ -505,7 +505,7 @@ pub(super) async fn send_part(ctx: &Ctx, upload_id: &str, part: Part, data: Byte
 }
 
 /// Checks the server's answer to a part and commits the part.
-fn commit_part(
+async fn commit_part(
     ctx: &Ctx,
     what: &str,
     part: Part,
@@ -525,16 +525,19 @@ fn commit_part(
     let etag = out
         .e_tag()
         .ok_or_else(|| Error::internal(format!("{what}: the server returned no ETag")))?;
-    ctx.store.record_part(
-        &ctx.row.id,
-        &PartRow {
-            number: part.number,
-            offset: part.offset,
-            len: part.len,
-            etag: Some(etag.to_string()),
-            checksum: Some(checksum),
-        },
-    )?;
+    ctx.store
+        .record_part_grouped(
+            &ctx.row.id,
+            &PartRow {
+                number: part.number,
+                offset: part.offset,
+                len: part.len,
+                etag: Some(etag.to_string()),
+                checksum: Some(checksum),
+            },
+            None,
+        )
+        .await?;
     Ok(())
 }
 

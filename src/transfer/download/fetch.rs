@@ -87,17 +87,17 @@ pub(super) async fn fetch_range(
             });
         }
     };
-    let committed = ctx.store.record_part_of(
-        &ctx.row.id,
-        &PartRow {
-            number: part.number,
-            offset: part.offset,
-            len: part.len,
-            etag: None,
-            checksum: Some(text),
-        },
-        learnt.as_deref(),
-    );
+    let row = PartRow {
+        number: part.number,
+        offset: part.offset,
+        len: part.len,
+        etag: None,
+        checksum: Some(text),
+    };
+    let committed = ctx
+        .store
+        .record_part_grouped(&ctx.row.id, &row, learnt.as_deref())
+        .await;
     // Its bytes were moving; committed, they are kept.
     match committed {
         Ok(()) => ctx.counter.kept(part.len),

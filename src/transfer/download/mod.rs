@@ -121,7 +121,13 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     let dest = row.local_path.clone();
     let temp = temp_path(&dest, &row.id);
     let temp_exists = temp.exists();
-    let fresh = first && !temp_exists && !dest.exists() && ctx.store.parts(&row.id)?.is_empty();
+    // No part of a row with no bytes done is worth keeping (a part's bytes are counted in the
+    // same commit that records it), so that row skips the query; an empty object asks.
+    let fresh = first
+        && !temp_exists
+        && !dest.exists()
+        && ((current.bytes_done == 0 && current.size.is_some_and(|s| s > 0))
+            || ctx.store.parts(&row.id)?.is_empty());
     let mut object = describe(&ctx, &what, &current, fresh).await?;
     let size = object.size;
     let same_object = current.etag == object.etag && current.size == Some(size);
@@ -147,15 +153,15 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     let ranges = plan_ranges(&ctx, &what, &mut object).await?;
     let (parts_total, reused) = (ranges.planned.len() as u64, ranges.reused);
     let (sent, noted) = fetch_all(&ctx, &file, &temp, &what, &object, ranges, restarts).await?;
-    drop(file);
     let verified = verified_against(&ctx, &what, &object, &noted, &temp).await?;
-    let recorded = ctx.store.get(&row.id)?.map(|r| r.etag).unwrap_or_default();
     if let Some(ns) = noted.mtime.get().copied().or(object.mtime) {
-        set_mtime(&temp, ns)?;
+        set_mtime(&file, &temp, ns)?;
     }
+    drop(file);
     place(&ctx, &dest, &temp)?;
+    // The ETag learnt from a GET was recorded with its range; the row keeps it.
     ctx.store
-        .complete_grouped(&row.id, &ctx.owner, size, recorded.as_deref(), verified)
+        .complete_grouped(&row.id, &ctx.owner, size, None, verified)
         .await?;
     Ok(RunStats {
         bytes_total: size,
@@ -213,12 +219,9 @@ pub(crate) fn object_mtime(
 
 /// Gives the downloaded file the object's modification time, as `aws s3 cp` and rclone do, so a
 /// sync sees the two as the same.
-fn set_mtime(path: &Path, ns: i64) -> Result<()> {
+fn set_mtime(file: &File, path: &Path, ns: i64) -> Result<()> {
     let time = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns.max(0) as u64);
-    File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(time))
+    file.set_modified(time)
         .map_err(|e| Error::io("cannot set the modification time of", path, e))
 }
 
@@ -277,17 +280,24 @@ async fn describe(ctx: &Ctx, what: &str, current: &TransferRow, fresh: bool) -> 
 /// Opens (or creates) the temporary file at the object's size, so every range can be written at its
 /// offset; a disk without room for it says so before any byte is fetched.
 fn open_temp(ctx: &Ctx, dest: &Path, temp: &Path, size: u64) -> Result<File> {
-    if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| unplaceable(ctx, dest, dir, e, "cannot create the folder"))?;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(temp)
+    };
+    // The folder usually exists (the files of a folder come together): one system call, not three.
+    let file = match (open(), dest.parent()) {
+        (Err(e), Some(dir)) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| unplaceable(ctx, dest, dir, e, "cannot create the folder"))?;
+            open()
+        }
+        (opened, _) => opened,
     }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(temp)
-        .map_err(|e| unplaceable(ctx, dest, temp, e, "cannot write"))?;
+    .map_err(|e| unplaceable(ctx, dest, temp, e, "cannot write"))?;
     if file
         .metadata()
         .map_err(|e| Error::io("cannot read", temp, e))?
@@ -565,11 +575,12 @@ async fn file_digest_matches(
 /// Never over a folder of that name, nor over a file that appeared meanwhile unless the user allowed
 /// overwriting; the folder is flushed so the rename survives a crash.
 fn place(ctx: &Ctx, dest: &Path, temp: &Path) -> Result<()> {
-    if dest.is_dir() {
+    let existing = std::fs::metadata(dest).ok();
+    if existing.as_ref().is_some_and(|m| m.is_dir()) {
         let _ = std::fs::remove_file(temp);
         return Err(clash(ctx, dest, "a folder of that name holds other keys"));
     }
-    if dest.exists() && !overwrite_allowed(ctx) {
+    if existing.is_some() && !overwrite_allowed(ctx) {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
             format!(
