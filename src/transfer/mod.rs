@@ -207,6 +207,26 @@ pub struct Admitted {
 }
 
 impl Ctx {
+    /// Records a part the server now holds (its ETag, and the CRC32C it was sent with, if any) in
+    /// the next group commit: from then on it is never sent again.
+    pub(crate) async fn record_held_part(
+        &self,
+        part: crate::plan::Part,
+        etag: &str,
+        checksum: Option<String>,
+    ) -> Result<()> {
+        let row = crate::store::PartRow {
+            number: part.number,
+            offset: part.offset,
+            len: part.len,
+            etag: Some(etag.to_string()),
+            checksum,
+        };
+        self.store
+            .record_part_grouped(&self.row.id, &row, None)
+            .await
+    }
+
     /// Waits for a connection slot, `buffer` bytes of buffer memory and, when the cap paces this
     /// transfer, room for `wire` bytes in flight; or for the transfer to be stopped or paused.
     pub async fn admit_part(&self, buffer: u64, wire: u64) -> Result<Admitted> {

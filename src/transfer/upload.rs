@@ -525,19 +525,7 @@ async fn commit_part(
     let etag = out
         .e_tag()
         .ok_or_else(|| Error::internal(format!("{what}: the server returned no ETag")))?;
-    ctx.store
-        .record_part_grouped(
-            &ctx.row.id,
-            &PartRow {
-                number: part.number,
-                offset: part.offset,
-                len: part.len,
-                etag: Some(etag.to_string()),
-                checksum: Some(checksum),
-            },
-            None,
-        )
-        .await?;
+    ctx.record_held_part(part, etag, Some(checksum)).await?;
     Ok(())
 }
 

@@ -562,19 +562,7 @@ async fn copy_part(ctx: &Ctx, upload_id: &str, source: &str, part: Part) -> Resu
         .copy_part_result()
         .and_then(|r| r.e_tag())
         .ok_or_else(|| Error::internal(format!("{what}: the server returned no ETag")))?;
-    ctx.store
-        .record_part_grouped(
-            &ctx.row.id,
-            &PartRow {
-                number: part.number,
-                offset: part.offset,
-                len: part.len,
-                etag: Some(etag.to_string()),
-                checksum: None,
-            },
-            None,
-        )
-        .await?;
+    ctx.record_held_part(part, etag, None).await?;
     ctx.counter.add(part.len);
     Ok(())
 }
