@@ -5,7 +5,6 @@
 //! A range counts as done only once all its bytes are on disk and its row is in SQLite (as moving
 //! until then); bytes a failed or paused try wrote are taken back from the progress.
 
-use std::fs::File;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -16,6 +15,7 @@ use md5::Digest as _;
 
 use super::super::checksum::{self, Algorithm, Composite, Digest, FullChecksum};
 use super::super::Ctx;
+use super::writer::TempFile;
 use super::{corrupt, mismatch, SMALL_OBJECT};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Part;
@@ -45,7 +45,7 @@ pub(super) struct Range {
 /// object's full checksum as the bytes arrive.
 pub(super) async fn fetch_range(
     ctx: &Ctx,
-    file: &File,
+    file: &TempFile,
     etag: Option<&str>,
     range: Range,
     noted: &Noted,
@@ -110,7 +110,7 @@ pub(super) async fn fetch_range(
 /// both for the stall watch and to take back from the progress when the try fails.
 struct Fetch<'a> {
     ctx: &'a Ctx,
-    file: &'a File,
+    file: &'a TempFile,
     etag: Option<&'a str>,
     range: Range,
     noted: &'a Noted,
@@ -267,7 +267,8 @@ impl Fetch<'_> {
             if gather {
                 gathered.extend_from_slice(&chunk);
             } else {
-                write_at(self.file, &chunk, offset)
+                self.file
+                    .put(&chunk, offset)
                     .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
             }
             sums.update(&chunk);
@@ -277,7 +278,8 @@ impl Fetch<'_> {
             ctx.counter.sending(chunk.len() as u64);
         }
         if !gathered.is_empty() {
-            write_at(self.file, &gathered, part.offset)
+            self.file
+                .put(&gathered, part.offset)
                 .map_err(|e| Error::io("cannot write", &ctx.row.local_path, e))?;
         }
         if offset != part.offset + part.len {
@@ -289,23 +291,6 @@ impl Fetch<'_> {
                     part.len
                 ),
             ));
-        }
-        Ok(())
-    }
-}
-
-fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileExt;
-        file.write_all_at(buf, offset)
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::FileExt;
-        let mut done = 0;
-        while done < buf.len() {
-            done += file.seek_write(&buf[done..], offset + done as u64)?;
         }
         Ok(())
     }

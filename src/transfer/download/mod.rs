@@ -17,6 +17,7 @@
 //! keeps no file.
 
 mod fetch;
+mod writer;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -32,6 +33,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{self, Part};
 use crate::store::{PartRow, TransferRow};
 use fetch::{fetch_range, Noted, Range};
+use writer::TempFile;
 
 /// An object up to this size is gathered in memory as it arrives and written in one go (one buffer
 /// per such download in flight).
@@ -149,8 +151,8 @@ async fn attempt(ctx: Arc<Ctx>, first: bool, restarts: &mut u32) -> Result<RunSt
     }
     ctx.counter.set_total(size);
 
-    let file = Arc::new(open_temp(&ctx, &dest, &temp, size)?);
-    let ranges = plan_ranges(&ctx, &what, &mut object).await?;
+    let file = Arc::new(TempFile::new(open_temp(&ctx, &dest, &temp, size)?));
+    let ranges = plan_ranges(&ctx, &what, &mut object, fresh).await?;
     let (parts_total, reused) = (ranges.planned.len() as u64, ranges.reused);
     let (sent, noted) = fetch_all(&ctx, &file, &temp, &what, &object, ranges, restarts).await?;
     let verified = verified_against(&ctx, &what, &object, &noted, &temp).await?;
@@ -331,7 +333,7 @@ struct Ranges {
 /// download fetches only what it lacks; sets the progress to what is already on disk. An object
 /// with a composite checksum is fetched one range per part, when the server says what its parts
 /// are; otherwise (its composite then left unchecked here) in ranges of the download's part size.
-async fn plan_ranges(ctx: &Ctx, what: &str, object: &mut Object) -> Result<Ranges> {
+async fn plan_ranges(ctx: &Ctx, what: &str, object: &mut Object, fresh: bool) -> Result<Ranges> {
     let row = &ctx.row;
     let (size, etag) = (object.size, object.etag.as_deref());
     let by_parts = match &object.composite {
@@ -341,7 +343,12 @@ async fn plan_ranges(ctx: &Ctx, what: &str, object: &mut Object) -> Result<Range
     object.composite = object.composite.take().filter(|_| by_parts.is_some());
     let composite = &object.composite;
     let planned = by_parts.unwrap_or_else(|| plan::parts(size, row.part_size));
-    let committed = ctx.store.parts(&row.id)?;
+    // A fresh download has committed nothing (see `attempt`): no query.
+    let committed = if fresh {
+        Vec::new()
+    } else {
+        ctx.store.parts(&row.id)?
+    };
     let fits = |p: &PartRow| {
         planned
             .get(p.number as usize - 1)
@@ -387,7 +394,7 @@ async fn plan_ranges(ctx: &Ctx, what: &str, object: &mut Object) -> Result<Range
 /// said of the object's checksum.
 async fn fetch_all(
     ctx: &Arc<Ctx>,
-    file: &Arc<File>,
+    file: &Arc<TempFile>,
     temp: &Path,
     what: &str,
     object: &Object,
