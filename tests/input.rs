@@ -576,3 +576,36 @@ async fn a_hundred_thousand_files_in_one_folder_all_arrive_and_the_odd_ones_are_
         FILES
     );
 }
+
+/// A folder is queued as it is walked, a few thousand rows per transaction, so a refusal found
+/// deep in it (a key past S3's limit after 6,000 good files) comes after rows were written: they
+/// are all taken back, and the request leaves nothing behind, as when it was one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_deep_in_a_large_folder_takes_back_every_row_already_queued() {
+    let h = Harness::new().await;
+    let root = h.work.path().join("deep");
+    for i in 0..6_000 {
+        let dir = root.join("a");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("f{i:04}.txt")), b"x").unwrap();
+    }
+    std::fs::create_dir_all(root.join("z")).unwrap();
+    std::fs::write(
+        root.join("z").join(format!("{}.txt", "n".repeat(200))),
+        b"y",
+    )
+    .unwrap();
+    // Keys of the first 6,000 files are about 912 bytes; the last one's is past 1,024.
+    let prefix = format!("s3://{BUCKET}/{}/", "p".repeat(900));
+    refused(
+        &h,
+        &["cp", "--recursive", root.to_str().unwrap(), &prefix],
+        &["at most 1,024 bytes", "shorter key"],
+    )
+    .await;
+    assert!(
+        h.store().list().unwrap().is_empty(),
+        "a refused request left transfers behind"
+    );
+    assert!(h.object_keys().await.is_empty());
+}

@@ -572,6 +572,21 @@ impl Store {
         })
     }
 
+    /// Takes back transfers a request queued before it was refused: each of `ids` still queued is
+    /// deleted (one that something already started is left to its run).
+    pub fn delete_queued(&self, ids: &[&str]) -> Result<()> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        for id in ids {
+            tx.exec(
+                "DELETE FROM transfers WHERE id = ?1 AND state = 'queued'",
+                [id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Deletes finished (completed or cancelled) transfers; returns how many.
     pub fn clear_finished(&self) -> Result<usize> {
         self.with(|c| {

@@ -31,10 +31,12 @@ pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<
     }
     let started = Instant::now();
     let mut snapshots = engine.subscribe_progress();
-    let ids = enq.ids;
+    // One copy of the ids: the runner takes each from it as its turn comes.
+    let ids = std::sync::Arc::new(enq.ids);
     let (_, total) = engine.totals(&ids)?;
     let mut bar = Bar::new(total, json);
-    let mut outcomes = engine.run_each(ids.clone());
+    let queue = ids.clone();
+    let mut outcomes = engine.run_each((0..queue.len()).map(move |i| queue[i].clone()));
     let mut summary = Summary::default();
     let mut interrupted = false;
     loop {
@@ -51,7 +53,7 @@ pub(crate) async fn drive(engine: &Engine, enq: Enqueued, json: bool) -> Result<
             _ = tokio::signal::ctrl_c(), if !interrupted => {
                 interrupted = true;
                 engine.pause_running_here();
-                for id in &ids {
+                for id in ids.iter() {
                     let _ = engine.pause(id);
                 }
             }

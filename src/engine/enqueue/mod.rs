@@ -1,5 +1,7 @@
-//! Enqueue: a request is validated and written to the queue as `queued` in one transaction, or
-//! refused with nothing written. What happens to each file or object is decided by two pure
+//! Enqueue: a request is validated and written to the queue as `queued`, or refused with nothing
+//! left written. A folder is walked, measured and written as a stream, a few thousand rows per
+//! transaction, so memory does not grow with its size (beyond the ids); a refusal found deep in it
+//! takes back the rows already written. What happens to each file or object is decided by two pure
 //! functions, [`upload_decision`] and [`download_decision`]: the same files asked for again continue
 //! their unfinished transfers (a paused one is queued again), a changed source replaces its
 //! unfinished upload, finished and unchanged ones are skipped, and an existing destination follows

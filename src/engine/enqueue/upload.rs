@@ -16,9 +16,9 @@ pub(in crate::engine) struct Source {
 }
 
 impl Engine {
-    /// Validates an upload request and writes its transfers to the queue as `queued`, in one
-    /// transaction. Unfinished transfers of the same files to the same keys are continued, not
-    /// duplicated. Nothing is written when the request is refused.
+    /// Validates an upload request and writes its transfers to the queue as `queued`, a chunk of
+    /// rows per transaction as the folder is walked. Unfinished transfers of the same files to the
+    /// same keys are continued, not duplicated. Nothing stays written when the request is refused.
     pub async fn enqueue_upload(
         &self,
         conn: &Connection,
@@ -41,29 +41,38 @@ impl Engine {
         conn.validate()?;
         opts.object.validate()?;
         let object_options = opts.object.to_json();
-        let (files, mut skipped) = upload_sources(src, dst, opts)?;
-        let single = files.len() == 1 && !std::fs::metadata(src).is_ok_and(|m| m.is_dir());
+        let found = upload_sources(src, dst, opts)?;
         let rate = self.limits().rate_limit;
-        let sources = measure(files, opts, &mut skipped, single, rate)?;
         let s3 = self.requests(conn).await?;
         self.require_bucket(&s3, &dst.bucket).await?;
-        let mut out = Enqueued {
-            skipped,
-            ..Default::default()
+        let mut out = Enqueued::default();
+        // Walked, measured and queued as a stream, a chunk at a time: memory does not grow with
+        // the number of files (beyond their ids).
+        let mut sources = Measured {
+            found,
+            opts,
+            rate,
+            skipped: Vec::new(),
         };
-        let sources = sources.into_iter().map(Ok);
         let stored = object_options.as_deref();
-        self.enqueue_sources(
-            conn,
-            &s3,
-            &dst.bucket,
-            sources,
-            stored,
-            false,
-            batch,
-            &mut out,
-        )
-        .await?;
+        let queued: Result<()> = self
+            .enqueue_sources(
+                conn,
+                &s3,
+                &dst.bucket,
+                &mut sources,
+                stored,
+                false,
+                batch,
+                &mut out,
+            )
+            .await;
+        let mut skipped = std::mem::take(&mut sources.found.skipped);
+        skipped.append(&mut sources.skipped);
+        // What the walk left out first, then what the queue found already done.
+        skipped.append(&mut out.skipped);
+        out.skipped = skipped;
+        queued?;
         Ok(out)
     }
 
@@ -86,8 +95,13 @@ impl Engine {
         let object_options = self.with_account_defaults(&conn.account, object_options)?;
         let object_options = object_options.as_deref();
         let (mut new, mut at) = (Vec::new(), Vec::new());
-        for s in sources {
-            let s = s?;
+        // Positions in `out.ids` of the rows this call inserted (not twins another process queued):
+        // what a failure later in the stream takes back, so a refused request leaves nothing.
+        let mut inserted: Vec<usize> = Vec::new();
+        let first = out.ids.len();
+        let result: Result<()> = async {
+            for s in sources {
+                let s = s?;
             let (store, same) = (
                 &self.inner.store,
                 Same::upload(&conn_json, bucket, &s.key, &s.path),
@@ -146,22 +160,48 @@ impl Engine {
                 object_options,
                 version_id: None,
             });
+            if new.len() >= CHUNK {
+                self.insert_chunk(&mut new, &mut at, out, &mut inserted)?;
+            }
         }
-        // Each in its place in the order found, under the id it is queued with.
-        for (i, id) in at.into_iter().zip(self.insert_new(&new)?) {
+        self.insert_chunk(&mut new, &mut at, out, &mut inserted)
+        }
+        .await;
+        if result.is_err() {
+            let ids: Vec<&str> = inserted.iter().map(|&i| out.ids[i].as_str()).collect();
+            self.inner.store.delete_queued(&ids)?;
+            out.ids.truncate(first);
+        }
+        result
+    }
+
+    /// Writes the chunk `new` (each in its place `at` in `out.ids`, under the id it is queued
+    /// with) and empties it.
+    fn insert_chunk(
+        &self,
+        new: &mut Vec<NewTransfer<'_>>,
+        at: &mut Vec<usize>,
+        out: &mut Enqueued,
+        inserted: &mut Vec<usize>,
+    ) -> Result<()> {
+        for ((i, id), t) in at.drain(..).zip(self.insert_new(new)?).zip(new.iter()) {
+            if id == t.id {
+                inserted.push(i);
+            }
             out.ids[i] = id;
         }
+        new.clear();
         Ok(())
     }
 }
 
+/// Rows written per transaction while a request streams in.
+const CHUNK: usize = 5_000;
+
 /// The files a request names, with their keys: the file itself, or everything under a folder
-/// (with `recursive`). Refuses what cannot be uploaded, saying what to do instead.
-fn upload_sources(
-    src: &Path,
-    dst: &S3Url,
-    opts: &UploadOptions,
-) -> Result<(Vec<Found>, Vec<Skipped>)> {
+/// (with `recursive`), walked as they are queued. Refuses what cannot be uploaded, saying what to
+/// do instead.
+fn upload_sources(src: &Path, dst: &S3Url, opts: &UploadOptions) -> Result<Walk> {
     let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound if std::fs::symlink_metadata(src).is_ok() => {
             Error::not_found(format!(
@@ -182,8 +222,6 @@ fn upload_sources(
         )));
     }
     let src = std::path::absolute(src).map_err(|e| Error::io("cannot resolve", src, e))?;
-    let mut skipped = Vec::new();
-    let mut files = Vec::new();
     if meta.is_dir() {
         if !opts.recursive {
             return Err(Error::invalid(format!(
@@ -191,119 +229,152 @@ fn upload_sources(
                 src.display()
             )));
         }
-        walk(
-            &src,
-            &s3::as_folder(&dst.key),
-            &mut files,
-            &mut skipped,
-            true,
-        )?;
-    } else {
-        let key = if dst.key.is_empty() || dst.key.ends_with('/') {
-            format!("{}{}", dst.key, file_name_utf8(&src)?)
-        } else {
-            dst.key.clone()
-        };
-        files.push((src, key));
-    }
-    Ok((files, skipped))
-}
-
-/// Checks each key and opens each file once: its size, mtime and part size as of now. A file of a
-/// folder that cannot be opened (deleted since the walk, unreadable) is skipped by name with the
-/// reason and the rest go on; a `single` file asked for by itself refuses the request. The part size
-/// suits the bandwidth cap `rate` (see [`plan::paced_part_size`]).
-fn measure(
-    files: Vec<Found>,
-    opts: &UploadOptions,
-    skipped: &mut Vec<Skipped>,
-    single: bool,
-    rate: Option<u64>,
-) -> Result<Vec<Source>> {
-    let mut out = Vec::with_capacity(files.len());
-    for (path, key) in files {
-        check_key(&key)?;
-        let opened = std::fs::File::open(&path).and_then(|f| f.metadata());
-        let m = match opened {
-            Ok(m) => m,
-            Err(e) if single => return Err(unreadable(&path, e)),
-            Err(e) => {
-                skipped.push(Skipped {
-                    what: path.display().to_string(),
-                    reason: match e.kind() {
-                        std::io::ErrorKind::NotFound => {
-                            "it was deleted before it could be queued".into()
-                        }
-                        _ => unreadable(&path, e).message,
-                    },
-                });
-                continue;
-            }
-        };
-        out.push(Source {
-            part_size: plan::paced_part_size(m.len(), opts.part_size, rate)?,
-            size: m.len(),
-            mtime: transfer::mtime_ns(&m),
-            path,
-            key,
+        // The folder asked for must be readable; one inside it that is not is skipped.
+        let top = read_sorted(&src).map_err(|e| Error::io("cannot read the folder", &src, e))?;
+        return Ok(Walk {
+            single: None,
+            stack: vec![(top.into_iter(), s3::as_folder(&dst.key))],
+            skipped: Vec::new(),
         });
     }
-    Ok(out)
+    let key = if dst.key.is_empty() || dst.key.ends_with('/') {
+        format!("{}{}", dst.key, file_name_utf8(&src)?)
+    } else {
+        dst.key.clone()
+    };
+    Ok(Walk {
+        single: Some((src, key)),
+        stack: Vec::new(),
+        skipped: Vec::new(),
+    })
 }
 
-/// Collects the files under `dir` (sorted, symlinked folders not followed) with their keys; `top`:
-/// `dir` is the folder asked for.
-pub(super) fn walk(
-    dir: &Path,
-    prefix: &str,
-    out: &mut Vec<(PathBuf, String)>,
-    skipped: &mut Vec<Skipped>,
-    top: bool,
-) -> Result<()> {
-    // The folder asked for must be readable; one inside it that is not (or that vanished during
-    // the walk) is skipped by name and the rest go on.
-    let listed = std::fs::read_dir(dir).and_then(|d| d.collect::<std::io::Result<Vec<_>>>());
-    let mut entries = match listed {
-        Ok(entries) => entries,
-        Err(e) if top => return Err(Error::io("cannot read the folder", dir, e)),
-        Err(e) => {
-            skipped.push(Skipped {
-                what: dir.display().to_string(),
-                reason: match e.kind() {
-                    std::io::ErrorKind::NotFound => "the folder vanished during the walk".into(),
-                    _ => format!("the folder cannot be read: {e}"),
-                },
-            });
-            return Ok(());
-        }
-    };
+/// A folder's entries, sorted by name.
+fn read_sorted(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut entries = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
     entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            skipped.push(Skipped {
-                what: path.display().to_string(),
-                reason: "the name is not valid UTF-8".into(),
-            });
-            continue;
-        };
-        let ft = entry
-            .file_type()
-            .map_err(|e| Error::io("cannot read", &path, e))?;
-        if ft.is_symlink() && path.is_dir() {
-            skipped.push(Skipped {
-                what: path.display().to_string(),
-                reason: "symbolic links to folders are not followed".into(),
-            });
-        } else if path.is_dir() {
-            walk(&path, &format!("{prefix}{name}/"), out, skipped, false)?;
-        } else if path.is_file() {
-            out.push((path, format!("{prefix}{name}")));
-        } else {
-            skipped.push(not_a_file(&path, &ft));
+    Ok(entries)
+}
+
+/// The files under a folder (sorted, symlinked folders not followed) with their keys, one at a
+/// time: only the folders on the way down are held, not the files found. What cannot be uploaded
+/// is noted in `skipped` by name with the reason.
+struct Walk {
+    /// A file asked for by itself.
+    single: Option<Found>,
+    /// The folders being walked: their remaining entries and their keys' prefix.
+    stack: Vec<(std::vec::IntoIter<std::fs::DirEntry>, String)>,
+    skipped: Vec<Skipped>,
+}
+
+impl Iterator for Walk {
+    type Item = Result<Found>;
+
+    fn next(&mut self) -> Option<Result<Found>> {
+        if let Some(one) = self.single.take() {
+            return Some(Ok(one));
+        }
+        loop {
+            let (entries, prefix) = self.stack.last_mut()?;
+            let Some(entry) = entries.next() else {
+                self.stack.pop();
+                continue;
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                self.skipped.push(Skipped {
+                    what: path.display().to_string(),
+                    reason: "the name is not valid UTF-8".into(),
+                });
+                continue;
+            };
+            let ft = match entry.file_type() {
+                Ok(ft) => ft,
+                Err(e) => return Some(Err(Error::io("cannot read", &path, e))),
+            };
+            if ft.is_symlink() && path.is_dir() {
+                self.skipped.push(Skipped {
+                    what: path.display().to_string(),
+                    reason: "symbolic links to folders are not followed".into(),
+                });
+            } else if path.is_dir() {
+                let inner = format!("{prefix}{name}/");
+                match read_sorted(&path) {
+                    Ok(entries) => self.stack.push((entries.into_iter(), inner)),
+                    // One that vanished during the walk or cannot be read is skipped by name.
+                    Err(e) => self.skipped.push(Skipped {
+                        what: path.display().to_string(),
+                        reason: match e.kind() {
+                            std::io::ErrorKind::NotFound => {
+                                "the folder vanished during the walk".into()
+                            }
+                            _ => format!("the folder cannot be read: {e}"),
+                        },
+                    }),
+                }
+            } else if path.is_file() {
+                let key = format!("{prefix}{name}");
+                return Some(Ok((path, key)));
+            } else {
+                self.skipped.push(not_a_file(&path, &ft));
+            }
         }
     }
-    Ok(())
+}
+
+/// The files of a [`Walk`], each key checked and each file opened once: its size, mtime and part
+/// size as of now. A file of a folder that cannot be opened (deleted since the walk, unreadable)
+/// is skipped by name with the reason and the rest go on; a file asked for by itself refuses the
+/// request. The part size suits the bandwidth cap `rate` (see [`plan::paced_part_size`]).
+struct Measured<'a> {
+    found: Walk,
+    opts: &'a UploadOptions,
+    rate: Option<u64>,
+    skipped: Vec<Skipped>,
+}
+
+impl Iterator for Measured<'_> {
+    type Item = Result<Source>;
+
+    fn next(&mut self) -> Option<Result<Source>> {
+        let single = self.found.single.is_some();
+        loop {
+            let (path, key) = match self.found.next()? {
+                Ok(f) => f,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = check_key(&key) {
+                return Some(Err(e));
+            }
+            let m = match std::fs::File::open(&path).and_then(|f| f.metadata()) {
+                Ok(m) => m,
+                Err(e) if single => return Some(Err(unreadable(&path, e))),
+                Err(e) => {
+                    self.skipped.push(Skipped {
+                        what: path.display().to_string(),
+                        reason: match e.kind() {
+                            std::io::ErrorKind::NotFound => {
+                                "it was deleted before it could be queued".into()
+                            }
+                            _ => unreadable(&path, e).message,
+                        },
+                    });
+                    continue;
+                }
+            };
+            return Some(
+                plan::paced_part_size(m.len(), self.opts.part_size, self.rate).map(|part_size| {
+                    Source {
+                        part_size,
+                        size: m.len(),
+                        mtime: transfer::mtime_ns(&m),
+                        path,
+                        key,
+                    }
+                }),
+            );
+        }
+    }
 }
 
 /// An entry of a folder that is neither a file nor a folder, named with what it is.
