@@ -64,12 +64,19 @@ impl Committer {
     }
 }
 
-impl Drop for Committer {
-    fn drop(&mut self) {
+impl Committer {
+    /// Ends the thread once the writes already sent are committed (again: nothing).
+    pub(super) fn stop(&self) {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -16,6 +16,7 @@
 //! `group` the group commits of the hottest writes.
 
 mod accounts;
+mod check;
 mod group;
 mod lease;
 mod pages;
@@ -55,6 +56,25 @@ pub struct Store {
     path: PathBuf,
     /// Where a damaged database found at open was kept, and what was wrong with it.
     damaged: Option<(PathBuf, String)>,
+    /// Whether the file was checked at open (see `check`).
+    checked: bool,
+}
+
+impl Drop for Store {
+    /// A clean close: the last writes committed, the journal folded into the file, and the file
+    /// recorded as this process leaves it, so the next open need not check it (see `check`).
+    fn drop(&mut self) {
+        self.committer.stop();
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let folded = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_ok_and(|busy| busy == 0);
+        if folded {
+            check::record_clean_close(&self.path);
+        }
+    }
 }
 
 /// Why a database could not be opened: damaged (kept aside, a new one started), or anything else
@@ -181,11 +201,14 @@ impl Store {
         let other = |e: rusqlite::Error| open_error(path, e);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(other)?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(other)?;
-        if check != "ok" {
-            return Err(OpenError::Damaged(check));
+        let checked = !check::unchanged_since_clean_close(path);
+        if checked {
+            let check: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(other)?;
+            if check != "ok" {
+                return Err(OpenError::Damaged(check));
+            }
         }
         conn.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
@@ -207,7 +230,14 @@ impl Store {
             committer: group::Committer::new(),
             path: path.to_path_buf(),
             damaged: None,
+            checked,
         })
+    }
+
+    /// Whether `PRAGMA quick_check` ran at open (it is skipped for a file exactly as a clean close
+    /// left it; see `check`).
+    pub fn checked_at_open(&self) -> bool {
+        self.checked
     }
 
     /// Where a damaged database found at open was kept aside, and what SQLite said of it.

@@ -270,3 +270,33 @@ async fn parts_recorded_in_groups_all_land_with_their_byte_counts_and_learnt_eta
         assert_eq!(crcs, [format!("crc-{i}-1"), format!("crc-{i}-2")]);
     }
 }
+
+/// The whole-file check at open is spared only for a file exactly as a clean close left it: one
+/// changed since (here: a page overwritten from outside) is checked and found damaged, and after a
+/// process that did not close cleanly the next open checks again.
+#[test]
+fn the_check_at_open_is_spared_only_for_a_file_as_a_clean_close_left_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let s = Store::open(&path).unwrap();
+    assert!(s.checked_at_open(), "a new file is checked");
+    s.insert_transfers(&[new("t1")]).unwrap();
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert!(!s.checked_at_open(), "unchanged since a clean close");
+    assert!(s.get("t1").unwrap().is_some());
+    // A process that dies leaves no record: the next open checks.
+    std::mem::forget(s);
+    let s = Store::open(&path).unwrap();
+    assert!(s.checked_at_open(), "checked after an unclean end");
+    drop(s);
+    // Damage from outside, the size kept: checked, found, kept aside.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 8192);
+    let len = bytes.len();
+    bytes[4096..len].fill(0xA5);
+    std::fs::write(&path, &bytes).unwrap();
+    let s = Store::open(&path).unwrap();
+    assert!(s.checked_at_open());
+    assert!(s.damaged().is_some(), "the damage was found at open");
+}
