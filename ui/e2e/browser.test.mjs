@@ -266,9 +266,15 @@ describe('Ferry in a browser', () => {
     await page.getByTestId('link-copied').waitFor(WAIT);
     const why = (await page.getByTestId('link-limited').textContent()) ?? '';
     assert.match(why, /^Sooner than asked: the account's temporary credentials expire at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; sign in again or use long-term keys for longer links\.$/);
-    assert.match(await page.getByTestId('link-url').inputValue(), /X-Amz-Expires=1200&/, 'the link itself ends with the credentials');
     // The time shown is the credentials' expiry (the reason's UTC time, in the page's own format).
     const utc = /expire at (\S+ \S+) UTC/.exec(why)?.[1] ?? '';
+    // The link itself ends with the credentials: signed at S (the mock's signature carries it), for
+    // E seconds, S + E is their expiry, whatever second the click landed in.
+    const url = await page.getByTestId('link-url').inputValue();
+    const signedAt = parseInt(/X-Amz-Signature=mock([0-9a-f]+)/.exec(url)?.[1] ?? '', 16);
+    const lasts = Number(/X-Amz-Expires=(\d+)&/.exec(url)?.[1]);
+    assert.ok(lasts < 3600, `the link lasts less than asked: ${url}`);
+    assert.equal(signedAt + lasts, Date.parse(`${utc.replace(' ', 'T')}Z`) / 1000, 'the link itself ends with the credentials');
     const expected = await page.evaluate(
       (t) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(`${t.replace(' ', 'T')}Z`)),
       utc,
