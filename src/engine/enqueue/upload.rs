@@ -102,69 +102,69 @@ impl Engine {
         let result: Result<()> = async {
             for s in sources {
                 let s = s?;
-            let (store, same) = (
-                &self.inner.store,
-                Same::upload(&conn_json, bucket, &s.key, &s.path),
-            );
-            let unfinished = store.find_unfinished(&same)?;
-            let completed = match unfinished {
-                Some(_) => None,
-                None => store.find_completed(&same)?,
-            };
-            match upload_decision(unfinished.as_ref(), completed.as_ref(), s.size, s.mtime) {
-                UploadDecision::Continue(id) => {
-                    if let Some(row) = &unfinished {
-                        self.continue_unfinished(row)?;
-                    }
-                    out.ids.push(id);
-                    out.resumed += 1;
-                    continue;
-                }
-                UploadDecision::Replace(id) => {
-                    // Its parts belong to the old version: cancelled (its multipart upload
-                    // aborted), and the new content starts fresh.
-                    tracing::info!(transfer = %id, "the source changed; replacing the unfinished upload");
-                    self.cancel(&id).await?;
-                }
-                UploadDecision::SkipIfObjectIs(_) if decided => {}
-                UploadDecision::SkipIfObjectIs(etag) => {
-                    if object_etag(s3, bucket, &s.key).await.as_deref() == Some(&etag) {
-                        out.skipped.push(Skipped {
-                            what: s.path.display().to_string(),
-                            reason: format!(
-                                "already uploaded to s3://{bucket}/{}; neither the file nor the object changed since",
-                                s.key
-                            ),
-                        });
+                let (store, same) = (
+                    &self.inner.store,
+                    Same::upload(&conn_json, bucket, &s.key, &s.path),
+                );
+                let unfinished = store.find_unfinished(&same)?;
+                let completed = match unfinished {
+                    Some(_) => None,
+                    None => store.find_completed(&same)?,
+                };
+                match upload_decision(unfinished.as_ref(), completed.as_ref(), s.size, s.mtime) {
+                    UploadDecision::Continue(id) => {
+                        if let Some(row) = &unfinished {
+                            self.continue_unfinished(row)?;
+                        }
+                        out.ids.push(id);
+                        out.resumed += 1;
                         continue;
                     }
+                    UploadDecision::Replace(id) => {
+                        // Its parts belong to the old version: cancelled (its multipart upload
+                        // aborted), and the new content starts fresh.
+                        tracing::info!(transfer = %id, "the source changed; replacing the unfinished upload");
+                        self.cancel(&id).await?;
+                    }
+                    UploadDecision::SkipIfObjectIs(_) if decided => {}
+                    UploadDecision::SkipIfObjectIs(etag) => {
+                        if object_etag(s3, bucket, &s.key).await.as_deref() == Some(&etag) {
+                            out.skipped.push(Skipped {
+                                what: s.path.display().to_string(),
+                                reason: format!(
+                                    "already uploaded to s3://{bucket}/{}; neither the file nor the object changed since",
+                                    s.key
+                                ),
+                            });
+                            continue;
+                        }
+                    }
+                    UploadDecision::New => {}
                 }
-                UploadDecision::New => {}
+                let id = uuid::Uuid::now_v7().to_string();
+                at.push(out.ids.len());
+                out.ids.push(id.clone());
+                new.push(NewTransfer {
+                    id,
+                    direction: Direction::Upload,
+                    connection: &conn_json,
+                    bucket,
+                    key: s.key,
+                    local_path: s.path,
+                    size: Some(s.size),
+                    source_mtime_ns: Some(s.mtime),
+                    part_size: s.part_size,
+                    etag: None,
+                    overwrite: false,
+                    batch_id: batch,
+                    object_options,
+                    version_id: None,
+                });
+                if new.len() >= CHUNK {
+                    self.insert_chunk(&mut new, &mut at, out, &mut inserted)?;
+                }
             }
-            let id = uuid::Uuid::now_v7().to_string();
-            at.push(out.ids.len());
-            out.ids.push(id.clone());
-            new.push(NewTransfer {
-                id,
-                direction: Direction::Upload,
-                connection: &conn_json,
-                bucket,
-                key: s.key,
-                local_path: s.path,
-                size: Some(s.size),
-                source_mtime_ns: Some(s.mtime),
-                part_size: s.part_size,
-                etag: None,
-                overwrite: false,
-                batch_id: batch,
-                object_options,
-                version_id: None,
-            });
-            if new.len() >= CHUNK {
-                self.insert_chunk(&mut new, &mut at, out, &mut inserted)?;
-            }
-        }
-        self.insert_chunk(&mut new, &mut at, out, &mut inserted)
+            self.insert_chunk(&mut new, &mut at, out, &mut inserted)
         }
         .await;
         if result.is_err() {
