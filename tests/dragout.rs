@@ -63,6 +63,28 @@ async fn dragged_objects_and_folders_are_downloaded_whole_into_a_folder_of_their
     assert!(engine.run(&again.enqueued.ids).await[0].result.is_ok());
     assert_eq!(std::fs::read(&again.paths[0]).unwrap(), small);
 
+    // Staged files dropped back on the window are not uploaded again: alone they are refused,
+    // beside another file only that one goes.
+    let e = engine
+        .enqueue_dropped(&conn, &staged.paths[..1], BUCKET, "back/")
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("dragged out"), "{}", e.message);
+    let other = h.file("other.txt", b"dropped with it");
+    let mixed = [staged.paths[1].clone(), other];
+    let enq = engine
+        .enqueue_dropped(&conn, &mixed, BUCKET, "back/")
+        .await
+        .unwrap();
+    assert!(engine.run(&enq.ids).await.iter().all(|o| o.result.is_ok()));
+    let back: Vec<String> = h
+        .object_keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("back/"))
+        .collect();
+    assert_eq!(back, ["back/other.txt"]);
+
     // Old drag folders whose downloads ended are removed; recent ones stay.
     assert_eq!(engine.clean_drag_out(Duration::from_secs(3600)).unwrap(), 0);
     assert_eq!(engine.clean_drag_out(Duration::ZERO).unwrap(), 2);

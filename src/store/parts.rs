@@ -73,22 +73,17 @@ impl Store {
 
     /// Commits a finished part and the transfer's byte count in one transaction.
     pub fn record_part(&self, id: &str, part: &PartRow) -> Result<()> {
-        self.record_part_of(id, part, None)
-    }
-
-    /// [`Store::record_part`], and the object's ETag when it is first learnt with this part (a
-    /// whole-object download of an object listed without one): one transaction instead of two.
-    pub fn record_part_of(&self, id: &str, part: &PartRow, etag: Option<&str>) -> Result<()> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction()?;
-        record_in(&tx, id, part, etag)?;
+        record_in(&tx, id, part, None)?;
         tx.commit()?;
         Ok(())
     }
 
-    /// [`Store::record_part_of`] in the next group commit (see `group.rs`), answered once that
-    /// group is durable: what a running transfer calls for each part it finishes, so the parts of
-    /// transfers running together share a commit.
+    /// [`Store::record_part`] in the next group commit (see `group.rs`), answered once that group
+    /// is durable: what a running transfer calls for each part it finishes, so the parts of
+    /// transfers running together share a commit. `etag`: the object's ETag when it is first learnt
+    /// with this part (a whole-object download of an object listed without one).
     pub async fn record_part_grouped(
         &self,
         id: &str,

@@ -22,16 +22,6 @@ pub async fn upload_paths(
     prefix: String,
     paths: Vec<PathBuf>,
 ) -> Result<Enqueued> {
-    // Files of a drag out of this window that came back to it are not uploaded again.
-    let paths: Vec<PathBuf> = paths
-        .into_iter()
-        .filter(|p| !state.engine.is_drag_out(p))
-        .collect();
-    if paths.is_empty() {
-        return Err(ferry::Error::invalid(
-            "Those files are Ferry's own copies of objects being dragged out: drop them outside Ferry's window.",
-        ));
-    }
     let conn = state.engine.connection(&account)?;
     let enq = state
         .engine

@@ -194,7 +194,8 @@ impl Engine {
     }
 
     /// Uploads what was dropped on the window into `bucket/prefix`: files by name, folders with their
-    /// own name and structure. One batch.
+    /// own name and structure. One batch. The staged files of a drag out of the window are left
+    /// out (refused when nothing else was dropped).
     pub async fn enqueue_dropped(
         &self,
         conn: &Connection,
@@ -202,6 +203,13 @@ impl Engine {
         bucket: &str,
         prefix: &str,
     ) -> Result<Enqueued> {
+        // Files of a drag out of the app's window that came back to it are not uploaded again.
+        let paths: Vec<&PathBuf> = paths.iter().filter(|p| !self.is_drag_out(p)).collect();
+        if paths.is_empty() {
+            return Err(Error::invalid(
+                "Those files are Ferry's own copies of objects being dragged out: drop them outside Ferry's window.",
+            ));
+        }
         let mut total = Enqueued::default();
         let settings = self.settings()?;
         let batch = new_batch();
